@@ -1,0 +1,16 @@
+from django.apps import AppConfig
+from django.db.models.signals import post_migrate
+from django.utils.translation import gettext_lazy as _
+
+
+class CrmConfig(AppConfig):
+    name = "crm"
+    verbose_name = _("Compact partnerships")
+    default_auto_field = "django.db.models.BigAutoField"
+
+    def ready(self) -> None:
+        from crm.roles import sync_role_permissions
+
+        # After every migrate, so that a model added later joins the roles
+        # without anyone remembering to grant it by hand.
+        post_migrate.connect(sync_role_permissions, sender=self)

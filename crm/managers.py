@@ -1,0 +1,140 @@
+"""QuerySets and managers: reads only (filtering and annotation), no writes.
+
+Methods that depend on the date take ``today`` as an argument, so that callers
+decide what "today" is and tests never depend on the clock.
+"""
+
+from datetime import date, timedelta
+
+from django.conf import settings
+from django.db import models
+from django.db.models import Case, F, OuterRef, Subquery, Value, When
+from django.db.models.functions import Coalesce, TruncDate
+
+
+class AddDays(models.Func):
+    """``date + days`` as a date, where ``days`` is a column or an expression.
+
+    Django can add a fixed timedelta to a date, but not a number of days read
+    from another column on SQLite, hence one spelling per database.
+    """
+
+    arity = 2
+    output_field = models.DateField()
+
+    def as_sql(self, compiler, connection, **extra_context):
+        # PostgreSQL: date + integer is a date.
+        return super().as_sql(compiler, connection, template="(%(expressions)s)", arg_joiner=" + ")
+
+    def as_sqlite(self, compiler, connection, **extra_context):
+        return super().as_sql(
+            compiler,
+            connection,
+            template="date(%(expressions)s || ' days')",
+            arg_joiner=", '+' || ",
+        )
+
+
+class NaturalKeyManager(models.Manager):
+    """Manager for models whose natural key is a unique ``slug``."""
+
+    def get_by_natural_key(self, slug: str):
+        return self.get(slug=slug)
+
+
+class ProjectManager(models.Manager):
+    def get_by_natural_key(self, code: str):
+        return self.get(code=code)
+
+
+class AffiliationManager(models.Manager):
+    def get_by_natural_key(self, person: str, organization: str, title: str, start_on):
+        return self.get(
+            person__slug=person,
+            organization__slug=organization,
+            title=title,
+            start_on=start_on,
+        )
+
+
+class MissionMemberManager(models.Manager):
+    def get_by_natural_key(self, mission: str, person: str):
+        return self.get(mission__slug=mission, person__slug=person)
+
+
+class InteractionOrganizationManager(models.Manager):
+    def get_by_natural_key(self, interaction: str, organization: str):
+        return self.get(interaction__slug=interaction, organization__slug=organization)
+
+
+class FollowUpQuerySet(models.QuerySet):
+    def open(self):
+        """Follow-ups still to act on: neither done nor cancelled."""
+        # Spelled as IN (open statuses), not NOT IN (closed ones), so that the
+        # partial indexes on open follow-ups apply.
+        return self.filter(status__in=self.model.OPEN_STATUSES)
+
+    def overdue(self, *, today: date):
+        """Open follow-ups whose due date has passed."""
+        return self.open().filter(due_on__lt=today)
+
+    def due_within(self, days: int, *, today: date):
+        """Open follow-ups due from today to ``days`` days ahead, both included."""
+        return self.open().filter(due_on__gte=today, due_on__lte=today + timedelta(days=days))
+
+    def for_assignee(self, user):
+        return self.filter(assignee=user)
+
+
+class PartnershipQuerySet(models.QuerySet):
+    def with_last_contact(self):
+        """Annotate ``last_contact_on``: the latest interaction with the organization.
+
+        Any interaction with the organization counts, whatever project it was about:
+        a relationship goes quiet with the organization, not with one project.
+        """
+        from crm.models import InteractionOrganization
+
+        latest = (
+            InteractionOrganization.objects.filter(organization=OuterRef("organization_id"))
+            .order_by("-interaction__occurred_on")
+            .values("interaction__occurred_on")[:1]
+        )
+        return self.annotate(last_contact_on=Subquery(latest, output_field=models.DateField()))
+
+    def with_cadence(self):
+        """Annotate ``cadence_days``: the partnership's own, else its stage's default."""
+        defaults = settings.CRM_CONTACT_CADENCE_DAYS
+        stage_default = Case(
+            *(When(stage=stage, then=Value(days)) for stage, days in defaults.items()),
+            default=Value(None),
+            output_field=models.PositiveIntegerField(),
+        )
+        return self.annotate(cadence_days=Coalesce(F("contact_cadence_days"), stage_default))
+
+    def with_contact_due(self):
+        """Annotate ``last_contact_on``, ``cadence_days`` and ``contact_due_on``.
+
+        ``contact_due_on`` is the day by which the next contact is due: the last
+        contact (or, with none yet, the day the partnership was recorded) plus the
+        cadence. It is NULL for closed partnerships, which have no cadence.
+        """
+        base = Coalesce(F("last_contact_on"), TruncDate("created_at"))
+        return (
+            self.with_last_contact()
+            .with_cadence()
+            .annotate(contact_due_on=AddDays(base, F("cadence_days")))
+        )
+
+    def stale(self, *, today: date):
+        """Partnerships not contacted within their cadence, as of ``today``."""
+        return (
+            self.with_contact_due()
+            .exclude(stage=self.model.Stage.CLOSED)
+            .filter(contact_due_on__lt=today)
+        )
+
+
+class PartnershipManager(models.Manager.from_queryset(PartnershipQuerySet)):
+    def get_by_natural_key(self, organization: str, project: str):
+        return self.get(organization__slug=organization, project__code=project)

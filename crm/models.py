@@ -1,0 +1,931 @@
+"""The partnership-tracking model of the Togo MCC Compact coordination unit.
+
+Invariants live in the database as named constraints (``crm_<model>_<rule>``) so
+that admin, pages, API, fixtures and imports all obey the same rules.
+"""
+
+import secrets
+from datetime import date, timedelta
+
+from django.conf import settings
+from django.db import models
+from django.db.models import F, Q
+from django.db.models.functions import Lower
+from django.utils.text import slugify
+from django.utils.translation import gettext_lazy as _
+from simple_history.models import HistoricalRecords
+
+from crm.managers import (
+    AffiliationManager,
+    FollowUpQuerySet,
+    InteractionOrganizationManager,
+    MissionMemberManager,
+    NaturalKeyManager,
+    PartnershipManager,
+    ProjectManager,
+)
+
+
+def choices_constraint(field: str, choices: type[models.TextChoices], model: str):
+    """Return a CheckConstraint keeping ``field`` within ``choices``."""
+    return models.CheckConstraint(
+        condition=Q(**{f"{field}__in": choices.values}),
+        name=f"crm_{model}_{field}_valid",
+    )
+
+
+def span_constraint(start: str, end: str, model: str):
+    """Return a CheckConstraint requiring ``end`` on or after ``start``."""
+    return models.CheckConstraint(
+        condition=Q(**{f"{start}__isnull": True})
+        | Q(**{f"{end}__isnull": True})
+        | Q(**{f"{end}__gte": F(start)}),
+        name=f"crm_{model}_{end}_after_{start}",
+    )
+
+
+class DatePrecision(models.TextChoices):
+    """How much of a stored date the source actually gives.
+
+    The date stored is the first day of the period the source names: "fin
+    septembre 2023" is stored as 2023-09-01 with precision LATE_MONTH.
+    """
+
+    DAY = "day", _("Day")
+    EARLY_MONTH = "early_month", _("Early in the month")
+    MID_MONTH = "mid_month", _("Mid-month")
+    LATE_MONTH = "late_month", _("Late in the month")
+    MONTH = "month", _("Month")
+    YEAR = "year", _("Year")
+
+
+class Language(models.TextChoices):
+    FRENCH = "fr", _("French")
+    ENGLISH = "en", _("English")
+
+
+# Choices live at module level because a model's Meta cannot see the classes
+# nested in the model's body, and the CheckConstraints in Meta need them. Each
+# model exposes its own as attributes (``FollowUp.Status``), which is how the rest
+# of the code refers to them.
+
+
+class SourceKind(models.TextChoices):
+    PRESS_RELEASE = "press_release", _("Press release")
+    ARTICLE = "article", _("Article")
+    REPORT = "report", _("Report")
+    MEETING_NOTES = "meeting_notes", _("Meeting notes")
+    OTHER = "other", _("Other")
+
+
+class OrganizationKind(models.TextChoices):
+    COMPANY = "company", _("Company")
+    PAYMENT_NETWORK = "payment_network", _("Payment network")
+    UNIVERSITY = "university", _("University")
+    INVESTOR = "investor", _("Investor")
+    INCUBATOR = "incubator", _("Incubator")
+    PORT_AUTHORITY = "port_authority", _("Port authority")
+    BUSINESS_ASSOCIATION = "business_association", _("Business association")
+    GOVERNMENT_BODY = "government_body", _("Government body")
+    DEVELOPMENT_AGENCY = "development_agency", _("Development agency")
+    OTHER = "other", _("Other")
+
+
+class ProgrammeStatus(models.TextChoices):
+    ELIGIBLE = "eligible", _("Eligible")
+    FORMULATION = "formulation", _("In formulation")
+    SIGNED = "signed", _("Signed")
+    IMPLEMENTATION = "implementation", _("In implementation")
+    CLOSED = "closed", _("Closed")
+
+
+class ProjectSector(models.TextChoices):
+    ICT = "ict", _("Information and communication technology")
+    ENERGY = "energy", _("Energy")
+
+
+class ProjectStatus(models.TextChoices):
+    FORMULATION = "formulation", _("In formulation")
+    APPROVED = "approved", _("Approved")
+    IMPLEMENTATION = "implementation", _("In implementation")
+    COMPLETED = "completed", _("Completed")
+    DROPPED = "dropped", _("Dropped")
+
+
+class InteractionKind(models.TextChoices):
+    MEETING = "meeting", _("Meeting")
+    CALL = "call", _("Call")
+    EMAIL = "email", _("E-mail")
+    VISIT = "visit", _("Visit")
+    EVENT = "event", _("Event")
+    OTHER = "other", _("Other")
+
+
+class PartnershipRole(models.TextChoices):
+    FUNDER = "funder", _("Funder")
+    TECHNOLOGY_PARTNER = "technology_partner", _("Technology partner")
+    PAYMENT_NETWORK = "payment_network", _("Payment network")
+    INVESTOR = "investor", _("Investor")
+    ACADEMIC_PARTNER = "academic_partner", _("Academic partner")
+    INFRASTRUCTURE = "infrastructure", _("Infrastructure and logistics")
+    ADVISOR = "advisor", _("Advisor")
+    OTHER = "other", _("Other")
+
+
+class PartnershipStage(models.TextChoices):
+    IDENTIFIED = "identified", _("Identified")
+    CONTACTED = "contacted", _("Contacted")
+    EXPLORING = "exploring", _("Exploring")
+    PROPOSAL = "proposal", _("Proposal / concept note")
+    AGREEMENT = "agreement", _("Agreement (MoU) signed")
+    ACTIVE = "active", _("Active")
+    ON_HOLD = "on_hold", _("On hold")
+    CLOSED = "closed", _("Closed")
+
+
+class FollowUpStatus(models.TextChoices):
+    OPEN = "open", _("Open")
+    IN_PROGRESS = "in_progress", _("In progress")
+    WAITING = "waiting", _("Waiting on partner")
+    DONE = "done", _("Done")
+    CANCELLED = "cancelled", _("Cancelled")
+
+
+# The partial indexes on open follow-ups name these literally: an index condition
+# must match the queries' condition exactly for the planner to use it.
+OPEN_FOLLOW_UP_STATUSES = ["open", "in_progress", "waiting"]
+
+
+class FollowUpPriority(models.TextChoices):
+    LOW = "low", _("Low")
+    NORMAL = "normal", _("Normal")
+    HIGH = "high", _("High")
+
+
+class Source(models.Model):
+    """A document that records were taken from, so every fact can be traced."""
+
+    Kind = SourceKind
+
+    slug = models.SlugField(_("slug"), max_length=100, unique=True)
+    title = models.CharField(_("title"), max_length=300)
+    publisher = models.CharField(_("publisher"), max_length=200, blank=True)
+    published_on = models.DateField(_("published on"), null=True, blank=True)
+    published_on_precision = models.CharField(
+        _("precision of the publication date"),
+        max_length=20,
+        choices=DatePrecision.choices,
+        default=DatePrecision.DAY,
+    )
+    language = models.CharField(
+        _("language"), max_length=2, choices=Language.choices, default=Language.FRENCH
+    )
+    kind = models.CharField(_("kind"), max_length=20, choices=Kind.choices, default=Kind.OTHER)
+    url = models.URLField(_("URL"), blank=True)
+    reference = models.CharField(
+        _("reference"),
+        max_length=300,
+        blank=True,
+        help_text=_("Where the document is kept when it has no URL (file name, archive)."),
+    )
+    notes = models.TextField(_("notes"), blank=True)
+
+    objects = NaturalKeyManager()
+
+    class Meta:
+        verbose_name = _("source")
+        verbose_name_plural = _("sources")
+        ordering = ["-published_on", "title"]
+        constraints = [
+            choices_constraint("kind", SourceKind, "source"),
+            choices_constraint("language", Language, "source"),
+            choices_constraint("published_on_precision", DatePrecision, "source"),
+        ]
+
+    def __str__(self) -> str:
+        return self.title
+
+    def natural_key(self) -> tuple[str]:
+        return (self.slug,)
+
+
+class Organization(models.Model):
+    """A company, university, investor, public body… that the unit deals with."""
+
+    Kind = OrganizationKind
+
+    slug = models.SlugField(_("slug"), max_length=100, unique=True)
+    name = models.CharField(_("name"), max_length=200, help_text=_("As written in the source."))
+    short_name = models.CharField(_("short name"), max_length=50, blank=True)
+    kind = models.CharField(_("kind"), max_length=30, choices=Kind.choices)
+    country = models.CharField(
+        _("country"), max_length=2, blank=True, help_text=_("ISO 3166 code, e.g. US, TG.")
+    )
+    city = models.CharField(_("city"), max_length=100, blank=True)
+    website = models.URLField(_("website"), blank=True)
+    description = models.TextField(_("description"), blank=True)
+    is_identified = models.BooleanField(
+        _("identified"),
+        default=True,
+        help_text=_(
+            "Off for a placeholder such as “venture-capital firms (not named)”, "
+            "to be resolved into real organisations later."
+        ),
+    )
+    needs_verification = models.BooleanField(_("to verify"), default=False)
+    verification_note = models.TextField(_("verification note"), blank=True)
+    source = models.ForeignKey(
+        Source,
+        verbose_name=_("source"),
+        on_delete=models.PROTECT,
+        null=True,
+        blank=True,
+        related_name="organizations",
+    )
+    created_at = models.DateTimeField(_("created at"), auto_now_add=True)
+    updated_at = models.DateTimeField(_("updated at"), auto_now=True)
+
+    objects = NaturalKeyManager()
+    history = HistoricalRecords()
+
+    class Meta:
+        verbose_name = _("organisation")
+        verbose_name_plural = _("organisations")
+        ordering = ["name"]
+        constraints = [
+            choices_constraint("kind", OrganizationKind, "organization"),
+            # A flag without its reason helps nobody who later checks it.
+            models.CheckConstraint(
+                condition=Q(needs_verification=False) | ~Q(verification_note=""),
+                name="crm_organization_verification_has_note",
+            ),
+        ]
+
+    def __str__(self) -> str:
+        return self.name
+
+    def natural_key(self) -> tuple[str]:
+        return (self.slug,)
+
+
+class Programme(models.Model):
+    """The Compact programme itself."""
+
+    Status = ProgrammeStatus
+
+    slug = models.SlugField(_("slug"), max_length=100, unique=True)
+    name = models.CharField(_("name"), max_length=200)
+    funder = models.ForeignKey(
+        Organization,
+        verbose_name=_("funder"),
+        on_delete=models.PROTECT,
+        related_name="funded_programmes",
+    )
+    country = models.CharField(_("country"), max_length=2, help_text=_("ISO 3166 code."))
+    eligible_since = models.DateField(_("eligible since"), null=True, blank=True)
+    eligible_since_precision = models.CharField(
+        _("precision of the eligibility date"),
+        max_length=20,
+        choices=DatePrecision.choices,
+        default=DatePrecision.DAY,
+    )
+    status = models.CharField(_("status"), max_length=20, choices=Status.choices)
+    description = models.TextField(_("description"), blank=True)
+    source = models.ForeignKey(
+        Source, verbose_name=_("source"), on_delete=models.PROTECT, null=True, blank=True
+    )
+
+    objects = NaturalKeyManager()
+
+    class Meta:
+        verbose_name = _("programme")
+        verbose_name_plural = _("programmes")
+        ordering = ["name"]
+        constraints = [
+            choices_constraint("status", ProgrammeStatus, "programme"),
+            choices_constraint("eligible_since_precision", DatePrecision, "programme"),
+        ]
+
+    def __str__(self) -> str:
+        return self.name
+
+    def natural_key(self) -> tuple[str]:
+        return (self.slug,)
+
+
+class Project(models.Model):
+    """A Compact project, such as digital payments."""
+
+    Sector = ProjectSector
+    Status = ProjectStatus
+
+    programme = models.ForeignKey(
+        Programme, verbose_name=_("programme"), on_delete=models.PROTECT, related_name="projects"
+    )
+    code = models.SlugField(_("code"), max_length=50, unique=True)
+    name = models.CharField(_("name"), max_length=200)
+    sector = models.CharField(_("sector"), max_length=20, choices=Sector.choices)
+    status = models.CharField(
+        _("status"), max_length=20, choices=Status.choices, default=Status.FORMULATION
+    )
+    description = models.TextField(_("description"), blank=True)
+    lead = models.ForeignKey(
+        settings.AUTH_USER_MODEL,
+        verbose_name=_("lead"),
+        on_delete=models.SET_NULL,
+        null=True,
+        blank=True,
+        related_name="led_projects",
+    )
+    source = models.ForeignKey(
+        Source, verbose_name=_("source"), on_delete=models.PROTECT, null=True, blank=True
+    )
+
+    objects = ProjectManager()
+
+    class Meta:
+        verbose_name = _("project")
+        verbose_name_plural = _("projects")
+        ordering = ["name"]
+        constraints = [
+            choices_constraint("sector", ProjectSector, "project"),
+            choices_constraint("status", ProjectStatus, "project"),
+        ]
+
+    def __str__(self) -> str:
+        return self.name
+
+    def natural_key(self) -> tuple[str]:
+        return (self.code,)
+
+
+class Person(models.Model):
+    """Someone the unit deals with; roles are held through affiliations."""
+
+    slug = models.SlugField(_("slug"), max_length=100, unique=True)
+    given_name = models.CharField(_("given name"), max_length=100)
+    family_name = models.CharField(_("family name"), max_length=100)
+    email = models.EmailField(_("e-mail"), blank=True)
+    phone = models.CharField(_("phone"), max_length=40, blank=True)
+    preferred_language = models.CharField(
+        _("preferred language"),
+        max_length=2,
+        choices=Language.choices,
+        default=Language.FRENCH,
+    )
+    notes = models.TextField(_("notes"), blank=True)
+    source = models.ForeignKey(
+        Source,
+        verbose_name=_("source"),
+        on_delete=models.PROTECT,
+        null=True,
+        blank=True,
+        related_name="people",
+    )
+    created_at = models.DateTimeField(_("created at"), auto_now_add=True)
+    updated_at = models.DateTimeField(_("updated at"), auto_now=True)
+
+    objects = NaturalKeyManager()
+    history = HistoricalRecords()
+
+    class Meta:
+        verbose_name = _("person")
+        verbose_name_plural = _("people")
+        ordering = ["family_name", "given_name"]
+        constraints = [
+            choices_constraint("preferred_language", Language, "person"),
+            models.UniqueConstraint(
+                Lower("email"), condition=~Q(email=""), name="crm_person_email_unique"
+            ),
+        ]
+
+    def __str__(self) -> str:
+        return self.full_name
+
+    def natural_key(self) -> tuple[str]:
+        return (self.slug,)
+
+    @property
+    def full_name(self) -> str:
+        return f"{self.given_name} {self.family_name}".strip()
+
+
+class Affiliation(models.Model):
+    """A role a person holds in an organisation. Ended, never deleted."""
+
+    person = models.ForeignKey(
+        Person, verbose_name=_("person"), on_delete=models.PROTECT, related_name="affiliations"
+    )
+    organization = models.ForeignKey(
+        Organization,
+        verbose_name=_("organisation"),
+        on_delete=models.PROTECT,
+        related_name="affiliations",
+    )
+    title = models.CharField(_("title or role"), max_length=200)
+    start_on = models.DateField(_("start"), null=True, blank=True)
+    end_on = models.DateField(_("end"), null=True, blank=True)
+    is_primary = models.BooleanField(_("primary"), default=False)
+    source = models.ForeignKey(
+        Source, verbose_name=_("source"), on_delete=models.PROTECT, null=True, blank=True
+    )
+
+    objects = AffiliationManager()
+    history = HistoricalRecords()
+
+    class Meta:
+        verbose_name = _("affiliation")
+        verbose_name_plural = _("affiliations")
+        ordering = ["-is_primary", "title"]
+        constraints = [
+            span_constraint("start_on", "end_on", "affiliation"),
+            models.UniqueConstraint(
+                fields=["person", "organization", "title"],
+                condition=Q(end_on__isnull=True),
+                name="crm_affiliation_one_active_per_role",
+            ),
+            models.UniqueConstraint(
+                fields=["person"],
+                condition=Q(is_primary=True, end_on__isnull=True),
+                name="crm_affiliation_one_primary_per_person",
+            ),
+        ]
+
+    def __str__(self) -> str:
+        return f"{self.person} — {self.title}, {self.organization}"
+
+    def natural_key(self) -> tuple:
+        start_on = self.start_on.isoformat() if self.start_on else None
+        return (self.person.slug, self.organization.slug, self.title, start_on)
+
+    natural_key.dependencies = ["crm.person", "crm.organization"]
+
+    @property
+    def is_active(self) -> bool:
+        return self.end_on is None
+
+
+class Mission(models.Model):
+    """A trip of the delegation, such as the US exploration mission of 2023."""
+
+    slug = models.SlugField(_("slug"), max_length=100, unique=True)
+    title = models.CharField(_("title"), max_length=300)
+    start_on = models.DateField(_("start"))
+    end_on = models.DateField(_("end"))
+    date_precision = models.CharField(
+        _("precision of the dates"),
+        max_length=20,
+        choices=DatePrecision.choices,
+        default=DatePrecision.DAY,
+    )
+    organizer = models.ForeignKey(
+        Organization,
+        verbose_name=_("organiser"),
+        on_delete=models.PROTECT,
+        null=True,
+        blank=True,
+        related_name="organized_missions",
+    )
+    cities = models.CharField(
+        _("cities"), max_length=300, blank=True, help_text=_("Separated by commas.")
+    )
+    objectives = models.TextField(_("objectives"), blank=True)
+    description = models.TextField(_("description"), blank=True)
+    members = models.ManyToManyField(
+        Person,
+        verbose_name=_("delegation"),
+        through="MissionMember",
+        related_name="missions",
+        blank=True,
+    )
+    source = models.ForeignKey(
+        Source, verbose_name=_("source"), on_delete=models.PROTECT, null=True, blank=True
+    )
+
+    objects = NaturalKeyManager()
+
+    class Meta:
+        verbose_name = _("mission")
+        verbose_name_plural = _("missions")
+        ordering = ["-start_on"]
+        constraints = [
+            span_constraint("start_on", "end_on", "mission"),
+            choices_constraint("date_precision", DatePrecision, "mission"),
+        ]
+
+    def __str__(self) -> str:
+        return self.title
+
+    def natural_key(self) -> tuple[str]:
+        return (self.slug,)
+
+    @property
+    def city_list(self) -> list[str]:
+        return [city.strip() for city in self.cities.split(",") if city.strip()]
+
+
+class MissionMember(models.Model):
+    """A person in a mission's delegation, with their role on that mission."""
+
+    mission = models.ForeignKey(
+        Mission, verbose_name=_("mission"), on_delete=models.CASCADE, related_name="delegation"
+    )
+    person = models.ForeignKey(
+        Person, verbose_name=_("person"), on_delete=models.PROTECT, related_name="+"
+    )
+    role = models.CharField(_("role on the mission"), max_length=200, blank=True)
+
+    objects = MissionMemberManager()
+
+    class Meta:
+        verbose_name = _("delegation member")
+        verbose_name_plural = _("delegation members")
+        constraints = [
+            models.UniqueConstraint(fields=["mission", "person"], name="crm_missionmember_unique"),
+        ]
+
+    def __str__(self) -> str:
+        return f"{self.person} ({self.role})" if self.role else str(self.person)
+
+    def natural_key(self) -> tuple[str, str]:
+        return (self.mission.slug, self.person.slug)
+
+    natural_key.dependencies = ["crm.mission", "crm.person"]
+
+
+class Interaction(models.Model):
+    """A meeting, call, e-mail, visit or event with one or more organisations."""
+
+    Kind = InteractionKind
+
+    slug = models.SlugField(_("slug"), max_length=100, unique=True, blank=True)
+    kind = models.CharField(_("kind"), max_length=20, choices=Kind.choices)
+    mission = models.ForeignKey(
+        Mission,
+        verbose_name=_("mission"),
+        on_delete=models.PROTECT,
+        null=True,
+        blank=True,
+        related_name="interactions",
+    )
+    occurred_on = models.DateField(_("date"))
+    date_precision = models.CharField(
+        _("precision of the date"),
+        max_length=20,
+        choices=DatePrecision.choices,
+        default=DatePrecision.DAY,
+    )
+    city = models.CharField(_("city"), max_length=100, blank=True)
+    title = models.CharField(_("title"), max_length=300)
+    summary = models.TextField(_("summary"), blank=True)
+    outcome = models.TextField(_("outcome"), blank=True)
+    organizations = models.ManyToManyField(
+        Organization,
+        verbose_name=_("organisations"),
+        through="InteractionOrganization",
+        related_name="interactions",
+    )
+    people = models.ManyToManyField(
+        Person, verbose_name=_("people met"), related_name="interactions", blank=True
+    )
+    staff = models.ManyToManyField(
+        settings.AUTH_USER_MODEL,
+        verbose_name=_("staff present"),
+        related_name="interactions",
+        blank=True,
+    )
+    projects = models.ManyToManyField(
+        Project, verbose_name=_("projects discussed"), related_name="interactions", blank=True
+    )
+    source = models.ForeignKey(
+        Source, verbose_name=_("source"), on_delete=models.PROTECT, null=True, blank=True
+    )
+    created_by = models.ForeignKey(
+        settings.AUTH_USER_MODEL,
+        verbose_name=_("created by"),
+        on_delete=models.SET_NULL,
+        null=True,
+        blank=True,
+        related_name="+",
+    )
+    created_at = models.DateTimeField(_("created at"), auto_now_add=True)
+    updated_at = models.DateTimeField(_("updated at"), auto_now=True)
+
+    objects = NaturalKeyManager()
+    history = HistoricalRecords()
+
+    class Meta:
+        verbose_name = _("interaction")
+        verbose_name_plural = _("interactions")
+        ordering = ["-occurred_on", "-id"]
+        constraints = [
+            choices_constraint("kind", InteractionKind, "interaction"),
+            choices_constraint("date_precision", DatePrecision, "interaction"),
+        ]
+
+    def __str__(self) -> str:
+        return self.title
+
+    def save(self, *args, **kwargs) -> None:
+        if not self.slug:
+            # Unique without a round trip: title, date and a short random tail.
+            title = slugify(self.title)[:60] or "interaction"
+            self.slug = f"{title}-{self.occurred_on:%Y%m%d}-{secrets.token_hex(3)}"
+        super().save(*args, **kwargs)
+
+    def natural_key(self) -> tuple[str]:
+        return (self.slug,)
+
+
+class InteractionOrganization(models.Model):
+    """An organisation present at an interaction.
+
+    An explicit table so that an organisation with meetings on record cannot be
+    deleted by accident (PROTECT), which a plain many-to-many would allow.
+    """
+
+    interaction = models.ForeignKey(
+        Interaction, verbose_name=_("interaction"), on_delete=models.CASCADE
+    )
+    organization = models.ForeignKey(
+        Organization, verbose_name=_("organisation"), on_delete=models.PROTECT
+    )
+
+    objects = InteractionOrganizationManager()
+
+    class Meta:
+        verbose_name = _("organisation met")
+        verbose_name_plural = _("organisations met")
+        constraints = [
+            models.UniqueConstraint(
+                fields=["interaction", "organization"],
+                name="crm_interactionorganization_unique",
+            ),
+        ]
+        indexes = [
+            # Partnership.objects.with_last_contact(): latest interaction per organisation.
+            models.Index(fields=["organization", "interaction"], name="crm_intorg_org_idx"),
+        ]
+
+    def __str__(self) -> str:
+        return str(self.organization)
+
+    def natural_key(self) -> tuple[str, str]:
+        return (self.interaction.slug, self.organization.slug)
+
+    natural_key.dependencies = ["crm.interaction", "crm.organization"]
+
+
+class Partnership(models.Model):
+    """What one organisation is, or may become, for one Compact project."""
+
+    Role = PartnershipRole
+    Stage = PartnershipStage
+
+    organization = models.ForeignKey(
+        Organization,
+        verbose_name=_("organisation"),
+        on_delete=models.PROTECT,
+        related_name="partnerships",
+    )
+    project = models.ForeignKey(
+        Project, verbose_name=_("project"), on_delete=models.PROTECT, related_name="partnerships"
+    )
+    role = models.CharField(_("role"), max_length=30, choices=Role.choices)
+    stage = models.CharField(
+        _("stage"), max_length=20, choices=Stage.choices, default=Stage.IDENTIFIED
+    )
+    owner = models.ForeignKey(
+        settings.AUTH_USER_MODEL,
+        verbose_name=_("owner"),
+        on_delete=models.SET_NULL,
+        null=True,
+        blank=True,
+        related_name="owned_partnerships",
+    )
+    contact_cadence_days = models.PositiveIntegerField(
+        _("contact cadence (days)"),
+        null=True,
+        blank=True,
+        help_text=_("Leave empty to use the default for the stage."),
+    )
+    notes = models.TextField(_("notes"), blank=True)
+    source = models.ForeignKey(
+        Source, verbose_name=_("source"), on_delete=models.PROTECT, null=True, blank=True
+    )
+    created_at = models.DateTimeField(_("created at"), auto_now_add=True)
+    updated_at = models.DateTimeField(_("updated at"), auto_now=True)
+
+    objects = PartnershipManager()
+    history = HistoricalRecords()
+
+    class Meta:
+        verbose_name = _("partnership")
+        verbose_name_plural = _("partnerships")
+        ordering = ["project__name", "organization__name"]
+        constraints = [
+            models.UniqueConstraint(
+                fields=["organization", "project"], name="crm_partnership_unique"
+            ),
+            choices_constraint("role", PartnershipRole, "partnership"),
+            choices_constraint("stage", PartnershipStage, "partnership"),
+            models.CheckConstraint(
+                condition=Q(contact_cadence_days__isnull=True) | Q(contact_cadence_days__gt=0),
+                name="crm_partnership_cadence_positive",
+            ),
+        ]
+        indexes = [
+            # Project pipeline: the partnerships of one project grouped by stage.
+            models.Index(fields=["project", "stage"], name="crm_partnership_pipeline_idx"),
+        ]
+
+    def __str__(self) -> str:
+        return f"{self.organization} — {self.project}"
+
+    def natural_key(self) -> tuple[str, str]:
+        return (self.organization.slug, self.project.code)
+
+    natural_key.dependencies = ["crm.organization", "crm.project"]
+
+
+class StageChange(models.Model):
+    """One move of a partnership from one stage to another. Never edited."""
+
+    partnership = models.ForeignKey(
+        Partnership,
+        verbose_name=_("partnership"),
+        on_delete=models.PROTECT,
+        related_name="stage_changes",
+    )
+    from_stage = models.CharField(
+        _("from"), max_length=20, choices=PartnershipStage.choices, blank=True
+    )
+    to_stage = models.CharField(_("to"), max_length=20, choices=PartnershipStage.choices)
+    changed_at = models.DateTimeField(_("changed at"))
+    changed_by = models.ForeignKey(
+        settings.AUTH_USER_MODEL,
+        verbose_name=_("changed by"),
+        on_delete=models.PROTECT,
+        null=True,
+        blank=True,
+        related_name="+",
+    )
+    note = models.TextField(_("note"), blank=True)
+
+    class Meta:
+        verbose_name = _("stage change")
+        verbose_name_plural = _("stage changes")
+        ordering = ["-changed_at", "-id"]
+        constraints = [
+            models.CheckConstraint(
+                condition=Q(from_stage="") | Q(from_stage__in=PartnershipStage.values),
+                name="crm_stagechange_from_stage_valid",
+            ),
+            choices_constraint("to_stage", PartnershipStage, "stagechange"),
+            models.CheckConstraint(
+                condition=~Q(from_stage=F("to_stage")), name="crm_stagechange_is_a_change"
+            ),
+        ]
+        indexes = [
+            # A partnership's stage history, newest first.
+            models.Index(
+                fields=["partnership", "-changed_at"], name="crm_stagechange_history_idx"
+            ),
+        ]
+
+    def __str__(self) -> str:
+        before = self.get_from_stage_display() or "—"
+        return f"{self.partnership}: {before} → {self.get_to_stage_display()}"
+
+
+class FollowUp(models.Model):
+    """Something the unit promised or must do, tied to a Compact project."""
+
+    Status = FollowUpStatus
+    Priority = FollowUpPriority
+    OPEN_STATUSES = OPEN_FOLLOW_UP_STATUSES
+    CLOSED_STATUSES = (FollowUpStatus.DONE, FollowUpStatus.CANCELLED)
+
+    title = models.CharField(_("title"), max_length=300)
+    description = models.TextField(_("description"), blank=True)
+    project = models.ForeignKey(
+        Project, verbose_name=_("project"), on_delete=models.PROTECT, related_name="follow_ups"
+    )
+    organization = models.ForeignKey(
+        Organization,
+        verbose_name=_("organisation"),
+        on_delete=models.PROTECT,
+        null=True,
+        blank=True,
+        related_name="follow_ups",
+    )
+    person = models.ForeignKey(
+        Person,
+        verbose_name=_("person"),
+        on_delete=models.PROTECT,
+        null=True,
+        blank=True,
+        related_name="follow_ups",
+    )
+    interaction = models.ForeignKey(
+        Interaction,
+        verbose_name=_("from interaction"),
+        on_delete=models.PROTECT,
+        null=True,
+        blank=True,
+        related_name="follow_ups",
+    )
+    assignee = models.ForeignKey(
+        settings.AUTH_USER_MODEL,
+        verbose_name=_("assignee"),
+        on_delete=models.PROTECT,
+        null=True,
+        blank=True,
+        related_name="follow_ups",
+    )
+    due_on = models.DateField(_("due date"))
+    status = models.CharField(
+        _("status"), max_length=20, choices=Status.choices, default=Status.OPEN
+    )
+    priority = models.CharField(
+        _("priority"), max_length=10, choices=Priority.choices, default=Priority.NORMAL
+    )
+    completed_at = models.DateTimeField(_("completed at"), null=True, blank=True)
+    completed_by = models.ForeignKey(
+        settings.AUTH_USER_MODEL,
+        verbose_name=_("completed by"),
+        on_delete=models.PROTECT,
+        null=True,
+        blank=True,
+        related_name="+",
+    )
+    completion_note = models.TextField(_("what was done"), blank=True)
+    created_by = models.ForeignKey(
+        settings.AUTH_USER_MODEL,
+        verbose_name=_("created by"),
+        on_delete=models.SET_NULL,
+        null=True,
+        blank=True,
+        related_name="+",
+    )
+    created_at = models.DateTimeField(_("created at"), auto_now_add=True)
+    updated_at = models.DateTimeField(_("updated at"), auto_now=True)
+
+    objects = FollowUpQuerySet.as_manager()
+    history = HistoricalRecords()
+
+    class Meta:
+        verbose_name = _("follow-up")
+        verbose_name_plural = _("follow-ups")
+        ordering = ["due_on", "id"]
+        constraints = [
+            choices_constraint("status", FollowUpStatus, "followup"),
+            choices_constraint("priority", FollowUpPriority, "followup"),
+            models.CheckConstraint(
+                condition=Q(status=FollowUpStatus.DONE, completed_at__isnull=False)
+                | (~Q(status=FollowUpStatus.DONE) & Q(completed_at__isnull=True)),
+                name="crm_followup_completed_at_iff_done",
+            ),
+            models.CheckConstraint(
+                condition=~Q(status=FollowUpStatus.DONE) | ~Q(completion_note=""),
+                name="crm_followup_done_has_note",
+            ),
+        ]
+        indexes = [
+            # FollowUp.objects.open().for_assignee(user): "what is mine", by due date.
+            models.Index(
+                fields=["assignee", "due_on"],
+                condition=Q(status__in=OPEN_FOLLOW_UP_STATUSES),
+                name="crm_followup_open_assignee_idx",
+            ),
+            # FollowUp.objects.overdue(today=…) and .due_within(…) across the team.
+            models.Index(
+                fields=["due_on"],
+                condition=Q(status__in=OPEN_FOLLOW_UP_STATUSES),
+                name="crm_followup_open_due_idx",
+            ),
+            # A project's follow-ups, and a partnership's (organisation, project).
+            models.Index(fields=["project", "organization"], name="crm_followup_project_idx"),
+        ]
+
+    def __str__(self) -> str:
+        return self.title
+
+    @property
+    def is_open(self) -> bool:
+        return self.status not in self.CLOSED_STATUSES
+
+    def is_overdue(self, *, today: date) -> bool:
+        return self.is_open and self.due_on < today
+
+    def is_due_this_week(self, *, today: date) -> bool:
+        return self.is_open and today <= self.due_on <= today + timedelta(days=7)
+
+    @property
+    def partnership(self) -> Partnership | None:
+        """Return the partnership this follow-up serves, if there is one."""
+        if self.organization_id is None:
+            return None
+        return Partnership.objects.filter(
+            organization_id=self.organization_id, project_id=self.project_id
+        ).first()

@@ -1,0 +1,43 @@
+"""The three roles of the unit and the permissions each one holds.
+
+The groups themselves are created by a data migration; their permissions are
+recomputed from the rules below after every ``migrate``, so that new models are
+covered and no grant drifts.
+"""
+
+from django.contrib.auth.models import Group, Permission
+from django.db.models import Q
+
+COORDINATION = "Coordination"
+STAFF = "Staff"
+READ_ONLY = "Read-only"
+
+# Staff keep records up to date but delete nothing: organisations, people and
+# partnerships carry history, and a follow-up is cancelled, not deleted.
+
+
+def role_permissions(role: str):
+    """Return the permissions a role should hold."""
+    crm = Permission.objects.filter(content_type__app_label="crm")
+    if role == COORDINATION:
+        users = Q(content_type__app_label="auth") & ~Q(codename__startswith="delete_")
+        return crm | Permission.objects.filter(users)
+    if role == STAFF:
+        return (
+            crm.filter(
+                Q(codename__startswith="view_")
+                | Q(codename__startswith="add_")
+                | Q(codename__startswith="change_")
+            )
+            .exclude(codename__startswith="add_historical")
+            .exclude(codename__startswith="change_historical")
+        )
+    if role == READ_ONLY:
+        return crm.filter(codename__startswith="view_")
+    raise ValueError(f"Unknown role {role!r}")
+
+
+def sync_role_permissions(**kwargs) -> None:
+    """Give each existing role group exactly the permissions of its rules."""
+    for group in Group.objects.filter(name__in=[COORDINATION, STAFF, READ_ONLY]):
+        group.permissions.set(role_permissions(group.name))

@@ -1,0 +1,135 @@
+"""Writes that touch more than one row, each in one transaction.
+
+Admin, staff pages and API call these functions so that each rule lives in one
+place. Bad input raises ``ValidationError`` keyed by field, which forms and
+serializers turn into field errors.
+"""
+
+from collections.abc import Iterable
+from datetime import date
+from typing import Any
+
+from django.contrib.auth.models import AbstractBaseUser
+from django.core.exceptions import ValidationError
+from django.db import transaction
+from django.utils import timezone
+from django.utils.translation import gettext as _
+
+from crm.models import FollowUp, Interaction, Organization, Partnership, StageChange
+
+
+def _save_with_history(instance, *, by: AbstractBaseUser | None, **kwargs) -> None:
+    # django-simple-history records this user on the history row; outside a
+    # request there is no middleware to tell it who acted.
+    instance._history_user = by
+    instance.save(**kwargs)
+
+
+@transaction.atomic
+def follow_up_complete(
+    *, follow_up: FollowUp, by: AbstractBaseUser, note: str, at=None
+) -> FollowUp:
+    """Mark a follow-up done, recording what was done, by whom and when."""
+    note = (note or "").strip()
+    if not note:
+        raise ValidationError({"completion_note": _("Say what was done.")})
+    follow_up = FollowUp.objects.select_for_update().get(pk=follow_up.pk)
+    if not follow_up.is_open:
+        raise ValidationError(
+            {
+                "status": _("This follow-up is already %(status)s.")
+                % {"status": follow_up.get_status_display()}
+            }
+        )
+    follow_up.status = FollowUp.Status.DONE
+    follow_up.completed_at = at or timezone.now()
+    follow_up.completed_by = by
+    follow_up.completion_note = note
+    _save_with_history(follow_up, by=by)
+    return follow_up
+
+
+@transaction.atomic
+def follow_up_reassign(
+    *, follow_up: FollowUp, assignee: AbstractBaseUser, by: AbstractBaseUser
+) -> FollowUp:
+    """Give a follow-up to another member of staff."""
+    follow_up = FollowUp.objects.select_for_update().get(pk=follow_up.pk)
+    if follow_up.assignee_id == assignee.pk:
+        return follow_up
+    follow_up.assignee = assignee
+    _save_with_history(follow_up, by=by, update_fields=["assignee", "updated_at"])
+    return follow_up
+
+
+@transaction.atomic
+def partnership_change_stage(
+    *, partnership: Partnership, to_stage: str, by: AbstractBaseUser | None, note: str = ""
+) -> StageChange:
+    """Move a partnership to another stage and record the move."""
+    if to_stage not in Partnership.Stage.values:
+        raise ValidationError({"stage": _("Unknown stage %(stage)r.") % {"stage": to_stage}})
+    # Locked so that two people moving the same partner at once record two
+    # consecutive changes, not two changes from the same stage.
+    partnership = Partnership.objects.select_for_update().get(pk=partnership.pk)
+    if partnership.stage == to_stage:
+        raise ValidationError({"stage": _("The partnership is already at this stage.")})
+    change = StageChange.objects.create(
+        partnership=partnership,
+        from_stage=partnership.stage,
+        to_stage=to_stage,
+        changed_at=timezone.now(),
+        changed_by=by,
+        note=note.strip(),
+    )
+    partnership.stage = to_stage
+    _save_with_history(partnership, by=by, update_fields=["stage", "updated_at"])
+    return change
+
+
+@transaction.atomic
+def interaction_log(
+    *,
+    by: AbstractBaseUser | None,
+    kind: str,
+    occurred_on: date,
+    title: str,
+    organizations: Iterable[Organization],
+    projects: Iterable = (),
+    people: Iterable = (),
+    staff: Iterable = (),
+    follow_ups: Iterable[dict[str, Any]] = (),
+    **fields: Any,
+) -> Interaction:
+    """Record an interaction with its participants and the follow-ups it opened.
+
+    Each item of ``follow_ups`` holds FollowUp field values (title, project,
+    due_on, assignee…). Either everything is saved or nothing is.
+    """
+    organizations = list(organizations)
+    if not organizations:
+        raise ValidationError({"organizations": _("Name at least one organisation.")})
+    interaction = Interaction(
+        kind=kind, occurred_on=occurred_on, title=title, created_by=by, **fields
+    )
+    interaction.full_clean(exclude=["slug"])
+    _save_with_history(interaction, by=by)
+    interaction.organizations.set(organizations)
+    interaction.projects.set(projects)
+    interaction.people.set(people)
+    interaction.staff.set(staff)
+
+    errors: dict[str, list] = {}
+    for index, values in enumerate(follow_ups):
+        follow_up = FollowUp(interaction=interaction, created_by=by, **values)
+        try:
+            follow_up.full_clean(exclude=["interaction"])
+        except ValidationError as error:
+            errors[f"follow_ups[{index}]"] = error.messages
+            continue
+        _save_with_history(follow_up, by=by)
+    if errors:
+        # Raised after checking every follow-up, so the user sees all mistakes at
+        # once; the transaction then rolls back the interaction too.
+        raise ValidationError(errors)
+    return interaction
