@@ -12,6 +12,12 @@ from tests.factories import UserFactory
 TODAY = date(2026, 1, 15)
 
 
+@pytest.fixture(autouse=True)
+def fast_password_hashing(settings):
+    # The real hasher is slow by design; tests create many users.
+    settings.PASSWORD_HASHERS = ["django.contrib.auth.hashers.MD5PasswordHasher"]
+
+
 @pytest.fixture
 def today() -> date:
     return TODAY

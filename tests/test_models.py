@@ -1,0 +1,212 @@
+"""The database itself refuses rows that break the domain's invariants.
+
+Each test saves a bad row straight through the ORM, bypassing forms, and expects
+the database to raise: the rules hold for admin, pages, API, fixtures and imports.
+"""
+
+from datetime import date
+
+import pytest
+from django.db import IntegrityError, transaction
+from django.db.models import ProtectedError
+from django.utils import timezone
+
+from crm.models import FollowUp, Partnership
+from tests import factories
+
+pytestmark = pytest.mark.django_db
+
+
+def assert_refused(build, constraint: str) -> None:
+    """Saving the object from ``build()`` fails at the database on ``constraint``."""
+    obj = build()
+    with pytest.raises(IntegrityError) as excinfo, transaction.atomic():
+        obj.save()
+    # PostgreSQL names the constraint; SQLite names it for CHECKs only.
+    if "UNIQUE" not in str(excinfo.value):
+        assert constraint in str(excinfo.value)
+
+
+@pytest.mark.parametrize(
+    ("factory", "field"),
+    [
+        (factories.SourceFactory, "kind"),
+        (factories.SourceFactory, "language"),
+        (factories.SourceFactory, "published_on_precision"),
+        (factories.OrganizationFactory, "kind"),
+        (factories.ProgrammeFactory, "status"),
+        (factories.ProgrammeFactory, "eligible_since_precision"),
+        (factories.ProjectFactory, "sector"),
+        (factories.ProjectFactory, "status"),
+        (factories.PersonFactory, "preferred_language"),
+        (factories.MissionFactory, "date_precision"),
+        (factories.InteractionFactory, "kind"),
+        (factories.InteractionFactory, "date_precision"),
+        (factories.PartnershipFactory, "role"),
+        (factories.PartnershipFactory, "stage"),
+        (factories.StageChangeFactory, "to_stage"),
+        (factories.StageChangeFactory, "from_stage"),
+        (factories.FollowUpFactory, "status"),
+        (factories.FollowUpFactory, "priority"),
+    ],
+)
+def test_choice_fields_refuse_values_outside_their_choices(factory, field):
+    obj = factory()
+    # Two letters: the language fields are two characters wide.
+    setattr(obj, field, "zz")
+    assert_refused(lambda: obj, f"crm_{obj._meta.model_name}_{field}_valid")
+
+
+def test_organization_to_verify_needs_a_note():
+    assert_refused(
+        lambda: factories.OrganizationFactory.build(needs_verification=True, verification_note=""),
+        "crm_organization_verification_has_note",
+    )
+
+
+def test_organization_to_verify_with_a_note_is_accepted():
+    org = factories.OrganizationFactory(needs_verification=True, verification_note="As printed.")
+    assert org.pk
+
+
+def test_person_email_is_unique_whatever_the_case():
+    factories.PersonFactory(email="Someone@Example.org")
+    assert_refused(
+        lambda: factories.PersonFactory.build(email="someone@example.org"),
+        "crm_person_email_unique",
+    )
+
+
+def test_people_without_email_are_not_duplicates_of_each_other():
+    factories.PersonFactory(email="")
+    assert factories.PersonFactory(email="").pk
+
+
+def test_affiliation_cannot_end_before_it_starts():
+    affiliation = factories.AffiliationFactory()
+    affiliation.start_on, affiliation.end_on = date(2024, 1, 2), date(2024, 1, 1)
+    assert_refused(lambda: affiliation, "crm_affiliation_end_on_after_start_on")
+
+
+def test_one_active_affiliation_per_person_organization_and_title():
+    first = factories.AffiliationFactory(title="Director")
+    assert_refused(
+        lambda: factories.AffiliationFactory.build(
+            person=first.person, organization=first.organization, title="Director"
+        ),
+        "crm_affiliation_one_active_per_role",
+    )
+
+
+def test_an_ended_affiliation_does_not_block_the_same_role_again():
+    first = factories.AffiliationFactory(title="Director", end_on=date(2023, 1, 1))
+    again = factories.AffiliationFactory(
+        person=first.person, organization=first.organization, title="Director"
+    )
+    assert again.pk
+
+
+def test_a_person_holds_several_roles_but_one_primary():
+    first = factories.AffiliationFactory(is_primary=True)
+    factories.AffiliationFactory(person=first.person, is_primary=False)
+    assert_refused(
+        lambda: factories.AffiliationFactory.build(
+            person=first.person, is_primary=True, organization=factories.OrganizationFactory()
+        ),
+        "crm_affiliation_one_primary_per_person",
+    )
+
+
+def test_mission_cannot_end_before_it_starts():
+    assert_refused(
+        lambda: factories.MissionFactory.build(
+            start_on=date(2023, 9, 30), end_on=date(2023, 9, 1)
+        ),
+        "crm_mission_end_on_after_start_on",
+    )
+
+
+def test_one_partnership_per_organization_and_project():
+    first = factories.PartnershipFactory()
+    assert_refused(
+        lambda: factories.PartnershipFactory.build(
+            organization=first.organization, project=first.project
+        ),
+        "crm_partnership_unique",
+    )
+
+
+def test_partnership_cadence_must_be_positive():
+    partnership = factories.PartnershipFactory()
+    partnership.contact_cadence_days = 0
+    assert_refused(lambda: partnership, "crm_partnership_cadence_positive")
+
+
+def test_stage_change_must_change_the_stage():
+    change = factories.StageChangeFactory()
+    change.from_stage = change.to_stage
+    assert_refused(lambda: change, "crm_stagechange_is_a_change")
+
+
+def test_follow_up_done_needs_completed_at():
+    follow_up = factories.FollowUpFactory()
+    follow_up.status, follow_up.completion_note = FollowUp.Status.DONE, "Sent."
+    assert_refused(lambda: follow_up, "crm_followup_completed_at_iff_done")
+
+
+def test_follow_up_not_done_cannot_have_completed_at():
+    follow_up = factories.FollowUpFactory()
+    follow_up.completed_at = timezone.now()
+    assert_refused(lambda: follow_up, "crm_followup_completed_at_iff_done")
+
+
+def test_follow_up_done_needs_a_note_on_what_was_done():
+    follow_up = factories.FollowUpFactory()
+    follow_up.status, follow_up.completed_at = FollowUp.Status.DONE, timezone.now()
+    assert_refused(lambda: follow_up, "crm_followup_done_has_note")
+
+
+def test_organization_met_in_an_interaction_cannot_be_deleted():
+    org = factories.OrganizationFactory()
+    factories.InteractionFactory(organizations=[org])
+    with pytest.raises(ProtectedError):
+        org.delete()
+
+
+def test_organization_with_a_partnership_cannot_be_deleted():
+    partnership = factories.PartnershipFactory()
+    with pytest.raises(ProtectedError):
+        partnership.organization.delete()
+
+
+def test_partnership_with_stage_history_cannot_be_deleted():
+    change = factories.StageChangeFactory()
+    with pytest.raises(ProtectedError):
+        change.partnership.delete()
+
+
+def test_interaction_gets_a_unique_slug_from_its_title():
+    first = factories.InteractionFactory(title="Rencontre à Washington")
+    second = factories.InteractionFactory(title="Rencontre à Washington")
+    assert first.slug.startswith("rencontre-a-washington-20230925-")
+    assert first.slug != second.slug
+
+
+def test_follow_up_partnership_is_its_organization_and_project():
+    partnership = factories.PartnershipFactory()
+    follow_up = factories.FollowUpFactory(
+        organization=partnership.organization, project=partnership.project
+    )
+    assert follow_up.partnership == partnership
+    assert factories.FollowUpFactory(project=partnership.project).partnership is None
+
+
+def test_stages_are_in_pipeline_order():
+    assert Partnership.Stage.values[:6] == [
+        "identified",
+        "contacted",
+        "exploring",
+        "proposal",
+        "agreement",
+        "active",
+    ]
