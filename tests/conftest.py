@@ -1,5 +1,6 @@
 """Shared actors and data: one user per role, and a fixed "today"."""
 
+import os
 from datetime import date
 
 import pytest
@@ -51,3 +52,23 @@ def postgres_only(db):
 
     if connection.vendor != "postgresql":
         pytest.skip("needs PostgreSQL (set DATABASE_URL)")
+
+
+# Tests that only run on PostgreSQL (or in a real browser) skip elsewhere; CI sets
+# these variables on the run where skipping them would hide a failure.
+_REQUIRED = {
+    "CRM_REQUIRE_POSTGRES": ("postgres", "postgres_only"),
+    "CRM_REQUIRE_BROWSER": ("browser", "browser_page"),
+}
+
+
+@pytest.hookimpl(wrapper=True)
+def pytest_runtest_makereport(item, call):
+    report = yield
+    if report.skipped:
+        for variable, (marker, fixture) in _REQUIRED.items():
+            needed = item.get_closest_marker(marker) or fixture in item.fixturenames
+            if needed and os.environ.get(variable) == "1":
+                report.outcome = "failed"
+                report.longrepr = f"{item.nodeid} was skipped but {variable}=1: {report.longrepr}"
+    return report

@@ -1,0 +1,54 @@
+"""The three roles and what each may do."""
+
+import pytest
+from django.contrib.auth.models import Group
+
+from crm import roles
+
+pytestmark = pytest.mark.django_db
+
+CRM_MODELS = [
+    "source", "organization", "programme", "project", "person", "affiliation", "mission",
+    "missionmember", "interaction", "interactionorganization", "partnership", "stagechange",
+    "followup",
+]  # fmt: skip
+
+
+def test_the_three_role_groups_exist_after_migrate():
+    names = set(Group.objects.values_list("name", flat=True))
+    assert {roles.COORDINATION, roles.STAFF, roles.READ_ONLY} <= names
+
+
+@pytest.mark.parametrize("model", CRM_MODELS)
+def test_coordination_may_do_everything(coordinator, model):
+    for action in ("view", "add", "change", "delete"):
+        assert coordinator.has_perm(f"crm.{action}_{model}")
+
+
+@pytest.mark.parametrize("model", CRM_MODELS)
+def test_staff_view_add_and_change_but_delete_nothing(staff_user, model):
+    assert staff_user.has_perm(f"crm.view_{model}")
+    assert staff_user.has_perm(f"crm.add_{model}")
+    assert staff_user.has_perm(f"crm.change_{model}")
+    assert not staff_user.has_perm(f"crm.delete_{model}")
+
+
+@pytest.mark.parametrize("model", CRM_MODELS)
+def test_read_only_only_views(reader, model):
+    assert reader.has_perm(f"crm.view_{model}")
+    for action in ("add", "change", "delete"):
+        assert not reader.has_perm(f"crm.{action}_{model}")
+
+
+def test_nobody_but_coordination_sees_history_rows_as_editable(staff_user):
+    assert staff_user.has_perm("crm.view_historicalfollowup")
+    assert not staff_user.has_perm("crm.change_historicalfollowup")
+
+
+def test_syncing_again_restores_a_removed_grant():
+    staff = Group.objects.get(name=roles.STAFF)
+    staff.permissions.remove(*staff.permissions.filter(codename="change_followup"))
+
+    roles.sync_role_permissions()
+
+    assert staff.permissions.filter(codename="change_followup").exists()

@@ -1,0 +1,81 @@
+"""Settings come from the environment and fail loudly on bad values."""
+
+import subprocess
+import sys
+
+import pytest
+from django.core.exceptions import ImproperlyConfigured
+
+from crm.env import env_bool, env_int, env_list, env_str
+
+
+@pytest.mark.parametrize(("raw", "expected"), [("1", True), ("yes", True), ("off", False)])
+def test_env_bool_reads_the_usual_spellings(monkeypatch, raw, expected):
+    monkeypatch.setenv("FLAG", raw)
+    assert env_bool("FLAG") is expected
+
+
+def test_env_bool_refuses_a_typo(monkeypatch):
+    monkeypatch.setenv("DJANGO_DEBUG", "ture")
+    with pytest.raises(ImproperlyConfigured, match="DJANGO_DEBUG='ture' is not a boolean"):
+        env_bool("DJANGO_DEBUG")
+
+
+def test_env_int_refuses_words(monkeypatch):
+    monkeypatch.setenv("DATABASE_CONN_MAX_AGE", "sixty")
+    with pytest.raises(ImproperlyConfigured, match="DATABASE_CONN_MAX_AGE"):
+        env_int("DATABASE_CONN_MAX_AGE", default=60)
+
+
+def test_env_list_splits_on_commas(monkeypatch):
+    monkeypatch.setenv("DJANGO_ALLOWED_HOSTS", "crm.example.org, ,127.0.0.1")
+    assert env_list("DJANGO_ALLOWED_HOSTS") == ["crm.example.org", "127.0.0.1"]
+
+
+def test_env_str_names_a_missing_variable(monkeypatch):
+    monkeypatch.delenv("NOT_SET_ANYWHERE", raising=False)
+    with pytest.raises(ImproperlyConfigured, match="NOT_SET_ANYWHERE"):
+        env_str("NOT_SET_ANYWHERE")
+
+
+def _load_settings(env: dict[str, str]) -> subprocess.CompletedProcess:
+    # A fresh interpreter: settings are read once per process.
+    code = "import crm.settings as s; print(s.DEBUG, s.DATABASES['default']['ENGINE'])"
+    return subprocess.run(
+        [sys.executable, "-c", code], env=env, capture_output=True, text=True, check=False
+    )
+
+
+def test_debug_is_off_and_a_secret_key_required_by_default():
+    result = _load_settings({"PATH": "/usr/bin:/bin"})
+    assert result.returncode != 0
+    assert "Set DJANGO_SECRET_KEY" in result.stderr
+
+
+def test_default_database_is_an_sqlite_file_with_debug_off():
+    result = _load_settings({"DJANGO_SECRET_KEY": "x"})
+    assert result.stdout.split() == ["False", "django.db.backends.sqlite3"]
+
+
+def test_database_url_selects_postgresql():
+    result = _load_settings(
+        {"DJANGO_SECRET_KEY": "x", "DATABASE_URL": "postgres://u@db.example:5432/crm"}
+    )
+    assert result.stdout.split() == ["False", "django.db.backends.postgresql"]
+
+
+def test_sqlite_runs_in_wal_mode_with_immediate_transactions(settings):
+    from django.db import connection
+
+    if connection.vendor != "sqlite":
+        pytest.skip("SQLite settings")
+    options = settings.DATABASES["default"]["OPTIONS"]
+    assert options["transaction_mode"] == "IMMEDIATE"
+    assert "journal_mode=WAL" in options["init_command"]
+
+
+def test_language_and_time_zone(settings):
+    assert settings.LANGUAGE_CODE == "fr"
+    assert [code for code, _ in settings.LANGUAGES] == ["fr", "en"]
+    assert settings.TIME_ZONE == "Africa/Lome"
+    assert settings.USE_TZ
