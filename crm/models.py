@@ -929,3 +929,38 @@ class FollowUp(models.Model):
         return Partnership.objects.filter(
             organization_id=self.organization_id, project_id=self.project_id
         ).first()
+
+
+class StaffProfile(models.Model):
+    """What the CRM keeps about a member of staff beyond Django's user.
+
+    Created on first use (``StaffProfile.for_user``), so users made by any route
+    (admin, createsuperuser, imports) need nothing extra.
+    """
+
+    user = models.OneToOneField(
+        settings.AUTH_USER_MODEL,
+        verbose_name=_("user"),
+        on_delete=models.CASCADE,
+        related_name="crm_profile",
+    )
+    language = models.CharField(
+        _("language"),
+        max_length=2,
+        choices=Language.choices,
+        default=Language.FRENCH,
+        help_text=_("Language of the e-mails the CRM sends to this person."),
+    )
+
+    class Meta:
+        verbose_name = _("staff profile")
+        verbose_name_plural = _("staff profiles")
+        constraints = [choices_constraint("language", Language, "staffprofile")]
+
+    def __str__(self) -> str:
+        return str(self.user)
+
+    @classmethod
+    def for_user(cls, user) -> "StaffProfile":
+        profile, _created = cls.objects.get_or_create(user=user)
+        return profile

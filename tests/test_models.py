@@ -11,7 +11,7 @@ from django.db import IntegrityError, transaction
 from django.db.models import ProtectedError
 from django.utils import timezone
 
-from crm.models import FollowUp, Partnership
+from crm.models import FollowUp, Partnership, StaffProfile
 from tests import factories
 
 pytestmark = pytest.mark.django_db
@@ -210,3 +210,18 @@ def test_stages_are_in_pipeline_order():
         "agreement",
         "active",
     ]
+
+
+def test_staff_profile_is_created_on_first_use_in_french():
+    user = factories.UserFactory()
+
+    profile = StaffProfile.for_user(user)
+
+    assert profile.language == "fr"
+    assert StaffProfile.for_user(user) == profile
+
+
+def test_staff_profile_language_is_within_choices():
+    profile = StaffProfile.for_user(factories.UserFactory())
+    profile.language = "zz"
+    assert_refused(lambda: profile, "crm_staffprofile_language_valid")

@@ -10,7 +10,7 @@ pytestmark = pytest.mark.django_db
 CRM_MODELS = [
     "source", "organization", "programme", "project", "person", "affiliation", "mission",
     "missionmember", "interaction", "interactionorganization", "partnership", "stagechange",
-    "followup",
+    "followup", "staffprofile",
 ]  # fmt: skip
 
 
