@@ -11,7 +11,7 @@ RUN_ENV := DJANGO_DEBUG=$${DJANGO_DEBUG:-1}
 # Tests need a secret key but no real one.
 TEST_ENV := DJANGO_SECRET_KEY=$${DJANGO_SECRET_KEY:-tests-only-not-a-secret}
 
-.PHONY: run test lint format check install install-dev clean
+.PHONY: run test lint format check messages install install-dev clean
 
 $(BIN)/python:
 	$(PYTHON) -m venv $(VENV)
@@ -47,6 +47,11 @@ format: install-dev
 check: install-dev
 	$(TEST_ENV) $(MANAGE) check
 	$(TEST_ENV) $(MANAGE) makemigrations --check --dry-run
+
+# Needs gettext (apt-get install gettext); the compiled .mo is committed.
+messages: install-dev
+	$(TEST_ENV) $(MANAGE) makemessages -l fr --no-obsolete
+	$(TEST_ENV) $(MANAGE) compilemessages -l fr
 
 clean:
 	rm -rf $(VENV) .pytest_cache .ruff_cache staticfiles
