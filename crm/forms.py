@@ -1,0 +1,202 @@
+"""Forms: the admin's model forms and the forms of its intermediate action pages.
+
+Rules that the database enforces with a CheckConstraint are repeated here as
+field errors, so that a user who breaks one reads what to fix next to the field
+instead of a generic "constraint violated" message (or worse, a server error).
+"""
+
+from django import forms
+from django.contrib.auth import get_user_model
+from django.utils.translation import gettext_lazy as _
+
+from crm.models import Affiliation, FollowUp, Mission, Organization, Partnership
+
+
+def _check_span(form: forms.Form, start: str, end: str) -> None:
+    """Add an error on ``end`` when it falls before ``start``."""
+    start_on = form.cleaned_data.get(start)
+    end_on = form.cleaned_data.get(end)
+    if start_on and end_on and end_on < start_on:
+        form.add_error(end, _("The end cannot come before the start."))
+
+
+class OrganizationAdminForm(forms.ModelForm):
+    class Meta:
+        model = Organization
+        fields = [
+            "name",
+            "short_name",
+            "slug",
+            "kind",
+            "country",
+            "city",
+            "website",
+            "description",
+            "is_identified",
+            "needs_verification",
+            "verification_note",
+            "source",
+        ]
+
+    def clean(self):
+        cleaned_data = super().clean()
+        note = (cleaned_data.get("verification_note") or "").strip()
+        if cleaned_data.get("needs_verification") and not note:
+            self.add_error("verification_note", _("Say what needs to be checked."))
+        return cleaned_data
+
+
+class AffiliationAdminForm(forms.ModelForm):
+    class Meta:
+        model = Affiliation
+        fields = ["person", "organization", "title", "start_on", "end_on", "is_primary", "source"]
+
+    def clean(self):
+        cleaned_data = super().clean()
+        _check_span(self, "start_on", "end_on")
+        return cleaned_data
+
+
+class MissionAdminForm(forms.ModelForm):
+    class Meta:
+        model = Mission
+        fields = [
+            "title",
+            "slug",
+            "start_on",
+            "end_on",
+            "date_precision",
+            "organizer",
+            "cities",
+            "objectives",
+            "description",
+            "source",
+        ]
+
+    def clean(self):
+        cleaned_data = super().clean()
+        _check_span(self, "start_on", "end_on")
+        return cleaned_data
+
+
+class FollowUpAdminForm(forms.ModelForm):
+    """The follow-up change form; the admin sets completed_at/by on save."""
+
+    class Meta:
+        model = FollowUp
+        fields = [
+            "title",
+            "description",
+            "project",
+            "organization",
+            "person",
+            "interaction",
+            "assignee",
+            "due_on",
+            "status",
+            "priority",
+            "completion_note",
+        ]
+
+    def clean(self):
+        cleaned_data = super().clean()
+        note = (cleaned_data.get("completion_note") or "").strip()
+        if cleaned_data.get("status") == FollowUp.Status.DONE and not note:
+            self.add_error(
+                "completion_note", _("Say what was done before marking the follow-up done.")
+            )
+        return cleaned_data
+
+
+class PartnershipInlineForm(forms.ModelForm):
+    """A partnership row: the stage is chosen when adding, then moved by the action."""
+
+    class Meta:
+        model = Partnership
+        fields = ["organization", "project", "role", "stage", "owner", "contact_cadence_days"]
+
+    def __init__(self, *args, **kwargs):
+        super().__init__(*args, **kwargs)
+        if self.instance.pk is not None and "stage" in self.fields:
+            # A disabled field ignores what is posted: the stage of an existing
+            # partnership only moves through the "Change stage" action, which
+            # records the move.
+            self.fields["stage"].disabled = True
+
+
+# Intermediate pages of the admin actions.
+
+
+class CompleteFollowUpsForm(forms.Form):
+    completion_note = forms.CharField(
+        label=_("What was done"),
+        widget=forms.Textarea(attrs={"rows": 4, "cols": 60}),
+        help_text=_("Recorded on every selected follow-up."),
+    )
+
+    def clean_completion_note(self) -> str:
+        # CharField strips whitespace already; this only keeps the rule explicit.
+        return self.cleaned_data["completion_note"].strip()
+
+
+class ReassignFollowUpsForm(forms.Form):
+    assignee = forms.ModelChoiceField(
+        label=_("New assignee"),
+        queryset=get_user_model().objects.none(),
+    )
+
+    def __init__(self, *args, **kwargs):
+        super().__init__(*args, **kwargs)
+        users = get_user_model().objects.filter(is_active=True, is_staff=True)
+        self.fields["assignee"].queryset = users.order_by("username")
+
+
+class ChangeStageForm(forms.Form):
+    stage = forms.ChoiceField(label=_("New stage"), choices=Partnership.Stage.choices)
+    note = forms.CharField(
+        label=_("Note"),
+        required=False,
+        widget=forms.Textarea(attrs={"rows": 3, "cols": 60}),
+        help_text=_("Why the partnership moves; recorded with each stage change."),
+    )
+
+
+class AffiliationInlineFormSet(forms.BaseInlineFormSet):
+    """Catch clashes between rows of one submission.
+
+    The database allows one active affiliation per (person, organisation, title)
+    and one active primary affiliation per person. Each row is checked against the
+    database by model validation, but two new rows that clash with each other are
+    only caught here (otherwise the second insert fails with an IntegrityError).
+    """
+
+    def clean(self):
+        super().clean()
+        active_roles = set()
+        primary_people = set()
+        for form in self.forms:
+            if not hasattr(form, "cleaned_data") or not form.cleaned_data:
+                continue
+            if self.can_delete and self._should_delete_form(form):
+                continue
+            data = form.cleaned_data
+            if data.get("end_on"):
+                continue
+            if data.get("person") is None or data.get("organization") is None:
+                continue  # The row has its own error already.
+            person = _ref(data["person"])
+            role = (person, _ref(data["organization"]), data.get("title"))
+            if role in active_roles:
+                form.add_error("title", _("This person already holds this role here."))
+            active_roles.add(role)
+            if data.get("is_primary"):
+                if person in primary_people:
+                    form.add_error(
+                        "is_primary", _("A person has only one primary affiliation at a time.")
+                    )
+                primary_people.add(person)
+
+
+def _ref(obj) -> object:
+    """Return a hashable reference to a model instance, saved or not."""
+    return obj.pk if obj.pk is not None else id(obj)

@@ -1,0 +1,830 @@
+"""The Django admin: every model reachable, permissions by role, bulk actions."""
+
+import itertools
+from datetime import date
+from unittest import mock
+
+import pytest
+from django.apps import apps
+from django.contrib import admin
+from django.contrib.admin.helpers import ACTION_CHECKBOX_NAME
+from django.db import connection
+from django.test.utils import CaptureQueriesContext
+from django.urls import reverse
+from django.utils import timezone
+
+from crm import services
+from crm.models import (
+    Affiliation,
+    FollowUp,
+    Interaction,
+    InteractionOrganization,
+    Mission,
+    MissionMember,
+    Organization,
+    Partnership,
+    Person,
+    Programme,
+    Project,
+    Source,
+    StaffProfile,
+    StageChange,
+)
+from tests.conftest import TODAY
+from tests.factories import (
+    AffiliationFactory,
+    FollowUpFactory,
+    InteractionFactory,
+    MissionFactory,
+    OrganizationFactory,
+    PartnershipFactory,
+    PersonFactory,
+    ProgrammeFactory,
+    ProjectFactory,
+    SourceFactory,
+    StageChangeFactory,
+    UserFactory,
+)
+
+_serial = itertools.count()
+
+
+@pytest.fixture(autouse=True)
+def plain_static_files(settings, tmp_path):
+    """Serve static files unhashed: tests run without collectstatic's manifest."""
+    settings.STATIC_ROOT = tmp_path
+    settings.STORAGES = {
+        **settings.STORAGES,
+        "staticfiles": {"BACKEND": "django.contrib.staticfiles.storage.StaticFilesStorage"},
+    }
+
+
+def make_programme():
+    return ProgrammeFactory(slug=f"programme-{next(_serial)}", name=f"Compact {next(_serial)}")
+
+
+def make_project():
+    return ProjectFactory(lead=UserFactory())
+
+
+def make_mission():
+    mission = MissionFactory(organizer=OrganizationFactory())
+    MissionMember.objects.create(mission=mission, person=PersonFactory(), role="Head")
+    return mission
+
+
+def make_interaction():
+    return InteractionFactory(
+        mission=MissionFactory(),
+        organizations=[OrganizationFactory(), OrganizationFactory()],
+    )
+
+
+def make_partnership():
+    return PartnershipFactory(owner=UserFactory())
+
+
+def make_stage_change():
+    return StageChangeFactory(changed_by=UserFactory())
+
+
+def make_staff_profile():
+    return StaffProfile.objects.create(user=UserFactory(), language="en")
+
+
+def make_follow_up():
+    return FollowUpFactory(
+        organization=OrganizationFactory(), person=PersonFactory(), assignee=UserFactory()
+    )
+
+
+# One maker per registered model; each row brings its own related objects, so
+# that a query per row would show in the query counts.
+MAKERS = {
+    Source: SourceFactory,
+    Organization: OrganizationFactory,
+    Programme: make_programme,
+    Project: make_project,
+    Person: PersonFactory,
+    Affiliation: AffiliationFactory,
+    Mission: make_mission,
+    Interaction: make_interaction,
+    Partnership: make_partnership,
+    StageChange: make_stage_change,
+    FollowUp: make_follow_up,
+    StaffProfile: make_staff_profile,
+}
+EDITABLE = [model for model in MAKERS if model is not StageChange]
+# Shown through inlines of their parent (Mission, Interaction) only.
+INLINE_ONLY = {MissionMember, InteractionOrganization}
+
+
+def by_name(model) -> str:
+    return model.__name__
+
+
+def url(model, view: str, *args) -> str:
+    return reverse(f"admin:crm_{model._meta.model_name}_{view}", args=args)
+
+
+def shown_as(obj) -> str:
+    """Return the text the changelist shows for ``obj``."""
+    if isinstance(obj, Affiliation):
+        return str(obj.person)
+    if isinstance(obj, Partnership):
+        return str(obj.organization)
+    if isinstance(obj, StageChange):
+        return str(obj.partnership)
+    return str(obj)
+
+
+def form_data(response) -> dict:
+    """Return the POST data that submits an admin change form unchanged."""
+    forms = [response.context["adminform"].form]
+    for inline in response.context["inline_admin_formsets"]:
+        forms.append(inline.formset.management_form)
+        forms.extend(inline.formset.forms)
+    data = {}
+    for form in forms:
+        for name in form.fields:
+            value = form[name].value()
+            key = form.add_prefix(name)
+            if value is None or value is False:
+                continue
+            if value is True:
+                data[key] = "on"
+            elif isinstance(value, list | tuple):
+                data[key] = [str(item) for item in value]
+            else:
+                data[key] = str(value)
+    return data
+
+
+def post_action(client, model, action: str, objects, **extra):
+    data = {"action": action, ACTION_CHECKBOX_NAME: [obj.pk for obj in objects], **extra}
+    return client.post(url(model, "changelist"), data)
+
+
+def test_every_crm_model_is_in_the_admin():
+    inline_models = {
+        inline.model
+        for model_admin in admin.site._registry.values()
+        for inline in model_admin.inlines
+    }
+    for model in apps.get_app_config("crm").get_models():
+        if model.__name__.startswith("Historical"):
+            continue
+        assert admin.site.is_registered(model) or model in inline_models, model
+    assert {model for model in MAKERS} == {
+        model for model in admin.site._registry if model._meta.app_label == "crm"
+    }
+    assert inline_models >= INLINE_ONLY
+
+
+# Coordination sees and edits everything.
+
+
+@pytest.mark.parametrize("model", MAKERS, ids=by_name)
+def test_coordinator_sees_every_row_in_each_changelist(client, coordinator, model):
+    objects = [MAKERS[model]() for _ in range(2)]
+    client.force_login(coordinator)
+
+    response = client.get(url(model, "changelist"))
+
+    assert response.status_code == 200
+    assert set(response.context["cl"].result_list) == set(objects)
+    for obj in objects:
+        assert shown_as(obj) in response.text
+
+
+@pytest.mark.parametrize("model", MAKERS, ids=by_name)
+def test_coordinator_opens_the_change_page_of_each_model(client, coordinator, model):
+    obj = MAKERS[model]()
+    client.force_login(coordinator)
+
+    response = client.get(url(model, "change", obj.pk))
+
+    assert response.status_code == 200
+    assert response.context["original"] == obj
+
+
+@pytest.mark.parametrize("model", EDITABLE, ids=by_name)
+def test_coordinator_opens_the_add_page_of_each_model(client, coordinator, model):
+    client.force_login(coordinator)
+
+    response = client.get(url(model, "add"))
+
+    assert response.status_code == 200
+
+
+def test_nobody_adds_changes_or_deletes_stage_changes_in_the_admin(client, coordinator):
+    change = make_stage_change()
+    client.force_login(coordinator)
+
+    assert client.get(url(StageChange, "add")).status_code == 403
+    assert client.post(url(StageChange, "change", change.pk), {"note": "x"}).status_code == 403
+    assert client.get(url(StageChange, "delete", change.pk)).status_code == 403
+    change.refresh_from_db()
+    assert change.note == ""
+
+
+# Read-only and Staff roles.
+
+
+@pytest.mark.parametrize("model", MAKERS, ids=by_name)
+def test_reader_views_changelist_and_change_page(client, reader, model):
+    obj = MAKERS[model]()
+    client.force_login(reader)
+
+    assert client.get(url(model, "changelist")).status_code == 200
+    assert client.get(url(model, "change", obj.pk)).status_code == 200
+
+
+@pytest.mark.parametrize("model", MAKERS, ids=by_name)
+def test_reader_cannot_add_or_change(client, reader, model):
+    obj = MAKERS[model]()
+    client.force_login(reader)
+
+    assert client.get(url(model, "add")).status_code == 403
+    assert client.post(url(model, "change", obj.pk), {}).status_code == 403
+
+
+def test_reader_sees_no_bulk_actions(client, reader):
+    follow_up = FollowUpFactory()
+    client.force_login(reader)
+
+    page = client.get(url(FollowUp, "changelist"))
+    response = post_action(
+        client, FollowUp, "mark_done", [follow_up], post="yes", completion_note="Done"
+    )
+
+    assert page.context["action_form"] is None
+    assert response.status_code == 200
+    follow_up.refresh_from_db()
+    assert follow_up.status == FollowUp.Status.OPEN
+
+
+def test_staff_sees_the_follow_up_actions_but_not_delete(client, staff_user):
+    client.force_login(staff_user)
+
+    response = client.get(url(FollowUp, "changelist"))
+
+    actions = {name for name, _label in response.context["action_form"].fields["action"].choices}
+    assert actions == {"", "mark_done", "reassign"}
+
+
+def test_staff_cannot_delete_an_organization(client, staff_user):
+    organization = OrganizationFactory()
+    client.force_login(staff_user)
+
+    assert client.get(url(Organization, "delete", organization.pk)).status_code == 403
+    assert (
+        client.post(url(Organization, "delete", organization.pk), {"post": "yes"}).status_code
+        == 403
+    )
+    assert Organization.objects.filter(pk=organization.pk).exists()
+
+
+def test_staff_edits_a_follow_up(client, staff_user):
+    follow_up = FollowUpFactory()
+    client.force_login(staff_user)
+    data = form_data(client.get(url(FollowUp, "change", follow_up.pk)))
+
+    response = client.post(url(FollowUp, "change", follow_up.pk), {**data, "title": "Call back"})
+
+    assert response.status_code == 302
+    follow_up.refresh_from_db()
+    assert follow_up.title == "Call back"
+
+
+# Deletion of records with history is refused, politely.
+
+
+@pytest.mark.parametrize(
+    ("model", "make_protected"),
+    [
+        (Organization, lambda: PartnershipFactory().organization),
+        (Person, lambda: AffiliationFactory().person),
+        (Partnership, lambda: StageChangeFactory().partnership),
+    ],
+    ids=["Organization", "Person", "Partnership"],
+)
+def test_deleting_a_record_with_history_shows_the_protected_objects(
+    client, coordinator, model, make_protected
+):
+    obj = make_protected()
+    client.force_login(coordinator)
+
+    page = client.get(url(model, "delete", obj.pk))
+    confirmed = client.post(url(model, "delete", obj.pk), {"post": "yes"})
+    bulk = post_action(client, model, "delete_selected", [obj], post="yes")
+
+    for response in (page, confirmed, bulk):
+        assert response.status_code == 200
+        assert response.context["protected"]
+    assert model.objects.filter(pk=obj.pk).exists()
+
+
+def test_coordinator_deletes_an_organization_without_history(client, coordinator):
+    organization = OrganizationFactory()
+    client.force_login(coordinator)
+
+    response = client.post(url(Organization, "delete", organization.pk), {"post": "yes"})
+
+    assert response.status_code == 302
+    assert not Organization.objects.filter(pk=organization.pk).exists()
+
+
+# Changelists do not run a query per row.
+
+
+@pytest.mark.parametrize("model", MAKERS, ids=by_name)
+def test_changelist_query_count_does_not_grow_with_rows(client, coordinator, model):
+    client.force_login(coordinator)
+    changelist = url(model, "changelist")
+    for _ in range(5):
+        MAKERS[model]()
+    client.get(changelist)  # Warm the caches (content types, sessions).
+
+    with CaptureQueriesContext(connection) as five:
+        assert client.get(changelist).status_code == 200
+    for _ in range(45):
+        MAKERS[model]()
+    with CaptureQueriesContext(connection) as fifty:
+        response = client.get(changelist)
+
+    assert len(response.context["cl"].result_list) == 50
+    assert len(fifty) == len(five), [query["sql"] for query in fifty.captured_queries]
+
+
+# Follow-ups: overdue dates, the deadline filter, the change form.
+
+
+def test_overdue_due_date_is_red_for_an_open_follow_up(client, coordinator):
+    FollowUpFactory(title="Send the concept note", due_on=date(2000, 1, 3))
+    client.force_login(coordinator)
+
+    response = client.get(url(FollowUp, "changelist"))
+
+    assert response.text.count('class="crm-overdue"') == 1
+    assert 'style="color:#ba2121;font-weight:bold"' in response.text
+
+
+@pytest.mark.parametrize(
+    "fields",
+    [
+        {"due_on": date(2000, 1, 3), "status": FollowUp.Status.DONE},
+        {"due_on": date(2000, 1, 3), "status": FollowUp.Status.CANCELLED},
+        {"due_on": date(2999, 1, 3), "status": FollowUp.Status.OPEN},
+    ],
+    ids=["done", "cancelled", "future"],
+)
+def test_due_date_is_not_red_when_not_overdue(client, coordinator, fields):
+    if fields["status"] == FollowUp.Status.DONE:
+        fields = {**fields, "completed_at": timezone.now(), "completion_note": "Sent"}
+    FollowUpFactory(**fields)
+    client.force_login(coordinator)
+
+    response = client.get(url(FollowUp, "changelist"))
+
+    assert response.status_code == 200
+    assert "crm-overdue" not in response.text
+
+
+@pytest.mark.parametrize(
+    ("deadline", "expected"),
+    [("overdue", {"late"}), ("week", {"today", "in a week"}), ("", None)],
+    ids=["overdue", "week", "all"],
+)
+def test_deadline_filter_uses_the_follow_up_queryset(client, coordinator, deadline, expected):
+    FollowUpFactory(title="late", due_on=date(2026, 1, 14))
+    FollowUpFactory(title="today", due_on=TODAY)
+    FollowUpFactory(title="in a week", due_on=date(2026, 1, 22))
+    FollowUpFactory(title="later", due_on=date(2026, 1, 23))
+    FollowUpFactory(
+        title="done late",
+        due_on=date(2026, 1, 1),
+        status=FollowUp.Status.DONE,
+        completed_at=timezone.now(),
+        completion_note="Sent",
+    )
+    client.force_login(coordinator)
+
+    with mock.patch("crm.admin.timezone.localdate", return_value=TODAY):
+        response = client.get(
+            url(FollowUp, "changelist"), {"deadline": deadline} if deadline else {}
+        )
+
+    titles = {follow_up.title for follow_up in response.context["cl"].result_list}
+    assert titles == (expected or {"late", "today", "in a week", "later", "done late"})
+
+
+def test_follow_up_form_refuses_done_without_a_completion_note(client, coordinator):
+    follow_up = FollowUpFactory()
+    client.force_login(coordinator)
+    data = form_data(client.get(url(FollowUp, "change", follow_up.pk)))
+
+    response = client.post(
+        url(FollowUp, "change", follow_up.pk),
+        {**data, "status": FollowUp.Status.DONE, "completion_note": "  "},
+    )
+
+    assert response.status_code == 200
+    assert "completion_note" in response.context["adminform"].form.errors
+    follow_up.refresh_from_db()
+    assert follow_up.status == FollowUp.Status.OPEN
+
+
+def test_follow_up_form_records_who_completed_and_when(client, coordinator):
+    follow_up = FollowUpFactory()
+    client.force_login(coordinator)
+    data = form_data(client.get(url(FollowUp, "change", follow_up.pk)))
+
+    response = client.post(
+        url(FollowUp, "change", follow_up.pk),
+        {**data, "status": FollowUp.Status.DONE, "completion_note": "Sent the deck"},
+    )
+
+    assert response.status_code == 302
+    follow_up.refresh_from_db()
+    assert follow_up.status == FollowUp.Status.DONE
+    assert follow_up.completed_by == coordinator
+    assert follow_up.completed_at is not None
+    assert follow_up.completion_note == "Sent the deck"
+
+
+def test_follow_up_form_clears_completion_when_reopened(client, coordinator):
+    follow_up = FollowUpFactory(
+        status=FollowUp.Status.DONE,
+        completed_at=timezone.now(),
+        completed_by=coordinator,
+        completion_note="Sent",
+    )
+    client.force_login(coordinator)
+    data = form_data(client.get(url(FollowUp, "change", follow_up.pk)))
+
+    response = client.post(
+        url(FollowUp, "change", follow_up.pk), {**data, "status": FollowUp.Status.OPEN}
+    )
+
+    assert response.status_code == 302
+    follow_up.refresh_from_db()
+    assert (follow_up.status, follow_up.completed_at, follow_up.completed_by) == (
+        FollowUp.Status.OPEN,
+        None,
+        None,
+    )
+
+
+def test_adding_a_follow_up_records_its_creator(client, staff_user):
+    project = ProjectFactory()
+    client.force_login(staff_user)
+    data = form_data(client.get(url(FollowUp, "add")))
+
+    response = client.post(
+        url(FollowUp, "add"),
+        {**data, "title": "Send the brief", "project": project.pk, "due_on": "2026-02-01"},
+    )
+
+    assert response.status_code == 302
+    follow_up = FollowUp.objects.get(title="Send the brief")
+    assert follow_up.created_by == staff_user
+    assert follow_up.status == FollowUp.Status.OPEN
+
+
+def test_adding_an_interaction_records_its_creator_and_organisations(client, coordinator):
+    organization = OrganizationFactory()
+    project = ProjectFactory()
+    client.force_login(coordinator)
+    data = form_data(client.get(url(Interaction, "add")))
+
+    response = client.post(
+        url(Interaction, "add"),
+        {
+            **data,
+            "title": "Session with card networks",
+            "kind": Interaction.Kind.MEETING,
+            "occurred_on": "2023-09-26",
+            "interactionorganization_set-0-organization": organization.pk,
+            "follow_ups-TOTAL_FORMS": "1",
+            "follow_ups-0-title": "Send the project brief",
+            "follow_ups-0-project": project.pk,
+            "follow_ups-0-due_on": "2023-10-15",
+            "follow_ups-0-priority": FollowUp.Priority.HIGH,
+        },
+    )
+
+    assert response.status_code == 302
+    interaction = Interaction.objects.get(title="Session with card networks")
+    assert interaction.created_by == coordinator
+    assert list(interaction.organizations.all()) == [organization]
+    follow_up = interaction.follow_ups.get()
+    assert (follow_up.created_by, follow_up.status) == (coordinator, FollowUp.Status.OPEN)
+
+
+def test_an_interaction_needs_an_organisation(client, coordinator):
+    client.force_login(coordinator)
+    data = form_data(client.get(url(Interaction, "add")))
+
+    response = client.post(
+        url(Interaction, "add"),
+        {**data, "title": "Alone", "kind": Interaction.Kind.CALL, "occurred_on": "2023-09-26"},
+    )
+
+    assert response.status_code == 200
+    assert not Interaction.objects.exists()
+
+
+# Organisations and affiliations: constraints become form errors.
+
+
+def test_organization_to_verify_needs_a_note(client, coordinator):
+    organization = OrganizationFactory()
+    client.force_login(coordinator)
+    data = form_data(client.get(url(Organization, "change", organization.pk)))
+
+    response = client.post(
+        url(Organization, "change", organization.pk), {**data, "needs_verification": "on"}
+    )
+
+    assert response.status_code == 200
+    assert "verification_note" in response.context["adminform"].form.errors
+    organization.refresh_from_db()
+    assert not organization.needs_verification
+
+
+def test_two_new_primary_affiliations_in_one_submission_are_refused(client, coordinator):
+    person = PersonFactory()
+    first, second = OrganizationFactory(), OrganizationFactory()
+    client.force_login(coordinator)
+    data = form_data(client.get(url(Person, "change", person.pk)))
+
+    response = client.post(
+        url(Person, "change", person.pk),
+        {
+            **data,
+            "affiliations-TOTAL_FORMS": "2",
+            "affiliations-0-organization": first.pk,
+            "affiliations-0-title": "Director",
+            "affiliations-0-is_primary": "on",
+            "affiliations-1-organization": second.pk,
+            "affiliations-1-title": "Adviser",
+            "affiliations-1-is_primary": "on",
+        },
+    )
+
+    assert response.status_code == 200
+    assert not Affiliation.objects.exists()
+
+
+def test_affiliation_cannot_end_before_it_starts(client, coordinator):
+    affiliation = AffiliationFactory(start_on=date(2023, 1, 1))
+    client.force_login(coordinator)
+    data = form_data(client.get(url(Affiliation, "change", affiliation.pk)))
+
+    response = client.post(
+        url(Affiliation, "change", affiliation.pk), {**data, "end_on": "2022-12-31"}
+    )
+
+    assert response.status_code == 200
+    assert "end_on" in response.context["adminform"].form.errors
+
+
+# Partnerships: the stage moves only through the action.
+
+
+def test_partnership_stage_is_read_only_on_the_change_form(client, coordinator):
+    partnership = PartnershipFactory(stage=Partnership.Stage.CONTACTED)
+    client.force_login(coordinator)
+    data = form_data(client.get(url(Partnership, "change", partnership.pk)))
+
+    response = client.post(
+        url(Partnership, "change", partnership.pk),
+        {**data, "stage": Partnership.Stage.ACTIVE, "notes": "Warm"},
+    )
+
+    assert response.status_code == 302
+    partnership.refresh_from_db()
+    assert (partnership.stage, partnership.notes) == (Partnership.Stage.CONTACTED, "Warm")
+    assert not partnership.stage_changes.exists()
+
+
+def test_partnership_stage_is_chosen_on_the_add_form(client, coordinator):
+    organization, project = OrganizationFactory(), ProjectFactory()
+    client.force_login(coordinator)
+    data = form_data(client.get(url(Partnership, "add")))
+
+    response = client.post(
+        url(Partnership, "add"),
+        {
+            **data,
+            "organization": organization.pk,
+            "project": project.pk,
+            "role": Partnership.Role.PAYMENT_NETWORK,
+            "stage": Partnership.Stage.CONTACTED,
+        },
+    )
+
+    assert response.status_code == 302
+    assert Partnership.objects.get().stage == Partnership.Stage.CONTACTED
+
+
+def test_partnership_stage_is_locked_in_the_organisation_inline(client, coordinator):
+    partnership = PartnershipFactory(stage=Partnership.Stage.CONTACTED)
+    client.force_login(coordinator)
+    organization_url = url(Organization, "change", partnership.organization.pk)
+    data = form_data(client.get(organization_url))
+
+    response = client.post(
+        organization_url, {**data, "partnerships-0-stage": Partnership.Stage.ACTIVE}
+    )
+
+    assert response.status_code == 302
+    partnership.refresh_from_db()
+    assert partnership.stage == Partnership.Stage.CONTACTED
+
+
+# Bulk actions with an intermediate page.
+
+
+def test_mark_done_asks_for_a_note_first(client, coordinator):
+    follow_ups = FollowUpFactory.create_batch(2)
+    client.force_login(coordinator)
+
+    response = post_action(client, FollowUp, "mark_done", follow_ups)
+
+    assert response.status_code == 200
+    assert "admin/crm/followup/complete.html" in [t.name for t in response.templates]
+    assert not response.context["form"].errors
+    for follow_up in follow_ups:
+        assert f'name="{ACTION_CHECKBOX_NAME}" value="{follow_up.pk}"' in response.text
+    assert 'name="action" value="mark_done"' in response.text
+    assert FollowUp.objects.filter(status=FollowUp.Status.OPEN).count() == 2
+
+
+def test_mark_done_without_a_note_shows_an_error_and_changes_nothing(client, coordinator):
+    follow_ups = FollowUpFactory.create_batch(2)
+    client.force_login(coordinator)
+
+    response = post_action(
+        client, FollowUp, "mark_done", follow_ups, post="yes", completion_note="   "
+    )
+
+    assert response.status_code == 200
+    assert "completion_note" in response.context["form"].errors
+    assert FollowUp.objects.filter(status=FollowUp.Status.OPEN).count() == 2
+
+
+def test_mark_done_completes_every_selected_follow_up_through_the_service(client, coordinator):
+    selected = FollowUpFactory.create_batch(2)
+    untouched = FollowUpFactory()
+    client.force_login(coordinator)
+
+    with mock.patch(
+        "crm.admin.services.follow_up_complete", wraps=services.follow_up_complete
+    ) as complete:
+        response = post_action(
+            client, FollowUp, "mark_done", selected, post="yes", completion_note="Deck sent"
+        )
+
+    assert response.status_code == 302
+    assert complete.call_count == 2
+    for follow_up in selected:
+        follow_up.refresh_from_db()
+        assert follow_up.status == FollowUp.Status.DONE
+        assert follow_up.completed_by == coordinator
+        assert follow_up.completed_at is not None
+        assert follow_up.completion_note == "Deck sent"
+    untouched.refresh_from_db()
+    assert untouched.status == FollowUp.Status.OPEN
+    messages = [str(m) for m in response.wsgi_request._messages]
+    assert "2 follow-ups marked done." in messages
+
+
+def test_mark_done_leaves_closed_follow_ups_alone(client, coordinator):
+    cancelled = FollowUpFactory(status=FollowUp.Status.CANCELLED)
+    open_one = FollowUpFactory()
+    client.force_login(coordinator)
+
+    response = post_action(
+        client, FollowUp, "mark_done", [cancelled, open_one], post="yes", completion_note="Done"
+    )
+
+    assert response.status_code == 302
+    cancelled.refresh_from_db()
+    assert cancelled.status == FollowUp.Status.CANCELLED
+    open_one.refresh_from_db()
+    assert open_one.status == FollowUp.Status.DONE
+    messages = [str(m) for m in response.wsgi_request._messages]
+    assert messages == [
+        "1 follow-up marked done.",
+        "1 follow-up was already closed and was left as it was.",
+    ]
+
+
+def test_reassign_gives_the_selected_follow_ups_to_another_member_of_staff(
+    client, coordinator, staff_user
+):
+    selected = FollowUpFactory.create_batch(3, assignee=coordinator)
+    client.force_login(coordinator)
+
+    page = post_action(client, FollowUp, "reassign", selected)
+    response = post_action(
+        client, FollowUp, "reassign", selected, post="yes", assignee=staff_user.pk
+    )
+
+    assert page.status_code == 200
+    assert "admin/crm/followup/reassign.html" in [t.name for t in page.templates]
+    assert response.status_code == 302
+    assert FollowUp.objects.filter(assignee=staff_user).count() == 3
+    history = FollowUp.history.filter(assignee=staff_user).first()
+    assert history.history_user == coordinator
+    messages = [str(m) for m in response.wsgi_request._messages]
+    assert messages == ["3 follow-ups assigned to staffer."]
+
+
+def test_reassign_offers_only_active_staff(client, coordinator):
+    follow_up = FollowUpFactory()
+    outsider = UserFactory(is_staff=False)
+    gone = UserFactory(is_active=False)
+    client.force_login(coordinator)
+
+    page = post_action(client, FollowUp, "reassign", [follow_up])
+    response = post_action(
+        client, FollowUp, "reassign", [follow_up], post="yes", assignee=outsider.pk
+    )
+
+    choices = set(page.context["form"].fields["assignee"].queryset)
+    assert coordinator in choices
+    assert outsider not in choices
+    assert gone not in choices
+    assert response.status_code == 200
+    assert "assignee" in response.context["form"].errors
+    follow_up.refresh_from_db()
+    assert follow_up.assignee is None
+
+
+def test_change_stage_records_each_move_and_skips_those_already_there(client, coordinator):
+    contacted = PartnershipFactory(stage=Partnership.Stage.CONTACTED)
+    identified = PartnershipFactory(stage=Partnership.Stage.IDENTIFIED)
+    already = PartnershipFactory(stage=Partnership.Stage.EXPLORING)
+    client.force_login(coordinator)
+
+    page = post_action(client, Partnership, "change_stage", [contacted, identified, already])
+    response = post_action(
+        client,
+        Partnership,
+        "change_stage",
+        [contacted, identified, already],
+        post="yes",
+        stage=Partnership.Stage.EXPLORING,
+        note="Second call booked",
+    )
+
+    assert page.status_code == 200
+    assert "admin/crm/partnership/change_stage.html" in [t.name for t in page.templates]
+    assert response.status_code == 302
+    moves = {
+        (change.partnership, change.from_stage, change.to_stage, change.changed_by, change.note)
+        for change in StageChange.objects.all()
+    }
+    assert moves == {
+        (contacted, "contacted", "exploring", coordinator, "Second call booked"),
+        (identified, "identified", "exploring", coordinator, "Second call booked"),
+    }
+    assert set(Partnership.objects.values_list("stage", flat=True)) == {"exploring"}
+    messages = [str(m) for m in response.wsgi_request._messages]
+    assert messages[0] == "2 partnerships moved to “Exploring”."
+    assert messages[1].startswith("1 partnership was already at “Exploring”")
+    assert str(already) in messages[1]
+
+
+def test_change_stage_needs_a_stage(client, coordinator):
+    partnership = PartnershipFactory()
+    client.force_login(coordinator)
+
+    response = post_action(
+        client, Partnership, "change_stage", [partnership], post="yes", stage="nowhere"
+    )
+
+    assert response.status_code == 200
+    assert "stage" in response.context["form"].errors
+    assert not StageChange.objects.exists()
+
+
+def test_stage_changes_show_read_only_on_the_partnership(client, coordinator):
+    change = StageChangeFactory(note="Met in Washington")
+    client.force_login(coordinator)
+
+    response = client.get(url(Partnership, "change", change.partnership.pk))
+
+    assert response.status_code == 200
+    (inline,) = [
+        inline
+        for inline in response.context["inline_admin_formsets"]
+        if inline.formset.model is StageChange
+    ]
+    assert not inline.has_add_permission
+    assert not inline.has_change_permission
+    assert not inline.has_delete_permission
+    assert "Met in Washington" in response.text
