@@ -49,16 +49,6 @@ from tests.factories import (
 _serial = itertools.count()
 
 
-@pytest.fixture(autouse=True)
-def plain_static_files(settings, tmp_path):
-    """Serve static files unhashed: tests run without collectstatic's manifest."""
-    settings.STATIC_ROOT = tmp_path
-    settings.STORAGES = {
-        **settings.STORAGES,
-        "staticfiles": {"BACKEND": "django.contrib.staticfiles.storage.StaticFilesStorage"},
-    }
-
-
 def make_programme():
     return ProgrammeFactory(slug=f"programme-{next(_serial)}", name=f"Compact {next(_serial)}")
 
@@ -141,7 +131,7 @@ def shown_as(obj) -> str:
 def form_data(response) -> dict:
     """Return the POST data that submits an admin change form unchanged."""
     forms = [response.context["adminform"].form]
-    for inline in response.context["inline_admin_formsets"]:
+    for inline in response.context.get("inline_admin_formsets", []):
         forms.append(inline.formset.management_form)
         forms.extend(inline.formset.forms)
     data = {}
