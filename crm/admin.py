@@ -6,6 +6,7 @@ stage) go through ``crm.services``; the admin only collects the input.
 
 from django.contrib import admin, messages
 from django.contrib.admin import helpers
+from django.contrib.admin.widgets import AutocompleteSelect
 from django.core.exceptions import PermissionDenied, ValidationError
 from django.template.response import TemplateResponse
 from django.utils import timezone
@@ -92,7 +93,61 @@ def _confirmed(request) -> bool:
 # Inlines.
 
 
-class OrganizationAffiliationInline(admin.TabularInline):
+class LoadedAutocompleteSelect(AutocompleteSelect):
+    """An autocomplete select that labels its choice from an already loaded object.
+
+    Django's widget looks its selected option up with one query per widget: an
+    inline of N rows made N queries. Inlines hand each row's related object,
+    loaded by their select_related, to ``loaded``.
+    """
+
+    loaded: dict | None = None
+
+    def optgroups(self, name, value, attr=None):
+        selected = {str(v) for v in value if str(v) not in self.choices.field.empty_values}
+        if not self.loaded or not selected or not selected <= self.loaded.keys():
+            return super().optgroups(name, value, attr)
+        options = []
+        if not self.is_required:
+            options.append(self.create_option(name, "", "", False, 0))
+        for pk in sorted(selected):
+            label = self.choices.field.label_from_instance(self.loaded[pk])
+            options.append(self.create_option(name, pk, label, True, len(options)))
+        return [(None, options, 0)]
+
+
+class LoadedAutocompleteInlineMixin:
+    """Render an inline's autocomplete fields without a query per row."""
+
+    def formfield_for_foreignkey(self, db_field, request, **kwargs):
+        if db_field.name in self.get_autocomplete_fields(request):
+            kwargs.setdefault(
+                "widget",
+                LoadedAutocompleteSelect(db_field, self.admin_site, using=kwargs.get("using")),
+            )
+        return super().formfield_for_foreignkey(db_field, request, **kwargs)
+
+    def get_formset(self, request, obj=None, **kwargs):
+        formset = super().get_formset(request, obj, **kwargs)
+        names = self.get_autocomplete_fields(request)
+
+        class LoadedFormSet(formset):
+            def _construct_form(self, i, **kwargs):
+                form = super()._construct_form(i, **kwargs)
+                if form.instance.pk is None:
+                    return form
+                for name in names:
+                    widget = getattr(form.fields.get(name), "widget", None)
+                    widget = getattr(widget, "widget", widget)  # Unwrap the "+" wrapper.
+                    related = getattr(form.instance, name, None)
+                    if isinstance(widget, LoadedAutocompleteSelect) and related is not None:
+                        widget.loaded = {str(related.pk): related}
+                return form
+
+        return LoadedFormSet
+
+
+class OrganizationAffiliationInline(LoadedAutocompleteInlineMixin, admin.TabularInline):
     model = Affiliation
     form = AffiliationAdminForm
     formset = AffiliationInlineFormSet
@@ -110,7 +165,7 @@ class PersonAffiliationInline(OrganizationAffiliationInline):
     autocomplete_fields = ["organization"]
 
 
-class OrganizationPartnershipInline(admin.TabularInline):
+class OrganizationPartnershipInline(LoadedAutocompleteInlineMixin, admin.TabularInline):
     model = Partnership
     form = PartnershipInlineForm
     fields = ["project", "role", "stage", "owner", "contact_cadence_days"]
@@ -127,7 +182,7 @@ class ProjectPartnershipInline(OrganizationPartnershipInline):
     autocomplete_fields = ["organization", "owner"]
 
 
-class InteractionOrganizationInline(admin.TabularInline):
+class InteractionOrganizationInline(LoadedAutocompleteInlineMixin, admin.TabularInline):
     model = InteractionOrganization
     fields = ["organization"]
     autocomplete_fields = ["organization"]
@@ -139,7 +194,7 @@ class InteractionOrganizationInline(admin.TabularInline):
         return super().get_queryset(request).select_related("organization")
 
 
-class InteractionFollowUpInline(admin.TabularInline):
+class InteractionFollowUpInline(LoadedAutocompleteInlineMixin, admin.TabularInline):
     model = FollowUp
     fk_name = "interaction"
     fields = ["title", "project", "organization", "assignee", "due_on", "priority", "status"]
@@ -154,7 +209,7 @@ class InteractionFollowUpInline(admin.TabularInline):
         return super().get_queryset(request).select_related("project", "organization", "assignee")
 
 
-class MissionMemberInline(admin.TabularInline):
+class MissionMemberInline(LoadedAutocompleteInlineMixin, admin.TabularInline):
     model = MissionMember
     fields = ["person", "role"]
     autocomplete_fields = ["person"]

@@ -347,6 +347,64 @@ def test_changelist_query_count_does_not_grow_with_rows(client, coordinator, mod
     assert len(fifty) == len(five), [query["sql"] for query in fifty.captured_queries]
 
 
+def _add_rows(parent):
+    """Add one row to each inline of ``parent``'s change page."""
+    if isinstance(parent, Organization):
+        AffiliationFactory(organization=parent)
+        PartnershipFactory(organization=parent, owner=UserFactory())
+    elif isinstance(parent, Person):
+        AffiliationFactory(person=parent)
+    elif isinstance(parent, Project):
+        PartnershipFactory(project=parent, owner=UserFactory())
+    elif isinstance(parent, Interaction):
+        InteractionOrganization.objects.create(
+            interaction=parent, organization=OrganizationFactory()
+        )
+        FollowUpFactory(
+            interaction=parent, organization=OrganizationFactory(), assignee=UserFactory()
+        )
+    elif isinstance(parent, Mission):
+        MissionMember.objects.create(mission=parent, person=PersonFactory())
+    elif isinstance(parent, Partnership):
+        stages = list(Partnership.Stage)
+        StageChangeFactory(
+            partnership=parent,
+            from_stage=stages[len(stages) - 1],
+            to_stage=stages[0],
+            changed_by=UserFactory(),
+        )
+
+
+@pytest.mark.parametrize(
+    "make_parent",
+    [
+        OrganizationFactory,
+        PersonFactory,
+        ProjectFactory,
+        InteractionFactory,
+        MissionFactory,
+        PartnershipFactory,
+    ],
+    ids=["Organization", "Person", "Project", "Interaction", "Mission", "Partnership"],
+)
+def test_change_page_query_count_does_not_grow_with_inline_rows(client, coordinator, make_parent):
+    parent = make_parent()
+    client.force_login(coordinator)
+    change_page = url(type(parent), "change", parent.pk)
+    for _ in range(2):
+        _add_rows(parent)
+    client.get(change_page)
+
+    with CaptureQueriesContext(connection) as few:
+        assert client.get(change_page).status_code == 200
+    for _ in range(8):
+        _add_rows(parent)
+    with CaptureQueriesContext(connection) as many:
+        assert client.get(change_page).status_code == 200
+
+    assert len(many) == len(few), [query["sql"] for query in many.captured_queries]
+
+
 # Follow-ups: overdue dates, the deadline filter, the change form.
 
 
