@@ -49,6 +49,12 @@ from tests.factories import (
 _serial = itertools.count()
 
 
+@pytest.fixture
+def english(settings):
+    """Speak English, so that message assertions hold once French is translated."""
+    settings.LANGUAGE_CODE = "en"
+
+
 def make_programme():
     return ProgrammeFactory(slug=f"programme-{next(_serial)}", name=f"Compact {next(_serial)}")
 
@@ -723,7 +729,9 @@ def test_mark_done_without_a_note_shows_an_error_and_changes_nothing(client, coo
     assert FollowUp.objects.filter(status=FollowUp.Status.OPEN).count() == 2
 
 
-def test_mark_done_completes_every_selected_follow_up_through_the_service(client, coordinator):
+def test_mark_done_completes_every_selected_follow_up_through_the_service(
+    client, coordinator, english
+):
     selected = FollowUpFactory.create_batch(2)
     untouched = FollowUpFactory()
     client.force_login(coordinator)
@@ -749,7 +757,7 @@ def test_mark_done_completes_every_selected_follow_up_through_the_service(client
     assert "2 follow-ups marked done." in messages
 
 
-def test_mark_done_leaves_closed_follow_ups_alone(client, coordinator):
+def test_mark_done_leaves_closed_follow_ups_alone(client, coordinator, english):
     cancelled = FollowUpFactory(status=FollowUp.Status.CANCELLED)
     open_one = FollowUpFactory()
     client.force_login(coordinator)
@@ -771,7 +779,7 @@ def test_mark_done_leaves_closed_follow_ups_alone(client, coordinator):
 
 
 def test_reassign_gives_the_selected_follow_ups_to_another_member_of_staff(
-    client, coordinator, staff_user
+    client, coordinator, english, staff_user
 ):
     selected = FollowUpFactory.create_batch(3, assignee=coordinator)
     client.force_login(coordinator)
@@ -812,7 +820,9 @@ def test_reassign_offers_only_active_staff(client, coordinator):
     assert follow_up.assignee is None
 
 
-def test_change_stage_records_each_move_and_skips_those_already_there(client, coordinator):
+def test_change_stage_records_each_move_and_skips_those_already_there(
+    client, coordinator, english
+):
     contacted = PartnershipFactory(stage=Partnership.Stage.CONTACTED)
     identified = PartnershipFactory(stage=Partnership.Stage.IDENTIFIED)
     already = PartnershipFactory(stage=Partnership.Stage.EXPLORING)
