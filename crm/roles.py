@@ -12,18 +12,20 @@ COORDINATION = "Coordination"
 STAFF = "Staff"
 READ_ONLY = "Read-only"
 
-# Staff keep records up to date but delete nothing: organisations, people and
-# partnerships carry history, and a follow-up is cancelled, not deleted.
-
 
 def role_permissions(role: str):
     """Return the permissions a role should hold."""
     crm = Permission.objects.filter(content_type__app_label="crm")
+    # Everyone picks colleagues as assignees and owners: the admin's user
+    # autocomplete needs the permission to view users.
+    view_users = Permission.objects.filter(content_type__app_label="auth", codename="view_user")
     if role == COORDINATION:
         users = Q(content_type__app_label="auth") & ~Q(codename__startswith="delete_")
         return crm | Permission.objects.filter(users)
     if role == STAFF:
-        return (
+        # Staff keep records up to date but delete nothing: organisations, people
+        # and partnerships carry history; a follow-up is cancelled, not deleted.
+        editable = (
             crm.filter(
                 Q(codename__startswith="view_")
                 | Q(codename__startswith="add_")
@@ -32,8 +34,9 @@ def role_permissions(role: str):
             .exclude(codename__startswith="add_historical")
             .exclude(codename__startswith="change_historical")
         )
+        return editable | view_users
     if role == READ_ONLY:
-        return crm.filter(codename__startswith="view_")
+        return crm.filter(codename__startswith="view_") | view_users
     raise ValueError(f"Unknown role {role!r}")
 
 

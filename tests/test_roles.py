@@ -52,3 +52,21 @@ def test_syncing_again_restores_a_removed_grant():
     roles.sync_role_permissions()
 
     assert staff.permissions.filter(codename="change_followup").exists()
+
+
+def test_staff_and_read_only_may_see_colleagues_to_pick_an_assignee(staff_user, reader):
+    assert staff_user.has_perm("auth.view_user")
+    assert reader.has_perm("auth.view_user")
+    assert not staff_user.has_perm("auth.change_user")
+
+
+def test_staff_can_search_colleagues_in_the_assignee_autocomplete(client, staff_user):
+    client.force_login(staff_user)
+
+    response = client.get(
+        "/admin/autocomplete/",
+        {"app_label": "crm", "model_name": "followup", "field_name": "assignee", "term": "staff"},
+    )
+
+    assert response.status_code == 200
+    assert [item["text"] for item in response.json()["results"]] == ["staffer"]
