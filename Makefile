@@ -50,8 +50,8 @@ check: install-dev
 
 # Needs gettext (apt-get install gettext); the compiled .mo is committed.
 messages: install-dev
-	$(TEST_ENV) $(MANAGE) makemessages -l fr --no-obsolete
-	$(TEST_ENV) $(MANAGE) compilemessages -l fr
+	$(TEST_ENV) $(MANAGE) makemessages -l fr --no-obsolete --ignore=.venv
+	$(TEST_ENV) $(MANAGE) compilemessages -l fr --ignore=.venv
 
 clean:
 	rm -rf $(VENV) .pytest_cache .ruff_cache staticfiles
