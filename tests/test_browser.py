@@ -11,6 +11,7 @@ from pathlib import Path
 
 import pytest
 from django.contrib.auth.models import Group
+from django.db import connections
 
 from crm import roles
 from crm.models import FollowUp, Interaction, Partnership, StageChange
@@ -63,6 +64,10 @@ def browser_page(request, monkeypatch):
     yield page
     context.close()
     browser.close()
+    # While Playwright's loop runs, Django's context-local storage gives this
+    # thread other connection objects than the test's own. Close them here, in
+    # that same context: left open, PostgreSQL cannot drop the test database.
+    connections.close_all()
     playwright.stop()
 
 
