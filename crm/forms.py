@@ -276,7 +276,7 @@ class FollowUpForm(forms.ModelForm):
     def __init__(self, *args, **kwargs):
         super().__init__(*args, **kwargs)
         self.fields["assignee"] = StaffChoiceField(
-            label=_("assignee"), queryset=staff_members(), required=False
+            label=_("Assignee"), queryset=staff_members(), required=False
         )
         self.fields["project"].queryset = Project.objects.order_by("name")
         self.fields["person"].queryset = Person.objects.order_by("family_name", "given_name")
