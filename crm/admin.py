@@ -8,6 +8,7 @@ from django.contrib import admin, messages
 from django.contrib.admin import helpers
 from django.contrib.admin.widgets import AutocompleteSelect
 from django.core.exceptions import PermissionDenied, ValidationError
+from django.db.models import Count
 from django.template.response import TemplateResponse
 from django.utils import timezone
 from django.utils.formats import date_format
@@ -31,6 +32,8 @@ from crm.forms import (
 from crm.models import (
     Affiliation,
     FollowUp,
+    FollowUpPlan,
+    FollowUpPlanStep,
     Interaction,
     InteractionOrganization,
     Mission,
@@ -748,6 +751,29 @@ class FollowUpAdmin(HistoryAdmin):
             title=_("Reassign follow-ups"),
             form=form,
         )
+
+
+class FollowUpPlanStepInline(admin.TabularInline):
+    model = FollowUpPlanStep
+    fields = ["offset_days", "title", "priority", "description"]
+    extra = 1
+
+
+@admin.register(FollowUpPlan)
+class FollowUpPlanAdmin(admin.ModelAdmin):
+    list_display = ["name", "step_count", "is_active"]
+    list_filter = ["is_active"]
+    search_fields = ["name", "slug", "description"]
+    prepopulated_fields = {"slug": ["name"]}
+    fields = ["name", "slug", "description", "is_active"]
+    inlines = [FollowUpPlanStepInline]
+
+    def get_queryset(self, request):
+        return super().get_queryset(request).annotate(step_count=Count("steps"))
+
+    @admin.display(description=_("steps"), ordering="step_count")
+    def step_count(self, plan: FollowUpPlan) -> int:
+        return plan.step_count
 
 
 # Staff.

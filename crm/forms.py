@@ -1,4 +1,4 @@
-"""Forms: the admin's model forms and the forms of its intermediate action pages.
+"""Forms: the admin's model forms, its action pages' forms, and the staff pages' forms.
 
 Rules that the database enforces with a CheckConstraint are repeated here as
 field errors, so that a user who breaks one reads what to fix next to the field
@@ -9,7 +9,19 @@ from django import forms
 from django.contrib.auth import get_user_model
 from django.utils.translation import gettext_lazy as _
 
-from crm.models import Affiliation, FollowUp, Mission, Organization, Partnership
+from crm.models import (
+    Affiliation,
+    DatePrecision,
+    FollowUp,
+    FollowUpPlan,
+    Interaction,
+    Mission,
+    Organization,
+    Partnership,
+    Person,
+    Project,
+)
+from crm.roles import staff_members
 
 
 def _check_span(form: forms.Form, start: str, end: str) -> None:
@@ -200,3 +212,151 @@ class AffiliationInlineFormSet(forms.BaseInlineFormSet):
 def _ref(obj) -> object:
     """Return a hashable reference to a model instance, saved or not."""
     return obj.pk if obj.pk is not None else id(obj)
+
+
+# Staff pages.
+
+
+class DateInput(forms.DateInput):
+    """A native date picker; browsers send ISO dates, which every locale parses."""
+
+    input_type = "date"
+
+    def __init__(self, attrs=None):
+        super().__init__(attrs, format="%Y-%m-%d")
+
+
+class StaffChoiceField(forms.ModelChoiceField):
+    def label_from_instance(self, user) -> str:
+        return user.get_full_name() or user.get_username()
+
+
+class StaffMultipleChoiceField(forms.ModelMultipleChoiceField):
+    def label_from_instance(self, user) -> str:
+        return user.get_full_name() or user.get_username()
+
+
+class FollowUpDoneForm(forms.Form):
+    completion_note = forms.CharField(
+        label=_("What was done"), widget=forms.Textarea(attrs={"rows": 2})
+    )
+
+
+class FollowUpSnoozeForm(forms.Form):
+    due_on = forms.DateField(label=_("New due date"), widget=DateInput)
+    reason = forms.CharField(label=_("Reason"), max_length=300)
+
+
+class FollowUpReassignForm(forms.Form):
+    assignee = StaffChoiceField(label=_("New assignee"), queryset=staff_members())
+
+
+class FollowUpForm(forms.ModelForm):
+    """A new follow-up; saved by ``crm.services.follow_up_create``."""
+
+    class Meta:
+        model = FollowUp
+        fields = [
+            "title",
+            "project",
+            "organization",
+            "person",
+            "interaction",
+            "assignee",
+            "due_on",
+            "priority",
+            "description",
+        ]
+        widgets = {
+            "due_on": DateInput,
+            "interaction": forms.HiddenInput,
+            "description": forms.Textarea(attrs={"rows": 3}),
+        }
+
+    def __init__(self, *args, **kwargs):
+        super().__init__(*args, **kwargs)
+        self.fields["assignee"] = StaffChoiceField(
+            label=_("Assignee"), queryset=staff_members(), required=False
+        )
+        self.fields["project"].queryset = Project.objects.order_by("name")
+        self.fields["person"].queryset = Person.objects.order_by("family_name", "given_name")
+
+
+class InteractionForm(forms.Form):
+    """An interaction; saved with its follow-ups by ``crm.services.interaction_log``."""
+
+    kind = forms.ChoiceField(label=_("Kind"), choices=Interaction.Kind.choices)
+    title = forms.CharField(label=_("Title"), max_length=300)
+    occurred_on = forms.DateField(label=_("Date"), widget=DateInput)
+    date_precision = forms.ChoiceField(
+        label=_("Precision of the date"),
+        choices=DatePrecision.choices,
+        initial=DatePrecision.DAY,
+    )
+    city = forms.CharField(label=_("City"), max_length=100, required=False)
+    mission = forms.ModelChoiceField(
+        label=_("Mission"), queryset=Mission.objects.all(), required=False
+    )
+    organizations = forms.ModelMultipleChoiceField(
+        label=_("Organisations"),
+        queryset=Organization.objects.order_by("name"),
+        widget=forms.CheckboxSelectMultiple,
+    )
+    people = forms.ModelMultipleChoiceField(
+        label=_("People met"),
+        queryset=Person.objects.order_by("family_name", "given_name"),
+        widget=forms.CheckboxSelectMultiple,
+        required=False,
+    )
+    staff = StaffMultipleChoiceField(
+        label=_("Staff present"),
+        queryset=staff_members(),
+        widget=forms.CheckboxSelectMultiple,
+        required=False,
+    )
+    projects = forms.ModelMultipleChoiceField(
+        label=_("Projects discussed"),
+        queryset=Project.objects.order_by("name"),
+        widget=forms.CheckboxSelectMultiple,
+        required=False,
+    )
+    summary = forms.CharField(
+        label=_("Summary"), widget=forms.Textarea(attrs={"rows": 4}), required=False
+    )
+    outcome = forms.CharField(
+        label=_("Outcome"), widget=forms.Textarea(attrs={"rows": 2}), required=False
+    )
+
+
+class FollowUpRowForm(forms.Form):
+    """One follow-up opened by the interaction being logged. Blank rows are skipped."""
+
+    title = forms.CharField(label=_("Follow-up"), max_length=300)
+    project = forms.ModelChoiceField(label=_("Project"), queryset=Project.objects.all())
+    organization = forms.ModelChoiceField(
+        label=_("Organisation"), queryset=Organization.objects.all(), required=False
+    )
+    assignee = StaffChoiceField(label=_("Assignee"), queryset=staff_members())
+    due_on = forms.DateField(label=_("Due date"), widget=DateInput)
+    priority = forms.ChoiceField(
+        label=_("Priority"), choices=FollowUp.Priority.choices, initial=FollowUp.Priority.NORMAL
+    )
+
+
+FollowUpRowFormSet = forms.formset_factory(FollowUpRowForm, extra=2)
+
+
+class ApplyPlanForm(forms.Form):
+    plan = forms.ModelChoiceField(
+        label=_("Plan"), queryset=FollowUpPlan.objects.filter(is_active=True)
+    )
+    project = forms.ModelChoiceField(label=_("Project"), queryset=Project.objects.all())
+    organization = forms.ModelChoiceField(
+        label=_("Organisation"), queryset=Organization.objects.all(), required=False
+    )
+    assignee = StaffChoiceField(label=_("Assignee"), queryset=staff_members())
+
+    def __init__(self, *args, interaction: Interaction, **kwargs):
+        super().__init__(*args, **kwargs)
+        self.fields["project"].queryset = interaction.projects.all()
+        self.fields["organization"].queryset = interaction.organizations.all()

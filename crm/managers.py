@@ -67,6 +67,11 @@ class InteractionOrganizationManager(models.Manager):
         return self.get(interaction__slug=interaction, organization__slug=organization)
 
 
+class FollowUpPlanStepManager(models.Manager):
+    def get_by_natural_key(self, plan: str, title: str):
+        return self.get(plan__slug=plan, title=title)
+
+
 class FollowUpQuerySet(models.QuerySet):
     def open(self):
         """Follow-ups still to act on: neither done nor cancelled."""
@@ -95,12 +100,32 @@ class PartnershipQuerySet(models.QuerySet):
         """
         from crm.models import InteractionOrganization
 
-        latest = (
-            InteractionOrganization.objects.filter(organization=OuterRef("organization_id"))
-            .order_by("-interaction__occurred_on")
-            .values("interaction__occurred_on")[:1]
+        latest = InteractionOrganization.objects.filter(
+            organization=OuterRef("organization_id")
+        ).order_by("-interaction__occurred_on", "-interaction_id")
+        return self.annotate(
+            last_contact_on=Subquery(
+                latest.values("interaction__occurred_on")[:1], output_field=models.DateField()
+            ),
         )
-        return self.annotate(last_contact_on=Subquery(latest, output_field=models.DateField()))
+
+    def with_last_contact_precision(self):
+        """Annotate ``last_contact_precision``: how precise the last contact's date is.
+
+        The source dates the mission's meetings "fin septembre 2023", stored as
+        1 September: pages must not show that as a day.
+        """
+        from crm.models import InteractionOrganization
+
+        latest = InteractionOrganization.objects.filter(
+            organization=OuterRef("organization_id")
+        ).order_by("-interaction__occurred_on", "-interaction_id")
+        return self.annotate(
+            last_contact_precision=Subquery(
+                latest.values("interaction__date_precision")[:1],
+                output_field=models.CharField(),
+            )
+        )
 
     def with_cadence(self):
         """Annotate ``cadence_days``: the partnership's own, else its stage's default."""
@@ -133,6 +158,44 @@ class PartnershipQuerySet(models.QuerySet):
             .exclude(stage=self.model.Stage.CLOSED)
             .filter(contact_due_on__lt=today)
         )
+
+    def with_staleness(self, *, today: date):
+        """Annotate the contact dates and ``staleness``: "", "amber" or "red".
+
+        Amber once the last contact is older than the cadence, red once it is
+        older than one and a half cadences. ``cadence * 3 / 2`` is integer
+        division on both databases, so 1.5 × 21 days is 31 days, not 31.5.
+        """
+        base = Coalesce(F("last_contact_on"), TruncDate("created_at"))
+        return (
+            self.with_contact_due()
+            .with_last_contact_precision()
+            .annotate(contact_late_on=AddDays(base, F("cadence_days") * 3 / 2))
+            .annotate(
+                staleness=Case(
+                    When(stage=self.model.Stage.CLOSED, then=Value("")),
+                    When(contact_late_on__lt=today, then=Value("red")),
+                    When(contact_due_on__lt=today, then=Value("amber")),
+                    default=Value(""),
+                    output_field=models.CharField(),
+                )
+            )
+        )
+
+    def with_next_follow_up(self):
+        """Annotate ``next_follow_up_on``: the earliest open follow-up's due date.
+
+        A partnership's follow-ups are those of its (organisation, project).
+        """
+        from crm.models import FollowUp
+
+        earliest = (
+            FollowUp.objects.open()
+            .filter(organization=OuterRef("organization_id"), project=OuterRef("project_id"))
+            .order_by("due_on")
+            .values("due_on")[:1]
+        )
+        return self.annotate(next_follow_up_on=Subquery(earliest, output_field=models.DateField()))
 
 
 class PartnershipManager(models.Manager.from_queryset(PartnershipQuerySet)):

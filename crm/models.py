@@ -11,12 +11,14 @@ from django.conf import settings
 from django.db import models
 from django.db.models import F, Q
 from django.db.models.functions import Lower
+from django.urls import reverse
 from django.utils.text import slugify
 from django.utils.translation import gettext_lazy as _
 from simple_history.models import HistoricalRecords
 
 from crm.managers import (
     AffiliationManager,
+    FollowUpPlanStepManager,
     FollowUpQuerySet,
     InteractionOrganizationManager,
     MissionMemberManager,
@@ -264,6 +266,9 @@ class Organization(models.Model):
     def __str__(self) -> str:
         return self.name
 
+    def get_absolute_url(self) -> str:
+        return reverse("organization", args=[self.slug])
+
     def natural_key(self) -> tuple[str]:
         return (self.slug,)
 
@@ -354,6 +359,9 @@ class Project(models.Model):
 
     def __str__(self) -> str:
         return self.name
+
+    def get_absolute_url(self) -> str:
+        return reverse("project", args=[self.code])
 
     def natural_key(self) -> tuple[str]:
         return (self.code,)
@@ -516,6 +524,9 @@ class Mission(models.Model):
     def __str__(self) -> str:
         return self.title
 
+    def get_absolute_url(self) -> str:
+        return reverse("mission", args=[self.slug])
+
     def natural_key(self) -> tuple[str]:
         return (self.slug,)
 
@@ -632,6 +643,9 @@ class Interaction(models.Model):
             title = slugify(self.title)[:60] or "interaction"
             self.slug = f"{title}-{self.occurred_on:%Y%m%d}-{secrets.token_hex(3)}"
         super().save(*args, **kwargs)
+
+    def get_absolute_url(self) -> str:
+        return reverse("interaction", args=[self.slug])
 
     def natural_key(self) -> tuple[str]:
         return (self.slug,)
@@ -911,6 +925,15 @@ class FollowUp(models.Model):
     def __str__(self) -> str:
         return self.title
 
+    def get_absolute_url(self) -> str:
+        # A follow-up has no page of its own: it is shown where its partner's
+        # story is told, else on its project's page.
+        if self.organization_id is not None:
+            url = reverse("organization", args=[self.organization.slug])
+        else:
+            url = reverse("project", args=[self.project.code])
+        return f"{url}#follow-up-{self.pk}"
+
     @property
     def is_open(self) -> bool:
         return self.status not in self.CLOSED_STATUSES
@@ -929,6 +952,71 @@ class FollowUp(models.Model):
         return Partnership.objects.filter(
             organization_id=self.organization_id, project_id=self.project_id
         ).first()
+
+
+class FollowUpPlan(models.Model):
+    """A reusable series of follow-ups, such as the steps after a first meeting.
+
+    Applied to an interaction (``crm.services.follow_up_plan_apply``), each step
+    becomes a follow-up due its offset in days after the interaction.
+    """
+
+    slug = models.SlugField(_("slug"), max_length=100, unique=True)
+    name = models.CharField(_("name"), max_length=200)
+    description = models.TextField(_("description"), blank=True)
+    is_active = models.BooleanField(
+        _("active"), default=True, help_text=_("Only active plans are offered on the pages.")
+    )
+
+    objects = NaturalKeyManager()
+
+    class Meta:
+        verbose_name = _("follow-up plan")
+        verbose_name_plural = _("follow-up plans")
+        ordering = ["name"]
+
+    def __str__(self) -> str:
+        return self.name
+
+    def natural_key(self) -> tuple[str]:
+        return (self.slug,)
+
+
+class FollowUpPlanStep(models.Model):
+    """One follow-up of a plan, due ``offset_days`` after the interaction."""
+
+    Priority = FollowUpPriority
+
+    plan = models.ForeignKey(
+        FollowUpPlan, verbose_name=_("plan"), on_delete=models.CASCADE, related_name="steps"
+    )
+    offset_days = models.PositiveIntegerField(
+        _("days after the interaction"), help_text=_("0 means the day of the interaction.")
+    )
+    title = models.CharField(_("title"), max_length=300)
+    description = models.TextField(_("description"), blank=True)
+    priority = models.CharField(
+        _("priority"), max_length=10, choices=Priority.choices, default=Priority.NORMAL
+    )
+
+    objects = FollowUpPlanStepManager()
+
+    class Meta:
+        verbose_name = _("step")
+        verbose_name_plural = _("steps")
+        ordering = ["plan", "offset_days", "id"]
+        constraints = [
+            models.UniqueConstraint(fields=["plan", "title"], name="crm_followupplanstep_unique"),
+            choices_constraint("priority", FollowUpPriority, "followupplanstep"),
+        ]
+
+    def __str__(self) -> str:
+        return f"{self.title} (+{self.offset_days})"
+
+    def natural_key(self) -> tuple[str, str]:
+        return (self.plan.slug, self.title)
+
+    natural_key.dependencies = ["crm.followupplan"]
 
 
 class StaffProfile(models.Model):

@@ -44,3 +44,16 @@ def sync_role_permissions(**kwargs) -> None:
     """Give each existing role group exactly the permissions of its rules."""
     for group in Group.objects.filter(name__in=[COORDINATION, STAFF, READ_ONLY]):
         group.permissions.set(role_permissions(group.name))
+
+
+def staff_members():
+    """Return the active users who may be given work: Coordination, Staff, superusers."""
+    from django.contrib.auth import get_user_model
+
+    return (
+        get_user_model()
+        .objects.filter(is_active=True)
+        .filter(Q(is_superuser=True) | Q(groups__name__in=[COORDINATION, STAFF]))
+        .distinct()
+        .order_by("first_name", "last_name", "username")
+    )

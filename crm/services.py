@@ -6,7 +6,7 @@ serializers turn into field errors.
 """
 
 from collections.abc import Iterable
-from datetime import date
+from datetime import date, timedelta
 from typing import Any
 
 from django.contrib.auth.models import AbstractBaseUser
@@ -15,14 +15,40 @@ from django.db import transaction
 from django.utils import timezone
 from django.utils.translation import gettext as _
 
-from crm.models import FollowUp, Interaction, Organization, Partnership, StageChange
+from crm.models import (
+    FollowUp,
+    FollowUpPlan,
+    Interaction,
+    Organization,
+    Partnership,
+    Project,
+    StageChange,
+)
 
 
-def _save_with_history(instance, *, by: AbstractBaseUser | None, **kwargs) -> None:
+def _save_with_history(
+    instance, *, by: AbstractBaseUser | None, reason: str = "", **kwargs
+) -> None:
     # django-simple-history records this user on the history row; outside a
     # request there is no middleware to tell it who acted.
     instance._history_user = by
+    if reason:
+        # Stored in the history row's history_change_reason.
+        instance._change_reason = reason
     instance.save(**kwargs)
+
+
+def _lock_open(follow_up: FollowUp) -> FollowUp:
+    """Return the follow-up locked for update, or refuse if it is closed."""
+    follow_up = FollowUp.objects.select_for_update().get(pk=follow_up.pk)
+    if not follow_up.is_open:
+        raise ValidationError(
+            {
+                "status": _("This follow-up is already %(status)s.")
+                % {"status": follow_up.get_status_display()}
+            }
+        )
+    return follow_up
 
 
 @transaction.atomic
@@ -33,14 +59,7 @@ def follow_up_complete(
     note = (note or "").strip()
     if not note:
         raise ValidationError({"completion_note": _("Say what was done.")})
-    follow_up = FollowUp.objects.select_for_update().get(pk=follow_up.pk)
-    if not follow_up.is_open:
-        raise ValidationError(
-            {
-                "status": _("This follow-up is already %(status)s.")
-                % {"status": follow_up.get_status_display()}
-            }
-        )
+    follow_up = _lock_open(follow_up)
     follow_up.status = FollowUp.Status.DONE
     follow_up.completed_at = at or timezone.now()
     follow_up.completed_by = by
@@ -60,6 +79,99 @@ def follow_up_reassign(
     follow_up.assignee = assignee
     _save_with_history(follow_up, by=by, update_fields=["assignee", "updated_at"])
     return follow_up
+
+
+@transaction.atomic
+def follow_up_snooze(
+    *,
+    follow_up: FollowUp,
+    due_on: date,
+    reason: str,
+    by: AbstractBaseUser,
+    today: date | None = None,
+) -> FollowUp:
+    """Move a follow-up's due date; the reason is kept in its history."""
+    today = today or timezone.localdate()
+    reason = (reason or "").strip()
+    errors = {}
+    if not reason:
+        errors["reason"] = _("Say why the follow-up is put off.")
+    if due_on is None or due_on < today:
+        errors["due_on"] = _("Choose today or a later date.")
+    if errors:
+        raise ValidationError(errors)
+    follow_up = _lock_open(follow_up)
+    follow_up.due_on = due_on
+    _save_with_history(follow_up, by=by, reason=reason, update_fields=["due_on", "updated_at"])
+    return follow_up
+
+
+@transaction.atomic
+def follow_up_mark_waiting(*, follow_up: FollowUp, by: AbstractBaseUser) -> FollowUp:
+    """Record that the next move is the partner's."""
+    follow_up = _lock_open(follow_up)
+    if follow_up.status == FollowUp.Status.WAITING:
+        return follow_up
+    follow_up.status = FollowUp.Status.WAITING
+    _save_with_history(follow_up, by=by, update_fields=["status", "updated_at"])
+    return follow_up
+
+
+@transaction.atomic
+def follow_up_create(*, by: AbstractBaseUser, **fields: Any) -> FollowUp:
+    """Create a follow-up after checking it against the model's rules."""
+    follow_up = FollowUp(created_by=by, **fields)
+    follow_up.full_clean()
+    _save_with_history(follow_up, by=by)
+    return follow_up
+
+
+@transaction.atomic
+def follow_up_plan_apply(
+    *,
+    plan: FollowUpPlan,
+    interaction: Interaction,
+    by: AbstractBaseUser,
+    project: Project | None = None,
+    organization: Organization | None = None,
+    assignee: AbstractBaseUser | None = None,
+    today: date | None = None,
+) -> list[FollowUp]:
+    """Create one follow-up per step of ``plan``, tied to ``interaction``.
+
+    Each is due the step's offset after the interaction's date, but never before
+    today: a plan applied late to an old meeting must not open follow-ups that
+    are overdue from birth. The project and organisation default to the
+    interaction's own when it has exactly one; the assignee defaults to ``by``.
+    """
+    today = today or timezone.localdate()
+    if project is None:
+        projects = list(interaction.projects.all()[:2])
+        if len(projects) != 1:
+            raise ValidationError({"project": _("Choose the project these follow-ups serve.")})
+        project = projects[0]
+    if organization is None:
+        organizations = list(interaction.organizations.all()[:2])
+        organization = organizations[0] if len(organizations) == 1 else None
+    steps = list(plan.steps.all())
+    if not steps:
+        raise ValidationError({"plan": _("This plan has no steps.")})
+    created = []
+    for step in steps:
+        created.append(
+            follow_up_create(
+                by=by,
+                title=step.title,
+                description=step.description,
+                priority=step.priority,
+                project=project,
+                organization=organization,
+                interaction=interaction,
+                assignee=assignee or by,
+                due_on=max(interaction.occurred_on + timedelta(days=step.offset_days), today),
+            )
+        )
+    return created
 
 
 @transaction.atomic

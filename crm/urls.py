@@ -1,10 +1,33 @@
 from django.contrib import admin
 from django.urls import include, path
-from django.views.generic import RedirectView
+
+from crm import views
 
 urlpatterns = [
-    # Until the staff pages exist, the admin is the way in.
-    path("", RedirectView.as_view(pattern_name="admin:index"), name="home"),
+    path("", views.dashboard, name="dashboard"),
+    path("search/", views.search, name="search"),
+    path("organizations/<slug:slug>/", views.organization, name="organization"),
+    path("projects/<slug:code>/", views.project, name="project"),
+    path("partnerships/<int:pk>/stage/", views.partnership_stage, name="partnership-stage"),
+    path("missions/<slug:slug>/", views.mission, name="mission"),
+    # Before <slug:slug>/, which "new" would otherwise match.
+    path("interactions/new/", views.interaction_new, name="interaction-new"),
+    path("interactions/<slug:slug>/", views.interaction, name="interaction"),
+    path(
+        "interactions/<slug:slug>/apply-plan/",
+        views.interaction_apply_plan,
+        name="interaction-apply-plan",
+    ),
+    path("follow-ups/new/", views.follow_up_new, name="follow-up-new"),
+    *(
+        path(
+            f"follow-ups/<int:pk>/{action}/",
+            views.follow_up_action,
+            {"action": action},
+            name=f"follow-up-{action}",
+        )
+        for action in views.FOLLOW_UP_ACTIONS
+    ),
     path("admin/", admin.site.urls),
     path("accounts/", include("django.contrib.auth.urls")),
     path("i18n/", include("django.conf.urls.i18n")),

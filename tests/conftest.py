@@ -84,3 +84,10 @@ def pytest_runtest_makereport(item, call):
                 report.outcome = "failed"
                 report.longrepr = f"{item.nodeid} was skipped but {variable}=1: {report.longrepr}"
     return report
+
+
+@pytest.fixture
+def pages_today(monkeypatch, today) -> date:
+    """Make the staff pages' "today" the tests' fixed day."""
+    monkeypatch.setattr("crm.views.today", lambda: today)
+    return today

@@ -17,6 +17,8 @@ from crm import services
 from crm.models import (
     Affiliation,
     FollowUp,
+    FollowUpPlan,
+    FollowUpPlanStep,
     Interaction,
     InteractionOrganization,
     Mission,
@@ -88,6 +90,16 @@ def make_staff_profile():
     return StaffProfile.objects.create(user=UserFactory(), language="en")
 
 
+PLAN_NUMBERS = itertools.count()
+
+
+def make_follow_up_plan():
+    number = next(PLAN_NUMBERS)
+    plan = FollowUpPlan.objects.create(slug=f"plan-{number}", name=f"Plan {number}")
+    FollowUpPlanStep.objects.create(plan=plan, offset_days=2, title="Thank-you note")
+    return plan
+
+
 def make_follow_up():
     return FollowUpFactory(
         organization=OrganizationFactory(), person=PersonFactory(), assignee=UserFactory()
@@ -109,6 +121,7 @@ MAKERS = {
     StageChange: make_stage_change,
     FollowUp: make_follow_up,
     StaffProfile: make_staff_profile,
+    FollowUpPlan: make_follow_up_plan,
 }
 EDITABLE = [model for model in MAKERS if model is not StageChange]
 # Shown through inlines of their parent (Mission, Interaction) only.

@@ -132,3 +132,53 @@ def test_stale_uses_the_stage_default_cadence(settings, today):
 
     assert list(Partnership.objects.stale(today=today)) == [partnership]
     assert not Partnership.objects.stale(today=today - timedelta(days=1)).exists()
+
+
+@pytest.mark.parametrize(
+    ("days_since_contact", "staleness"),
+    [(21, ""), (22, "amber"), (31, "amber"), (32, "red")],
+)
+def test_staleness_is_amber_past_the_cadence_and_red_past_one_and_a_half(
+    today, days_since_contact, staleness
+):
+    # 1.5 × 21 days is 31 days: integer division on both databases.
+    partnership = factories.PartnershipFactory(contact_cadence_days=21)
+    meeting(partnership.organization, today - timedelta(days=days_since_contact))
+
+    annotated = Partnership.objects.with_staleness(today=today).get()
+
+    assert annotated.staleness == staleness
+
+
+def test_closed_partnerships_have_no_staleness(today):
+    closed = factories.PartnershipFactory(stage="closed", contact_cadence_days=1)
+    meeting(closed.organization, today - timedelta(days=400))
+
+    assert Partnership.objects.with_staleness(today=today).get().staleness == ""
+
+
+def test_last_contact_precision_is_the_latest_interactions(today):
+    partnership = factories.PartnershipFactory()
+    factories.InteractionFactory(
+        occurred_on=date(2023, 9, 1),
+        date_precision="late_month",
+        organizations=[partnership.organization],
+    )
+
+    annotated = Partnership.objects.with_staleness(today=today).get()
+
+    assert annotated.last_contact_on == date(2023, 9, 1)
+    assert annotated.last_contact_precision == "late_month"
+
+
+def test_next_follow_up_is_the_earliest_open_one_of_the_partnership():
+    partnership = factories.PartnershipFactory()
+    same = {"organization": partnership.organization, "project": partnership.project}
+    factories.FollowUpFactory(due_on=date(2026, 3, 1), **same)
+    factories.FollowUpFactory(due_on=date(2026, 2, 1), **same)
+    factories.FollowUpFactory(due_on=date(2026, 1, 1), status="cancelled", **same)
+    factories.FollowUpFactory(due_on=date(2025, 1, 1), organization=partnership.organization)
+
+    annotated = Partnership.objects.with_next_follow_up().get()
+
+    assert annotated.next_follow_up_on == date(2026, 2, 1)

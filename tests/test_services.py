@@ -173,3 +173,74 @@ def test_logging_an_interaction_with_a_bad_kind_is_a_field_error(staff_user):
 
     assert "kind" in excinfo.value.message_dict
     assert not Interaction.objects.exists()
+
+
+# Snoozing, waiting, creating.
+
+
+def test_snoozing_moves_the_due_date_and_keeps_the_reason_in_history(staff_user, today):
+    follow_up = factories.FollowUpFactory(due_on=today)
+
+    services.follow_up_snooze(
+        follow_up=follow_up,
+        due_on=date(2026, 2, 1),
+        reason=" Partner on leave ",
+        by=staff_user,
+        today=today,
+    )
+
+    follow_up.refresh_from_db()
+    assert follow_up.due_on == date(2026, 2, 1)
+    latest = follow_up.history.first()
+    assert (latest.history_user, latest.history_change_reason) == (
+        staff_user,
+        "Partner on leave",
+    )
+
+
+def test_snoozing_refuses_a_past_date_and_a_missing_reason(staff_user, today):
+    follow_up = factories.FollowUpFactory(due_on=today)
+
+    with pytest.raises(ValidationError) as caught:
+        services.follow_up_snooze(
+            follow_up=follow_up, due_on=date(2026, 1, 14), reason=" ", by=staff_user, today=today
+        )
+
+    assert set(caught.value.message_dict) == {"due_on", "reason"}
+    follow_up.refresh_from_db()
+    assert follow_up.due_on == today
+
+
+def test_snoozing_a_closed_follow_up_is_refused(staff_user, today):
+    follow_up = factories.FollowUpFactory(status="cancelled")
+
+    with pytest.raises(ValidationError) as caught:
+        services.follow_up_snooze(
+            follow_up=follow_up, due_on=today, reason="Later", by=staff_user, today=today
+        )
+
+    assert "status" in caught.value.message_dict
+
+
+def test_marking_waiting_sets_the_status_and_records_who(staff_user):
+    follow_up = factories.FollowUpFactory()
+
+    services.follow_up_mark_waiting(follow_up=follow_up, by=staff_user)
+
+    follow_up.refresh_from_db()
+    assert follow_up.status == FollowUp.Status.WAITING
+    assert follow_up.history.first().history_user == staff_user
+
+
+def test_creating_a_follow_up_checks_it_and_records_its_author(staff_user):
+    project = factories.ProjectFactory()
+
+    follow_up = services.follow_up_create(
+        by=staff_user, title="Call back", project=project, due_on=date(2026, 2, 1)
+    )
+
+    assert follow_up.created_by == staff_user
+    assert follow_up.history.first().history_user == staff_user
+    with pytest.raises(ValidationError) as caught:
+        services.follow_up_create(by=staff_user, title="", project=project, due_on=None)
+    assert {"title", "due_on"} <= set(caught.value.message_dict)

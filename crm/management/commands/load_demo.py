@@ -17,7 +17,7 @@ from django.db import transaction
 from django.utils import timezone
 
 from crm import roles
-from crm.models import FollowUp, Interaction, Organization, Project
+from crm.models import FollowUp, FollowUpPlan, FollowUpPlanStep, Interaction, Organization, Project
 from crm.services import follow_up_complete
 
 TITLE_PREFIX = "[Démo] "
@@ -136,6 +136,22 @@ DEMO_FOLLOW_UPS = [
     ),
 ]
 
+# An example follow-up plan. Plans are tools of the unit, not facts of the source,
+# so the example lives with the demonstration data. Its key is the slug.
+DEMO_PLAN = {
+    "slug": "apres-une-premiere-rencontre",
+    "name": "Après une première rencontre",
+    "description": (
+        "Exemple de plan de suivi (démonstration) : les étapes habituelles après une "
+        "première rencontre avec un partenaire potentiel."
+    ),
+    "steps": [
+        (2, "Envoyer un message de remerciement", FollowUp.Priority.NORMAL),
+        (14, "Envoyer la note conceptuelle du projet", FollowUp.Priority.HIGH),
+        (30, "Proposer un appel de suivi", FollowUp.Priority.NORMAL),
+    ],
+}
+
 REQUIRED_PROJECTS = ["connectivite", "hub-innovation-digital", "paiements-digitaux"]
 
 
@@ -193,6 +209,22 @@ class Command(BaseCommand):
         self.stdout.write(
             f"Demo follow-ups: {created} created, {len(DEMO_FOLLOW_UPS) - created} already there."
         )
+        self._plan()
+
+    def _plan(self) -> None:
+        """Create the example follow-up plan once; later edits in the admin stay."""
+        plan, created = FollowUpPlan.objects.get_or_create(
+            slug=DEMO_PLAN["slug"],
+            defaults={"name": DEMO_PLAN["name"], "description": DEMO_PLAN["description"]},
+        )
+        if not created:
+            self.stdout.write(f"Demo follow-up plan: {plan.name!r} already there.")
+            return
+        FollowUpPlanStep.objects.bulk_create(
+            FollowUpPlanStep(plan=plan, offset_days=days, title=title, priority=priority)
+            for days, title, priority in DEMO_PLAN["steps"]
+        )
+        self.stdout.write(f"Demo follow-up plan: {plan.name!r} created.")
 
     def _facts(self) -> tuple[dict[str, Project], dict[str, Organization]]:
         """Return the projects and organisations the demo hangs on, or refuse."""

@@ -1,0 +1,47 @@
+"""Template filters of the staff pages: dates as precise as the source."""
+
+from datetime import date
+
+from django import template
+from django.utils.formats import date_format
+from django.utils.translation import gettext as _
+
+from crm.models import DatePrecision
+
+register = template.Library()
+
+
+@register.filter
+def precise_date(value: date | None, precision: str = DatePrecision.DAY) -> str:
+    """Render ``value`` no more precisely than the source gave it.
+
+    ``{{ mission.start_on|precise_date:mission.date_precision }}`` gives
+    "fin septembre 2023" in French and "late September 2023" in English.
+    """
+    if value is None:
+        return ""
+    month = date_format(value, "F Y")
+    if precision == DatePrecision.EARLY_MONTH:
+        return _("early %(month)s") % {"month": month}
+    if precision == DatePrecision.MID_MONTH:
+        return _("mid-%(month)s") % {"month": month}
+    if precision == DatePrecision.LATE_MONTH:
+        return _("late %(month)s") % {"month": month}
+    if precision == DatePrecision.MONTH:
+        return month
+    if precision == DatePrecision.YEAR:
+        return date_format(value, "Y")
+    return date_format(value, "DATE_FORMAT")
+
+
+@register.simple_tag
+def precise_span(start: date, end: date | None, precision: str) -> str:
+    """Render a span of dates; a rough span inside one period reads as that period."""
+    first = precise_date(start, precision)
+    last = precise_date(end, precision) if end else ""
+    if not last or last == first:
+        return first
+    if precision != DatePrecision.DAY and (start.year, start.month) == (end.year, end.month):
+        # "fin septembre 2023" stored as 1–30 September: the period, not the span.
+        return first
+    return _("%(start)s to %(end)s") % {"start": first, "end": last}

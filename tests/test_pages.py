@@ -1,0 +1,965 @@
+"""Staff pages: what each shows, who may act, and that every act goes through a service."""
+
+from datetime import date, timedelta
+
+import pytest
+from django.conf import settings
+from django.db import connection
+from django.test.utils import CaptureQueriesContext
+from django.urls import reverse
+from django.utils import timezone, translation
+
+from crm.models import (
+    DatePrecision,
+    FollowUp,
+    FollowUpPlan,
+    FollowUpPlanStep,
+    Interaction,
+    MissionMember,
+    Partnership,
+    StageChange,
+)
+from crm.templatetags.crm_tags import precise_date, precise_span
+from tests import factories
+from tests.conftest import TODAY
+
+pytestmark = [pytest.mark.django_db, pytest.mark.usefixtures("pages_today")]
+
+
+def english(client) -> None:
+    client.cookies[settings.LANGUAGE_COOKIE_NAME] = "en"
+
+
+def count_queries(client, url: str) -> int:
+    with CaptureQueriesContext(connection) as queries:
+        response = client.get(url)
+    assert response.status_code == 200, url
+    return len(queries)
+
+
+def late(user, **kwargs) -> FollowUp:
+    return factories.FollowUpFactory(assignee=user, due_on=TODAY - timedelta(days=3), **kwargs)
+
+
+def meeting(organization, occurred_on=TODAY - timedelta(days=40), **kwargs) -> Interaction:
+    return factories.InteractionFactory(
+        organizations=[organization], occurred_on=occurred_on, **kwargs
+    )
+
+
+# Anonymous visitors are sent to log in; every page and action.
+
+
+@pytest.fixture
+def world(staff_user):
+    """One of everything a page can show, linked together."""
+    organization = factories.OrganizationFactory(slug="visa", name="Visa")
+    project = factories.ProjectFactory(code="payments", name="Digital payments")
+    partnership = factories.PartnershipFactory(organization=organization, project=project)
+    mission = factories.MissionFactory(slug="usa", date_precision=DatePrecision.LATE_MONTH)
+    interaction = meeting(organization, mission=mission, slug="cca", title="CCA meetings")
+    interaction.projects.set([project])
+    follow_up = late(
+        staff_user, organization=organization, project=project, interaction=interaction
+    )
+    return {
+        "organization": organization,
+        "project": project,
+        "partnership": partnership,
+        "mission": mission,
+        "interaction": interaction,
+        "follow_up": follow_up,
+    }
+
+
+PAGES = [
+    "/",
+    "/organizations/visa/",
+    "/projects/payments/",
+    "/missions/usa/",
+    "/interactions/cca/",
+    "/interactions/new/",
+    "/follow-ups/new/",
+    "/search/?q=visa",
+]
+
+
+def action_posts(world) -> list[tuple[str, dict]]:
+    """Return every action of the pages with valid data."""
+    pk = world["follow_up"].pk
+    return [
+        (f"/follow-ups/{pk}/done/", {"completion_note": "Called them."}),
+        (f"/follow-ups/{pk}/snooze/", {"due_on": "2026-02-01", "reason": "Away"}),
+        (f"/follow-ups/{pk}/reassign/", {"assignee": world["follow_up"].assignee_id}),
+        (f"/follow-ups/{pk}/waiting/", {}),
+        (f"/partnerships/{world['partnership'].pk}/stage/", {"stage": "exploring"}),
+        (
+            "/follow-ups/new/",
+            {"title": "x", "project": world["project"].pk, "due_on": "2026-02-01"},
+        ),
+        ("/interactions/cca/apply-plan/", {}),
+        ("/interactions/new/", {}),
+    ]
+
+
+@pytest.mark.parametrize("url", PAGES)
+def test_anonymous_visitors_are_sent_to_log_in(client, world, url):
+    response = client.get(url)
+
+    assert response.status_code == 302
+    assert response["Location"].startswith(reverse("login"))
+
+
+def test_anonymous_actions_are_sent_to_log_in_and_change_nothing(client, world):
+    for url, data in action_posts(world):
+        response = client.post(url, data)
+        assert response.status_code == 302, url
+        assert response["Location"].startswith(reverse("login")), url
+    assert FollowUp.objects.get().status == FollowUp.Status.OPEN
+
+
+# Read-only users see everything and can do nothing.
+
+
+@pytest.mark.parametrize("url", PAGES[:5] + PAGES[-1:])
+def test_read_only_users_see_the_pages_without_any_action(client, world, reader, url):
+    world["follow_up"].assignee = reader
+    world["follow_up"].save()
+    client.force_login(reader)
+
+    response = client.get(url)
+
+    assert response.status_code == 200
+    for action in ("/done/", "/snooze/", "/waiting/", "/stage/", "/apply-plan/", "/new/"):
+        assert action not in response.text, action
+    assert 'method="post"' not in response.text.replace(
+        f'action="{reverse("set_language")}" method="post"', ""
+    ).replace(f'action="{reverse("logout")}" method="post"', "")
+
+
+@pytest.mark.parametrize("url", ["/interactions/new/", "/follow-ups/new/"])
+def test_read_only_users_get_403_on_the_forms(client, world, reader, url):
+    client.force_login(reader)
+
+    assert client.get(url).status_code == 403
+
+
+def test_read_only_users_get_403_on_every_action_and_nothing_changes(client, world, reader):
+    FollowUpPlan.objects.create(slug="plan", name="Plan")
+    client.force_login(reader)
+
+    for url, data in action_posts(world):
+        assert client.post(url, data).status_code == 403, url
+
+    follow_up = FollowUp.objects.get()
+    assert (follow_up.status, follow_up.due_on) == (
+        FollowUp.Status.OPEN,
+        world["follow_up"].due_on,
+    )
+    assert Partnership.objects.get().stage == Partnership.Stage.CONTACTED
+    assert Interaction.objects.count() == 1
+
+
+def test_users_without_a_role_get_403_on_the_pages(client, world):
+    client.force_login(factories.UserFactory(username="nobody"))
+
+    assert client.get("/").status_code == 403
+    assert client.get("/organizations/visa/").status_code == 403
+
+
+# Dashboard.
+
+
+def test_dashboard_groups_my_open_follow_ups_by_when_they_are_due(client, staff_user):
+    def mine(title, days, **kwargs):
+        factories.FollowUpFactory(
+            title=title, assignee=staff_user, due_on=TODAY + timedelta(days=days), **kwargs
+        )
+
+    mine("Late one", -1)
+    mine("Today's", 0)
+    mine("In a week", 7)
+    mine("In eight days", 8)
+    mine("Their move", -5, status=FollowUp.Status.WAITING)
+    mine("Already done", -1, status=FollowUp.Status.CANCELLED)
+    factories.FollowUpFactory(title="Someone else's", due_on=TODAY - timedelta(days=1))
+    client.force_login(staff_user)
+
+    response = client.get("/")
+
+    groups = {
+        group.key: [f.title for f in group.follow_ups] for group in response.context["groups"]
+    }
+    assert groups == {
+        "overdue": ["Late one"],
+        "today": ["Today's"],
+        "week": ["In a week"],
+        "later": ["In eight days"],
+        "waiting": ["Their move"],
+    }
+    assert "Someone else&#x27;s" not in response.text
+
+
+def test_coordination_can_switch_to_the_whole_team(client, coordinator, staff_user):
+    late(staff_user, title="Staff's late one")
+    client.force_login(coordinator)
+
+    mine = client.get("/")
+    team = client.get("/?scope=team")
+
+    assert "Staff&#x27;s late one" not in mine.text
+    assert "Staff&#x27;s late one" in team.text
+    assert team.context["scope"] == "team"
+
+
+def test_staff_cannot_switch_to_the_whole_team(client, staff_user, coordinator):
+    late(coordinator, title="Coordinator's")
+    client.force_login(staff_user)
+    english(client)
+
+    response = client.get("/?scope=team")
+
+    assert response.context["scope"] == "mine"
+    assert "Coordinator&#x27;s" not in response.text
+    assert "Whole team" not in response.text
+
+
+def test_dashboard_shows_stale_partnerships_amber_then_red(client, staff_user):
+    amber = factories.PartnershipFactory(
+        organization=factories.OrganizationFactory(name="Amber Org"), contact_cadence_days=20
+    )
+    meeting(amber.organization, TODAY - timedelta(days=25))
+    red = factories.PartnershipFactory(
+        organization=factories.OrganizationFactory(name="Red Org"), contact_cadence_days=20
+    )
+    meeting(red.organization, TODAY - timedelta(days=31))
+    fresh = factories.PartnershipFactory(
+        organization=factories.OrganizationFactory(name="Fresh Org"), contact_cadence_days=20
+    )
+    meeting(fresh.organization, TODAY - timedelta(days=3))
+    client.force_login(staff_user)
+
+    response = client.get("/")
+
+    stale = {p.organization.name: p.staleness for p in response.context["stale_partnerships"]}
+    assert stale == {"Red Org": "red", "Amber Org": "amber"}
+    assert 'class="stale-red"' in response.text
+    assert 'class="stale-amber"' in response.text
+
+
+def test_dashboard_chart_counts_open_and_overdue_follow_ups_per_project(client, staff_user):
+    project = factories.ProjectFactory(name="Connectivity")
+    late(staff_user, project=project)
+    factories.FollowUpFactory(project=project, due_on=TODAY + timedelta(days=3))
+    factories.FollowUpFactory(project=project, status=FollowUp.Status.CANCELLED)
+    client.force_login(staff_user)
+    english(client)
+
+    response = client.get("/")
+
+    assert "<svg" in response.text
+    assert "<title>Connectivity: 2 open, 1 overdue</title>" in response.text
+    assert "<script" not in response.text
+
+
+def test_dashboard_leaves_a_block_for_the_calendar_link():
+    with open(settings.BASE_DIR / "templates/crm/dashboard.html") as template:
+        assert "{% block calendar_link %}{% endblock %}" in template.read()
+
+
+def test_dashboard_is_in_english_after_switching(client, staff_user):
+    client.force_login(staff_user)
+    client.post("/i18n/setlang/", {"language": "en", "next": "/"})
+
+    response = client.get("/")
+
+    assert '<html lang="en">' in response.text
+    assert "My follow-ups" in response.text
+    assert "Overdue" in response.text
+
+
+def test_dashboard_is_in_french_by_default(client, staff_user):
+    client.force_login(staff_user)
+
+    response = client.get("/")
+
+    assert '<html lang="fr">' in response.text
+    # Translated by Django's own catalogue: the project's comes after the merge.
+    assert "Déconnexion" in response.text
+
+
+# Organisation page.
+
+
+def test_organization_page_tells_the_partners_whole_story(client, staff_user, coordinator):
+    organization = factories.OrganizationFactory(
+        slug="amazonbloc",
+        name="AmazonBloc Inc",
+        needs_verification=True,
+        verification_note="Name as printed in the source.",
+    )
+    factories.AffiliationFactory(
+        organization=organization, person__given_name="Ada", title="Director"
+    )
+    partnership = factories.PartnershipFactory(
+        organization=organization, project__name="Payments", stage="contacted"
+    )
+    meeting(
+        organization,
+        date(2023, 9, 1),
+        title="CCA session",
+        date_precision=DatePrecision.LATE_MONTH,
+    )
+    opened = factories.FollowUpFactory(
+        title="Send the concept note",
+        organization=organization,
+        project=partnership.project,
+        assignee=staff_user,
+    )
+    from crm import services
+
+    services.partnership_change_stage(
+        partnership=partnership, to_stage="exploring", by=coordinator, note="Call went well"
+    )
+    services.follow_up_complete(follow_up=opened, by=staff_user, note="Sent on Monday")
+    client.force_login(staff_user)
+    english(client)
+
+    response = client.get("/organizations/amazonbloc/")
+
+    text = response.text
+    assert "To verify" in text and "Name as printed in the source." in text
+    assert "Ada" in text and "Director" in text
+    assert "Payments" in text and "Exploring" in text
+    assert "late September 2023" in text
+    kinds = [entry.kind for entry in response.context["timeline"]]
+    assert kinds == ["follow_up_done", "stage_change", "follow_up_opened", "interaction"]
+    assert "Sent on Monday" in text and "Call went well" in text
+
+
+def test_organization_page_flags_a_placeholder_as_not_identified(client, staff_user):
+    factories.OrganizationFactory(slug="vc", is_identified=False)
+    client.force_login(staff_user)
+    english(client)
+
+    assert "Not identified" in client.get("/organizations/vc/").text
+
+
+def test_unknown_organization_is_404(client, staff_user):
+    client.force_login(staff_user)
+
+    assert client.get("/organizations/nope/").status_code == 404
+
+
+# Project page.
+
+
+def test_project_page_shows_the_pipeline_by_stage(client, staff_user):
+    project = factories.ProjectFactory(code="hub", name="Innovation hub")
+    exploring = factories.PartnershipFactory(
+        project=project, stage="exploring", owner=staff_user, organization__name="Stanford"
+    )
+    factories.PartnershipFactory(project=project, stage="closed", organization__name="Gone")
+    factories.FollowUpFactory(
+        project=project,
+        organization=exploring.organization,
+        due_on=date(2026, 2, 3),
+        title="Send the hub note",
+    )
+    client.force_login(staff_user)
+
+    response = client.get("/projects/hub/")
+
+    columns = {
+        stage: [p.organization.name for p in items]
+        for stage, _, items in (response.context["columns"] + response.context["side_columns"])
+    }
+    assert columns["exploring"] == ["Stanford"]
+    assert columns["closed"] == ["Gone"]
+    assert columns["contacted"] == []
+    assert response.context["columns"][2][2][0].next_follow_up_on == date(2026, 2, 3)
+    assert "Send the hub note" in response.text
+    assert f'action="/partnerships/{exploring.pk}/stage/"' in response.text
+
+
+def test_staff_move_a_partner_to_another_stage_through_the_service(client, staff_user):
+    partnership = factories.PartnershipFactory(project__code="hub", stage="contacted")
+    client.force_login(staff_user)
+
+    response = client.post(
+        f"/partnerships/{partnership.pk}/stage/",
+        {"stage": "proposal", "note": "", "next": "/projects/hub/"},
+    )
+
+    assert response.status_code == 302
+    assert response["Location"] == "/projects/hub/"
+    change = StageChange.objects.get()
+    assert (change.from_stage, change.to_stage, change.changed_by) == (
+        "contacted",
+        "proposal",
+        staff_user,
+    )
+    partnership.refresh_from_db()
+    assert partnership.stage == "proposal"
+    assert partnership.history.first().history_user == staff_user
+
+
+def test_moving_to_the_same_stage_says_why_and_records_nothing(client, staff_user):
+    partnership = factories.PartnershipFactory(stage="contacted")
+    client.force_login(staff_user)
+
+    response = client.post(
+        f"/partnerships/{partnership.pk}/stage/", {"stage": "contacted"}, follow=True
+    )
+
+    assert not StageChange.objects.exists()
+    assert [m.level_tag for m in response.context["messages"]] == ["error"]
+
+
+def test_next_parameter_cannot_send_users_elsewhere(client, staff_user):
+    partnership = factories.PartnershipFactory(project__code="hub")
+    client.force_login(staff_user)
+
+    response = client.post(
+        f"/partnerships/{partnership.pk}/stage/",
+        {"stage": "exploring", "next": "https://evil.example/"},
+    )
+
+    assert response["Location"] == "/projects/hub/"
+
+
+# Mission page.
+
+
+def test_mission_page_reports_dates_people_meetings_and_follow_ups(client, staff_user):
+    organizer = factories.OrganizationFactory(name="Corporate Council on Africa")
+    mission = factories.MissionFactory(
+        slug="usa",
+        title="US mission",
+        date_precision=DatePrecision.LATE_MONTH,
+        cities="Washington, San Francisco",
+        organizer=organizer,
+    )
+    MissionMember.objects.create(
+        mission=mission, person=factories.PersonFactory(given_name="Cina"), role="Minister"
+    )
+    visa = factories.OrganizationFactory(name="Visa")
+    session = meeting(visa, date(2023, 9, 1), mission=mission, title="CCA session")
+    session.outcome = "Agreed to talk again"
+    session.save()
+    factories.FollowUpFactory(interaction=session, organization=visa, title="Send the note")
+    done = factories.FollowUpFactory(interaction=session, organization=visa, title="Thank them")
+    from crm import services
+
+    services.follow_up_complete(follow_up=done, by=staff_user, note="Thanked by e-mail")
+    client.force_login(staff_user)
+    english(client)
+
+    response = client.get("/missions/usa/")
+
+    text = response.text
+    assert "late September 2023" in text
+    assert "Washington, San Francisco" in text
+    assert "Cina" in text and "Minister" in text
+    assert "CCA session" in text and "Agreed to talk again" in text
+    ((organization, row),) = response.context["follow_ups_per_organization"]
+    assert organization == visa
+    assert [f.title for f in row["open"]] == ["Send the note"]
+    assert [f.title for f in row["closed"]] == ["Thank them"]
+    assert "Thanked by e-mail" in text
+    assert 'href="/static/crm/print.css" media="print"' in text
+
+
+# Dates as precise as the source.
+
+
+@pytest.mark.parametrize(
+    ("precision", "english_text"),
+    [
+        (DatePrecision.DAY, "Sept. 28, 2023"),
+        (DatePrecision.EARLY_MONTH, "early September 2023"),
+        (DatePrecision.MID_MONTH, "mid-September 2023"),
+        (DatePrecision.LATE_MONTH, "late September 2023"),
+        (DatePrecision.MONTH, "September 2023"),
+        (DatePrecision.YEAR, "2023"),
+    ],
+)
+def test_precise_date_says_no_more_than_the_source(precision, english_text):
+    with translation.override("en"):
+        assert precise_date(date(2023, 9, 28), precision) == english_text
+
+
+def test_precise_date_uses_french_month_names_in_french():
+    with translation.override("fr"):
+        assert "septembre 2023" in precise_date(date(2023, 9, 1), DatePrecision.LATE_MONTH)
+
+
+def test_a_rough_span_within_one_month_reads_as_that_period():
+    with translation.override("en"):
+        start, end = date(2023, 9, 1), date(2023, 9, 30)
+        assert precise_span(start, end, DatePrecision.LATE_MONTH) == "late September 2023"
+        assert precise_span(start, end, DatePrecision.DAY) == "Sept. 1, 2023 to Sept. 30, 2023"
+
+
+# Follow-up actions.
+
+
+@pytest.fixture
+def acting(client, staff_user, world):
+    client.force_login(staff_user)
+    return world["follow_up"]
+
+
+def test_staff_mark_a_follow_up_done_with_a_note(client, staff_user, acting):
+    response = client.post(
+        f"/follow-ups/{acting.pk}/done/", {"completion_note": "Called them", "next": "/"}
+    )
+
+    assert response["Location"] == "/"
+    acting.refresh_from_db()
+    assert (acting.status, acting.completion_note, acting.completed_by) == (
+        FollowUp.Status.DONE,
+        "Called them",
+        staff_user,
+    )
+    assert acting.history.first().history_user == staff_user
+
+
+def test_marking_done_without_a_note_shows_the_form_again_and_changes_nothing(client, acting):
+    response = client.post(f"/follow-ups/{acting.pk}/done/", {"completion_note": "  "})
+
+    assert response.status_code == 200
+    assert response.context["form"].errors["completion_note"]
+    acting.refresh_from_db()
+    assert acting.status == FollowUp.Status.OPEN
+
+
+def test_staff_snooze_a_follow_up_with_a_reason(client, staff_user, acting):
+    client.post(f"/follow-ups/{acting.pk}/snooze/", {"due_on": "2026-02-01", "reason": "On leave"})
+
+    acting.refresh_from_db()
+    assert acting.due_on == date(2026, 2, 1)
+    latest = acting.history.first()
+    assert (latest.history_user, latest.history_change_reason) == (staff_user, "On leave")
+
+
+def test_snoozing_to_a_past_date_is_refused_next_to_the_field(client, acting):
+    response = client.post(
+        f"/follow-ups/{acting.pk}/snooze/", {"due_on": "2026-01-14", "reason": "Oops"}
+    )
+
+    assert response.status_code == 200
+    assert response.context["form"].errors["due_on"]
+    acting.refresh_from_db()
+    assert acting.due_on == TODAY - timedelta(days=3)
+
+
+def test_staff_reassign_a_follow_up(client, staff_user, coordinator, acting):
+    client.post(f"/follow-ups/{acting.pk}/reassign/", {"assignee": coordinator.pk})
+
+    acting.refresh_from_db()
+    assert acting.assignee == coordinator
+    assert acting.history.first().history_user == staff_user
+
+
+def test_follow_ups_cannot_be_given_to_read_only_users(client, reader, acting):
+    response = client.post(f"/follow-ups/{acting.pk}/reassign/", {"assignee": reader.pk})
+
+    assert response.context["form"].errors["assignee"]
+    acting.refresh_from_db()
+    assert acting.assignee != reader
+
+
+def test_staff_mark_a_follow_up_waiting_on_the_partner(client, staff_user, acting):
+    client.post(f"/follow-ups/{acting.pk}/waiting/")
+
+    acting.refresh_from_db()
+    assert acting.status == FollowUp.Status.WAITING
+    assert acting.history.first().history_user == staff_user
+
+
+def test_acting_on_a_closed_follow_up_says_so(client, staff_user, acting):
+    acting.status = FollowUp.Status.CANCELLED
+    acting.save()
+
+    response = client.post(f"/follow-ups/{acting.pk}/waiting/", follow=True)
+
+    assert [m.level_tag for m in response.context["messages"]] == ["error"]
+    acting.refresh_from_db()
+    assert acting.status == FollowUp.Status.CANCELLED
+
+
+def test_action_page_without_javascript_shows_the_form(client, acting):
+    response = client.get(f"/follow-ups/{acting.pk}/snooze/")
+
+    assert response.status_code == 200
+    assert 'name="reason"' in response.text
+
+
+def test_staff_add_a_follow_up_prefilled_from_an_interaction(client, staff_user, world):
+    client.force_login(staff_user)
+
+    form = client.get("/follow-ups/new/?interaction=cca").context["form"]
+
+    assert form.initial["interaction"] == world["interaction"]
+    assert form.initial["organization"] == world["organization"]
+    assert form.initial["project"] == world["project"]
+    assert form.initial["assignee"] == staff_user
+
+    response = client.post(
+        "/follow-ups/new/",
+        {
+            "title": "Send the deck",
+            "project": world["project"].pk,
+            "organization": world["organization"].pk,
+            "interaction": world["interaction"].pk,
+            "assignee": staff_user.pk,
+            "due_on": "2026-02-01",
+            "priority": "high",
+        },
+    )
+
+    created = FollowUp.objects.get(title="Send the deck")
+    assert response["Location"] == f"/organizations/visa/#follow-up-{created.pk}"
+    assert (created.created_by, created.interaction) == (staff_user, world["interaction"])
+    assert created.history.first().history_user == staff_user
+
+
+def test_add_a_follow_up_prefilled_from_an_organization_and_a_project(client, staff_user, world):
+    client.force_login(staff_user)
+
+    form = client.get("/follow-ups/new/?organization=visa&project=payments").context["form"]
+
+    assert (form.initial["organization"], form.initial["project"]) == (
+        world["organization"],
+        world["project"],
+    )
+
+
+# Logging an interaction.
+
+
+def log_data(world, staff_user, rows: list[dict], **overrides) -> dict:
+    data = {
+        "kind": "meeting",
+        "title": "Call with Visa",
+        "occurred_on": "2026-01-14",
+        "date_precision": "day",
+        "city": "Lomé",
+        "organizations": [world["organization"].pk],
+        "staff": [staff_user.pk],
+        "projects": [world["project"].pk],
+        "summary": "Discussed the pilot",
+        "outcome": "They will send a proposal",
+        "follow_ups-TOTAL_FORMS": str(len(rows)),
+        "follow_ups-INITIAL_FORMS": "0",
+        "follow_ups-MIN_NUM_FORMS": "0",
+        "follow_ups-MAX_NUM_FORMS": "1000",
+        **overrides,
+    }
+    for index, row in enumerate(rows):
+        for field, value in row.items():
+            data[f"follow_ups-{index}-{field}"] = value
+    return data
+
+
+def row(world, staff_user, **values) -> dict:
+    """Return a follow-up row; left as is, it is what a blank row posts."""
+    return {
+        "title": "",
+        "project": "",
+        "organization": "",
+        "assignee": staff_user.pk,
+        "due_on": "",
+        "priority": "normal",
+        **values,
+    }
+
+
+def test_staff_log_an_interaction_with_two_follow_ups_in_one_submit(client, staff_user, world):
+    client.force_login(staff_user)
+    project = world["project"].pk
+    rows = [
+        row(world, staff_user, title="Thank them", project=project, due_on="2026-01-16"),
+        row(world, staff_user, title="Send the proposal", project=project, due_on="2026-01-30"),
+        row(world, staff_user),  # blank: ignored
+    ]
+
+    response = client.post("/interactions/new/", log_data(world, staff_user, rows))
+
+    interaction = Interaction.objects.get(title="Call with Visa")
+    assert response["Location"] == interaction.get_absolute_url()
+    assert list(interaction.organizations.all()) == [world["organization"]]
+    assert list(interaction.staff.all()) == [staff_user]
+    assert interaction.city == "Lomé" and interaction.created_by == staff_user
+    assert sorted(interaction.follow_ups.values_list("title", flat=True)) == [
+        "Send the proposal",
+        "Thank them",
+    ]
+    assert interaction.history.first().history_user == staff_user
+    assert {f.history.first().history_user for f in interaction.follow_ups.all()} == {staff_user}
+
+
+def test_an_error_in_one_follow_up_keeps_everything_typed_and_saves_nothing(
+    client, staff_user, world
+):
+    client.force_login(staff_user)
+    project = world["project"].pk
+    rows = [
+        row(world, staff_user, title="Thank them", project=project, due_on="2026-01-16"),
+        row(world, staff_user, title="", project=project, due_on="2026-01-30"),  # no title
+    ]
+
+    response = client.post("/interactions/new/", log_data(world, staff_user, rows))
+
+    assert response.status_code == 200
+    assert Interaction.objects.count() == 1  # the world's own
+    assert FollowUp.objects.count() == 1
+    assert response.context["formset"].forms[1].errors["title"]
+    assert 'value="Call with Visa"' in response.text
+    assert 'value="Thank them"' in response.text
+    assert "They will send a proposal" in response.text
+
+
+def test_logging_without_an_organization_is_refused(client, staff_user, world):
+    client.force_login(staff_user)
+
+    response = client.post("/interactions/new/", log_data(world, staff_user, [], organizations=[]))
+
+    assert response.context["form"].errors["organizations"]
+    assert Interaction.objects.count() == 1
+
+
+def test_adding_a_row_keeps_what_was_typed_and_saves_nothing(client, staff_user, world):
+    client.force_login(staff_user)
+    rows = [row(world, staff_user, title="Thank them", due_on="2026-01-16")]  # no project
+
+    response = client.post(
+        "/interactions/new/", {**log_data(world, staff_user, rows, title=""), "add_row": "1"}
+    )
+
+    assert len(response.context["formset"].forms) == 2
+    assert 'value="Thank them"' in response.text
+    assert "errorlist" not in response.text
+    assert Interaction.objects.count() == 1
+
+
+def test_log_form_is_prefilled_from_an_organization(client, staff_user, world):
+    client.force_login(staff_user)
+
+    response = client.get("/interactions/new/?organization=visa&project=payments")
+
+    assert response.context["form"].initial["organizations"] == [world["organization"]]
+    assert response.context["form"].initial["projects"] == [world["project"]]
+
+
+# Interaction page and plans.
+
+
+def test_interaction_page_shows_participants_and_follow_ups(client, staff_user, world):
+    client.force_login(staff_user)
+
+    response = client.get("/interactions/cca/")
+
+    assert "CCA meetings" in response.text
+    assert 'href="/organizations/visa/"' in response.text
+    assert f'id="follow-up-{world["follow_up"].pk}"' in response.text
+
+
+def test_staff_apply_a_plan_to_an_interaction(client, staff_user, world):
+    plan = FollowUpPlan.objects.create(slug="first", name="After a first meeting")
+    FollowUpPlanStep.objects.create(plan=plan, offset_days=2, title="Thank-you note")
+    FollowUpPlanStep.objects.create(plan=plan, offset_days=60, title="Call")
+    client.force_login(staff_user)
+
+    response = client.post(
+        "/interactions/cca/apply-plan/",
+        {
+            "plan": plan.pk,
+            "project": world["project"].pk,
+            "organization": world["organization"].pk,
+            "assignee": staff_user.pk,
+        },
+    )
+
+    assert response["Location"] == "/interactions/cca/"
+    created = world["interaction"].follow_ups.exclude(pk=world["follow_up"].pk)
+    meeting_day = world["interaction"].occurred_on
+    assert sorted(created.values_list("title", "due_on")) == [
+        ("Call", meeting_day + timedelta(days=60)),
+        ("Thank-you note", TODAY),  # never before today
+    ]
+
+
+# Search.
+
+
+def test_search_finds_organizations_people_and_projects(client, staff_user):
+    factories.OrganizationFactory(name="Visa")
+    factories.AffiliationFactory(
+        person__given_name="Vivian", person__family_name="Visakhan", organization__name="Acme"
+    )
+    factories.ProjectFactory(name="Visa pilot project")
+    factories.OrganizationFactory(name="Mastercard")
+    client.force_login(staff_user)
+
+    response = client.get("/search/?q=visa")
+
+    results = response.context["results"]
+    assert [o.name for o in results["organizations"]] == ["Visa"]
+    assert [p.family_name for p in results["people"]] == ["Visakhan"]
+    assert [p.name for p in results["projects"]] == ["Visa pilot project"]
+    assert "Acme" in response.text
+    assert "Mastercard" not in response.text
+
+
+def test_every_page_has_the_language_switch_and_the_navigation(client, staff_user, world):
+    client.force_login(staff_user)
+    english(client)
+
+    for url in PAGES:
+        text = client.get(url).text
+        assert 'action="/i18n/setlang/"' in text, url
+        assert "Log a meeting" in text and "Search" in text, url
+
+
+def test_pages_work_without_javascript(client, staff_user, world):
+    client.force_login(staff_user)
+
+    for url in PAGES:
+        assert "<script" not in client.get(url).text, url
+
+
+# The number of queries does not grow with the rows shown.
+
+
+def test_dashboard_queries_do_not_grow_with_rows(client, coordinator):
+    def add(count):
+        for _ in range(count):
+            late(coordinator, organization=factories.OrganizationFactory())
+            partnership = factories.PartnershipFactory(owner=coordinator, contact_cadence_days=5)
+            meeting(partnership.organization)
+
+    client.force_login(coordinator)
+    add(3)
+    few = count_queries(client, "/?scope=team")
+    add(27)
+    many = count_queries(client, "/?scope=team")
+
+    assert many == few
+    assert len(client.get("/?scope=team").context["stale_partnerships"]) == 30
+
+
+def test_organization_page_queries_do_not_grow_with_rows(client, staff_user, coordinator):
+    organization = factories.OrganizationFactory(slug="org")
+    from crm import services
+
+    def add(count):
+        for _ in range(count):
+            partnership = factories.PartnershipFactory(organization=organization, owner=staff_user)
+            meeting(organization)
+            factories.AffiliationFactory(organization=organization)
+            follow_up = late(staff_user, organization=organization, project=partnership.project)
+            services.follow_up_complete(
+                follow_up=late(staff_user, organization=organization), by=coordinator, note="ok"
+            )
+            follow_up.person = factories.PersonFactory()
+            follow_up.save()
+            services.partnership_change_stage(
+                partnership=partnership, to_stage="exploring", by=coordinator
+            )
+
+    client.force_login(staff_user)
+    add(3)
+    few = count_queries(client, "/organizations/org/")
+    add(27)
+    many = count_queries(client, "/organizations/org/")
+
+    assert many == few
+    assert len(client.get("/organizations/org/").context["timeline"]) == 30 * 5
+
+
+def test_project_page_queries_do_not_grow_with_rows(client, staff_user):
+    project = factories.ProjectFactory(code="hub", lead=staff_user)
+
+    def add(count):
+        for _ in range(count):
+            partnership = factories.PartnershipFactory(project=project, owner=staff_user)
+            meeting(partnership.organization)
+            late(staff_user, project=project, organization=partnership.organization)
+
+    client.force_login(staff_user)
+    add(3)
+    few = count_queries(client, "/projects/hub/")
+    add(27)
+    many = count_queries(client, "/projects/hub/")
+
+    assert many == few
+
+
+def test_mission_page_queries_do_not_grow_with_rows(client, staff_user):
+    mission = factories.MissionFactory(slug="usa", organizer=factories.OrganizationFactory())
+
+    def add(count):
+        for _ in range(count):
+            MissionMember.objects.create(mission=mission, person=factories.PersonFactory())
+            organization = factories.OrganizationFactory()
+            interaction = meeting(organization, mission=mission)
+            interaction.people.add(factories.PersonFactory())
+            late(staff_user, organization=organization, interaction=interaction)
+
+    client.force_login(staff_user)
+    add(3)
+    few = count_queries(client, "/missions/usa/")
+    add(27)
+    many = count_queries(client, "/missions/usa/")
+
+    assert many == few
+
+
+def test_interaction_page_queries_do_not_grow_with_rows(client, staff_user):
+    interaction = factories.InteractionFactory(slug="talk")
+
+    def add(count):
+        for _ in range(count):
+            organization = factories.OrganizationFactory()
+            interaction.organizations.add(organization)
+            interaction.people.add(factories.PersonFactory())
+            interaction.projects.add(factories.ProjectFactory())
+            late(staff_user, organization=organization, interaction=interaction)
+
+    client.force_login(staff_user)
+    add(3)
+    few = count_queries(client, "/interactions/talk/")
+    add(27)
+    many = count_queries(client, "/interactions/talk/")
+
+    assert many == few
+
+
+def test_log_form_and_search_queries_do_not_grow_with_rows(client, staff_user):
+    def add(count):
+        for _ in range(count):
+            factories.AffiliationFactory(
+                organization__name="Visa branch", person__family_name="Visa"
+            )
+            factories.ProjectFactory(name="Visa project")
+
+    client.force_login(staff_user)
+    add(3)
+    few = [count_queries(client, url) for url in ("/interactions/new/", "/search/?q=visa")]
+    add(22)
+    many = [count_queries(client, url) for url in ("/interactions/new/", "/search/?q=visa")]
+
+    assert many == few
+
+
+def test_the_clock_is_not_read_by_the_pages(client, staff_user, monkeypatch):
+    # The pages' "today" is crm.views.today (set to TODAY here), never the clock.
+    monkeypatch.setattr(timezone, "localdate", lambda *args: date(1999, 1, 1))
+    late(staff_user, title="Late one")
+    client.force_login(staff_user)
+
+    groups = {g.key: g.follow_ups for g in client.get("/").context["groups"]}
+
+    assert [f.title for f in groups["overdue"]] == ["Late one"]
