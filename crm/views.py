@@ -21,7 +21,7 @@ from django.urls import reverse
 from django.utils import timezone
 from django.utils.http import url_has_allowed_host_and_scheme
 from django.utils.translation import gettext as _
-from django.utils.translation import gettext_lazy
+from django.utils.translation import gettext_lazy, ngettext
 from django.views.decorators.http import require_GET, require_POST
 
 from crm import roles, services
@@ -461,7 +461,11 @@ def interaction_apply_plan(request: HttpRequest, slug: str) -> HttpResponse:
         else:
             messages.success(
                 request,
-                _("Plan “%(plan)s” applied: %(count)d follow-ups opened.")
+                ngettext(
+                    "Plan “%(plan)s” applied: %(count)d follow-up opened.",
+                    "Plan “%(plan)s” applied: %(count)d follow-ups opened.",
+                    len(created),
+                )
                 % {"plan": form.cleaned_data["plan"], "count": len(created)},
             )
     else:
@@ -518,7 +522,12 @@ def interaction_new(request: HttpRequest) -> HttpResponse:
             else:
                 messages.success(
                     request,
-                    _("Interaction logged with %(count)d follow-ups.") % {"count": len(rows)},
+                    ngettext(
+                        "Interaction logged with %(count)d follow-up.",
+                        "Interaction logged with %(count)d follow-ups.",
+                        len(rows),
+                    )
+                    % {"count": len(rows)},
                 )
                 return redirect(interaction)
     else:

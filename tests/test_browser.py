@@ -139,6 +139,7 @@ def test_staff_log_in_and_see_their_overdue_follow_up(loop, live_server, browser
     log_in(page, live_server)
 
     assert page.get_attribute("html", "lang") == "fr"
+    assert "Mes suivis" in page.locator("main").inner_text()
     overdue = page.locator("#group-overdue")
     assert "Relancer Visa" in overdue.inner_text()
     assert "Préparer la note conceptuelle" in page.locator("#group-week").inner_text()

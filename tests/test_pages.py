@@ -284,8 +284,9 @@ def test_dashboard_is_in_french_by_default(client, staff_user):
     response = client.get("/")
 
     assert '<html lang="fr">' in response.text
-    # Translated by Django's own catalogue: the project's comes after the merge.
-    assert "Déconnexion" in response.text
+    assert "Mes suivis" in response.text
+    assert "En retard" in response.text
+    assert "Se déconnecter" in response.text
 
 
 # Organisation page.
