@@ -29,6 +29,7 @@ from crm.forms import (
 )
 from crm.models import (
     Affiliation,
+    ApiToken,
     FollowUp,
     Interaction,
     InteractionOrganization,
@@ -706,3 +707,44 @@ class StaffProfileAdmin(admin.ModelAdmin):
     search_fields = ["user__username", "user__first_name", "user__last_name", "user__email"]
     autocomplete_fields = ["user"]
     fields = ["user", "language"]
+
+
+# API tokens.
+
+
+@admin.register(ApiToken)
+class ApiTokenAdmin(admin.ModelAdmin):
+    """Everyone's API tokens, for Coordination to review and revoke.
+
+    The hash is never shown, and a token is never made here: its key must be
+    shown once to its holder, which only their token page does.
+    """
+
+    list_display = ["name", "user", "prefix", "created_at", "expires_at", "last_used_at", "state"]
+    list_filter = [("revoked_at", admin.EmptyFieldListFilter)]
+    list_select_related = ["user"]
+    search_fields = ["name", "prefix", "user__username", "user__last_name"]
+    fields = ["user", "name", "prefix", "created_at", "expires_at", "last_used_at", "revoked_at"]
+    readonly_fields = ["user", "prefix", "created_at", "last_used_at", "revoked_at"]
+    actions = ["revoke"]
+
+    def has_add_permission(self, request) -> bool:
+        return False
+
+    @admin.display(description=_("state"))
+    def state(self, token: ApiToken) -> str:
+        if token.is_revoked:
+            return _("Revoked")
+        if token.is_expired(now=timezone.now()):
+            return _("Expired")
+        return _("Active")
+
+    @admin.action(permissions=["change"], description=_("Revoke"))
+    def revoke(self, request, queryset):
+        count = queryset.filter(revoked_at__isnull=True).update(revoked_at=timezone.now())
+        self.message_user(
+            request,
+            ngettext("%(count)d token revoked.", "%(count)d tokens revoked.", count)
+            % {"count": count},
+            messages.SUCCESS,
+        )
