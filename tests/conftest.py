@@ -84,3 +84,17 @@ def pytest_runtest_makereport(item, call):
                 report.outcome = "failed"
                 report.longrepr = f"{item.nodeid} was skipped but {variable}=1: {report.longrepr}"
     return report
+
+
+@pytest.fixture
+def api_client():
+    """A DRF test client that asks for English, so labels are predictable."""
+    from rest_framework.test import APIClient
+
+    return APIClient(HTTP_ACCEPT_LANGUAGE="en")
+
+
+@pytest.fixture
+def coordinator_api(api_client, coordinator):
+    api_client.force_authenticate(coordinator)
+    return api_client

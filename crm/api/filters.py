@@ -45,6 +45,35 @@ class UserOrMeField(forms.CharField):
         return int(value)
 
 
+class StrictBooleanField(forms.NullBooleanField):
+    """``true`` or ``false`` (also 1/0); anything else is an error, not "no filter"."""
+
+    def to_python(self, value):
+        if value in (None, ""):
+            return None
+        if isinstance(value, bool):
+            return value
+        text = str(value).lower()
+        if text in ("true", "1"):
+            return True
+        if text in ("false", "0"):
+            return False
+        raise ValidationError(_("Give “true” or “false”."), code="invalid")
+
+    def validate(self, value):
+        pass
+
+
+class BooleanFilter(filters.BooleanFilter):
+    field_class = StrictBooleanField
+
+    def __init__(self, *args, **kwargs):
+        # django-filter's BooleanWidget reads an unknown value as "no filter";
+        # a plain text input hands it to the field, which refuses it.
+        kwargs.setdefault("widget", forms.TextInput)
+        super().__init__(*args, **kwargs)
+
+
 @extend_schema_field(OpenApiTypes.STR)
 class UserOrMeFilter(filters.Filter):
     field_class = UserOrMeField
@@ -68,8 +97,8 @@ class UpdatedSinceMixin(filters.FilterSet):
 class OrganizationFilter(UpdatedSinceMixin):
     kind = filters.MultipleChoiceFilter(choices=Organization.Kind.choices)
     country = filters.CharFilter(lookup_expr="iexact", max_length=2)
-    is_identified = filters.BooleanFilter()
-    needs_verification = filters.BooleanFilter()
+    is_identified = BooleanFilter()
+    needs_verification = BooleanFilter()
     q = filters.CharFilter(method="filter_text", label=_("Text in name, short name or city."))
 
     class Meta:
@@ -104,9 +133,8 @@ class PersonFilter(UpdatedSinceMixin):
 
 
 class AffiliationFilter(filters.FilterSet):
-    active = filters.BooleanFilter(
-        field_name="end_on", lookup_expr="isnull", label=_("Not ended.")
-    )
+    is_primary = BooleanFilter()
+    active = BooleanFilter(field_name="end_on", lookup_expr="isnull", label=_("Not ended."))
 
     class Meta:
         model = Affiliation
@@ -145,7 +173,7 @@ class InteractionFilter(UpdatedSinceMixin):
 class PartnershipFilter(UpdatedSinceMixin):
     stage = filters.MultipleChoiceFilter(choices=Partnership.Stage.choices)
     owner = UserOrMeFilter(label=_("Owner: a user id, or “me”."))
-    stale = filters.BooleanFilter(
+    stale = BooleanFilter(
         method="filter_stale", label=_("Not contacted within the contact cadence.")
     )
 
@@ -168,9 +196,7 @@ class FollowUpFilter(UpdatedSinceMixin):
     due_before = filters.DateFilter(
         field_name="due_on", lookup_expr="lte", label=_("Due on or before this date.")
     )
-    overdue = filters.BooleanFilter(
-        method="filter_overdue", label=_("Open and past its due date.")
-    )
+    overdue = BooleanFilter(method="filter_overdue", label=_("Open and past its due date."))
 
     class Meta:
         model = FollowUp
