@@ -18,10 +18,17 @@ ERRORS = {
 
 
 def add_error_responses(result, generator, request, public):
-    """Add the error responses DRF gives, with the same JSON shape, to each operation."""
+    """Add the error responses DRF gives, with the same JSON shape, to each operation.
+
+    Also say that query parameters may be sent empty, which means "not given".
+    """
     content = {"application/json": {"schema": ERROR_SCHEMA}}
     for path, operations in result.get("paths", {}).items():
         for method, operation in operations.items():
+            for parameter in operation.get("parameters", []):
+                if parameter.get("in") == "query":
+                    # An empty value (?project=) means "no filter", as HTML forms send it.
+                    parameter["allowEmptyValue"] = True
             codes = ["400", "401", "403", "404", "406"]
             if method == "delete":
                 codes.append("409")

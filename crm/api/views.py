@@ -6,6 +6,7 @@ from django.core.exceptions import ValidationError as DjangoValidationError
 from django.db import transaction
 from django.db.models import ProtectedError, RestrictedError
 from django.utils.translation import gettext_lazy as _
+from django_filters.rest_framework import MultipleChoiceFilter
 from drf_spectacular.types import OpenApiTypes
 from drf_spectacular.utils import (
     OpenApiParameter,
@@ -101,6 +102,29 @@ class CrmViewSet(viewsets.ModelViewSet):
     # Subclasses name what a file download is called.
     export_basename = "export"
 
+    def initial(self, request, *args, **kwargs):
+        super().initial(request, *args, **kwargs)
+        self.check_repeated_parameters(request)
+
+    def check_repeated_parameters(self, request) -> None:
+        """Refuse a parameter given twice unless it takes several values.
+
+        Otherwise ``?project=1&project=2`` would silently mean project 2.
+        """
+        filterset_class = getattr(self, "filterset_class", None)
+        several = {
+            name
+            for name, filter_ in (filterset_class.base_filters if filterset_class else {}).items()
+            if isinstance(filter_, MultipleChoiceFilter)
+        }
+        errors = {
+            name: [_("Give this parameter once.")]
+            for name, values in request.query_params.lists()
+            if len(values) > 1 and name not in several
+        }
+        if errors:
+            raise exceptions.ValidationError(errors)
+
     def get_renderers(self):
         renderers = super().get_renderers()
         if self.action == "list":
@@ -121,6 +145,15 @@ class CrmViewSet(viewsets.ModelViewSet):
     def list(self, request, *args, **kwargs):
         format_ = getattr(request.accepted_renderer, "format", None)
         if format_ in export.FORMATS:
+            # A file holds every row: page parameters do not apply, but a
+            # malformed one is still refused rather than ignored.
+            errors = {
+                name: [_("Give a whole number.")]
+                for name in ("page", "page_size")
+                if request.query_params.get(name, "") and not request.query_params[name].isdigit()
+            }
+            if errors:
+                raise exceptions.ValidationError(errors)
             queryset = self.filter_queryset(self.get_queryset())
             serializer = self.get_serializer()
             if format_ == "csv":
