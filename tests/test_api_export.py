@@ -153,3 +153,28 @@ def test_a_detail_has_no_csv(coordinator_api):
     org = factories.OrganizationFactory()
 
     assert coordinator_api.get(f"/api/v1/organizations/{org.pk}/?format=csv").status_code == 404
+
+
+@pytest.mark.parametrize("fmt", ["csv", "xlsx"])
+def test_formulas_and_control_characters_are_neutralized(coordinator_api, fmt):
+    factories.OrganizationFactory(
+        name='=HYPERLINK("http://evil.example","x")', city="Lo\x05mé", short_name="+228 90"
+    )
+
+    response = coordinator_api.get(f"/api/v1/organizations/?format={fmt}")
+
+    if fmt == "csv":
+        row = read_csv(response)[0]
+    else:
+        headers, *rows = read_xlsx(response)
+        row = dict(zip(headers, rows[0], strict=True))
+    name_header = "Name" if "Name" in row else "Nom"
+    assert row[name_header] == '\'=HYPERLINK("http://evil.example","x")'
+    assert row["City"] == "Lomé"
+    assert row["Short name"] == "+228 90"
+
+
+def test_an_error_in_xlsx_format_is_still_a_4xx(coordinator_api):
+    response = coordinator_api.get("/api/v1/organizations/?format=xlsx&\x05=1&\x05=2")
+
+    assert response.status_code == 400

@@ -16,6 +16,7 @@ from django.utils import timezone, translation
 from django.utils.text import capfirst
 from openpyxl import Workbook
 from openpyxl.cell import WriteOnlyCell
+from openpyxl.cell.cell import ILLEGAL_CHARACTERS_RE
 from openpyxl.styles import Font
 from rest_framework import serializers
 from rest_framework.fields import SkipField
@@ -63,6 +64,25 @@ def _rows(queryset, serializer: serializers.Serializer, columns) -> Iterator[lis
         yield [_typed(field, instance, data.get(name)) for name, field in columns]
 
 
+# A cell starting with one of these is run as a formula by spreadsheet programs;
+# "+" and "-" only when no digit follows, so phone numbers and amounts stay as is.
+FORMULA_STARTS = ("=", "@", "\t", "\r")
+
+
+def neutralize(value: str) -> str:
+    """Return ``value`` safe in a spreadsheet cell: no formula, no control characters.
+
+    User text such as ``=HYPERLINK(…)`` would otherwise run when the file is
+    opened; a leading apostrophe makes it plain text, as spreadsheet programs do.
+    """
+    value = ILLEGAL_CHARACTERS_RE.sub("", value)
+    if value.startswith(FORMULA_STARTS) or (
+        value[:1] in ("+", "-") and not value[1:2].isdigit() and value[1:2] != " "
+    ):
+        return "'" + value
+    return value
+
+
 def _csv_value(value):
     if isinstance(value, datetime):
         return value.isoformat(sep=" ", timespec="seconds")
@@ -70,6 +90,8 @@ def _csv_value(value):
         return value.isoformat()
     if isinstance(value, bool):
         return "true" if value else "false"
+    if isinstance(value, str):
+        return neutralize(value)
     return "" if value is None else value
 
 
@@ -116,6 +138,8 @@ def xlsx_response(queryset, serializer: serializers.Serializer, basename: str, t
     for row in _rows(queryset, serializer, columns):
         cells = []
         for value in row:
+            if isinstance(value, str):
+                value = neutralize(value)
             cell = WriteOnlyCell(sheet, value=value)
             if isinstance(value, datetime):
                 cell.number_format = "yyyy-mm-dd hh:mm"

@@ -25,8 +25,8 @@ def _table(data) -> tuple[list[str], list[list]]:
 
 def _text(value) -> str:
     if isinstance(value, list):
-        return "; ".join(str(item) for item in value)
-    return "" if value is None else str(value)
+        value = "; ".join(str(item) for item in value)
+    return "" if value is None else export.neutralize(str(value))
 
 
 class CSVRenderer(renderers.BaseRenderer):
@@ -38,6 +38,7 @@ class CSVRenderer(renderers.BaseRenderer):
         if data is None:
             return b""
         headers, rows = _table(data)
+        headers = [export.neutralize(header) for header in headers]
         buffer = io.StringIO()
         writer = csv.writer(buffer)
         writer.writerow(headers)
@@ -56,7 +57,7 @@ class XLSXRenderer(renderers.BaseRenderer):
         sheet = workbook.active
         if data is not None:
             headers, rows = _table(data)
-            sheet.append(headers)
+            sheet.append([export.neutralize(header) for header in headers])
             for row in rows:
                 sheet.append(row)
         buffer = io.BytesIO()
