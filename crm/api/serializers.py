@@ -279,7 +279,9 @@ class InteractionSerializer(CleanModelSerializer):
     projects = serializers.PrimaryKeyRelatedField(
         many=True, queryset=Project.objects.all(), required=False, label=_("projects discussed")
     )
-    created_by = serializers.PrimaryKeyRelatedField(read_only=True, label=_("created by"))
+    created_by = serializers.PrimaryKeyRelatedField(
+        read_only=True, allow_null=True, label=_("created by")
+    )
 
     class Meta:
         model = Interaction
@@ -461,7 +463,9 @@ class FollowUpSerializer(CleanModelSerializer):
     priority_label = ChoiceLabelField("priority", label=_("priority (label)"))
     is_overdue = serializers.SerializerMethodField(label=_("overdue"))
     completed_by_name = UserLabelField(source="completed_by", label=_("completed by (name)"))
-    created_by = serializers.PrimaryKeyRelatedField(read_only=True, label=_("created by"))
+    created_by = serializers.PrimaryKeyRelatedField(
+        read_only=True, allow_null=True, label=_("created by")
+    )
 
     class Meta:
         model = FollowUp
