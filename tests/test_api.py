@@ -764,3 +764,16 @@ def test_list_queries_do_not_grow_with_the_page_size(coordinator_api, resource):
     assert len(response.json()["results"]) == 50
 
     assert len(fifty) == len(five), [q["sql"] for q in fifty.captured_queries]
+
+
+@pytest.mark.parametrize("resource", LIST_MAKERS)
+def test_the_browsable_api_renders_each_list_and_record(client, coordinator, resource):
+    obj = LIST_MAKERS[resource]()
+    client.force_login(coordinator)
+
+    listing = client.get(f"/api/v1/{resource}/", HTTP_ACCEPT="text/html")
+    detail = client.get(f"/api/v1/{resource}/{obj.pk}/", HTTP_ACCEPT="text/html")
+
+    assert listing.status_code == 200
+    assert listing["Content-Type"].startswith("text/html")
+    assert detail.status_code == 200
