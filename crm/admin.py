@@ -4,12 +4,19 @@ Writes that carry a rule (complete a follow-up, move a partnership to another
 stage) go through ``crm.services``; the admin only collects the input.
 """
 
+import secrets
+import tempfile
+from pathlib import Path
+
+from django import forms
 from django.contrib import admin, messages
 from django.contrib.admin import helpers
 from django.contrib.admin.widgets import AutocompleteSelect
 from django.core.exceptions import PermissionDenied, ValidationError
 from django.db.models import Count
+from django.shortcuts import redirect
 from django.template.response import TemplateResponse
+from django.urls import path
 from django.utils import timezone
 from django.utils.formats import date_format
 from django.utils.html import format_html
@@ -17,7 +24,7 @@ from django.utils.translation import gettext_lazy as _
 from django.utils.translation import ngettext
 from simple_history.admin import SimpleHistoryAdmin
 
-from crm import services
+from crm import importing, services
 from crm.forms import (
     AffiliationAdminForm,
     AffiliationInlineFormSet,
@@ -31,6 +38,7 @@ from crm.forms import (
 )
 from crm.models import (
     Affiliation,
+    ApiToken,
     FollowUp,
     FollowUpPlan,
     FollowUpPlanStep,
@@ -69,6 +77,131 @@ class HistoryAdmin(SimpleHistoryAdmin):
         if request.method == "POST" and not self.has_change_history_permission(request):
             raise PermissionDenied
         return super().history_form_view(request, object_id, version_id, extra_context)
+
+
+class ImportForm(forms.Form):
+    file = forms.FileField(
+        label=_("File"), help_text=_("CSV (UTF-8) or XLSX; row 1 names the columns.")
+    )
+
+
+class ContactImportMixin:
+    """An "Import" page: upload, preview (a dry run), then confirm.
+
+    The uploaded file waits in a private temporary folder between the preview
+    and the confirmation, under a random name remembered in the session.
+    """
+
+    import_kind: str = ""
+    change_list_template = "admin/crm/change_list_with_import.html"
+
+    def get_urls(self):
+        info = self.opts.app_label, self.opts.model_name
+        return [
+            path(
+                "import/",
+                self.admin_site.admin_view(self.import_view),
+                name="{}_{}_import".format(*info),
+            ),
+            *super().get_urls(),
+        ]
+
+    def has_import_permission(self, request) -> bool:
+        return self.has_add_permission(request) and self.has_change_permission(request)
+
+    def changelist_view(self, request, extra_context=None):
+        extra_context = {
+            **(extra_context or {}),
+            "has_import_permission": (self.has_import_permission(request)),
+        }
+        return super().changelist_view(request, extra_context)
+
+    def import_view(self, request):
+        if not self.has_import_permission(request):
+            raise PermissionDenied
+        form = ImportForm(request.POST or None, request.FILES or None)
+        context = {
+            **self.admin_site.each_context(request),
+            "opts": self.opts,
+            "title": _("Import %(name)s") % {"name": self.opts.verbose_name_plural},
+            "form": form,
+            "columns": importing.COLUMNS[self.import_kind],
+        }
+        pending = request.session.get(IMPORT_SESSION_KEY, {})
+        token = request.POST.get("confirm")
+        if token:
+            if token not in pending:
+                raise PermissionDenied
+            filename = pending.pop(token)
+            request.session[IMPORT_SESSION_KEY] = pending
+            stored = _import_dir() / f"{token}{Path(filename).suffix.lower()}"
+            try:
+                with stored.open("rb") as file:
+                    result = importing.import_contacts(
+                        file,
+                        filename=filename,
+                        dry_run=False,
+                        by=request.user,
+                        expect=self.import_kind,
+                    )
+            except (OSError, importing.ImportFileError) as error:
+                self.message_user(request, str(error), messages.ERROR)
+                return redirect(request.path)
+            finally:
+                stored.unlink(missing_ok=True)
+            if result.errors:
+                # The data changed since the preview; show what is wrong now.
+                context["result"] = result
+                return TemplateResponse(request, "admin/crm/import.html", context)
+            self.message_user(
+                request,
+                _("Imported: %(created)d created, %(updated)d updated, %(unchanged)d unchanged.")
+                % {
+                    "created": result.created,
+                    "updated": result.updated,
+                    "unchanged": result.unchanged,
+                },
+                messages.SUCCESS,
+            )
+            return redirect(f"admin:{self.opts.app_label}_{self.opts.model_name}_changelist")
+        if request.method == "POST" and form.is_valid():
+            upload = form.cleaned_data["file"]
+            token = secrets.token_hex(16)
+            suffix = Path(upload.name).suffix.lower()
+            stored = _import_dir() / f"{token}{suffix}"
+            with stored.open("wb") as destination:
+                for chunk in upload.chunks():
+                    destination.write(chunk)
+            try:
+                with stored.open("rb") as file:
+                    result = importing.import_contacts(
+                        file,
+                        filename=upload.name,
+                        dry_run=True,
+                        by=request.user,
+                        expect=self.import_kind,
+                    )
+            except importing.ImportFileError as error:
+                stored.unlink(missing_ok=True)
+                form.add_error("file", str(error))
+            else:
+                context["result"] = result
+                if result.errors:
+                    stored.unlink(missing_ok=True)
+                else:
+                    pending[token] = upload.name
+                    request.session[IMPORT_SESSION_KEY] = pending
+                    context["token"] = token
+        return TemplateResponse(request, "admin/crm/import.html", context)
+
+
+IMPORT_SESSION_KEY = "crm_pending_imports"
+
+
+def _import_dir() -> Path:
+    directory = Path(tempfile.gettempdir()) / "crm-imports"
+    directory.mkdir(mode=0o700, exist_ok=True)
+    return directory
 
 
 def _render_action_page(modeladmin, request, queryset, *, template, action, title, form):
@@ -305,7 +438,8 @@ class ProjectAdmin(admin.ModelAdmin):
 
 
 @admin.register(Organization)
-class OrganizationAdmin(HistoryAdmin):
+class OrganizationAdmin(ContactImportMixin, HistoryAdmin):
+    import_kind = importing.ORGANIZATIONS
     form = OrganizationAdminForm
     list_display = [
         "name",
@@ -334,7 +468,8 @@ class OrganizationAdmin(HistoryAdmin):
 
 
 @admin.register(Person)
-class PersonAdmin(HistoryAdmin):
+class PersonAdmin(ContactImportMixin, HistoryAdmin):
+    import_kind = importing.PEOPLE
     list_display = ["full_name", "email", "phone", "preferred_language"]
     list_filter = ["preferred_language"]
     search_fields = ["given_name", "family_name", "email", "slug"]
@@ -787,3 +922,44 @@ class StaffProfileAdmin(admin.ModelAdmin):
     search_fields = ["user__username", "user__first_name", "user__last_name", "user__email"]
     autocomplete_fields = ["user"]
     fields = ["user", "language"]
+
+
+# API tokens.
+
+
+@admin.register(ApiToken)
+class ApiTokenAdmin(admin.ModelAdmin):
+    """Everyone's API tokens, for Coordination to review and revoke.
+
+    The hash is never shown, and a token is never made here: its key must be
+    shown once to its holder, which only their token page does.
+    """
+
+    list_display = ["name", "user", "prefix", "created_at", "expires_at", "last_used_at", "state"]
+    list_filter = [("revoked_at", admin.EmptyFieldListFilter)]
+    list_select_related = ["user"]
+    search_fields = ["name", "prefix", "user__username", "user__last_name"]
+    fields = ["user", "name", "prefix", "created_at", "expires_at", "last_used_at", "revoked_at"]
+    readonly_fields = ["user", "prefix", "created_at", "last_used_at", "revoked_at"]
+    actions = ["revoke"]
+
+    def has_add_permission(self, request) -> bool:
+        return False
+
+    @admin.display(description=_("state"))
+    def state(self, token: ApiToken) -> str:
+        if token.is_revoked:
+            return _("Revoked")
+        if token.is_expired(now=timezone.now()):
+            return _("Expired")
+        return _("Active")
+
+    @admin.action(permissions=["change"], description=_("Revoke"))
+    def revoke(self, request, queryset):
+        count = queryset.filter(revoked_at__isnull=True).update(revoked_at=timezone.now())
+        self.message_user(
+            request,
+            ngettext("%(count)d token revoked.", "%(count)d tokens revoked.", count)
+            % {"count": count},
+            messages.SUCCESS,
+        )

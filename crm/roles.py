@@ -12,6 +12,10 @@ COORDINATION = "Coordination"
 STAFF = "Staff"
 READ_ONLY = "Read-only"
 
+# Everyone manages their own API tokens on their token page; in the admin, where
+# all users' tokens are listed, only Coordination sees and revokes them.
+COORDINATION_ONLY_MODELS = ["apitoken"]
+
 
 def role_permissions(role: str):
     """Return the permissions a role should hold."""
@@ -22,6 +26,7 @@ def role_permissions(role: str):
     if role == COORDINATION:
         users = Q(content_type__app_label="auth") & ~Q(codename__startswith="delete_")
         return crm | Permission.objects.filter(users)
+    crm = crm.exclude(content_type__model__in=COORDINATION_ONLY_MODELS)
     if role == STAFF:
         # Staff keep records up to date but delete nothing: organisations, people
         # and partnerships carry history; a follow-up is cancelled, not deleted.

@@ -1,7 +1,8 @@
 from django.contrib import admin
 from django.urls import include, path
 
-from crm import views
+from crm import calendar, views
+from crm.api import pages
 
 urlpatterns = [
     path("", views.dashboard, name="dashboard"),
@@ -29,6 +30,11 @@ urlpatterns = [
         for action in views.FOLLOW_UP_ACTIONS
     ),
     path("admin/", admin.site.urls),
+    path("api/v1/", include("crm.api.urls")),
+    path("account/tokens/", pages.token_list, name="api-tokens"),
+    path("account/tokens/<int:pk>/revoke/", pages.token_revoke, name="api-token-revoke"),
+    path("account/calendar/regenerate/", pages.calendar_regenerate, name="calendar-regenerate"),
+    path("calendar/<str:secret>.ics", calendar.calendar_feed, name="calendar-feed"),
     path("accounts/", include("django.contrib.auth.urls")),
     path("i18n/", include("django.conf.urls.i18n")),
 ]

@@ -25,6 +25,7 @@ from django.utils.translation import gettext_lazy, ngettext
 from django.views.decorators.http import require_GET, require_POST
 
 from crm import roles, services
+from crm.calendar import calendar_url_for
 from crm.forms import (
     ApplyPlanForm,
     ChangeStageForm,
@@ -186,6 +187,7 @@ def dashboard(request: HttpRequest) -> HttpResponse:
         "groups": _group_follow_ups(follow_ups.order_by("due_on", "id"), on=on),
         "stale_partnerships": stale,
         "chart": _project_chart(on=on),
+        "calendar_url": calendar_url_for(request.user, request),
         **_action_context(request),
     }
     return render(request, "crm/dashboard.html", context)

@@ -91,3 +91,17 @@ def pages_today(monkeypatch, today) -> date:
     """Make the staff pages' "today" the tests' fixed day."""
     monkeypatch.setattr("crm.views.today", lambda: today)
     return today
+
+
+@pytest.fixture
+def api_client():
+    """A DRF test client that asks for English, so labels are predictable."""
+    from rest_framework.test import APIClient
+
+    return APIClient(HTTP_ACCEPT_LANGUAGE="en")
+
+
+@pytest.fixture
+def coordinator_api(api_client, coordinator):
+    api_client.force_authenticate(coordinator)
+    return api_client

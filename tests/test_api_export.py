@@ -1,0 +1,180 @@
+"""Lists as files: every matching row as CSV or XLSX, not one page."""
+
+import csv
+import io
+from datetime import date, datetime, timedelta
+
+import openpyxl
+import pytest
+from django.db import connection
+from django.test.utils import CaptureQueriesContext
+from django.utils import timezone
+
+from crm.api import export
+from tests import factories
+
+pytestmark = pytest.mark.django_db
+
+N = 120  # More than two default pages (50).
+
+
+def read_csv(response) -> list[dict]:
+    assert response.status_code == 200, response
+    content = b"".join(response.streaming_content).decode("utf-8-sig")
+    return list(csv.DictReader(io.StringIO(content)))
+
+
+def read_xlsx(response) -> list[list]:
+    assert response.status_code == 200, response
+    content = b"".join(response.streaming_content)
+    sheet = openpyxl.load_workbook(io.BytesIO(content)).active
+    return [list(row) for row in sheet.iter_rows(values_only=True)]
+
+
+def test_csv_holds_every_matching_row_with_readable_headers(coordinator_api):
+    project = factories.ProjectFactory(name="Digital payments")
+    factories.FollowUpFactory.create_batch(N, project=project, due_on=date(2026, 2, 1))
+    factories.FollowUpFactory(status="cancelled", project=project)
+
+    response = coordinator_api.get("/api/v1/follow-ups/?format=csv&status=open")
+
+    assert response["Content-Type"] == "text/csv; charset=utf-8"
+    assert response["Content-Disposition"].startswith('attachment; filename="follow-ups-')
+    rows = read_csv(response)
+    assert len(rows) == N
+    assert list(rows[0])[:5] == ["ID", "Title", "Description", "Project", "Project (name)"]
+    assert rows[0]["Project (name)"] == "Digital payments"
+    assert rows[0]["Due date"] == "2026-02-01"
+    assert rows[0]["Status (label)"] == "Open"
+
+
+def test_csv_headers_follow_the_request_language(api_client, coordinator):
+    api_client.force_authenticate(coordinator)
+    factories.OrganizationFactory()
+
+    response = api_client.get("/api/v1/organizations/?format=csv", HTTP_ACCEPT_LANGUAGE="fr")
+
+    assert "Nom" in list(read_csv(response)[0])
+
+
+def test_csv_export_query_count_does_not_grow_with_rows(coordinator_api):
+    def count_queries() -> int:
+        with CaptureQueriesContext(connection) as queries:
+            read_csv(coordinator_api.get("/api/v1/interactions/?format=csv"))
+        return len(queries)
+
+    for _ in range(3):
+        interaction = factories.InteractionFactory(organizations=[factories.OrganizationFactory()])
+        interaction.projects.set([factories.ProjectFactory()])
+    count_queries()  # Warm the per-request caches (permissions, content types).
+    few = count_queries()
+    for _ in range(30):
+        interaction = factories.InteractionFactory(organizations=[factories.OrganizationFactory()])
+        interaction.projects.set([factories.ProjectFactory()])
+
+    assert count_queries() == few
+
+
+def test_csv_is_streamed_in_chunks(coordinator_api, monkeypatch):
+    monkeypatch.setattr(export, "CHUNK_SIZE", 10)
+    factories.OrganizationFactory.create_batch(35)
+
+    response = coordinator_api.get("/api/v1/organizations/?format=csv")
+
+    assert response.streaming
+    assert len(read_csv(response)) == 35
+
+
+def test_xlsx_holds_every_matching_row_with_typed_dates(coordinator_api):
+    due_on = timezone.localdate() + timedelta(days=5)
+    factories.FollowUpFactory.create_batch(N, due_on=due_on)
+
+    response = coordinator_api.get("/api/v1/follow-ups/?format=xlsx")
+
+    assert response["Content-Type"] == export.XLSX_MEDIA_TYPE
+    assert "follow-ups-" in response["Content-Disposition"]
+    rows = read_xlsx(response)
+    headers, data = rows[0], rows[1:]
+    assert len(data) == N
+    row = dict(zip(headers, data[0], strict=True))
+    # A date cell, which openpyxl reads back as a datetime at midnight.
+    assert row["Due date"] == datetime.combine(due_on, datetime.min.time())
+    assert isinstance(row["Created at"], datetime)
+    assert row["Overdue"] is False
+
+
+def test_xlsx_date_cells_have_a_date_format(coordinator_api):
+    factories.MissionFactory()
+
+    response = coordinator_api.get("/api/v1/missions/?format=xlsx")
+
+    content = b"".join(response.streaming_content)
+    sheet = openpyxl.load_workbook(io.BytesIO(content)).active
+    headers = [cell.value for cell in sheet[1]]
+    start = sheet.cell(row=2, column=headers.index("Start") + 1)
+    assert start.is_date
+    assert start.number_format == "yyyy-mm-dd"
+
+
+@pytest.mark.parametrize("resource", ["organizations", "interactions", "stage-changes"])
+@pytest.mark.parametrize("fmt", ["csv", "xlsx"])
+def test_every_list_exports(coordinator_api, resource, fmt):
+    factories.OrganizationFactory()
+    factories.InteractionFactory(organizations=[factories.OrganizationFactory()])
+    factories.StageChangeFactory()
+
+    response = coordinator_api.get(f"/api/v1/{resource}/?format={fmt}")
+
+    rows = read_csv(response) if fmt == "csv" else read_xlsx(response)[1:]
+    assert len(rows) >= 1
+
+
+def test_overdue_follow_ups_as_csv_with_a_token(api_client, staff_user):
+    from crm.models import ApiToken
+
+    _token, key = ApiToken.create_for(staff_user, name="Report")
+    late = factories.FollowUpFactory(due_on=timezone.localdate() - timedelta(days=1))
+    factories.FollowUpFactory(due_on=timezone.localdate() + timedelta(days=1))
+
+    response = api_client.get(
+        "/api/v1/follow-ups/?overdue=true&format=csv", HTTP_AUTHORIZATION=f"Token {key}"
+    )
+
+    assert [row["ID"] for row in read_csv(response)] == [str(late.pk)]
+
+
+def test_a_bad_filter_in_an_export_is_a_400(coordinator_api):
+    response = coordinator_api.get("/api/v1/follow-ups/?format=csv&overdue=perhaps")
+
+    assert response.status_code == 400
+
+
+def test_a_detail_has_no_csv(coordinator_api):
+    org = factories.OrganizationFactory()
+
+    assert coordinator_api.get(f"/api/v1/organizations/{org.pk}/?format=csv").status_code == 404
+
+
+@pytest.mark.parametrize("fmt", ["csv", "xlsx"])
+def test_formulas_and_control_characters_are_neutralized(coordinator_api, fmt):
+    factories.OrganizationFactory(
+        name='=HYPERLINK("http://evil.example","x")', city="Lo\x05mé", short_name="+228 90"
+    )
+
+    response = coordinator_api.get(f"/api/v1/organizations/?format={fmt}")
+
+    if fmt == "csv":
+        row = read_csv(response)[0]
+    else:
+        headers, *rows = read_xlsx(response)
+        row = dict(zip(headers, rows[0], strict=True))
+    name_header = "Name" if "Name" in row else "Nom"
+    assert row[name_header] == '\'=HYPERLINK("http://evil.example","x")'
+    assert row["City"] == "Lomé"
+    assert row["Short name"] == "+228 90"
+
+
+def test_an_error_in_xlsx_format_is_still_a_4xx(coordinator_api):
+    response = coordinator_api.get("/api/v1/organizations/?format=xlsx&\x05=1&\x05=2")
+
+    assert response.status_code == 400

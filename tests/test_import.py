@@ -1,0 +1,247 @@
+"""Spreadsheet import of organisations and people: all or nothing, by natural key."""
+
+import io
+
+import openpyxl
+import pytest
+from django.core.files.uploadedfile import SimpleUploadedFile
+from django.core.management import CommandError, call_command
+from django.urls import reverse
+
+from crm.importing import ImportFileError, import_contacts
+from crm.models import Affiliation, Organization, Person
+from tests import factories
+
+pytestmark = pytest.mark.django_db
+
+ORGS = """slug,name,kind,country,is_identified
+visa,Visa,payment_network,US,true
+mastercard,Mastercard,payment_network,US,yes
+"""
+
+PEOPLE = """slug,given_name,family_name,email,organization,title,start_on,is_primary
+ada,Ada,Lovelace,ada@example.org,visa,Director,2023-01-01,true
+alan,Alan,Turing,,mastercard,Adviser,,
+"""
+
+
+def run(text: str, *, name: str = "file.csv", dry_run: bool = False, **kwargs):
+    return import_contacts(io.BytesIO(text.encode()), filename=name, dry_run=dry_run, **kwargs)
+
+
+def xlsx(rows: list[list]) -> bytes:
+    workbook = openpyxl.Workbook()
+    for row in rows:
+        workbook.active.append(row)
+    buffer = io.BytesIO()
+    workbook.save(buffer)
+    return buffer.getvalue()
+
+
+def test_organisations_are_created_then_matched_by_slug():
+    first = run(ORGS)
+    again = run(ORGS)
+
+    assert (first.created, first.updated, first.errors) == (2, 0, [])
+    assert (again.created, again.updated, again.unchanged) == (0, 0, 2)
+    assert Organization.objects.count() == 2
+    visa = Organization.objects.get(slug="visa")
+    assert (visa.name, visa.kind, visa.country, visa.is_identified) == (
+        "Visa",
+        "payment_network",
+        "US",
+        True,
+    )
+
+
+def test_a_changed_cell_updates_the_record():
+    run(ORGS)
+
+    result = run(ORGS.replace("Visa,payment", "Visa Inc,payment"))
+
+    assert (result.updated, result.unchanged) == (1, 1)
+    assert Organization.objects.get(slug="visa").name == "Visa Inc"
+
+
+def test_people_come_with_their_affiliations_and_reimport_duplicates_nothing():
+    run(ORGS)
+
+    first = run(PEOPLE)
+    again = run(PEOPLE)
+
+    assert (first.created, first.affiliations_created) == (2, 2)
+    assert (again.created, again.affiliations_created, again.unchanged) == (0, 0, 2)
+    assert Person.objects.count() == 2
+    affiliation = Affiliation.objects.get(person__slug="ada")
+    assert (affiliation.organization.slug, affiliation.title, str(affiliation.start_on)) == (
+        "visa",
+        "Director",
+        "2023-01-01",
+    )
+    assert affiliation.is_primary
+
+
+def test_one_bad_row_rejects_the_whole_file_and_names_the_row():
+    factories.OrganizationFactory(slug="visa", name="Visa (before)")
+    text = ORGS + "bad,Bad,no_such_kind,US,true\nworse,,company,US,perhaps\n"
+
+    result = run(text)
+
+    assert {(error.row, error.column) for error in result.errors} == {
+        (4, "kind"),
+        (5, "name"),
+        (5, "is_identified"),
+    }
+    assert Organization.objects.count() == 1
+    assert Organization.objects.get(slug="visa").name == "Visa (before)"
+
+
+def test_a_person_at_an_unknown_organisation_is_an_error_naming_the_row():
+    run(ORGS)
+
+    result = run(PEOPLE.replace("alan,Alan,Turing,,mastercard", "alan,Alan,Turing,,nowhere"))
+
+    assert [(error.row, error.column) for error in result.errors] == [(3, "organization")]
+    assert not Person.objects.exists()
+
+
+def test_a_database_rule_broken_by_a_row_is_reported_not_raised():
+    run(ORGS)
+    text = PEOPLE.replace("ada@example.org", "same@example.org").replace(
+        "alan,Alan,Turing,,", "alan,Alan,Turing,SAME@example.org,"
+    )
+
+    result = run(text)
+
+    assert [error.row for error in result.errors] == [3]
+    assert not Person.objects.exists()
+
+
+def test_a_dry_run_checks_everything_and_saves_nothing():
+    result = run(ORGS, dry_run=True)
+
+    assert (result.created, result.errors) == (2, [])
+    assert not Organization.objects.exists()
+
+
+def test_xlsx_is_read_with_typed_cells():
+    content = xlsx(
+        [
+            ["slug", "name", "kind", "is_identified"],
+            ["visa", "Visa", "payment_network", True],
+        ]
+    )
+
+    result = import_contacts(io.BytesIO(content), filename="orgs.xlsx", dry_run=False)
+
+    assert result.created == 1
+    assert Organization.objects.get(slug="visa").is_identified
+
+
+@pytest.mark.parametrize(
+    ("text", "name"),
+    [
+        ("slug,name,kind\n", "orgs.txt"),
+        ("", "orgs.csv"),
+        ("name,kind\nVisa,company\n", "orgs.csv"),
+        ("slug,name,kind,colour\nvisa,Visa,company,red\n", "orgs.csv"),
+        ("slug,something\nx,y\n", "orgs.csv"),
+    ],
+)
+def test_an_unreadable_file_is_refused_whole(text, name):
+    with pytest.raises(ImportFileError):
+        run(text, name=name)
+
+
+def test_a_file_of_the_other_kind_is_refused():
+    with pytest.raises(ImportFileError):
+        run(ORGS, expect="people")
+
+
+# The command.
+
+
+def test_the_command_imports_and_reports(tmp_path, capsys):
+    path = tmp_path / "orgs.csv"
+    path.write_text(ORGS)
+
+    call_command("import_contacts", str(path))
+
+    assert Organization.objects.count() == 2
+    captured = capsys.readouterr()
+    assert "2 created" in captured.out
+    assert "2/2 rows" in captured.err  # The progress bar.
+
+
+def test_the_command_dry_run_saves_nothing(tmp_path):
+    path = tmp_path / "orgs.csv"
+    path.write_text(ORGS)
+
+    call_command("import_contacts", str(path), "--dry-run", "--no-progress")
+
+    assert not Organization.objects.exists()
+
+
+def test_the_command_fails_naming_the_rows_and_changes_nothing(tmp_path):
+    path = tmp_path / "orgs.csv"
+    path.write_text(ORGS + "bad,Bad,no_such_kind,US,true\n")
+
+    with pytest.raises(CommandError, match=r"ligne 4, kind"):
+        call_command("import_contacts", str(path), "--no-progress")
+
+    assert not Organization.objects.exists()
+
+
+# The admin: upload, preview (dry run), confirm.
+
+
+def test_the_admin_previews_then_imports(client, coordinator):
+    client.force_login(coordinator)
+    url = reverse("admin:crm_organization_import")
+    assert "import/" in client.get(reverse("admin:crm_organization_changelist")).text
+
+    preview = client.post(url, {"file": SimpleUploadedFile("orgs.csv", ORGS.encode())})
+
+    assert preview.status_code == 200
+    assert preview.context["result"].created == 2
+    assert not Organization.objects.exists()
+    token = preview.context["token"]
+
+    done = client.post(url, {"confirm": token})
+
+    assert done.status_code == 302
+    assert Organization.objects.count() == 2
+    assert client.post(url, {"confirm": token}).status_code == 403  # Used once.
+
+
+def test_the_admin_preview_names_bad_rows_and_offers_no_import(client, coordinator):
+    client.force_login(coordinator)
+    text = ORGS + "bad,Bad,no_such_kind,US,true\n"
+
+    preview = client.post(
+        reverse("admin:crm_organization_import"),
+        {"file": SimpleUploadedFile("orgs.csv", text.encode())},
+    )
+
+    assert "token" not in preview.context
+    assert "ligne 4, kind" in preview.text
+    assert not Organization.objects.exists()
+
+
+def test_people_import_in_the_admin(client, coordinator):
+    client.force_login(coordinator)
+    run(ORGS)
+    url = reverse("admin:crm_person_import")
+
+    preview = client.post(url, {"file": SimpleUploadedFile("people.csv", PEOPLE.encode())})
+    client.post(url, {"confirm": preview.context["token"]})
+
+    assert Person.objects.count() == 2
+
+
+def test_read_only_users_cannot_import(client, reader):
+    client.force_login(reader)
+
+    response = client.get(reverse("admin:crm_organization_import"))
+
+    assert response.status_code == 403
