@@ -31,6 +31,7 @@ from crm.forms import (
 )
 from crm.models import (
     Affiliation,
+    DigestLog,
     FollowUp,
     FollowUpPlan,
     FollowUpPlanStep,
@@ -787,3 +788,46 @@ class StaffProfileAdmin(admin.ModelAdmin):
     search_fields = ["user__username", "user__first_name", "user__last_name", "user__email"]
     autocomplete_fields = ["user"]
     fields = ["user", "language"]
+
+
+# What the CRM sent.
+
+
+@admin.register(DigestLog)
+class DigestLogAdmin(admin.ModelAdmin):
+    """Who got which daily digest, when, and which failed: written by send_digests only."""
+
+    list_display = [
+        "user",
+        "digest_on",
+        "status",
+        "overdue",
+        "due_soon",
+        "waiting",
+        "stale",
+        "attempts",
+        "sent_at",
+    ]
+    list_filter = ["status", "digest_on"]
+    list_select_related = ["user"]
+    date_hierarchy = "digest_on"
+    search_fields = ["user__username", "user__first_name", "user__last_name", "user__email"]
+    fields = [
+        "user",
+        "digest_on",
+        "status",
+        ("overdue", "due_soon", "waiting", "stale"),
+        "attempts",
+        "claimed_at",
+        "sent_at",
+        "error",
+    ]
+
+    def has_add_permission(self, request) -> bool:
+        return False
+
+    def has_change_permission(self, request, obj=None) -> bool:
+        return False
+
+    def has_delete_permission(self, request, obj=None) -> bool:
+        return False
