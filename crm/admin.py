@@ -18,6 +18,7 @@ from django.utils.translation import ngettext
 from simple_history.admin import SimpleHistoryAdmin
 
 from crm import services
+from crm.emails import notify_assignment
 from crm.forms import (
     AffiliationAdminForm,
     AffiliationInlineFormSet,
@@ -441,14 +442,20 @@ class InteractionAdmin(HistoryAdmin):
 
     def save_formset(self, request, form, formset, change) -> None:
         if formset.model is FollowUp:
+            assigned = []
             for follow_up in formset.save(commit=False):
                 if follow_up.pk is None:
                     follow_up.created_by = request.user
+                    assigned.append(follow_up)
                 follow_up._history_user = request.user
                 follow_up.save()
+            for follow_up, changed in formset.changed_objects:
+                if "assignee" in changed:
+                    assigned.append(follow_up)
             for follow_up in formset.deleted_objects:
                 follow_up.delete()
             formset.save_m2m()
+            notify_assignment(follow_ups=assigned, by=request.user)
             return
         super().save_formset(request, form, formset, change)
 
@@ -671,6 +678,8 @@ class FollowUpAdmin(HistoryAdmin):
             obj.completed_at = None
             obj.completed_by = None
         super().save_model(request, obj, form, change)
+        if not change or "assignee" in form.changed_data:
+            notify_assignment(follow_ups=[obj], by=request.user)
 
     @admin.action(permissions=["change"], description=_("Mark done…"))
     def mark_done(self, request, queryset):
