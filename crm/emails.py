@@ -45,7 +45,8 @@ def display_name(user) -> str:
 def subject_line(text: str) -> str:
     # Translated like the rest, so that French inboxes read "[CRM Compact] …";
     # on one line, since a title typed with a line break must not break a header.
-    return " ".join(f"{_('[Compact CRM]')} {text}".split())
+    prefix = _("[Compact CRM]")
+    return " ".join(f"{prefix} {text}".split())
 
 
 def build_message(*, to, subject: str, template: str, context: dict) -> EmailMultiAlternatives:
