@@ -31,6 +31,7 @@ class Command(BaseCommand):
         parser.add_argument("--user", metavar="USERNAME", help="Only this member of staff.")
 
     def handle(self, *args, **options) -> None:
+        self.verbosity = options["verbosity"]
         on = self._date(options["date"])
         username = options["user"]
         if username is not None and not digests.recipients(username=username).exists():
