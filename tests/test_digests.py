@@ -10,7 +10,7 @@ from django.db import connection
 from django.test.utils import CaptureQueriesContext
 from django.utils import timezone
 
-from crm import digests
+from crm import digests, services
 from crm.models import DigestLog, FollowUp, Partnership, StaffProfile
 from tests import factories
 from tests.conftest import TODAY
@@ -360,3 +360,34 @@ def test_computing_a_digest_takes_the_same_queries_whatever_the_volume(amavi, co
     many = queries()
 
     assert many == few
+
+
+# When "waiting on the partner" started.
+
+
+def test_waiting_since_is_set_when_waiting_starts_and_cleared_when_it_ends(
+    amavi, monkeypatch, today
+):
+    monkeypatch.setattr(timezone, "localdate", lambda *args: today)
+    follow_up = factories.FollowUpFactory(assignee=amavi)
+
+    services.follow_up_mark_waiting(follow_up=follow_up, by=amavi)
+    follow_up.refresh_from_db()
+    assert follow_up.waiting_since == today
+
+    services.follow_up_complete(follow_up=follow_up, by=amavi, note="Answered")
+    follow_up.refresh_from_db()
+    assert follow_up.waiting_since is None
+
+
+def test_waiting_since_is_kept_while_the_follow_up_stays_waiting(amavi, today):
+    follow_up = factories.FollowUpFactory(
+        assignee=amavi, status=FollowUp.Status.WAITING, waiting_since=date(2025, 12, 1)
+    )
+
+    services.follow_up_snooze(
+        follow_up=follow_up, due_on=today, reason="Asked again", by=amavi, today=today
+    )
+
+    follow_up.refresh_from_db()
+    assert follow_up.waiting_since == date(2025, 12, 1)
