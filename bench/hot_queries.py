@@ -84,6 +84,7 @@ def seed(rows: int, users: int, organizations: int) -> float:
                     "normal",
                     "2026-01-01 10:00:00+00" if done else r"\N",
                     "Done." if done else "",
+                    "2026-01-01" if status == "waiting" else r"\N",
                     "2026-01-01 09:00:00+00",
                     "2026-01-01 09:00:00+00",
                 ]
@@ -92,7 +93,7 @@ def seed(rows: int, users: int, organizations: int) -> float:
         )
     columns = (
         "title, description, project_id, organization_id, assignee_id, due_on, status, "
-        "priority, completed_at, completion_note, created_at, updated_at"
+        "priority, completed_at, completion_note, waiting_since, created_at, updated_at"
     )
     started = time.perf_counter()
     with connection.cursor() as cursor:

@@ -25,6 +25,7 @@ from django.utils.translation import ngettext
 from simple_history.admin import SimpleHistoryAdmin
 
 from crm import importing, services
+from crm.emails import notify_assignment
 from crm.forms import (
     AffiliationAdminForm,
     AffiliationInlineFormSet,
@@ -39,6 +40,7 @@ from crm.forms import (
 from crm.models import (
     Affiliation,
     ApiToken,
+    DigestLog,
     FollowUp,
     FollowUpPlan,
     FollowUpPlanStep,
@@ -575,14 +577,20 @@ class InteractionAdmin(HistoryAdmin):
 
     def save_formset(self, request, form, formset, change) -> None:
         if formset.model is FollowUp:
+            assigned = []
             for follow_up in formset.save(commit=False):
                 if follow_up.pk is None:
                     follow_up.created_by = request.user
+                    assigned.append(follow_up)
                 follow_up._history_user = request.user
                 follow_up.save()
+            for follow_up, changed in formset.changed_objects:
+                if "assignee" in changed:
+                    assigned.append(follow_up)
             for follow_up in formset.deleted_objects:
                 follow_up.delete()
             formset.save_m2m()
+            notify_assignment(follow_ups=assigned, by=request.user)
             return
         super().save_formset(request, form, formset, change)
 
@@ -805,6 +813,8 @@ class FollowUpAdmin(HistoryAdmin):
             obj.completed_at = None
             obj.completed_by = None
         super().save_model(request, obj, form, change)
+        if not change or "assignee" in form.changed_data:
+            notify_assignment(follow_ups=[obj], by=request.user)
 
     @admin.action(permissions=["change"], description=_("Mark done…"))
     def mark_done(self, request, queryset):
@@ -963,3 +973,46 @@ class ApiTokenAdmin(admin.ModelAdmin):
             % {"count": count},
             messages.SUCCESS,
         )
+
+
+# What the CRM sent.
+
+
+@admin.register(DigestLog)
+class DigestLogAdmin(admin.ModelAdmin):
+    """Who got which daily digest, when, and which failed: written by send_digests only."""
+
+    list_display = [
+        "user",
+        "digest_on",
+        "status",
+        "overdue",
+        "due_soon",
+        "waiting",
+        "stale",
+        "attempts",
+        "sent_at",
+    ]
+    list_filter = ["status", "digest_on"]
+    list_select_related = ["user"]
+    date_hierarchy = "digest_on"
+    search_fields = ["user__username", "user__first_name", "user__last_name", "user__email"]
+    fields = [
+        "user",
+        "digest_on",
+        "status",
+        ("overdue", "due_soon", "waiting", "stale"),
+        "attempts",
+        "claimed_at",
+        "sent_at",
+        "error",
+    ]
+
+    def has_add_permission(self, request) -> bool:
+        return False
+
+    def has_change_permission(self, request, obj=None) -> bool:
+        return False
+
+    def has_delete_permission(self, request, obj=None) -> bool:
+        return False

@@ -8,7 +8,7 @@ from datetime import date, timedelta
 
 from django.conf import settings
 from django.db import models
-from django.db.models import Case, F, OuterRef, Subquery, Value, When
+from django.db.models import Case, Count, F, OuterRef, Q, Subquery, Value, When
 from django.db.models.functions import Coalesce, TruncDate
 
 
@@ -42,7 +42,28 @@ class NaturalKeyManager(models.Manager):
         return self.get(slug=slug)
 
 
-class ProjectManager(models.Manager):
+class ProjectQuerySet(models.QuerySet):
+    def with_follow_up_counts(self, *, today: date):
+        """Annotate ``open_count``, ``overdue_count`` and ``due_soon_count`` (7 days).
+
+        Counted over every open follow-up, waiting ones included, as the
+        dashboard's per-project chart has always counted them.
+        """
+        from crm.models import FollowUp
+
+        open_ = Q(follow_ups__status__in=FollowUp.OPEN_STATUSES)
+        week_end = today + timedelta(days=7)
+        return self.annotate(
+            open_count=Count("follow_ups", filter=open_),
+            overdue_count=Count("follow_ups", filter=open_ & Q(follow_ups__due_on__lt=today)),
+            due_soon_count=Count(
+                "follow_ups",
+                filter=open_ & Q(follow_ups__due_on__gte=today, follow_ups__due_on__lte=week_end),
+            ),
+        )
+
+
+class ProjectManager(models.Manager.from_queryset(ProjectQuerySet)):
     def get_by_natural_key(self, code: str):
         return self.get(code=code)
 
@@ -180,6 +201,14 @@ class PartnershipQuerySet(models.QuerySet):
                     output_field=models.CharField(),
                 )
             )
+        )
+
+    def gone_quiet(self, *, today: date):
+        """Partnerships shown amber or red, the most overdue contact first."""
+        return (
+            self.with_staleness(today=today)
+            .exclude(staleness="")
+            .order_by("contact_due_on", "organization__name")
         )
 
     def with_next_follow_up(self):

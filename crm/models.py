@@ -162,6 +162,12 @@ class FollowUpStatus(models.TextChoices):
 OPEN_FOLLOW_UP_STATUSES = ["open", "in_progress", "waiting"]
 
 
+class DigestStatus(models.TextChoices):
+    SENDING = "sending", _("Sending")
+    SENT = "sent", _("Sent")
+    FAILED = "failed", _("Failed")
+
+
 class FollowUpPriority(models.TextChoices):
     LOW = "low", _("Low")
     NORMAL = "normal", _("Normal")
@@ -878,6 +884,13 @@ class FollowUp(models.Model):
         related_name="+",
     )
     completion_note = models.TextField(_("what was done"), blank=True)
+    waiting_since = models.DateField(
+        _("waiting since"),
+        null=True,
+        blank=True,
+        editable=False,
+        help_text=_("Set when the follow-up starts waiting on the partner, cleared when not."),
+    )
     created_by = models.ForeignKey(
         settings.AUTH_USER_MODEL,
         verbose_name=_("created by"),
@@ -908,6 +921,11 @@ class FollowUp(models.Model):
                 condition=~Q(status=FollowUpStatus.DONE) | ~Q(completion_note=""),
                 name="crm_followup_done_has_note",
             ),
+            models.CheckConstraint(
+                condition=Q(status=FollowUpStatus.WAITING, waiting_since__isnull=False)
+                | (~Q(status=FollowUpStatus.WAITING) & Q(waiting_since__isnull=True)),
+                name="crm_followup_waiting_since_iff_waiting",
+            ),
         ]
         indexes = [
             # FollowUp.objects.open().for_assignee(user): "what is mine", by due date.
@@ -929,6 +947,12 @@ class FollowUp(models.Model):
     def __str__(self) -> str:
         return self.title
 
+    def save(self, *args, **kwargs) -> None:
+        update_fields = kwargs.get("update_fields")
+        if self._track_waiting() and update_fields is not None:
+            kwargs["update_fields"] = {*update_fields, "waiting_since"}
+        super().save(*args, **kwargs)
+
     def get_absolute_url(self) -> str:
         # A follow-up has no page of its own: it is shown where its partner's
         # story is told, else on its project's page.
@@ -938,9 +962,27 @@ class FollowUp(models.Model):
             url = reverse("project", args=[self.project.code])
         return f"{url}#follow-up-{self.pk}"
 
+    def clean(self) -> None:
+        super().clean()
+        self._track_waiting()
+
     @property
     def is_open(self) -> bool:
         return self.status not in self.CLOSED_STATUSES
+
+    def _track_waiting(self) -> bool:
+        """Set ``waiting_since`` from the status; tell whether it changed.
+
+        Done on every save rather than by each writer (services, admin, inlines,
+        demo, API), so that no path can forget it: the digest's "waiting on the
+        partner for more than 14 days" is measured from this date.
+        """
+        before = self.waiting_since
+        if self.status == FollowUpStatus.WAITING:
+            self.waiting_since = before or timezone.localdate()
+        else:
+            self.waiting_since = None
+        return self.waiting_since != before
 
     def is_overdue(self, *, today: date) -> bool:
         return self.is_open and self.due_on < today
@@ -1173,3 +1215,57 @@ class ApiToken(models.Model):
         if self.revoked_at is None:
             self.revoked_at = timezone.now()
             self.save(update_fields=["revoked_at"])
+
+
+class DigestLog(models.Model):
+    """One person's daily digest: claimed, then sent or failed.
+
+    The row is the claim: ``crm.digests`` inserts it (status "sending") before
+    sending, and the unique (user, day) makes a second run, on this server or
+    another, find it and leave that digest alone. A failed row is claimed again
+    by the next run; so is a row left "sending" by a process that died, once it
+    is older than ``crm.digests.RECLAIM_AFTER``.
+    """
+
+    Status = DigestStatus
+
+    user = models.ForeignKey(
+        settings.AUTH_USER_MODEL,
+        verbose_name=_("user"),
+        on_delete=models.CASCADE,
+        related_name="digest_logs",
+    )
+    digest_on = models.DateField(_("digest of"))
+    status = models.CharField(_("status"), max_length=10, choices=Status.choices)
+    overdue = models.PositiveIntegerField(_("overdue"), default=0)
+    due_soon = models.PositiveIntegerField(_("due within 7 days"), default=0)
+    waiting = models.PositiveIntegerField(_("waiting on the partner"), default=0)
+    stale = models.PositiveIntegerField(_("partnerships gone quiet"), default=0)
+    attempts = models.PositiveIntegerField(_("attempts"), default=1)
+    claimed_at = models.DateTimeField(_("claimed at"))
+    sent_at = models.DateTimeField(_("sent at"), null=True, blank=True)
+    error = models.TextField(_("error"), blank=True)
+
+    class Meta:
+        verbose_name = _("digest log")
+        verbose_name_plural = _("digest logs")
+        ordering = ["-digest_on", "user_id"]
+        constraints = [
+            models.UniqueConstraint(
+                fields=["user", "digest_on"], name="crm_digestlog_one_per_user_per_day"
+            ),
+            choices_constraint("status", DigestStatus, "digestlog"),
+            models.CheckConstraint(
+                condition=Q(status=DigestStatus.SENT, sent_at__isnull=False)
+                | (~Q(status=DigestStatus.SENT) & Q(sent_at__isnull=True)),
+                name="crm_digestlog_sent_at_iff_sent",
+            ),
+        ]
+        indexes = [
+            # Admin changelist filtered by day and status: "who got nothing today?".
+            # (The unique constraint's index serves the per-user lookups of a run.)
+            models.Index(fields=["digest_on", "status"], name="crm_digestlog_day_status_idx"),
+        ]
+
+    def __str__(self) -> str:
+        return f"{self.user} — {self.digest_on}"

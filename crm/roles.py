@@ -51,6 +51,11 @@ def sync_role_permissions(**kwargs) -> None:
         group.permissions.set(role_permissions(group.name))
 
 
+def is_coordination(user) -> bool:
+    """Tell whether ``user`` sees the whole team's work (Coordination or superuser)."""
+    return user.is_superuser or user.groups.filter(name=COORDINATION).exists()
+
+
 def staff_members():
     """Return the active users who may be given work: Coordination, Staff, superusers."""
     from django.contrib.auth import get_user_model

@@ -15,6 +15,7 @@ from django.db import transaction
 from django.utils import timezone
 from django.utils.translation import gettext as _
 
+from crm.emails import notify_assignment
 from crm.models import (
     FollowUp,
     FollowUpPlan,
@@ -78,6 +79,7 @@ def follow_up_reassign(
         return follow_up
     follow_up.assignee = assignee
     _save_with_history(follow_up, by=by, update_fields=["assignee", "updated_at"])
+    notify_assignment(follow_ups=[follow_up], by=by)
     return follow_up
 
 
@@ -119,7 +121,17 @@ def follow_up_mark_waiting(*, follow_up: FollowUp, by: AbstractBaseUser) -> Foll
 
 @transaction.atomic
 def follow_up_create(*, by: AbstractBaseUser, **fields: Any) -> FollowUp:
-    """Create a follow-up after checking it against the model's rules."""
+    """Create a follow-up after checking it against the model's rules.
+
+    Its assignee, unless it is ``by``, is told by e-mail once the transaction
+    commits.
+    """
+    follow_up = _create_follow_up(by=by, **fields)
+    notify_assignment(follow_ups=[follow_up], by=by)
+    return follow_up
+
+
+def _create_follow_up(*, by: AbstractBaseUser, **fields: Any) -> FollowUp:
     follow_up = FollowUp(created_by=by, **fields)
     follow_up.full_clean()
     _save_with_history(follow_up, by=by)
@@ -159,7 +171,7 @@ def follow_up_plan_apply(
     created = []
     for step in steps:
         created.append(
-            follow_up_create(
+            _create_follow_up(
                 by=by,
                 title=step.title,
                 description=step.description,
@@ -171,6 +183,8 @@ def follow_up_plan_apply(
                 due_on=max(interaction.occurred_on + timedelta(days=step.offset_days), today),
             )
         )
+    # One notice for the whole plan, not one per step.
+    notify_assignment(follow_ups=created, by=by)
     return created
 
 
@@ -232,6 +246,7 @@ def interaction_log(
     interaction.staff.set(staff)
 
     errors: dict[str, list] = {}
+    saved = []
     for index, values in enumerate(follow_ups):
         follow_up = FollowUp(interaction=interaction, created_by=by, **values)
         try:
@@ -240,8 +255,10 @@ def interaction_log(
             errors[f"follow_ups[{index}]"] = error.messages
             continue
         _save_with_history(follow_up, by=by)
+        saved.append(follow_up)
     if errors:
         # Raised after checking every follow-up, so the user sees all mistakes at
         # once; the transaction then rolls back the interaction too.
         raise ValidationError(errors)
+    notify_assignment(follow_ups=saved, by=by)
     return interaction

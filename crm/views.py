@@ -14,7 +14,7 @@ from typing import Any
 from django.contrib import messages
 from django.contrib.auth.decorators import login_required
 from django.core.exceptions import PermissionDenied, ValidationError
-from django.db.models import Count, Prefetch, Q
+from django.db.models import Prefetch, Q
 from django.http import HttpRequest, HttpResponse, HttpResponseRedirect
 from django.shortcuts import get_object_or_404, redirect, render
 from django.urls import reverse
@@ -25,6 +25,7 @@ from django.utils.translation import gettext_lazy, ngettext
 from django.views.decorators.http import require_GET, require_POST
 
 from crm import roles, services
+from crm.agenda import group_follow_ups
 from crm.calendar import calendar_url_for
 from crm.forms import (
     ApplyPlanForm,
@@ -64,10 +65,6 @@ def _require(request: HttpRequest, *perms: str) -> None:
         raise PermissionDenied
 
 
-def _is_coordination(user) -> bool:
-    return user.is_superuser or user.groups.filter(name=roles.COORDINATION).exists()
-
-
 def _next_url(request: HttpRequest, default: str) -> str:
     """Return the ``next`` parameter when it points back into this site."""
     url = request.POST.get("next") or request.GET.get("next")
@@ -98,49 +95,9 @@ def _action_context(request: HttpRequest) -> dict[str, Any]:
 # Dashboard.
 
 
-@dataclass
-class FollowUpGroup:
-    key: str
-    label: str
-    follow_ups: list[FollowUp]
-
-
-def _group_follow_ups(follow_ups, *, on: date) -> list[FollowUpGroup]:
-    """Sort open follow-ups into the dashboard's groups.
-
-    A follow-up waiting on the partner goes to its own group whatever its date:
-    the next move is theirs, so it is not "late" on our side.
-    """
-    groups = {
-        "overdue": FollowUpGroup("overdue", gettext_lazy("Overdue"), []),
-        "today": FollowUpGroup("today", gettext_lazy("Due today"), []),
-        "week": FollowUpGroup("week", gettext_lazy("Due this week"), []),
-        "later": FollowUpGroup("later", gettext_lazy("Later"), []),
-        "waiting": FollowUpGroup("waiting", gettext_lazy("Waiting on the partner"), []),
-    }
-    week_end = on + timedelta(days=7)
-    for follow_up in follow_ups:
-        if follow_up.status == FollowUp.Status.WAITING:
-            key = "waiting"
-        elif follow_up.due_on < on:
-            key = "overdue"
-        elif follow_up.due_on == on:
-            key = "today"
-        elif follow_up.due_on <= week_end:
-            key = "week"
-        else:
-            key = "later"
-        groups[key].follow_ups.append(follow_up)
-    return list(groups.values())
-
-
 def _project_chart(*, on: date) -> dict[str, Any]:
     """Return the bars of the open-follow-ups-per-project chart (one query)."""
-    open_ = Q(follow_ups__status__in=FollowUp.OPEN_STATUSES)
-    projects = Project.objects.annotate(
-        open_count=Count("follow_ups", filter=open_),
-        overdue_count=Count("follow_ups", filter=open_ & Q(follow_ups__due_on__lt=on)),
-    ).order_by("name")
+    projects = Project.objects.with_follow_up_counts(today=on).order_by("name")
     bar_height, gap, label_width, bar_space = 22, 10, 170, 190
     largest = max((project.open_count for project in projects), default=0) or 1
     bars = []
@@ -170,21 +127,18 @@ def _project_chart(*, on: date) -> dict[str, Any]:
 def dashboard(request: HttpRequest) -> HttpResponse:
     _require(request, "crm.view_followup", "crm.view_partnership")
     on = today()
-    may_see_team = _is_coordination(request.user)
+    may_see_team = roles.is_coordination(request.user)
     scope = "team" if may_see_team and request.GET.get("scope") == "team" else "mine"
     follow_ups = FollowUp.objects.open().select_related("project", "organization", "assignee")
     if scope == "mine":
         follow_ups = follow_ups.for_assignee(request.user)
-    stale = (
-        Partnership.objects.with_staleness(today=on)
-        .exclude(staleness="")
-        .select_related("organization", "project", "owner")
-        .order_by("contact_due_on", "organization__name")
+    stale = Partnership.objects.gone_quiet(today=on).select_related(
+        "organization", "project", "owner"
     )
     context = {
         "scope": scope,
         "may_see_team": may_see_team,
-        "groups": _group_follow_ups(follow_ups.order_by("due_on", "id"), on=on),
+        "groups": group_follow_ups(follow_ups.order_by("due_on", "id"), on=on),
         "stale_partnerships": stale,
         "chart": _project_chart(on=on),
         "calendar_url": calendar_url_for(request.user, request),

@@ -17,6 +17,7 @@ from crm import services
 from crm.models import (
     Affiliation,
     ApiToken,
+    DigestLog,
     FollowUp,
     FollowUpPlan,
     FollowUpPlanStep,
@@ -101,6 +102,17 @@ def make_follow_up_plan():
     return plan
 
 
+def make_digest_log():
+    return DigestLog.objects.create(
+        user=UserFactory(),
+        digest_on=TODAY,
+        status=DigestLog.Status.SENT,
+        overdue=2,
+        claimed_at=timezone.now(),
+        sent_at=timezone.now(),
+    )
+
+
 def make_follow_up():
     return FollowUpFactory(
         organization=OrganizationFactory(), person=PersonFactory(), assignee=UserFactory()
@@ -123,8 +135,11 @@ MAKERS = {
     FollowUp: make_follow_up,
     StaffProfile: make_staff_profile,
     FollowUpPlan: make_follow_up_plan,
+    DigestLog: make_digest_log,
 }
-EDITABLE = [model for model in MAKERS if model is not StageChange]
+# Logs written by the system: shown, never edited.
+READ_ONLY_MODELS = {StageChange, DigestLog}
+EDITABLE = [model for model in MAKERS if model not in READ_ONLY_MODELS]
 # Shown through inlines of their parent (Mission, Interaction) only.
 INLINE_ONLY = {MissionMember, InteractionOrganization}
 
@@ -145,6 +160,8 @@ def shown_as(obj) -> str:
         return str(obj.organization)
     if isinstance(obj, StageChange):
         return str(obj.partnership)
+    if isinstance(obj, DigestLog):
+        return str(obj.user)
     return str(obj)
 
 
@@ -238,6 +255,36 @@ def test_nobody_adds_changes_or_deletes_stage_changes_in_the_admin(client, coord
     assert client.get(url(StageChange, "delete", change.pk)).status_code == 403
     change.refresh_from_db()
     assert change.note == ""
+
+
+def test_nobody_adds_changes_or_deletes_digest_logs_in_the_admin(client, coordinator):
+    log = make_digest_log()
+    client.force_login(coordinator)
+
+    assert client.get(url(DigestLog, "add")).status_code == 403
+    assert client.post(url(DigestLog, "change", log.pk), {"attempts": "9"}).status_code == 403
+    assert client.get(url(DigestLog, "delete", log.pk)).status_code == 403
+    log.refresh_from_db()
+    assert log.attempts == 1
+
+
+def test_digest_log_changelist_filters_failures_and_finds_a_user(client, coordinator):
+    sent = make_digest_log()
+    failed = DigestLog.objects.create(
+        user=UserFactory(username="amavi"),
+        digest_on=TODAY,
+        status=DigestLog.Status.FAILED,
+        claimed_at=timezone.now(),
+        error="SMTPServerDisconnected",
+    )
+    client.force_login(coordinator)
+
+    by_status = client.get(url(DigestLog, "changelist"), {"status__exact": "failed"})
+    by_user = client.get(url(DigestLog, "changelist"), {"q": "amavi"})
+
+    assert list(by_status.context["cl"].result_list) == [failed]
+    assert list(by_user.context["cl"].result_list) == [failed]
+    assert sent not in by_status.context["cl"].result_list
 
 
 # Read-only and Staff roles.

@@ -79,3 +79,54 @@ def test_language_and_time_zone(settings):
     assert [code for code, _ in settings.LANGUAGES] == ["fr", "en"]
     assert settings.TIME_ZONE == "Africa/Lome"
     assert settings.USE_TZ
+
+
+def _email_settings(env: dict[str, str]) -> subprocess.CompletedProcess:
+    code = (
+        "import crm.settings as s; "
+        "print(s.EMAIL_BACKEND, s.EMAIL_HOST, s.EMAIL_PORT, s.EMAIL_USE_TLS, s.CRM_BASE_URL)"
+    )
+    return subprocess.run(
+        [sys.executable, "-c", code],
+        env={"PATH": "/usr/bin:/bin", **env},
+        capture_output=True,
+        text=True,
+        check=False,
+    )
+
+
+def test_email_goes_to_the_console_in_debug_and_to_smtp_otherwise():
+    debug = _email_settings({"DJANGO_DEBUG": "1"}).stdout.split()
+    production = _email_settings({"DJANGO_SECRET_KEY": "x"}).stdout.split()
+
+    assert debug[0] == "django.core.mail.backends.console.EmailBackend"
+    assert production[0] == "django.core.mail.backends.smtp.EmailBackend"
+
+
+def test_smtp_and_links_come_from_the_environment():
+    result = _email_settings(
+        {
+            "DJANGO_SECRET_KEY": "x",
+            "EMAIL_HOST": "smtp.example.org",
+            "EMAIL_PORT": "587",
+            "EMAIL_USE_TLS": "yes",
+            "CRM_BASE_URL": "https://crm.example.org/",
+        }
+    )
+
+    assert result.stdout.split() == [
+        "django.core.mail.backends.smtp.EmailBackend",
+        "smtp.example.org",
+        "587",
+        "True",
+        "https://crm.example.org",
+    ]
+
+
+def test_tls_and_ssl_together_are_refused():
+    result = _email_settings(
+        {"DJANGO_SECRET_KEY": "x", "EMAIL_USE_TLS": "1", "EMAIL_USE_SSL": "1"}
+    )
+
+    assert result.returncode != 0
+    assert "EMAIL_USE_TLS or EMAIL_USE_SSL, not both" in result.stderr

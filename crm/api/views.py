@@ -23,6 +23,7 @@ from crm.api import export, filters, serializers
 from crm.api.pagination import SyncCursorPagination
 from crm.api.renderers import CSVRenderer, XLSXRenderer
 from crm.api.serializers import django_errors_to_drf
+from crm.emails import notify_assignment
 from crm.models import (
     Affiliation,
     FollowUp,
@@ -367,7 +368,14 @@ class FollowUpViewSet(ETagMixin, CrmViewSet):
     change_actions = ["complete"]
 
     def perform_create(self, serializer) -> None:
-        serializer.save(created_by=self.request.user)
+        follow_up = serializer.save(created_by=self.request.user)
+        notify_assignment(follow_ups=[follow_up], by=self.request.user)
+
+    def perform_update(self, serializer) -> None:
+        assignee_before = serializer.instance.assignee_id
+        super().perform_update(serializer)
+        if serializer.instance.assignee_id != assignee_before:
+            notify_assignment(follow_ups=[serializer.instance], by=self.request.user)
 
     @extend_schema(
         request=serializers.CompleteFollowUpSerializer,

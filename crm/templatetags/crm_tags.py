@@ -45,3 +45,11 @@ def precise_span(start: date, end: date | None, precision: str) -> str:
         # "fin septembre 2023" stored as 1–30 September: the period, not the span.
         return first
     return _("%(start)s to %(end)s") % {"start": first, "end": last}
+
+
+@register.filter
+def absolute_url(path: str) -> str:
+    """Prefix a site path with ``CRM_BASE_URL``, for links in e-mails."""
+    from crm.emails import absolute_url as build
+
+    return build(path)

@@ -28,6 +28,9 @@ DEMO_NOTICE = "Donnée de démonstration — ne décrit aucun engagement réel."
 # read-only user, who cannot act on it.
 COORDINATION, STAFF, READ_ONLY, YOU = "coordination", "staff", "read_only", "you"
 
+# A domain reserved for examples (RFC 2606): a digest "sent" there reaches nobody.
+DEMO_EMAIL_DOMAIN = "@example.org"
+
 DEMO_USERS = [
     (COORDINATION, "demo-coordination", roles.COORDINATION),
     (STAFF, "demo-staff", roles.STAFF),
@@ -251,11 +254,22 @@ class Command(BaseCommand):
                 raise CommandError(f"Group {role!r} is missing: run manage.py migrate.") from error
             user = User.objects.filter(username=username).first()
             if user is None:
-                user = User(username=username, first_name="Démo", last_name=role, is_staff=True)
+                user = User(
+                    username=username,
+                    first_name="Démo",
+                    last_name=role,
+                    email=f"{username}{DEMO_EMAIL_DOMAIN}",
+                    is_staff=True,
+                )
                 # No password in git: an admin sets one to log in as this user.
                 user.set_unusable_password()
                 user.save()
                 created.append(username)
+            elif not user.email:
+                # Demo users made before they had addresses get one, so that
+                # send_digests has someone to write to; a real address stays.
+                user.email = f"{username}{DEMO_EMAIL_DOMAIN}"
+                user.save(update_fields=["email"])
             user.groups.add(group)
             users[key] = user
         if created:

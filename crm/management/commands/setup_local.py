@@ -76,7 +76,9 @@ class Command(BaseCommand):
         generated = not password
         if generated:
             password = secrets.token_urlsafe(12)
-        user = User.objects.create_superuser(username=username, email="", password=password)
+        # The address the daily digest goes to; it can be set later in the admin.
+        email = os.environ.get("DJANGO_SUPERUSER_EMAIL", "")
+        user = User.objects.create_superuser(username=username, email=email, password=password)
         user.groups.add(Group.objects.get(name=roles.COORDINATION))
         if generated:
             self.stdout.write(

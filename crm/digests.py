@@ -1,0 +1,338 @@
+"""The daily digest: one e-mail per member of staff per day, computed from the data.
+
+``send_digests`` (the management command) calls ``run``. For each active member
+of staff it computes what is theirs (pure reads: ``compute``), and when there is
+something to report, claims the (user, day) by inserting a ``DigestLog`` row,
+sends, then marks the row sent or failed.
+
+Claiming by INSERT makes the run idempotent and safe from several servers at
+once: the unique (user, digest_on) lets exactly one INSERT through, so a second
+run, here or elsewhere, finds the row and skips that digest. A failed row is
+claimed again by the next run (``attempts`` + 1). A row left "sending" by a
+process that died between claim and mark is claimed again once older than
+``RECLAIM_AFTER``; the price is that if the process died *after* the mail left,
+that person gets the digest twice, which beats never getting it.
+"""
+
+import logging
+from collections import Counter
+from dataclasses import dataclass, field
+from datetime import date, datetime, timedelta
+
+from django.contrib.auth import get_user_model
+from django.db import IntegrityError, transaction
+from django.db.models import Q
+from django.urls import reverse
+from django.utils import timezone, translation
+from django.utils.translation import ngettext
+
+from crm import roles
+from crm.agenda import WAITING_TOO_LONG_DAYS, group_follow_ups, waiting_too_long
+from crm.emails import build_message, language_of, subject_line
+from crm.models import DigestLog, FollowUp, Partnership, Project
+
+logger = logging.getLogger(__name__)
+
+# A claim this old whose row still says "sending" belongs to a dead process.
+RECLAIM_AFTER = timedelta(hours=1)
+
+
+@dataclass
+class ProjectSummary:
+    project: Project
+    open_count: int
+    overdue_count: int
+    due_soon_count: int
+    quiet_count: int
+
+
+@dataclass
+class Digest:
+    """What one person should hear about on one day."""
+
+    user: object
+    on: date
+    overdue: list[FollowUp] = field(default_factory=list)
+    due_soon: list[FollowUp] = field(default_factory=list)
+    waiting: list[FollowUp] = field(default_factory=list)
+    stale: list[Partnership] = field(default_factory=list)
+    # Coordination only: the whole programme, project by project.
+    projects: list[ProjectSummary] = field(default_factory=list)
+
+    @property
+    def is_empty(self) -> bool:
+        """Tell whether there is nothing of the person's own to report.
+
+        The per-project summary alone does not make an e-mail: it would reach
+        every coordinator every day, whatever happened.
+        """
+        return not (self.overdue or self.due_soon or self.waiting or self.stale)
+
+    @property
+    def counts(self) -> dict[str, int]:
+        return {
+            "overdue": len(self.overdue),
+            "due_soon": len(self.due_soon),
+            "waiting": len(self.waiting),
+            "stale": len(self.stale),
+        }
+
+
+# Reading.
+
+
+def recipients(*, username: str | None = None):
+    """Return the active members of staff, with their profile (the language)."""
+    users = roles.staff_members().select_related("crm_profile")
+    if username is not None:
+        users = users.filter(username=username)
+    return users
+
+
+def coordinator_ids() -> set[int]:
+    """Return the ids of the users who get the per-project summary (one query)."""
+    users = get_user_model().objects.filter(
+        Q(is_superuser=True) | Q(groups__name=roles.COORDINATION)
+    )
+    return set(users.values_list("pk", flat=True))
+
+
+def team_summary(*, on: date) -> list[ProjectSummary]:
+    """Return each project's open, overdue and due-soon follow-ups, and quiet partners."""
+    quiet = Counter(Partnership.objects.gone_quiet(today=on).values_list("project_id", flat=True))
+    return [
+        ProjectSummary(
+            project=project,
+            open_count=project.open_count,
+            overdue_count=project.overdue_count,
+            due_soon_count=project.due_soon_count,
+            quiet_count=quiet[project.pk],
+        )
+        for project in Project.objects.with_follow_up_counts(today=on).order_by("name")
+    ]
+
+
+def compute(user, *, on: date, projects: list[ProjectSummary] | None = None) -> Digest:
+    """Return ``user``'s digest for the day ``on``, in two queries whatever the volume.
+
+    The follow-ups are sorted as on the dashboard (crm.agenda); "due soon" is
+    the dashboard's "due today" and "due this week" together.
+    """
+    follow_ups = (
+        FollowUp.objects.open()
+        .for_assignee(user)
+        .select_related("project", "organization")
+        .order_by("due_on", "id")
+    )
+    groups = {group.key: group.follow_ups for group in group_follow_ups(follow_ups, on=on)}
+    stale = (
+        Partnership.objects.gone_quiet(today=on)
+        .filter(owner=user)
+        .select_related("organization", "project")
+    )
+    return Digest(
+        user=user,
+        on=on,
+        overdue=groups["overdue"],
+        due_soon=groups["today"] + groups["week"],
+        waiting=[f for f in groups["waiting"] if waiting_too_long(f, on=on)],
+        stale=list(stale),
+        projects=projects or [],
+    )
+
+
+# Writing the e-mail.
+
+
+def subject(digest: Digest) -> str:
+    """Return the subject, e.g. "[Compact CRM] 3 overdue, 2 due this week"."""
+    parts = []
+    if digest.overdue:
+        n = len(digest.overdue)
+        parts.append(ngettext("%(count)d overdue", "%(count)d overdue", n) % {"count": n})
+    if digest.due_soon:
+        n = len(digest.due_soon)
+        parts.append(
+            ngettext("%(count)d due this week", "%(count)d due this week", n) % {"count": n}
+        )
+    if digest.waiting:
+        n = len(digest.waiting)
+        parts.append(
+            ngettext("%(count)d waiting on the partner", "%(count)d waiting on the partner", n)
+            % {"count": n}
+        )
+    if digest.stale:
+        n = len(digest.stale)
+        parts.append(
+            ngettext("%(count)d partnership gone quiet", "%(count)d partnerships gone quiet", n)
+            % {"count": n}
+        )
+    return subject_line(", ".join(parts))
+
+
+def message(digest: Digest):
+    """Return the digest as an e-mail (text and HTML) in the person's language."""
+    with translation.override(language_of(digest.user)):
+        return build_message(
+            to=digest.user,
+            subject=subject(digest),
+            template="digest",
+            context={
+                "digest": digest,
+                "dashboard_url": reverse("dashboard"),
+                "waiting_days": WAITING_TOO_LONG_DAYS,
+            },
+        )
+
+
+# Claiming and sending.
+
+
+def claim(user, *, on: date, counts: dict[str, int], now: datetime) -> DigestLog | None:
+    """Take the (user, day) for this run; return its log row, or None if taken.
+
+    The INSERT runs in its own short transaction: of two runs racing, the
+    database lets exactly one through. A failed row, or one stuck "sending"
+    past RECLAIM_AFTER, is taken back under a row lock: a run that finds the
+    row locked skips it (SKIP LOCKED), and one that comes after the lock is
+    released sees "sending" and leaves it. (SQLite has no row locks, but its
+    IMMEDIATE transactions run the whole block one run at a time.)
+    """
+    try:
+        with transaction.atomic():
+            return DigestLog.objects.create(
+                user=user,
+                digest_on=on,
+                status=DigestLog.Status.SENDING,
+                claimed_at=now,
+                **counts,
+            )
+    except IntegrityError:
+        pass
+    retryable = Q(status=DigestLog.Status.FAILED) | Q(
+        status=DigestLog.Status.SENDING, claimed_at__lt=now - RECLAIM_AFTER
+    )
+    with transaction.atomic():
+        log = (
+            DigestLog.objects.filter(retryable, user=user, digest_on=on)
+            .select_for_update(skip_locked=True)
+            .first()
+        )
+        if log is None:
+            return None
+        log.status = DigestLog.Status.SENDING
+        log.claimed_at = now
+        log.attempts += 1
+        log.error = ""
+        for name, value in counts.items():
+            setattr(log, name, value)
+        log.save()
+    return log
+
+
+def mark_sent(log: DigestLog) -> None:
+    DigestLog.objects.filter(pk=log.pk).update(
+        status=DigestLog.Status.SENT, sent_at=timezone.now(), error=""
+    )
+
+
+def mark_failed(log: DigestLog, error: Exception) -> None:
+    DigestLog.objects.filter(pk=log.pk).update(
+        status=DigestLog.Status.FAILED, error=f"{type(error).__name__}: {error}"
+    )
+
+
+# One run.
+
+SENT = "sent"
+FAILED = "failed"
+WOULD_SEND = "would_send"
+# Skipped, with the reason.
+ALREADY_SENT = "already_sent"
+TAKEN = "taken"
+NOTHING = "nothing"
+NO_EMAIL = "no_email"
+SKIPPED = (ALREADY_SENT, TAKEN, NOTHING, NO_EMAIL)
+
+
+@dataclass
+class Outcome:
+    user: object
+    result: str
+    digest: Digest | None = None
+    error: str = ""
+
+
+@dataclass
+class Run:
+    on: date
+    dry_run: bool
+    outcomes: list[Outcome] = field(default_factory=list)
+
+    def count(self, *results: str) -> int:
+        return sum(outcome.result in results for outcome in self.outcomes)
+
+    @property
+    def sent(self) -> int:
+        return self.count(SENT, WOULD_SEND)
+
+    @property
+    def skipped(self) -> int:
+        return self.count(*SKIPPED)
+
+    @property
+    def failed(self) -> int:
+        return self.count(FAILED)
+
+
+def run(*, on: date, username: str | None = None, dry_run: bool = False) -> Run:
+    """Send the day's digests that are not sent yet; never stop at one failure."""
+    users = list(recipients(username=username))
+    logs = {
+        log.user_id: log
+        for log in DigestLog.objects.filter(digest_on=on, user__in=[u.pk for u in users])
+    }
+    coordinators = coordinator_ids()
+    projects = team_summary(on=on) if coordinators & {u.pk for u in users} else []
+    result = Run(on=on, dry_run=dry_run)
+    for user in users:
+        outcome = _one(
+            user,
+            on=on,
+            log=logs.get(user.pk),
+            projects=projects if user.pk in coordinators else None,
+            dry_run=dry_run,
+        )
+        result.outcomes.append(outcome)
+    return result
+
+
+def _one(user, *, on, log, projects, dry_run) -> Outcome:
+    now = timezone.now()
+    if log is not None:
+        if log.status == DigestLog.Status.SENT:
+            return Outcome(user, ALREADY_SENT)
+        if log.status == DigestLog.Status.SENDING and log.claimed_at >= now - RECLAIM_AFTER:
+            return Outcome(user, TAKEN)
+    try:
+        digest = compute(user, on=on, projects=projects)
+    except Exception as error:
+        logger.exception("Digest of %s for %s could not be computed", user, on)
+        return Outcome(user, FAILED, error=f"{type(error).__name__}: {error}")
+    if digest.is_empty:
+        return Outcome(user, NOTHING, digest)
+    if not user.email:
+        return Outcome(user, NO_EMAIL, digest)
+    if dry_run:
+        return Outcome(user, WOULD_SEND, digest)
+    log = claim(user, on=on, counts=digest.counts, now=now)
+    if log is None:
+        return Outcome(user, TAKEN, digest)
+    try:
+        message(digest).send()
+    except Exception as error:
+        logger.exception("Digest to %s for %s failed", user, on)
+        mark_failed(log, error)
+        return Outcome(user, FAILED, digest, error=f"{type(error).__name__}: {error}")
+    mark_sent(log)
+    return Outcome(user, SENT, digest)

@@ -1,0 +1,136 @@
+"""E-mails to staff: shared helpers, and the notice that a follow-up was assigned.
+
+Every e-mail is rendered in its recipient's language (``StaffProfile.language``,
+French unless they chose otherwise), as plain text with an HTML alternative, and
+links with absolute URLs under ``settings.CRM_BASE_URL``.
+"""
+
+import logging
+from collections import defaultdict
+from collections.abc import Iterable
+
+from django.conf import settings
+from django.contrib.auth import get_user_model
+from django.contrib.auth.models import AbstractBaseUser
+from django.core.exceptions import ObjectDoesNotExist
+from django.core.mail import EmailMultiAlternatives
+from django.db import transaction
+from django.template.loader import render_to_string
+from django.utils import translation
+from django.utils.translation import gettext as _
+from django.utils.translation import ngettext
+
+from crm.models import FollowUp, Language
+
+logger = logging.getLogger(__name__)
+
+
+def absolute_url(path: str) -> str:
+    """Return ``path`` (a site path such as "/projects/x/") as an absolute URL."""
+    return settings.CRM_BASE_URL + path
+
+
+def language_of(user) -> str:
+    """Return the language of ``user``'s e-mails, without creating a profile."""
+    try:
+        return user.crm_profile.language
+    except ObjectDoesNotExist:
+        return Language.FRENCH
+
+
+def display_name(user) -> str:
+    return user.get_full_name() or user.get_username()
+
+
+def subject_line(text: str) -> str:
+    # Translated like the rest, so that French inboxes read "[CRM Compact] …";
+    # on one line, since a title typed with a line break must not break a header.
+    prefix = _("[Compact CRM]")
+    return " ".join(f"{prefix} {text}".split())
+
+
+def build_message(*, to, subject: str, template: str, context: dict) -> EmailMultiAlternatives:
+    """Render ``templates/emails/<template>.txt`` and ``.html`` into one e-mail.
+
+    Call inside ``translation.override`` of the recipient's language. The HTML
+    part escapes user text (autoescape); the text part is plain.
+    """
+    context = {**context, "base_url": settings.CRM_BASE_URL}
+    text = render_to_string(f"emails/{template}.txt", context)
+    html = render_to_string(f"emails/{template}.html", context)
+    message = EmailMultiAlternatives(subject, text, to=[to.email])
+    message.attach_alternative(html, "text/html")
+    return message
+
+
+# Assignment notices.
+
+
+def notify_assignment(*, follow_ups: Iterable[FollowUp], by: AbstractBaseUser | None) -> None:
+    """Tell each assignee, once the transaction commits, of follow-ups given to them.
+
+    Call it where a follow-up gets a new assignee: the services and the
+    admin's save paths do. No notice goes to someone who assigned themselves,
+    nor for a write that is rolled back; follow-ups given to one person in
+    one go (a meeting logged with three follow-ups, a plan applied) make one
+    e-mail, not three.
+    """
+    by_id = by.pk if by is not None else None
+    per_assignee: dict[int, list[int]] = defaultdict(list)
+    for follow_up in follow_ups:
+        if follow_up.assignee_id is not None and follow_up.assignee_id != by_id:
+            per_assignee[follow_up.assignee_id].append(follow_up.pk)
+    if per_assignee:
+        transaction.on_commit(lambda: _send_assignment_notices(per_assignee, by_id))
+
+
+def _send_assignment_notices(per_assignee: dict[int, list[int]], by_id: int | None) -> None:
+    # Runs after the commit, in the request: a mail server that is down must
+    # not turn a saved form into an error page. The failure is logged, and the
+    # follow-up still shows in the next morning's digest.
+    User = get_user_model()
+    users = User.objects.select_related("crm_profile").in_bulk(
+        [*per_assignee, *([by_id] if by_id else [])]
+    )
+    by = users.get(by_id)
+    follow_ups = FollowUp.objects.select_related("project", "organization").in_bulk(
+        [pk for pks in per_assignee.values() for pk in pks]
+    )
+    for assignee_id, pks in per_assignee.items():
+        assignee = users.get(assignee_id)
+        if assignee is None or not assignee.is_active or not assignee.email:
+            continue
+        items = sorted((follow_ups[pk] for pk in pks if pk in follow_ups), key=_by_due_date)
+        if not items:
+            continue
+        try:
+            assignment_message(assignee=assignee, follow_ups=items, by=by).send()
+        except Exception:
+            logger.exception("Assignment notice to %s failed", assignee.get_username())
+
+
+def _by_due_date(follow_up: FollowUp):
+    return (follow_up.due_on, follow_up.pk)
+
+
+def assignment_message(*, assignee, follow_ups: list[FollowUp], by) -> EmailMultiAlternatives:
+    """Return the notice telling ``assignee`` that ``by`` gave them ``follow_ups``."""
+    with translation.override(language_of(assignee)):
+        who = display_name(by) if by is not None else _("Someone")
+        if len(follow_ups) == 1:
+            subject = _("%(who)s assigned you: %(title)s") % {
+                "who": who,
+                "title": follow_ups[0].title,
+            }
+        else:
+            subject = ngettext(
+                "%(who)s assigned you %(count)d follow-up",
+                "%(who)s assigned you %(count)d follow-ups",
+                len(follow_ups),
+            ) % {"who": who, "count": len(follow_ups)}
+        return build_message(
+            to=assignee,
+            subject=subject_line(subject),
+            template="assignment",
+            context={"assignee": assignee, "by": who, "follow_ups": follow_ups},
+        )

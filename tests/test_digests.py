@@ -1,0 +1,393 @@
+"""The daily digest: what it says, to whom, once a day, and never silently lost."""
+
+from datetime import date, timedelta
+from io import StringIO
+
+import pytest
+from django.core.management import call_command
+from django.core.management.base import CommandError
+from django.db import connection
+from django.test.utils import CaptureQueriesContext
+from django.utils import timezone
+
+from crm import digests, services
+from crm.models import DigestLog, FollowUp, Partnership, StaffProfile
+from tests import factories
+from tests.conftest import TODAY
+
+BASE_URL = "https://crm.example.org"
+
+
+@pytest.fixture(autouse=True)
+def base_url(settings):
+    settings.CRM_BASE_URL = BASE_URL
+
+
+def send(*args: str, **options) -> str:
+    out = StringIO()
+    call_command("send_digests", "--date", TODAY.isoformat(), *args, stdout=out, **options)
+    return out.getvalue()
+
+
+@pytest.fixture
+def amavi(staff_user):
+    staff_user.first_name, staff_user.last_name = "Ama", "Vi"
+    staff_user.email = "ama.vi@example.org"
+    staff_user.save()
+    return staff_user
+
+
+@pytest.fixture
+def agenda(amavi):
+    """Amavi's follow-ups and partnerships as of TODAY (2026-01-15)."""
+    project = factories.ProjectFactory(code="paiements-digitaux", name="Paiements digitaux")
+    visa = factories.OrganizationFactory(slug="visa", name="Visa")
+    mastercard = factories.OrganizationFactory(slug="mastercard", name="Mastercard")
+    make = factories.FollowUpFactory
+    items = {
+        "overdue": make(
+            title="Relancer Visa", project=project, organization=visa, assignee=amavi,
+            due_on=date(2026, 1, 10),
+        ),
+        "due_soon": make(
+            title="Envoyer la note <conceptuelle> & annexes", project=project,
+            organization=visa, assignee=amavi, due_on=date(2026, 1, 20),
+        ),
+        "later": make(title="Préparer 2027", project=project, assignee=amavi,
+                      due_on=date(2026, 3, 1)),
+        "waiting_long": make(
+            title="Réponse de Visa sur le pilote", project=project, organization=visa,
+            assignee=amavi, status=FollowUp.Status.WAITING, waiting_since=date(2025, 12, 20),
+            due_on=date(2026, 1, 5),
+        ),
+        "waiting_short": make(
+            title="Réponse récente", project=project, assignee=amavi,
+            status=FollowUp.Status.WAITING, waiting_since=date(2026, 1, 5),
+            due_on=date(2026, 1, 5),
+        ),
+        "someone_elses": make(title="Pas à moi", project=project, due_on=date(2026, 1, 10),
+                              assignee=factories.UserFactory()),
+        "cancelled": make(title="Annulé", project=project, assignee=amavi,
+                          status=FollowUp.Status.CANCELLED, due_on=date(2026, 1, 10)),
+    }  # fmt: skip
+    # Last contact 1 November, cadence of "contacted" 21 days: red by the 15th.
+    items["quiet"] = factories.PartnershipFactory(
+        organization=mastercard, project=project, owner=amavi, stage="contacted"
+    )
+    factories.InteractionFactory(occurred_on=date(2025, 11, 1), organizations=[mastercard])
+    return items
+
+
+def link(follow_up: FollowUp) -> str:
+    return BASE_URL + follow_up.get_absolute_url()
+
+
+# Content.
+
+
+def test_the_digest_lists_what_is_late_soon_waiting_and_quiet_in_french(agenda, amavi, mailoutbox):
+    send()
+
+    assert len(mailoutbox) == 1
+    message = mailoutbox[0]
+    html = message.alternatives[0][0]
+    assert message.to == ["ama.vi@example.org"]
+    assert message.subject == (
+        "[CRM Compact] 1 en retard, 1 à faire cette semaine, "
+        "1 en attente du partenaire, 1 partenariat sans nouvelles"
+    )
+    assert message.alternatives[0][1] == "text/html"
+    for part in (message.body, html):
+        assert "Bonjour Ama Vi," in part
+        assert "Relancer Visa" in part
+        assert "Réponse de Visa sur le pilote" in part
+        assert "Mastercard" in part
+        assert "très en retard" in part
+        assert link(agenda["overdue"]) in part
+        assert f"{BASE_URL}/organizations/mastercard/" in part
+        assert f"{BASE_URL}/" in part
+        for absent in ("Préparer 2027", "Réponse récente", "Pas à moi", "Annulé"):
+            assert absent not in part
+    assert "Envoyer la note <conceptuelle> & annexes" in message.body
+    assert "Envoyer la note &lt;conceptuelle&gt; &amp; annexes" in html
+    assert "<conceptuelle>" not in html
+    assert "En retard (1)" in message.body
+    assert "En attente du partenaire depuis plus de 14 jours (1)" in message.body
+
+
+def test_the_digest_speaks_english_to_who_chose_english(agenda, amavi, mailoutbox):
+    StaffProfile.objects.create(user=amavi, language="en")
+
+    send()
+
+    message = mailoutbox[0]
+    html = message.alternatives[0][0]
+    assert message.subject == (
+        "[Compact CRM] 1 overdue, 1 due this week, "
+        "1 waiting on the partner, 1 partnership gone quiet"
+    )
+    for part in (message.body, html):
+        assert "Hello Ama Vi," in part
+        assert "Waiting on the partner for more than 14 days" in part
+        assert "very late" in part
+        assert link(agenda["due_soon"]) in part
+    assert "Overdue (1)" in message.body
+
+
+def test_the_stale_list_follows_a_partnership_s_own_cadence(agenda, amavi, today):
+    quiet = agenda["quiet"]
+    assert digests.compute(amavi, on=today).stale == [quiet]
+
+    Partnership.objects.filter(pk=quiet.pk).update(contact_cadence_days=90)
+
+    assert digests.compute(amavi, on=today).stale == []
+
+
+def test_the_stale_list_follows_the_stage_default(agenda, amavi, today, settings):
+    settings.CRM_CONTACT_CADENCE_DAYS = {**settings.CRM_CONTACT_CADENCE_DAYS, "contacted": 120}
+
+    assert digests.compute(amavi, on=today).stale == []
+
+
+def test_coordination_also_gets_the_programme_project_by_project(agenda, coordinator, mailoutbox):
+    coordinator.email = "coordination@example.org"
+    coordinator.save()
+    factories.FollowUpFactory(
+        title="Valider le budget", assignee=coordinator, project=agenda["overdue"].project,
+        due_on=date(2026, 1, 16),
+    )  # fmt: skip
+
+    send()
+
+    to_coordinator = next(m for m in mailoutbox if m.to == ["coordination@example.org"])
+    to_staff = next(m for m in mailoutbox if m.to == ["ama.vi@example.org"])
+    assert "Le programme, projet par projet" in to_coordinator.body
+    assert (
+        "- Paiements digitaux\n  7 ouverts, 4 en retard, 2 à faire cette semaine, "
+        "1 partenariat sans nouvelles\n"
+    ) in to_coordinator.body
+    assert f"{BASE_URL}/projects/paiements-digitaux/" in to_coordinator.alternatives[0][0]
+    assert "Le programme" not in to_staff.body
+
+
+def test_nobody_gets_an_email_when_nothing_is_due(amavi, mailoutbox):
+    factories.FollowUpFactory(assignee=amavi, due_on=TODAY + timedelta(days=30))
+
+    out = send()
+
+    assert mailoutbox == []
+    assert not DigestLog.objects.exists()
+    assert "sent 0, skipped 1, failed 0 (1 nothing to report)" in out
+
+
+def test_a_member_of_staff_without_an_address_is_skipped_and_said_so(agenda, amavi, mailoutbox):
+    amavi.email = ""
+    amavi.save()
+
+    out = send()
+
+    assert mailoutbox == []
+    assert "staffer: skipped, no e-mail address" in out
+    assert "(1 no e-mail address)" in out
+
+
+def test_read_only_and_inactive_users_get_no_digest(agenda, amavi, reader, mailoutbox):
+    reader.email = "reader@example.org"
+    reader.save()
+    FollowUp.objects.filter(title="Relancer Visa").update(assignee=reader)
+    amavi.is_active = False
+    amavi.save()
+
+    send()
+
+    assert mailoutbox == []
+
+
+# Once a day.
+
+
+def test_a_second_run_the_same_day_sends_nothing(agenda, amavi, mailoutbox):
+    first = send()
+    second = send()
+
+    assert len(mailoutbox) == 1
+    assert "sent 1, skipped 0, failed 0" in first
+    assert "sent 0, skipped 1, failed 0 (1 already sent)" in second
+    log = DigestLog.objects.get()
+    assert (log.user, log.digest_on, log.status, log.attempts) == (amavi, TODAY, "sent", 1)
+    assert (log.overdue, log.due_soon, log.waiting, log.stale) == (1, 1, 1, 1)
+    assert log.sent_at is not None
+
+
+def test_the_next_day_sends_again(agenda, amavi, mailoutbox):
+    send()
+    call_command("send_digests", "--date", "2026-01-16", stdout=StringIO())
+
+    assert len(mailoutbox) == 2
+    assert DigestLog.objects.count() == 2
+
+
+def test_a_digest_being_sent_by_another_run_is_left_alone(agenda, amavi, mailoutbox):
+    DigestLog.objects.create(
+        user=amavi, digest_on=TODAY, status="sending", claimed_at=timezone.now()
+    )
+
+    out = send()
+
+    assert mailoutbox == []
+    assert "staffer: skipped, being sent by another run" in out
+
+
+def test_a_claim_left_by_a_dead_run_is_taken_back_after_an_hour(agenda, amavi, mailoutbox):
+    DigestLog.objects.create(
+        user=amavi,
+        digest_on=TODAY,
+        status="sending",
+        claimed_at=timezone.now() - digests.RECLAIM_AFTER - timedelta(minutes=1),
+    )
+
+    send()
+
+    assert len(mailoutbox) == 1
+    log = DigestLog.objects.get()
+    assert (log.status, log.attempts) == ("sent", 2)
+
+
+# Failures.
+
+
+@pytest.fixture
+def two_recipients(agenda, amavi, coordinator):
+    coordinator.email = "coordination@example.org"
+    coordinator.save()
+    factories.FollowUpFactory(assignee=coordinator, due_on=TODAY - timedelta(days=1))
+    return amavi, coordinator
+
+
+def test_a_failure_for_one_person_does_not_stop_the_others_and_is_retried(
+    two_recipients, mailoutbox, monkeypatch
+):
+    amavi, _ = two_recipients
+    build = digests.message
+
+    def failing_for_amavi(digest):
+        message = build(digest)
+        if digest.user == amavi:
+
+            def refuse(*args, **kwargs):
+                raise ConnectionRefusedError("SMTP server down")
+
+            message.send = refuse
+        return message
+
+    monkeypatch.setattr(digests, "message", failing_for_amavi)
+    out, err = StringIO(), StringIO()
+    with pytest.raises(CommandError) as raised:
+        call_command("send_digests", "--date", "2026-01-15", stdout=out, stderr=err)
+
+    assert raised.value.returncode == 1
+    assert [m.to for m in mailoutbox] == [["coordination@example.org"]]
+    assert "sent 1, skipped 0, failed 1" in out.getvalue()
+    assert "staffer: FAILED — ConnectionRefusedError: SMTP server down" in err.getvalue()
+    failed = DigestLog.objects.get(user=amavi)
+    assert (failed.status, failed.attempts, failed.sent_at) == ("failed", 1, None)
+    assert failed.error == "ConnectionRefusedError: SMTP server down"
+
+    monkeypatch.setattr(digests, "message", build)
+    retry = send()
+
+    assert [m.to for m in mailoutbox][1:] == [["ama.vi@example.org"]]
+    assert "sent 1, skipped 1, failed 0 (1 already sent)" in retry
+    failed.refresh_from_db()
+    assert (failed.status, failed.attempts, failed.error) == ("sent", 2, "")
+
+
+# The command.
+
+
+def test_dry_run_prints_each_digest_and_sends_and_records_nothing(agenda, amavi, mailoutbox):
+    out = send("--dry-run")
+
+    assert mailoutbox == []
+    assert not DigestLog.objects.exists()
+    assert "staffer: would send to ama.vi@example.org: [CRM Compact] 1 en retard" in out
+    assert "    overdue: Relancer Visa (due 2026-01-10)" in out
+    assert "    gone quiet (red): Mastercard — Paiements digitaux" in out
+    assert "would send 1, skipped 0, failed 0" in out
+    assert out.rstrip().endswith("dry run, nothing sent")
+
+
+def test_user_limits_the_run_to_one_person(two_recipients, mailoutbox):
+    send("--user", "coordinator")
+
+    assert [m.to for m in mailoutbox] == [["coordination@example.org"]]
+
+
+def test_an_unknown_user_is_refused(db):
+    with pytest.raises(CommandError, match="No active member of staff named 'nobody'"):
+        send("--user", "nobody")
+
+
+def test_a_malformed_date_is_refused_with_the_expected_format(db):
+    with pytest.raises(CommandError, match=r"--date '2026-13-01' is not a date: use YYYY-MM-DD"):
+        call_command("send_digests", "--date", "2026-13-01", stdout=StringIO())
+
+
+def test_the_date_defaults_to_today(agenda, amavi, mailoutbox, monkeypatch):
+    monkeypatch.setattr(timezone, "localdate", lambda *args: TODAY)
+
+    call_command("send_digests", stdout=StringIO())
+
+    assert DigestLog.objects.get().digest_on == TODAY
+
+
+def test_computing_a_digest_takes_the_same_queries_whatever_the_volume(amavi, coordinator, today):
+    def queries() -> int:
+        with CaptureQueriesContext(connection) as captured:
+            digests.run(on=today, dry_run=True)
+        return len(captured)
+
+    factories.FollowUpFactory(assignee=amavi, due_on=today)
+    few = queries()
+    for n in range(30):
+        factories.FollowUpFactory(
+            assignee=amavi if n % 2 else coordinator,
+            due_on=today + timedelta(days=n % 9 - 3),
+            organization=factories.OrganizationFactory(),
+            project=factories.ProjectFactory(),
+        )
+        factories.PartnershipFactory(owner=amavi)
+    many = queries()
+
+    assert many == few
+
+
+# When "waiting on the partner" started.
+
+
+def test_waiting_since_is_set_when_waiting_starts_and_cleared_when_it_ends(
+    amavi, monkeypatch, today
+):
+    monkeypatch.setattr(timezone, "localdate", lambda *args: today)
+    follow_up = factories.FollowUpFactory(assignee=amavi)
+
+    services.follow_up_mark_waiting(follow_up=follow_up, by=amavi)
+    follow_up.refresh_from_db()
+    assert follow_up.waiting_since == today
+
+    services.follow_up_complete(follow_up=follow_up, by=amavi, note="Answered")
+    follow_up.refresh_from_db()
+    assert follow_up.waiting_since is None
+
+
+def test_waiting_since_is_kept_while_the_follow_up_stays_waiting(amavi, today):
+    follow_up = factories.FollowUpFactory(
+        assignee=amavi, status=FollowUp.Status.WAITING, waiting_since=date(2025, 12, 1)
+    )
+
+    services.follow_up_snooze(
+        follow_up=follow_up, due_on=today, reason="Asked again", by=amavi, today=today
+    )
+
+    follow_up.refresh_from_db()
+    assert follow_up.waiting_since == date(2025, 12, 1)
