@@ -1,0 +1,65 @@
+"""The partnership-tracking model of the Togo MCC Compact coordination unit.
+
+Invariants live in the database as named constraints (``crm_<model>_<rule>``) so
+that admin, pages, API, fixtures and imports all obey the same rules. One module
+per concept; everything is importable from ``crm.models``.
+"""
+
+from crm.models.accounts import ApiToken, DigestLog, StaffProfile
+from crm.models.choices import (
+    OPEN_FOLLOW_UP_STATUSES,
+    DatePrecision,
+    DigestStatus,
+    FollowUpPriority,
+    FollowUpStatus,
+    InteractionKind,
+    Language,
+    OrganizationKind,
+    PartnershipRole,
+    PartnershipStage,
+    ProgrammeStatus,
+    ProjectSector,
+    ProjectStatus,
+    SourceKind,
+)
+from crm.models.directory import Affiliation, Organization, Person
+from crm.models.follow_ups import FollowUp, FollowUpPlan, FollowUpPlanStep
+from crm.models.missions import Interaction, InteractionOrganization, Mission, MissionMember
+from crm.models.partnerships import Partnership, StageChange
+from crm.models.programme import Programme, Project
+from crm.models.sources import Source
+
+__all__ = [
+    "OPEN_FOLLOW_UP_STATUSES",
+    "Affiliation",
+    "ApiToken",
+    "DatePrecision",
+    "DigestLog",
+    "DigestStatus",
+    "FollowUp",
+    "FollowUpPlan",
+    "FollowUpPlanStep",
+    "FollowUpPriority",
+    "FollowUpStatus",
+    "Interaction",
+    "InteractionKind",
+    "InteractionOrganization",
+    "Language",
+    "Mission",
+    "MissionMember",
+    "Organization",
+    "OrganizationKind",
+    "Partnership",
+    "PartnershipRole",
+    "PartnershipStage",
+    "Person",
+    "Programme",
+    "ProgrammeStatus",
+    "Project",
+    "ProjectSector",
+    "ProjectStatus",
+    "Source",
+    "SourceKind",
+    "StaffProfile",
+    "StageChange",
+]

@@ -1,0 +1,187 @@
+"""Who the unit deals with: organisations, people and the roles they hold."""
+
+from django.db import models
+from django.db.models import Q
+from django.db.models.functions import Lower
+from django.urls import reverse
+from django.utils.translation import gettext_lazy as _
+from simple_history.models import HistoricalRecords
+
+from crm.managers import (
+    AffiliationManager,
+    NaturalKeyManager,
+)
+from crm.models.choices import (
+    Language,
+    OrganizationKind,
+)
+from crm.models.constraints import choices_constraint, span_constraint
+from crm.models.sources import Source
+
+
+class Organization(models.Model):
+    """A company, university, investor, public body… that the unit deals with."""
+
+    Kind = OrganizationKind
+
+    slug = models.SlugField(_("slug"), max_length=100, unique=True)
+    name = models.CharField(_("name"), max_length=200, help_text=_("As written in the source."))
+    short_name = models.CharField(_("short name"), max_length=50, blank=True)
+    kind = models.CharField(_("kind"), max_length=30, choices=Kind.choices)
+    country = models.CharField(
+        _("country"), max_length=2, blank=True, help_text=_("ISO 3166 code, e.g. US, TG.")
+    )
+    city = models.CharField(_("city"), max_length=100, blank=True)
+    website = models.URLField(_("website"), blank=True)
+    description = models.TextField(_("description"), blank=True)
+    is_identified = models.BooleanField(
+        _("identified"),
+        default=True,
+        help_text=_(
+            "Off for a placeholder such as “venture-capital firms (not named)”, "
+            "to be resolved into real organisations later."
+        ),
+    )
+    needs_verification = models.BooleanField(_("to verify"), default=False)
+    verification_note = models.TextField(_("verification note"), blank=True)
+    source = models.ForeignKey(
+        Source,
+        verbose_name=_("source"),
+        on_delete=models.PROTECT,
+        null=True,
+        blank=True,
+        related_name="organizations",
+    )
+    created_at = models.DateTimeField(_("created at"), auto_now_add=True)
+    updated_at = models.DateTimeField(_("updated at"), auto_now=True)
+
+    objects = NaturalKeyManager()
+    history = HistoricalRecords()
+
+    class Meta:
+        verbose_name = _("organisation")
+        verbose_name_plural = _("organisations")
+        ordering = ["name"]
+        constraints = [
+            choices_constraint("kind", OrganizationKind, "organization"),
+            # A flag without its reason helps nobody who later checks it.
+            models.CheckConstraint(
+                condition=Q(needs_verification=False) | ~Q(verification_note=""),
+                name="crm_organization_verification_has_note",
+            ),
+        ]
+
+    def __str__(self) -> str:
+        return self.name
+
+    def get_absolute_url(self) -> str:
+        return reverse("organization", args=[self.slug])
+
+    def natural_key(self) -> tuple[str]:
+        return (self.slug,)
+
+
+class Person(models.Model):
+    """Someone the unit deals with; roles are held through affiliations."""
+
+    slug = models.SlugField(_("slug"), max_length=100, unique=True)
+    given_name = models.CharField(_("given name"), max_length=100)
+    family_name = models.CharField(_("family name"), max_length=100)
+    email = models.EmailField(_("e-mail"), blank=True)
+    phone = models.CharField(_("phone"), max_length=40, blank=True)
+    preferred_language = models.CharField(
+        _("preferred language"),
+        max_length=2,
+        choices=Language.choices,
+        default=Language.FRENCH,
+    )
+    notes = models.TextField(_("notes"), blank=True)
+    source = models.ForeignKey(
+        Source,
+        verbose_name=_("source"),
+        on_delete=models.PROTECT,
+        null=True,
+        blank=True,
+        related_name="people",
+    )
+    created_at = models.DateTimeField(_("created at"), auto_now_add=True)
+    updated_at = models.DateTimeField(_("updated at"), auto_now=True)
+
+    objects = NaturalKeyManager()
+    history = HistoricalRecords()
+
+    class Meta:
+        verbose_name = _("person")
+        verbose_name_plural = _("people")
+        ordering = ["family_name", "given_name"]
+        constraints = [
+            choices_constraint("preferred_language", Language, "person"),
+            models.UniqueConstraint(
+                Lower("email"), condition=~Q(email=""), name="crm_person_email_unique"
+            ),
+        ]
+
+    def __str__(self) -> str:
+        return self.full_name
+
+    def natural_key(self) -> tuple[str]:
+        return (self.slug,)
+
+    @property
+    def full_name(self) -> str:
+        return f"{self.given_name} {self.family_name}".strip()
+
+
+class Affiliation(models.Model):
+    """A role a person holds in an organisation. Ended, never deleted."""
+
+    person = models.ForeignKey(
+        Person, verbose_name=_("person"), on_delete=models.PROTECT, related_name="affiliations"
+    )
+    organization = models.ForeignKey(
+        Organization,
+        verbose_name=_("organisation"),
+        on_delete=models.PROTECT,
+        related_name="affiliations",
+    )
+    title = models.CharField(_("title or role"), max_length=200)
+    start_on = models.DateField(_("start"), null=True, blank=True)
+    end_on = models.DateField(_("end"), null=True, blank=True)
+    is_primary = models.BooleanField(_("primary"), default=False)
+    source = models.ForeignKey(
+        Source, verbose_name=_("source"), on_delete=models.PROTECT, null=True, blank=True
+    )
+
+    objects = AffiliationManager()
+    history = HistoricalRecords()
+
+    class Meta:
+        verbose_name = _("affiliation")
+        verbose_name_plural = _("affiliations")
+        ordering = ["-is_primary", "title"]
+        constraints = [
+            span_constraint("start_on", "end_on", "affiliation"),
+            models.UniqueConstraint(
+                fields=["person", "organization", "title"],
+                condition=Q(end_on__isnull=True),
+                name="crm_affiliation_one_active_per_role",
+            ),
+            models.UniqueConstraint(
+                fields=["person"],
+                condition=Q(is_primary=True, end_on__isnull=True),
+                name="crm_affiliation_one_primary_per_person",
+            ),
+        ]
+
+    def __str__(self) -> str:
+        return f"{self.person} — {self.title}, {self.organization}"
+
+    def natural_key(self) -> tuple:
+        start_on = self.start_on.isoformat() if self.start_on else None
+        return (self.person.slug, self.organization.slug, self.title, start_on)
+
+    natural_key.dependencies = ["crm.person", "crm.organization"]
+
+    @property
+    def is_active(self) -> bool:
+        return self.end_on is None

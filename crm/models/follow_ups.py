@@ -1,0 +1,270 @@
+"""Follow-ups, the unit of staff work, and the plans that create them."""
+
+from datetime import date, timedelta
+
+from django.conf import settings
+from django.db import models
+from django.db.models import Q
+from django.urls import reverse
+from django.utils import timezone
+from django.utils.translation import gettext_lazy as _
+from simple_history.models import HistoricalRecords
+
+from crm.managers import (
+    FollowUpPlanStepManager,
+    FollowUpQuerySet,
+    NaturalKeyManager,
+)
+from crm.models.choices import (
+    OPEN_FOLLOW_UP_STATUSES,
+    FollowUpPriority,
+    FollowUpStatus,
+)
+from crm.models.constraints import choices_constraint
+from crm.models.directory import Organization, Person
+from crm.models.missions import Interaction
+from crm.models.partnerships import Partnership
+from crm.models.programme import Project
+
+
+class FollowUp(models.Model):
+    """Something the unit promised or must do, tied to a Compact project."""
+
+    Status = FollowUpStatus
+    Priority = FollowUpPriority
+    OPEN_STATUSES = OPEN_FOLLOW_UP_STATUSES
+    CLOSED_STATUSES = (FollowUpStatus.DONE, FollowUpStatus.CANCELLED)
+
+    title = models.CharField(_("title"), max_length=300)
+    description = models.TextField(_("description"), blank=True)
+    project = models.ForeignKey(
+        Project, verbose_name=_("project"), on_delete=models.PROTECT, related_name="follow_ups"
+    )
+    organization = models.ForeignKey(
+        Organization,
+        verbose_name=_("organisation"),
+        on_delete=models.PROTECT,
+        null=True,
+        blank=True,
+        related_name="follow_ups",
+    )
+    person = models.ForeignKey(
+        Person,
+        verbose_name=_("person"),
+        on_delete=models.PROTECT,
+        null=True,
+        blank=True,
+        related_name="follow_ups",
+    )
+    interaction = models.ForeignKey(
+        Interaction,
+        verbose_name=_("from interaction"),
+        on_delete=models.PROTECT,
+        null=True,
+        blank=True,
+        related_name="follow_ups",
+    )
+    assignee = models.ForeignKey(
+        settings.AUTH_USER_MODEL,
+        verbose_name=_("assignee"),
+        on_delete=models.PROTECT,
+        null=True,
+        blank=True,
+        related_name="follow_ups",
+    )
+    due_on = models.DateField(_("due date"))
+    status = models.CharField(
+        _("status"), max_length=20, choices=Status.choices, default=Status.OPEN
+    )
+    priority = models.CharField(
+        _("priority"), max_length=10, choices=Priority.choices, default=Priority.NORMAL
+    )
+    completed_at = models.DateTimeField(_("completed at"), null=True, blank=True)
+    completed_by = models.ForeignKey(
+        settings.AUTH_USER_MODEL,
+        verbose_name=_("completed by"),
+        on_delete=models.PROTECT,
+        null=True,
+        blank=True,
+        related_name="+",
+    )
+    completion_note = models.TextField(_("what was done"), blank=True)
+    waiting_since = models.DateField(
+        _("waiting since"),
+        null=True,
+        blank=True,
+        editable=False,
+        help_text=_("Set when the follow-up starts waiting on the partner, cleared when not."),
+    )
+    created_by = models.ForeignKey(
+        settings.AUTH_USER_MODEL,
+        verbose_name=_("created by"),
+        on_delete=models.SET_NULL,
+        null=True,
+        blank=True,
+        related_name="+",
+    )
+    created_at = models.DateTimeField(_("created at"), auto_now_add=True)
+    updated_at = models.DateTimeField(_("updated at"), auto_now=True)
+
+    objects = FollowUpQuerySet.as_manager()
+    history = HistoricalRecords()
+
+    class Meta:
+        verbose_name = _("follow-up")
+        verbose_name_plural = _("follow-ups")
+        ordering = ["due_on", "id"]
+        constraints = [
+            choices_constraint("status", FollowUpStatus, "followup"),
+            choices_constraint("priority", FollowUpPriority, "followup"),
+            models.CheckConstraint(
+                condition=Q(status=FollowUpStatus.DONE, completed_at__isnull=False)
+                | (~Q(status=FollowUpStatus.DONE) & Q(completed_at__isnull=True)),
+                name="crm_followup_completed_at_iff_done",
+            ),
+            models.CheckConstraint(
+                condition=~Q(status=FollowUpStatus.DONE) | ~Q(completion_note=""),
+                name="crm_followup_done_has_note",
+            ),
+            models.CheckConstraint(
+                condition=Q(status=FollowUpStatus.WAITING, waiting_since__isnull=False)
+                | (~Q(status=FollowUpStatus.WAITING) & Q(waiting_since__isnull=True)),
+                name="crm_followup_waiting_since_iff_waiting",
+            ),
+        ]
+        indexes = [
+            # FollowUp.objects.open().for_assignee(user): "what is mine", by due date.
+            models.Index(
+                fields=["assignee", "due_on"],
+                condition=Q(status__in=OPEN_FOLLOW_UP_STATUSES),
+                name="crm_followup_open_assignee_idx",
+            ),
+            # FollowUp.objects.overdue(today=…) and .due_within(…) across the team.
+            models.Index(
+                fields=["due_on"],
+                condition=Q(status__in=OPEN_FOLLOW_UP_STATUSES),
+                name="crm_followup_open_due_idx",
+            ),
+            # A project's follow-ups, and a partnership's (organisation, project).
+            models.Index(fields=["project", "organization"], name="crm_followup_project_idx"),
+        ]
+
+    def __str__(self) -> str:
+        return self.title
+
+    def save(self, *args, **kwargs) -> None:
+        update_fields = kwargs.get("update_fields")
+        if self._track_waiting() and update_fields is not None:
+            kwargs["update_fields"] = {*update_fields, "waiting_since"}
+        super().save(*args, **kwargs)
+
+    def get_absolute_url(self) -> str:
+        # A follow-up has no page of its own: it is shown where its partner's
+        # story is told, else on its project's page.
+        if self.organization_id is not None:
+            url = reverse("organization", args=[self.organization.slug])
+        else:
+            url = reverse("project", args=[self.project.code])
+        return f"{url}#follow-up-{self.pk}"
+
+    def clean(self) -> None:
+        super().clean()
+        self._track_waiting()
+
+    @property
+    def is_open(self) -> bool:
+        return self.status not in self.CLOSED_STATUSES
+
+    def _track_waiting(self) -> bool:
+        """Set ``waiting_since`` from the status; tell whether it changed.
+
+        Done on every save rather than by each writer (services, admin, inlines,
+        demo, API), so that no path can forget it: the digest's "waiting on the
+        partner for more than 14 days" is measured from this date.
+        """
+        before = self.waiting_since
+        if self.status == FollowUpStatus.WAITING:
+            self.waiting_since = before or timezone.localdate()
+        else:
+            self.waiting_since = None
+        return self.waiting_since != before
+
+    def is_overdue(self, *, today: date) -> bool:
+        return self.is_open and self.due_on < today
+
+    def is_due_this_week(self, *, today: date) -> bool:
+        return self.is_open and today <= self.due_on <= today + timedelta(days=7)
+
+    @property
+    def partnership(self) -> Partnership | None:
+        """Return the partnership this follow-up serves, if there is one."""
+        if self.organization_id is None:
+            return None
+        return Partnership.objects.filter(
+            organization_id=self.organization_id, project_id=self.project_id
+        ).first()
+
+
+class FollowUpPlan(models.Model):
+    """A reusable series of follow-ups, such as the steps after a first meeting.
+
+    Applied to an interaction (``crm.services.follow_up_plan_apply``), each step
+    becomes a follow-up due its offset in days after the interaction.
+    """
+
+    slug = models.SlugField(_("slug"), max_length=100, unique=True)
+    name = models.CharField(_("name"), max_length=200)
+    description = models.TextField(_("description"), blank=True)
+    is_active = models.BooleanField(
+        _("active"), default=True, help_text=_("Only active plans are offered on the pages.")
+    )
+
+    objects = NaturalKeyManager()
+
+    class Meta:
+        verbose_name = _("follow-up plan")
+        verbose_name_plural = _("follow-up plans")
+        ordering = ["name"]
+
+    def __str__(self) -> str:
+        return self.name
+
+    def natural_key(self) -> tuple[str]:
+        return (self.slug,)
+
+
+class FollowUpPlanStep(models.Model):
+    """One follow-up of a plan, due ``offset_days`` after the interaction."""
+
+    Priority = FollowUpPriority
+
+    plan = models.ForeignKey(
+        FollowUpPlan, verbose_name=_("plan"), on_delete=models.CASCADE, related_name="steps"
+    )
+    offset_days = models.PositiveIntegerField(
+        _("days after the interaction"), help_text=_("0 means the day of the interaction.")
+    )
+    title = models.CharField(_("title"), max_length=300)
+    description = models.TextField(_("description"), blank=True)
+    priority = models.CharField(
+        _("priority"), max_length=10, choices=Priority.choices, default=Priority.NORMAL
+    )
+
+    objects = FollowUpPlanStepManager()
+
+    class Meta:
+        verbose_name = _("step")
+        verbose_name_plural = _("steps")
+        ordering = ["plan", "offset_days", "id"]
+        constraints = [
+            models.UniqueConstraint(fields=["plan", "title"], name="crm_followupplanstep_unique"),
+            choices_constraint("priority", FollowUpPriority, "followupplanstep"),
+        ]
+
+    def __str__(self) -> str:
+        return f"{self.title} (+{self.offset_days})"
+
+    def natural_key(self) -> tuple[str, str]:
+        return (self.plan.slug, self.title)
+
+    natural_key.dependencies = ["crm.followupplan"]

@@ -1,0 +1,241 @@
+"""Missions and interactions: who met whom, when, about which project."""
+
+import secrets
+
+from django.conf import settings
+from django.db import models
+from django.urls import reverse
+from django.utils.text import slugify
+from django.utils.translation import gettext_lazy as _
+from simple_history.models import HistoricalRecords
+
+from crm.managers import (
+    InteractionOrganizationManager,
+    MissionMemberManager,
+    NaturalKeyManager,
+)
+from crm.models.choices import (
+    DatePrecision,
+    InteractionKind,
+)
+from crm.models.constraints import choices_constraint, span_constraint
+from crm.models.directory import Organization, Person
+from crm.models.programme import Project
+from crm.models.sources import Source
+
+
+class Mission(models.Model):
+    """A trip of the delegation, such as the US exploration mission of 2023."""
+
+    slug = models.SlugField(_("slug"), max_length=100, unique=True)
+    title = models.CharField(_("title"), max_length=300)
+    start_on = models.DateField(_("start"))
+    end_on = models.DateField(_("end"))
+    date_precision = models.CharField(
+        _("precision of the dates"),
+        max_length=20,
+        choices=DatePrecision.choices,
+        default=DatePrecision.DAY,
+    )
+    organizer = models.ForeignKey(
+        Organization,
+        verbose_name=_("organiser"),
+        on_delete=models.PROTECT,
+        null=True,
+        blank=True,
+        related_name="organized_missions",
+    )
+    cities = models.CharField(
+        _("cities"), max_length=300, blank=True, help_text=_("Separated by commas.")
+    )
+    objectives = models.TextField(_("objectives"), blank=True)
+    description = models.TextField(_("description"), blank=True)
+    members = models.ManyToManyField(
+        Person,
+        verbose_name=_("delegation"),
+        through="MissionMember",
+        related_name="missions",
+        blank=True,
+    )
+    source = models.ForeignKey(
+        Source, verbose_name=_("source"), on_delete=models.PROTECT, null=True, blank=True
+    )
+
+    objects = NaturalKeyManager()
+
+    class Meta:
+        verbose_name = _("mission")
+        verbose_name_plural = _("missions")
+        ordering = ["-start_on"]
+        constraints = [
+            span_constraint("start_on", "end_on", "mission"),
+            choices_constraint("date_precision", DatePrecision, "mission"),
+        ]
+
+    def __str__(self) -> str:
+        return self.title
+
+    def get_absolute_url(self) -> str:
+        return reverse("mission", args=[self.slug])
+
+    def natural_key(self) -> tuple[str]:
+        return (self.slug,)
+
+    @property
+    def city_list(self) -> list[str]:
+        return [city.strip() for city in self.cities.split(",") if city.strip()]
+
+
+class MissionMember(models.Model):
+    """A person in a mission's delegation, with their role on that mission."""
+
+    mission = models.ForeignKey(
+        Mission, verbose_name=_("mission"), on_delete=models.CASCADE, related_name="delegation"
+    )
+    person = models.ForeignKey(
+        Person, verbose_name=_("person"), on_delete=models.PROTECT, related_name="+"
+    )
+    role = models.CharField(_("role on the mission"), max_length=200, blank=True)
+
+    objects = MissionMemberManager()
+
+    class Meta:
+        verbose_name = _("delegation member")
+        verbose_name_plural = _("delegation members")
+        constraints = [
+            models.UniqueConstraint(fields=["mission", "person"], name="crm_missionmember_unique"),
+        ]
+
+    def __str__(self) -> str:
+        return f"{self.person} ({self.role})" if self.role else str(self.person)
+
+    def natural_key(self) -> tuple[str, str]:
+        return (self.mission.slug, self.person.slug)
+
+    natural_key.dependencies = ["crm.mission", "crm.person"]
+
+
+class Interaction(models.Model):
+    """A meeting, call, e-mail, visit or event with one or more organisations."""
+
+    Kind = InteractionKind
+
+    slug = models.SlugField(_("slug"), max_length=100, unique=True, blank=True)
+    kind = models.CharField(_("kind"), max_length=20, choices=Kind.choices)
+    mission = models.ForeignKey(
+        Mission,
+        verbose_name=_("mission"),
+        on_delete=models.PROTECT,
+        null=True,
+        blank=True,
+        related_name="interactions",
+    )
+    occurred_on = models.DateField(_("date"))
+    date_precision = models.CharField(
+        _("precision of the date"),
+        max_length=20,
+        choices=DatePrecision.choices,
+        default=DatePrecision.DAY,
+    )
+    city = models.CharField(_("city"), max_length=100, blank=True)
+    title = models.CharField(_("title"), max_length=300)
+    summary = models.TextField(_("summary"), blank=True)
+    outcome = models.TextField(_("outcome"), blank=True)
+    organizations = models.ManyToManyField(
+        Organization,
+        verbose_name=_("organisations"),
+        through="InteractionOrganization",
+        related_name="interactions",
+    )
+    people = models.ManyToManyField(
+        Person, verbose_name=_("people met"), related_name="interactions", blank=True
+    )
+    staff = models.ManyToManyField(
+        settings.AUTH_USER_MODEL,
+        verbose_name=_("staff present"),
+        related_name="interactions",
+        blank=True,
+    )
+    projects = models.ManyToManyField(
+        Project, verbose_name=_("projects discussed"), related_name="interactions", blank=True
+    )
+    source = models.ForeignKey(
+        Source, verbose_name=_("source"), on_delete=models.PROTECT, null=True, blank=True
+    )
+    created_by = models.ForeignKey(
+        settings.AUTH_USER_MODEL,
+        verbose_name=_("created by"),
+        on_delete=models.SET_NULL,
+        null=True,
+        blank=True,
+        related_name="+",
+    )
+    created_at = models.DateTimeField(_("created at"), auto_now_add=True)
+    updated_at = models.DateTimeField(_("updated at"), auto_now=True)
+
+    objects = NaturalKeyManager()
+    history = HistoricalRecords()
+
+    class Meta:
+        verbose_name = _("interaction")
+        verbose_name_plural = _("interactions")
+        ordering = ["-occurred_on", "-id"]
+        constraints = [
+            choices_constraint("kind", InteractionKind, "interaction"),
+            choices_constraint("date_precision", DatePrecision, "interaction"),
+        ]
+
+    def __str__(self) -> str:
+        return self.title
+
+    def save(self, *args, **kwargs) -> None:
+        if not self.slug:
+            # Unique without a round trip: title, date and a short random tail.
+            title = slugify(self.title)[:60] or "interaction"
+            self.slug = f"{title}-{self.occurred_on:%Y%m%d}-{secrets.token_hex(3)}"
+        super().save(*args, **kwargs)
+
+    def get_absolute_url(self) -> str:
+        return reverse("interaction", args=[self.slug])
+
+    def natural_key(self) -> tuple[str]:
+        return (self.slug,)
+
+
+class InteractionOrganization(models.Model):
+    """An organisation present at an interaction.
+
+    An explicit table so that an organisation with meetings on record cannot be
+    deleted by accident (PROTECT), which a plain many-to-many would allow.
+    """
+
+    interaction = models.ForeignKey(
+        Interaction, verbose_name=_("interaction"), on_delete=models.CASCADE
+    )
+    organization = models.ForeignKey(
+        Organization, verbose_name=_("organisation"), on_delete=models.PROTECT
+    )
+
+    objects = InteractionOrganizationManager()
+
+    class Meta:
+        verbose_name = _("organisation met")
+        verbose_name_plural = _("organisations met")
+        constraints = [
+            models.UniqueConstraint(
+                fields=["interaction", "organization"],
+                name="crm_interactionorganization_unique",
+            ),
+        ]
+        indexes = [
+            # Partnership.objects.with_last_contact(): latest interaction per organisation.
+            models.Index(fields=["organization", "interaction"], name="crm_intorg_org_idx"),
+        ]
+
+    def __str__(self) -> str:
+        return str(self.organization)
+
+    def natural_key(self) -> tuple[str, str]:
+        return (self.interaction.slug, self.organization.slug)
+
+    natural_key.dependencies = ["crm.interaction", "crm.organization"]

@@ -1,0 +1,141 @@
+"""Partnerships per Compact project, and the log of their stages."""
+
+from django.conf import settings
+from django.db import models
+from django.db.models import F, Q
+from django.utils.translation import gettext_lazy as _
+from simple_history.models import HistoricalRecords
+
+from crm.managers import (
+    PartnershipManager,
+)
+from crm.models.choices import (
+    PartnershipRole,
+    PartnershipStage,
+)
+from crm.models.constraints import choices_constraint
+from crm.models.directory import Organization
+from crm.models.programme import Project
+from crm.models.sources import Source
+
+
+class Partnership(models.Model):
+    """What one organisation is, or may become, for one Compact project."""
+
+    Role = PartnershipRole
+    Stage = PartnershipStage
+
+    organization = models.ForeignKey(
+        Organization,
+        verbose_name=_("organisation"),
+        on_delete=models.PROTECT,
+        related_name="partnerships",
+    )
+    project = models.ForeignKey(
+        Project, verbose_name=_("project"), on_delete=models.PROTECT, related_name="partnerships"
+    )
+    role = models.CharField(_("role"), max_length=30, choices=Role.choices)
+    stage = models.CharField(
+        _("stage"), max_length=20, choices=Stage.choices, default=Stage.IDENTIFIED
+    )
+    owner = models.ForeignKey(
+        settings.AUTH_USER_MODEL,
+        verbose_name=_("owner"),
+        on_delete=models.SET_NULL,
+        null=True,
+        blank=True,
+        related_name="owned_partnerships",
+    )
+    contact_cadence_days = models.PositiveIntegerField(
+        _("contact cadence (days)"),
+        null=True,
+        blank=True,
+        help_text=_("Leave empty to use the default for the stage."),
+    )
+    notes = models.TextField(_("notes"), blank=True)
+    source = models.ForeignKey(
+        Source, verbose_name=_("source"), on_delete=models.PROTECT, null=True, blank=True
+    )
+    created_at = models.DateTimeField(_("created at"), auto_now_add=True)
+    updated_at = models.DateTimeField(_("updated at"), auto_now=True)
+
+    objects = PartnershipManager()
+    history = HistoricalRecords()
+
+    class Meta:
+        verbose_name = _("partnership")
+        verbose_name_plural = _("partnerships")
+        ordering = ["project__name", "organization__name"]
+        constraints = [
+            models.UniqueConstraint(
+                fields=["organization", "project"], name="crm_partnership_unique"
+            ),
+            choices_constraint("role", PartnershipRole, "partnership"),
+            choices_constraint("stage", PartnershipStage, "partnership"),
+            models.CheckConstraint(
+                condition=Q(contact_cadence_days__isnull=True) | Q(contact_cadence_days__gt=0),
+                name="crm_partnership_cadence_positive",
+            ),
+        ]
+        indexes = [
+            # Project pipeline: the partnerships of one project grouped by stage.
+            models.Index(fields=["project", "stage"], name="crm_partnership_pipeline_idx"),
+        ]
+
+    def __str__(self) -> str:
+        return f"{self.organization} — {self.project}"
+
+    def natural_key(self) -> tuple[str, str]:
+        return (self.organization.slug, self.project.code)
+
+    natural_key.dependencies = ["crm.organization", "crm.project"]
+
+
+class StageChange(models.Model):
+    """One move of a partnership from one stage to another. Never edited."""
+
+    partnership = models.ForeignKey(
+        Partnership,
+        verbose_name=_("partnership"),
+        on_delete=models.PROTECT,
+        related_name="stage_changes",
+    )
+    from_stage = models.CharField(
+        _("from"), max_length=20, choices=PartnershipStage.choices, blank=True
+    )
+    to_stage = models.CharField(_("to"), max_length=20, choices=PartnershipStage.choices)
+    changed_at = models.DateTimeField(_("changed at"))
+    changed_by = models.ForeignKey(
+        settings.AUTH_USER_MODEL,
+        verbose_name=_("changed by"),
+        on_delete=models.PROTECT,
+        null=True,
+        blank=True,
+        related_name="+",
+    )
+    note = models.TextField(_("note"), blank=True)
+
+    class Meta:
+        verbose_name = _("stage change")
+        verbose_name_plural = _("stage changes")
+        ordering = ["-changed_at", "-id"]
+        constraints = [
+            models.CheckConstraint(
+                condition=Q(from_stage="") | Q(from_stage__in=PartnershipStage.values),
+                name="crm_stagechange_from_stage_valid",
+            ),
+            choices_constraint("to_stage", PartnershipStage, "stagechange"),
+            models.CheckConstraint(
+                condition=~Q(from_stage=F("to_stage")), name="crm_stagechange_is_a_change"
+            ),
+        ]
+        indexes = [
+            # A partnership's stage history, newest first.
+            models.Index(
+                fields=["partnership", "-changed_at"], name="crm_stagechange_history_idx"
+            ),
+        ]
+
+    def __str__(self) -> str:
+        before = self.get_from_stage_display() or "—"
+        return f"{self.partnership}: {before} → {self.get_to_stage_display()}"
