@@ -527,7 +527,7 @@ def test_deadline_filter_uses_the_follow_up_queryset(client, coordinator, deadli
     )
     client.force_login(coordinator)
 
-    with mock.patch("crm.admin.timezone.localdate", return_value=TODAY):
+    with mock.patch("crm.admin.follow_ups.timezone.localdate", return_value=TODAY):
         response = client.get(
             url(FollowUp, "changelist"), {"deadline": deadline} if deadline else {}
         )
@@ -800,7 +800,7 @@ def test_mark_done_completes_every_selected_follow_up_through_the_service(
     client.force_login(coordinator)
 
     with mock.patch(
-        "crm.admin.services.follow_up_complete", wraps=services.follow_up_complete
+        "crm.admin.follow_ups.services.follow_up_complete", wraps=services.follow_up_complete
     ) as complete:
         response = post_action(
             client, FollowUp, "mark_done", selected, post="yes", completion_note="Deck sent"

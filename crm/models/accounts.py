@@ -12,10 +12,7 @@ from django.db.models import Q
 from django.utils import timezone
 from django.utils.translation import gettext_lazy as _
 
-from crm.models.choices import (
-    DigestStatus,
-    Language,
-)
+from crm.models.choices import DigestStatus, Language
 from crm.models.constraints import choices_constraint
 
 

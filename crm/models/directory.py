@@ -7,14 +7,8 @@ from django.urls import reverse
 from django.utils.translation import gettext_lazy as _
 from simple_history.models import HistoricalRecords
 
-from crm.managers import (
-    AffiliationManager,
-    NaturalKeyManager,
-)
-from crm.models.choices import (
-    Language,
-    OrganizationKind,
-)
+from crm.managers import AffiliationManager, NaturalKeyManager
+from crm.models.choices import Language, OrganizationKind
 from crm.models.constraints import choices_constraint, span_constraint
 from crm.models.sources import Source
 

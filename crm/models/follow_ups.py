@@ -10,16 +10,8 @@ from django.utils import timezone
 from django.utils.translation import gettext_lazy as _
 from simple_history.models import HistoricalRecords
 
-from crm.managers import (
-    FollowUpPlanStepManager,
-    FollowUpQuerySet,
-    NaturalKeyManager,
-)
-from crm.models.choices import (
-    OPEN_FOLLOW_UP_STATUSES,
-    FollowUpPriority,
-    FollowUpStatus,
-)
+from crm.managers import FollowUpPlanStepManager, FollowUpQuerySet, NaturalKeyManager
+from crm.models.choices import OPEN_FOLLOW_UP_STATUSES, FollowUpPriority, FollowUpStatus
 from crm.models.constraints import choices_constraint
 from crm.models.directory import Organization, Person
 from crm.models.missions import Interaction

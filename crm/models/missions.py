@@ -9,15 +9,8 @@ from django.utils.text import slugify
 from django.utils.translation import gettext_lazy as _
 from simple_history.models import HistoricalRecords
 
-from crm.managers import (
-    InteractionOrganizationManager,
-    MissionMemberManager,
-    NaturalKeyManager,
-)
-from crm.models.choices import (
-    DatePrecision,
-    InteractionKind,
-)
+from crm.managers import InteractionOrganizationManager, MissionMemberManager, NaturalKeyManager
+from crm.models.choices import DatePrecision, InteractionKind
 from crm.models.constraints import choices_constraint, span_constraint
 from crm.models.directory import Organization, Person
 from crm.models.programme import Project

@@ -6,13 +6,8 @@ from django.db.models import F, Q
 from django.utils.translation import gettext_lazy as _
 from simple_history.models import HistoricalRecords
 
-from crm.managers import (
-    PartnershipManager,
-)
-from crm.models.choices import (
-    PartnershipRole,
-    PartnershipStage,
-)
+from crm.managers import PartnershipManager
+from crm.models.choices import PartnershipRole, PartnershipStage
 from crm.models.constraints import choices_constraint
 from crm.models.directory import Organization
 from crm.models.programme import Project

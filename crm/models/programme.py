@@ -5,16 +5,8 @@ from django.db import models
 from django.urls import reverse
 from django.utils.translation import gettext_lazy as _
 
-from crm.managers import (
-    NaturalKeyManager,
-    ProjectManager,
-)
-from crm.models.choices import (
-    DatePrecision,
-    ProgrammeStatus,
-    ProjectSector,
-    ProjectStatus,
-)
+from crm.managers import NaturalKeyManager, ProjectManager
+from crm.models.choices import DatePrecision, ProgrammeStatus, ProjectSector, ProjectStatus
 from crm.models.constraints import choices_constraint
 from crm.models.directory import Organization
 from crm.models.sources import Source

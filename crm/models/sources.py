@@ -3,14 +3,8 @@
 from django.db import models
 from django.utils.translation import gettext_lazy as _
 
-from crm.managers import (
-    NaturalKeyManager,
-)
-from crm.models.choices import (
-    DatePrecision,
-    Language,
-    SourceKind,
-)
+from crm.managers import NaturalKeyManager
+from crm.models.choices import DatePrecision, Language, SourceKind
 from crm.models.constraints import choices_constraint
 
 

@@ -1,0 +1,102 @@
+"""Staff profiles, API tokens and the log of digests sent."""
+
+from django.contrib import admin, messages
+from django.utils import timezone
+from django.utils.translation import gettext_lazy as _
+from django.utils.translation import ngettext
+
+from crm.models import ApiToken, DigestLog, StaffProfile
+
+
+@admin.register(StaffProfile)
+class StaffProfileAdmin(admin.ModelAdmin):
+    list_display = ["user", "language"]
+    list_filter = ["language"]
+    list_select_related = ["user"]
+    search_fields = ["user__username", "user__first_name", "user__last_name", "user__email"]
+    autocomplete_fields = ["user"]
+    fields = ["user", "language"]
+
+
+# API tokens.
+
+
+@admin.register(ApiToken)
+class ApiTokenAdmin(admin.ModelAdmin):
+    """Everyone's API tokens, for Coordination to review and revoke.
+
+    The hash is never shown, and a token is never made here: its key must be
+    shown once to its holder, which only their token page does.
+    """
+
+    list_display = ["name", "user", "prefix", "created_at", "expires_at", "last_used_at", "state"]
+    list_filter = [("revoked_at", admin.EmptyFieldListFilter)]
+    list_select_related = ["user"]
+    search_fields = ["name", "prefix", "user__username", "user__last_name"]
+    fields = ["user", "name", "prefix", "created_at", "expires_at", "last_used_at", "revoked_at"]
+    readonly_fields = ["user", "prefix", "created_at", "last_used_at", "revoked_at"]
+    actions = ["revoke"]
+
+    def has_add_permission(self, request) -> bool:
+        return False
+
+    @admin.display(description=_("state"))
+    def state(self, token: ApiToken) -> str:
+        if token.is_revoked:
+            return _("Revoked")
+        if token.is_expired(now=timezone.now()):
+            return _("Expired")
+        return _("Active")
+
+    @admin.action(permissions=["change"], description=_("Revoke"))
+    def revoke(self, request, queryset):
+        count = queryset.filter(revoked_at__isnull=True).update(revoked_at=timezone.now())
+        self.message_user(
+            request,
+            ngettext("%(count)d token revoked.", "%(count)d tokens revoked.", count)
+            % {"count": count},
+            messages.SUCCESS,
+        )
+
+
+# What the CRM sent.
+
+
+@admin.register(DigestLog)
+class DigestLogAdmin(admin.ModelAdmin):
+    """Who got which daily digest, when, and which failed: written by send_digests only."""
+
+    list_display = [
+        "user",
+        "digest_on",
+        "status",
+        "overdue",
+        "due_soon",
+        "waiting",
+        "stale",
+        "attempts",
+        "sent_at",
+    ]
+    list_filter = ["status", "digest_on"]
+    list_select_related = ["user"]
+    date_hierarchy = "digest_on"
+    search_fields = ["user__username", "user__first_name", "user__last_name", "user__email"]
+    fields = [
+        "user",
+        "digest_on",
+        "status",
+        ("overdue", "due_soon", "waiting", "stale"),
+        "attempts",
+        "claimed_at",
+        "sent_at",
+        "error",
+    ]
+
+    def has_add_permission(self, request) -> bool:
+        return False
+
+    def has_change_permission(self, request, obj=None) -> bool:
+        return False
+
+    def has_delete_permission(self, request, obj=None) -> bool:
+        return False

@@ -1,0 +1,209 @@
+"""Follow-ups, the unit of staff work, and the plans that create them."""
+
+from django.contrib import admin, messages
+from django.core.exceptions import ValidationError
+from django.db.models import Count
+from django.utils import timezone
+from django.utils.formats import date_format
+from django.utils.html import format_html
+from django.utils.translation import gettext_lazy as _
+from django.utils.translation import ngettext
+
+from crm import services
+from crm.admin.base import HistoryAdmin, action_confirmed, render_action_page
+from crm.emails import notify_assignment
+from crm.forms import CompleteFollowUpsForm, FollowUpAdminForm, ReassignFollowUpsForm
+from crm.models import FollowUp, FollowUpPlan, FollowUpPlanStep
+
+
+class DeadlineFilter(admin.SimpleListFilter):
+    title = _("deadline")
+    parameter_name = "deadline"
+
+    def lookups(self, request, model_admin):
+        return [("overdue", _("Overdue")), ("week", _("Due this week"))]
+
+    def queryset(self, request, queryset):
+        today = timezone.localdate()
+        if self.value() == "overdue":
+            return queryset.overdue(today=today)
+        if self.value() == "week":
+            return queryset.due_within(7, today=today)
+        return queryset
+
+
+@admin.register(FollowUp)
+class FollowUpAdmin(HistoryAdmin):
+    form = FollowUpAdminForm
+    list_display = [
+        "title",
+        "project",
+        "organization",
+        "assignee",
+        "due",
+        "status",
+        "priority",
+    ]
+    list_filter = [
+        DeadlineFilter,
+        "status",
+        "priority",
+        "project",
+        ("assignee", admin.RelatedOnlyFieldListFilter),
+    ]
+    list_select_related = ["project", "organization", "assignee"]
+    date_hierarchy = "due_on"
+    search_fields = [
+        "title",
+        "description",
+        "organization__name",
+        "person__family_name",
+        "project__name",
+    ]
+    autocomplete_fields = ["project", "organization", "person", "interaction", "assignee"]
+    readonly_fields = ["completed_at", "completed_by", "created_by", "created_at", "updated_at"]
+    fieldsets = [
+        (
+            None,
+            {"fields": ["title", "description", "project", "organization", "person"]},
+        ),
+        (_("Work"), {"fields": ["assignee", "due_on", "status", "priority", "interaction"]}),
+        (_("Completion"), {"fields": ["completion_note", "completed_at", "completed_by"]}),
+        (
+            _("Record"),
+            {"fields": ["created_by", "created_at", "updated_at"], "classes": ["collapse"]},
+        ),
+    ]
+    actions = ["mark_done", "reassign"]
+
+    @admin.display(description=_("due date"), ordering="due_on")
+    def due(self, follow_up: FollowUp) -> str:
+        text = date_format(follow_up.due_on, "SHORT_DATE_FORMAT")
+        if follow_up.is_overdue(today=timezone.localdate()):
+            return format_html(
+                '<span class="crm-overdue" style="color:#ba2121;font-weight:bold"'
+                ' title="{}">{}</span>',
+                _("Overdue"),
+                text,
+            )
+        return text
+
+    def save_model(self, request, obj, form, change) -> None:
+        if not change:
+            obj.created_by = request.user
+        # The database requires completed_at exactly when the status is done;
+        # the form has already required the completion note.
+        if obj.status == FollowUp.Status.DONE:
+            if obj.completed_at is None:
+                obj.completed_at = timezone.now()
+                obj.completed_by = request.user
+        else:
+            obj.completed_at = None
+            obj.completed_by = None
+        super().save_model(request, obj, form, change)
+        if not change or "assignee" in form.changed_data:
+            notify_assignment(follow_ups=[obj], by=request.user)
+
+    @admin.action(permissions=["change"], description=_("Mark done…"))
+    def mark_done(self, request, queryset):
+        form = CompleteFollowUpsForm(request.POST if action_confirmed(request) else None)
+        if form.is_valid():
+            done, skipped = 0, 0
+            for follow_up in queryset:
+                try:
+                    services.follow_up_complete(
+                        follow_up=follow_up,
+                        by=request.user,
+                        note=form.cleaned_data["completion_note"],
+                    )
+                except ValidationError:
+                    skipped += 1  # Already done or cancelled.
+                else:
+                    done += 1
+            if done:
+                self.message_user(
+                    request,
+                    ngettext(
+                        "%(count)d follow-up marked done.",
+                        "%(count)d follow-ups marked done.",
+                        done,
+                    )
+                    % {"count": done},
+                    messages.SUCCESS,
+                )
+            if skipped:
+                self.message_user(
+                    request,
+                    ngettext(
+                        "%(count)d follow-up was already closed and was left as it was.",
+                        "%(count)d follow-ups were already closed and were left as they were.",
+                        skipped,
+                    )
+                    % {"count": skipped},
+                    messages.WARNING,
+                )
+            return None
+        return render_action_page(
+            self,
+            request,
+            queryset,
+            template="admin/crm/followup/complete.html",
+            action="mark_done",
+            title=_("Mark follow-ups done"),
+            form=form,
+        )
+
+    @admin.action(permissions=["change"], description=_("Reassign…"))
+    def reassign(self, request, queryset):
+        form = ReassignFollowUpsForm(request.POST if action_confirmed(request) else None)
+        if form.is_valid():
+            assignee = form.cleaned_data["assignee"]
+            count = 0
+            for follow_up in queryset:
+                services.follow_up_reassign(
+                    follow_up=follow_up, assignee=assignee, by=request.user
+                )
+                count += 1
+            self.message_user(
+                request,
+                ngettext(
+                    "%(count)d follow-up assigned to %(user)s.",
+                    "%(count)d follow-ups assigned to %(user)s.",
+                    count,
+                )
+                % {"count": count, "user": assignee.get_full_name() or assignee.get_username()},
+                messages.SUCCESS,
+            )
+            return None
+        return render_action_page(
+            self,
+            request,
+            queryset,
+            template="admin/crm/followup/reassign.html",
+            action="reassign",
+            title=_("Reassign follow-ups"),
+            form=form,
+        )
+
+
+class FollowUpPlanStepInline(admin.TabularInline):
+    model = FollowUpPlanStep
+    fields = ["offset_days", "title", "priority", "description"]
+    extra = 1
+
+
+@admin.register(FollowUpPlan)
+class FollowUpPlanAdmin(admin.ModelAdmin):
+    list_display = ["name", "step_count", "is_active"]
+    list_filter = ["is_active"]
+    search_fields = ["name", "slug", "description"]
+    prepopulated_fields = {"slug": ["name"]}
+    fields = ["name", "slug", "description", "is_active"]
+    inlines = [FollowUpPlanStepInline]
+
+    def get_queryset(self, request):
+        return super().get_queryset(request).annotate(step_count=Count("steps"))
+
+    @admin.display(description=_("steps"), ordering="step_count")
+    def step_count(self, plan: FollowUpPlan) -> int:
+        return plan.step_count

@@ -1,0 +1,140 @@
+"""Partnerships and their stages: stages move only through the service."""
+
+from django.contrib import admin, messages
+from django.core.exceptions import ValidationError
+from django.utils.formats import date_format
+from django.utils.translation import gettext_lazy as _
+from django.utils.translation import ngettext
+
+from crm import services
+from crm.admin.base import RECORD_FIELDSET, HistoryAdmin, action_confirmed, render_action_page
+from crm.admin.inlines import StageChangeInline
+from crm.forms import ChangeStageForm
+from crm.models import Partnership, StageChange
+
+
+@admin.register(Partnership)
+class PartnershipAdmin(HistoryAdmin):
+    list_display = ["organization", "project", "role", "stage", "owner", "last_contact"]
+    list_filter = ["stage", "role", "project"]
+    list_select_related = ["organization", "project", "owner"]
+    search_fields = ["organization__name", "organization__short_name", "project__name", "notes"]
+    autocomplete_fields = ["organization", "project", "owner"]
+    readonly_fields = ["created_at", "updated_at"]
+    fieldsets = [
+        (None, {"fields": ["organization", "project", "role", "stage"]}),
+        (_("Follow-through"), {"fields": ["owner", "contact_cadence_days", "notes", "source"]}),
+        RECORD_FIELDSET,
+    ]
+    inlines = [StageChangeInline]
+    actions = ["change_stage"]
+
+    def get_queryset(self, request):
+        return super().get_queryset(request).with_last_contact()
+
+    def get_readonly_fields(self, request, obj=None):
+        fields = list(super().get_readonly_fields(request, obj))
+        if obj is not None:
+            # Moves go through the "Change stage" action, which records them.
+            fields.append("stage")
+        return fields
+
+    @admin.display(description=_("last contact"), ordering="last_contact_on")
+    def last_contact(self, partnership: Partnership) -> str:
+        if partnership.last_contact_on is None:
+            return "—"
+        return date_format(partnership.last_contact_on, "SHORT_DATE_FORMAT")
+
+    def save_model(self, request, obj, form, change) -> None:
+        if change:
+            # Even a revert from the history page must not move the stage
+            # without a StageChange row.
+            obj.stage = Partnership.objects.values_list("stage", flat=True).get(pk=obj.pk)
+        super().save_model(request, obj, form, change)
+
+    @admin.action(permissions=["change"], description=_("Change stage…"))
+    def change_stage(self, request, queryset):
+        form = ChangeStageForm(request.POST if action_confirmed(request) else None)
+        if form.is_valid():
+            stage = form.cleaned_data["stage"]
+            moved, skipped = 0, []
+            for partnership in queryset:
+                if partnership.stage == stage:
+                    skipped.append(partnership)
+                    continue
+                try:
+                    services.partnership_change_stage(
+                        partnership=partnership,
+                        to_stage=stage,
+                        by=request.user,
+                        note=form.cleaned_data["note"],
+                    )
+                except ValidationError:
+                    # Moved by someone else meanwhile, to this very stage.
+                    skipped.append(partnership)
+                else:
+                    moved += 1
+            label = Partnership.Stage(stage).label
+            if moved:
+                self.message_user(
+                    request,
+                    ngettext(
+                        "%(count)d partnership moved to “%(stage)s”.",
+                        "%(count)d partnerships moved to “%(stage)s”.",
+                        moved,
+                    )
+                    % {"count": moved, "stage": label},
+                    messages.SUCCESS,
+                )
+            if skipped:
+                self.message_user(
+                    request,
+                    ngettext(
+                        "%(count)d partnership was already at “%(stage)s” and was left as "
+                        "it was: %(names)s.",
+                        "%(count)d partnerships were already at “%(stage)s” and were left "
+                        "as they were: %(names)s.",
+                        len(skipped),
+                    )
+                    % {
+                        "count": len(skipped),
+                        "stage": label,
+                        "names": "; ".join(str(p) for p in skipped),
+                    },
+                    messages.WARNING,
+                )
+            return None
+        return render_action_page(
+            self,
+            request,
+            queryset,
+            template="admin/crm/partnership/change_stage.html",
+            action="change_stage",
+            title=_("Change the stage of partnerships"),
+            form=form,
+        )
+
+
+@admin.register(StageChange)
+class StageChangeAdmin(admin.ModelAdmin):
+    """The log of stage moves: read only, written by partnership_change_stage."""
+
+    list_display = ["partnership", "from_stage", "to_stage", "changed_at", "changed_by"]
+    list_filter = ["to_stage", "from_stage"]
+    list_select_related = ["partnership__organization", "partnership__project", "changed_by"]
+    date_hierarchy = "changed_at"
+    search_fields = [
+        "partnership__organization__name",
+        "partnership__project__name",
+        "note",
+    ]
+    fields = ["partnership", "from_stage", "to_stage", "changed_at", "changed_by", "note"]
+
+    def has_add_permission(self, request) -> bool:
+        return False
+
+    def has_change_permission(self, request, obj=None) -> bool:
+        return False
+
+    def has_delete_permission(self, request, obj=None) -> bool:
+        return False
