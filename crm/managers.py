@@ -10,6 +10,7 @@ from django.conf import settings
 from django.db import models
 from django.db.models import Case, Count, F, OuterRef, Q, Subquery, Value, When
 from django.db.models.functions import Coalesce, TruncDate
+from django.utils import timezone
 
 
 class AddDays(models.Func):
@@ -46,16 +47,18 @@ class ProjectQuerySet(models.QuerySet):
     def with_follow_up_counts(self, *, today: date):
         """Annotate ``open_count``, ``overdue_count`` and ``due_soon_count`` (7 days).
 
-        Counted over every open follow-up, waiting ones included, as the
-        dashboard's per-project chart has always counted them.
+        Open counts every open follow-up; overdue follows
+        ``FollowUpQuerySet.overdue()``: a follow-up waiting on the partner is not
+        late on our side.
         """
         from crm.models import FollowUp
 
         open_ = Q(follow_ups__status__in=FollowUp.OPEN_STATUSES)
+        late = open_ & ~Q(follow_ups__status=FollowUp.Status.WAITING)
         week_end = today + timedelta(days=7)
         return self.annotate(
             open_count=Count("follow_ups", filter=open_),
-            overdue_count=Count("follow_ups", filter=open_ & Q(follow_ups__due_on__lt=today)),
+            overdue_count=Count("follow_ups", filter=late & Q(follow_ups__due_on__lt=today)),
             due_soon_count=Count(
                 "follow_ups",
                 filter=open_ & Q(follow_ups__due_on__gte=today, follow_ups__due_on__lte=week_end),
@@ -101,8 +104,13 @@ class FollowUpQuerySet(models.QuerySet):
         return self.filter(status__in=self.model.OPEN_STATUSES)
 
     def overdue(self, *, today: date):
-        """Open follow-ups whose due date has passed."""
-        return self.open().filter(due_on__lt=today)
+        """Open follow-ups past their due date on our side.
+
+        A follow-up waiting on the partner is not late on our side, however old
+        its date: the next move is theirs (it has its own "waiting too long"
+        nudge). Dashboard, digest, chart, admin and API all use this definition.
+        """
+        return self.open().exclude(status=self.model.Status.WAITING).filter(due_on__lt=today)
 
     def due_within(self, days: int, *, today: date):
         """Open follow-ups due from today to ``days`` days ahead, both included."""
@@ -112,35 +120,39 @@ class FollowUpQuerySet(models.QuerySet):
         return self.filter(assignee=user)
 
 
+def _contacts_up_to(today: date | None):
+    """Interactions with the outer query's organisation up to ``today``, latest first."""
+    from crm.models import InteractionOrganization
+
+    return InteractionOrganization.objects.filter(
+        organization=OuterRef("organization_id"),
+        interaction__occurred_on__lte=today or timezone.localdate(),
+    ).order_by("-interaction__occurred_on", "-interaction_id")
+
+
 class PartnershipQuerySet(models.QuerySet):
-    def with_last_contact(self):
+    def with_last_contact(self, *, today: date | None = None):
         """Annotate ``last_contact_on``: the latest interaction with the organization.
 
         Any interaction with the organization counts, whatever project it was about:
-        a relationship goes quiet with the organization, not with one project.
+        a relationship goes quiet with the organization, not with one project. A
+        meeting planned after ``today`` (default: the local date) is not a contact
+        yet, or a partnership nobody has spoken to would never look quiet.
         """
-        from crm.models import InteractionOrganization
-
-        latest = InteractionOrganization.objects.filter(
-            organization=OuterRef("organization_id")
-        ).order_by("-interaction__occurred_on", "-interaction_id")
+        latest = _contacts_up_to(today)
         return self.annotate(
             last_contact_on=Subquery(
                 latest.values("interaction__occurred_on")[:1], output_field=models.DateField()
             ),
         )
 
-    def with_last_contact_precision(self):
+    def with_last_contact_precision(self, *, today: date | None = None):
         """Annotate ``last_contact_precision``: how precise the last contact's date is.
 
         The source dates the mission's meetings "fin septembre 2023", stored as
         1 September: pages must not show that as a day.
         """
-        from crm.models import InteractionOrganization
-
-        latest = InteractionOrganization.objects.filter(
-            organization=OuterRef("organization_id")
-        ).order_by("-interaction__occurred_on", "-interaction_id")
+        latest = _contacts_up_to(today)
         return self.annotate(
             last_contact_precision=Subquery(
                 latest.values("interaction__date_precision")[:1],
@@ -158,7 +170,7 @@ class PartnershipQuerySet(models.QuerySet):
         )
         return self.annotate(cadence_days=Coalesce(F("contact_cadence_days"), stage_default))
 
-    def with_contact_due(self):
+    def with_contact_due(self, *, today: date | None = None):
         """Annotate ``last_contact_on``, ``cadence_days`` and ``contact_due_on``.
 
         ``contact_due_on`` is the day by which the next contact is due: the last
@@ -167,7 +179,7 @@ class PartnershipQuerySet(models.QuerySet):
         """
         base = Coalesce(F("last_contact_on"), TruncDate("created_at"))
         return (
-            self.with_last_contact()
+            self.with_last_contact(today=today)
             .with_cadence()
             .annotate(contact_due_on=AddDays(base, F("cadence_days")))
         )
@@ -175,7 +187,7 @@ class PartnershipQuerySet(models.QuerySet):
     def stale(self, *, today: date):
         """Partnerships not contacted within their cadence, as of ``today``."""
         return (
-            self.with_contact_due()
+            self.with_contact_due(today=today)
             .exclude(stage=self.model.Stage.CLOSED)
             .filter(contact_due_on__lt=today)
         )
@@ -189,8 +201,8 @@ class PartnershipQuerySet(models.QuerySet):
         """
         base = Coalesce(F("last_contact_on"), TruncDate("created_at"))
         return (
-            self.with_contact_due()
-            .with_last_contact_precision()
+            self.with_contact_due(today=today)
+            .with_last_contact_precision(today=today)
             .annotate(contact_late_on=AddDays(base, F("cadence_days") * 3 / 2))
             .annotate(
                 staleness=Case(

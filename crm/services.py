@@ -73,8 +73,9 @@ def follow_up_complete(
 def follow_up_reassign(
     *, follow_up: FollowUp, assignee: AbstractBaseUser, by: AbstractBaseUser
 ) -> FollowUp:
-    """Give a follow-up to another member of staff."""
-    follow_up = FollowUp.objects.select_for_update().get(pk=follow_up.pk)
+    """Give an open follow-up to another member of staff."""
+    # Finished work changes hands no more: its assignee is who did it.
+    follow_up = _lock_open(follow_up)
     if follow_up.assignee_id == assignee.pk:
         return follow_up
     follow_up.assignee = assignee

@@ -182,3 +182,31 @@ def test_next_follow_up_is_the_earliest_open_one_of_the_partnership():
     annotated = Partnership.objects.with_next_follow_up().get()
 
     assert annotated.next_follow_up_on == date(2026, 2, 1)
+
+
+def test_a_follow_up_waiting_on_the_partner_is_not_overdue(today):
+    follow_up(today - timedelta(days=30), FollowUp.Status.WAITING, waiting_since=today)
+
+    assert not FollowUp.objects.overdue(today=today).exists()
+
+
+def test_project_chart_counts_follow_ups_waiting_on_the_partner_as_open_not_overdue(today):
+    from crm.models import Project
+
+    waiting = follow_up(today - timedelta(days=30), FollowUp.Status.WAITING, waiting_since=today)
+    follow_up(today - timedelta(days=1), project=waiting.project)
+
+    project = Project.objects.with_follow_up_counts(today=today).get(pk=waiting.project_id)
+
+    assert (project.open_count, project.overdue_count) == (2, 1)
+
+
+def test_a_meeting_planned_after_today_is_not_the_last_contact(today):
+    partnership = factories.PartnershipFactory(contact_cadence_days=14)
+    meeting(partnership.organization, today - timedelta(days=40))
+    meeting(partnership.organization, today + timedelta(days=10))
+
+    annotated = Partnership.objects.with_last_contact(today=today).get()
+
+    assert annotated.last_contact_on == today - timedelta(days=40)
+    assert list(Partnership.objects.stale(today=today)) == [partnership]

@@ -244,3 +244,14 @@ def test_creating_a_follow_up_checks_it_and_records_its_author(staff_user):
     with pytest.raises(ValidationError) as caught:
         services.follow_up_create(by=staff_user, title="", project=project, due_on=None)
     assert {"title", "due_on"} <= set(caught.value.message_dict)
+
+
+def test_a_closed_follow_up_cannot_be_reassigned(staff_user, coordinator):
+    follow_up = factories.FollowUpFactory(status=FollowUp.Status.CANCELLED, assignee=staff_user)
+
+    with pytest.raises(ValidationError) as excinfo:
+        services.follow_up_reassign(follow_up=follow_up, assignee=coordinator, by=coordinator)
+
+    assert "status" in excinfo.value.message_dict
+    follow_up.refresh_from_db()
+    assert follow_up.assignee == staff_user
