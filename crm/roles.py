@@ -24,8 +24,13 @@ def role_permissions(role: str):
     # autocomplete needs the permission to view users.
     view_users = Permission.objects.filter(content_type__app_label="auth", codename="view_user")
     if role == COORDINATION:
-        users = Q(content_type__app_label="auth") & ~Q(codename__startswith="delete_")
-        return crm | Permission.objects.filter(users)
+        # Accounts and their roles, never the permissions themselves: with
+        # change_group or add_permission a coordinator could grant anything.
+        accounts = Permission.objects.filter(
+            content_type__app_label="auth",
+            codename__in=["view_user", "add_user", "change_user", "view_group"],
+        )
+        return crm | accounts
     crm = crm.exclude(content_type__model__in=COORDINATION_ONLY_MODELS)
     if role == STAFF:
         # Staff keep records up to date but delete nothing: organisations, people

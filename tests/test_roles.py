@@ -70,3 +70,46 @@ def test_staff_can_search_colleagues_in_the_assignee_autocomplete(client, staff_
 
     assert response.status_code == 200
     assert [item["text"] for item in response.json()["results"]] == ["staffer"]
+
+
+def test_coordination_manages_accounts_but_not_groups_or_permissions(coordinator):
+    assert coordinator.has_perm("auth.add_user")
+    assert coordinator.has_perm("auth.change_user")
+    for codename in ("delete_user", "change_group", "add_group", "add_permission"):
+        assert not coordinator.has_perm(f"auth.{codename}")
+
+
+def test_a_coordinator_cannot_make_themselves_superuser(client, coordinator):
+    client.force_login(coordinator)
+    url = f"/admin/auth/user/{coordinator.pk}/change/"
+    form = client.get(url).context["adminform"].form
+    data = {
+        name: value
+        for name, value in form.initial.items()
+        if name in form.fields and value is not None and not isinstance(value, list)
+    }
+    data.update(
+        username=coordinator.username,
+        is_staff="on",
+        is_active="on",
+        is_superuser="on",
+        groups=[group.pk for group in coordinator.groups.all()],
+        date_joined_0="2026-01-01",
+        date_joined_1="10:00:00",
+    )
+
+    response = client.post(url, data)
+
+    assert response.status_code == 302
+    coordinator.refresh_from_db()
+    assert not coordinator.is_superuser
+
+
+def test_a_coordinator_cannot_touch_a_superusers_account(client, coordinator):
+    from django.contrib.auth import get_user_model
+
+    boss = get_user_model().objects.create_superuser("boss", "boss@example.org", "pw-123456789")
+    client.force_login(coordinator)
+
+    assert client.post(f"/admin/auth/user/{boss.pk}/password/", {}).status_code == 403
+    assert client.post(f"/admin/auth/user/{boss.pk}/change/", {}).status_code == 403

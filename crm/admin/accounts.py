@@ -1,11 +1,39 @@
-"""Staff profiles, API tokens and the log of digests sent."""
+"""User accounts, staff profiles, API tokens and the log of digests sent."""
 
 from django.contrib import admin, messages
+from django.contrib.auth import get_user_model
+from django.contrib.auth.admin import UserAdmin
 from django.utils import timezone
 from django.utils.translation import gettext_lazy as _
 from django.utils.translation import ngettext
 
 from crm.models import ApiToken, DigestLog, StaffProfile
+
+User = get_user_model()
+admin.site.unregister(User)
+
+
+@admin.register(User)
+class StaffUserAdmin(UserAdmin):
+    """Django's user admin, where Coordination manages accounts without owning the site.
+
+    Coordination adds colleagues and gives them a role (group); only a superuser
+    may make a superuser, grant permissions one by one, or touch a superuser's
+    account (its password included), so no coordinator can raise their own rights.
+    """
+
+    SUPERUSER_ONLY_FIELDS = ("is_superuser", "user_permissions")
+
+    def get_readonly_fields(self, request, obj=None):
+        readonly = super().get_readonly_fields(request, obj)
+        if request.user.is_superuser:
+            return readonly
+        return (*readonly, *self.SUPERUSER_ONLY_FIELDS)
+
+    def has_change_permission(self, request, obj=None) -> bool:
+        if obj is not None and obj.is_superuser and not request.user.is_superuser:
+            return False
+        return super().has_change_permission(request, obj)
 
 
 @admin.register(StaffProfile)
