@@ -83,7 +83,8 @@ def build_calendar(user, *, host: str, today) -> icalendar.Calendar:
 def calendar_feed(request: HttpRequest, secret: str) -> HttpResponse:
     """Serve the calendar whose URL carries ``secret``; 404 if unknown or revoked."""
     profile = StaffProfile.for_calendar_secret(secret)
-    if profile is None:
+    # Someone whose role was taken away reads no more than they could logged in.
+    if profile is None or not profile.user.has_perm("crm.view_followup"):
         raise Http404
     with translation.override(profile.language):
         calendar = build_calendar(

@@ -76,7 +76,8 @@ def test_the_docs_page_is_served_from_our_static_files(client, coordinator):
     assert response.status_code == 200
     assert "/static/drf_spectacular_sidecar/swagger-ui-dist/" in response.text
     assert "cdn" not in response.text.lower()
-    assert client.get("/static/drf_spectacular_sidecar/swagger-ui-dist/swagger-ui.css")
+    css = client.get("/static/drf_spectacular_sidecar/swagger-ui-dist/swagger-ui.css")
+    assert css.status_code == 200
     assert client.get("/api/v1/redoc/").status_code == 200
 
 

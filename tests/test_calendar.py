@@ -112,3 +112,12 @@ def test_the_token_page_shows_the_calendar_url(client, staff_user):
     response = client.get("/account/tokens/")
 
     assert feed_path(staff_user) in response.text
+
+
+def test_a_user_without_a_role_any_more_has_no_feed(client, staff_user):
+    url = f"/calendar/{StaffProfile.for_user(staff_user).calendar_secret()}.ics"
+    assert client.get(url).status_code == 200
+
+    staff_user.groups.clear()
+
+    assert client.get(url).status_code == 404

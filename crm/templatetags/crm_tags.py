@@ -5,6 +5,7 @@ from datetime import date
 from django import template
 from django.utils.formats import date_format
 from django.utils.translation import gettext as _
+from django.utils.translation import pgettext
 
 from crm.models import DatePrecision
 
@@ -44,7 +45,14 @@ def precise_span(start: date, end: date | None, precision: str) -> str:
     if precision != DatePrecision.DAY and (start.year, start.month) == (end.year, end.month):
         # "fin septembre 2023" stored as 1–30 September: the period, not the span.
         return first
-    return _("%(start)s to %(end)s") % {"start": first, "end": last}
+    if precision == DatePrecision.DAY:
+        return _("%(start)s to %(end)s") % {"start": first, "end": last}
+    # French says "du 3 au 5 mars" for days but "de septembre à octobre" for
+    # months: a separate message lets each language word the two apart.
+    return pgettext("span of months or years", "%(start)s to %(end)s") % {
+        "start": first,
+        "end": last,
+    }
 
 
 @register.filter
