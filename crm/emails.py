@@ -13,7 +13,7 @@ from django.conf import settings
 from django.contrib.auth import get_user_model
 from django.contrib.auth.models import AbstractBaseUser
 from django.core.exceptions import ObjectDoesNotExist
-from django.core.mail import EmailMultiAlternatives
+from django.core.mail import EmailMultiAlternatives, get_connection
 from django.db import transaction
 from django.template.loader import render_to_string
 from django.utils import translation
@@ -23,6 +23,9 @@ from django.utils.translation import ngettext
 from crm.models import FollowUp, Language
 
 logger = logging.getLogger(__name__)
+
+# Assignment notices go out while the user who saved waits for the page.
+NOTICE_TIMEOUT_SECONDS = 5
 
 
 def absolute_url(path: str) -> str:
@@ -96,6 +99,9 @@ def _send_assignment_notices(per_assignee: dict[int, list[int]], by_id: int | No
     follow_ups = FollowUp.objects.select_related("project", "organization").in_bulk(
         [pk for pks in per_assignee.values() for pk in pks]
     )
+    # One short-timeout connection for all notices of this write: the user who
+    # saved waits for it, so a mail server that hangs costs seconds, not minutes.
+    connection = get_connection(timeout=NOTICE_TIMEOUT_SECONDS)
     for assignee_id, pks in per_assignee.items():
         assignee = users.get(assignee_id)
         if assignee is None or not assignee.is_active or not assignee.email:
@@ -104,7 +110,9 @@ def _send_assignment_notices(per_assignee: dict[int, list[int]], by_id: int | No
         if not items:
             continue
         try:
-            assignment_message(assignee=assignee, follow_ups=items, by=by).send()
+            message = assignment_message(assignee=assignee, follow_ups=items, by=by)
+            message.connection = connection
+            message.send()
         except Exception:
             logger.exception("Assignment notice to %s failed", assignee.get_username())
 

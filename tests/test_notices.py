@@ -285,3 +285,20 @@ def test_the_api_notifies_on_create_and_on_a_new_assignee_only(
     with commits():
         coordinator_api.patch(url, {"assignee": other.pk}, format="json")
     assert [message.to for message in mailoutbox[1:]] == [[other.email]]
+
+
+def test_notices_use_a_short_mail_server_timeout(coordinator, staff_user, project, commits):
+    from unittest import mock
+
+    from crm import emails
+
+    with (
+        mock.patch("crm.emails.get_connection", wraps=emails.get_connection) as connect,
+        commits(),
+    ):
+        services.follow_up_create(
+            by=coordinator, title="Relancer Visa", project=project, assignee=staff_user,
+            due_on=TODAY,
+        )  # fmt: skip
+
+    connect.assert_called_once_with(timeout=emails.NOTICE_TIMEOUT_SECONDS)
