@@ -130,3 +130,24 @@ def test_tls_and_ssl_together_are_refused():
 
     assert result.returncode != 0
     assert "EMAIL_USE_TLS or EMAIL_USE_SSL, not both" in result.stderr
+
+
+def test_behind_a_tls_proxy_the_forwarded_scheme_is_trusted():
+    code = "import crm.settings as s; print(getattr(s, 'SECURE_PROXY_SSL_HEADER', None))"
+    env = {"DJANGO_SECRET_KEY": "x", "DJANGO_BEHIND_TLS_PROXY": "1"}
+    result = subprocess.run(
+        [sys.executable, "-c", code], env=env, capture_output=True, text=True, check=False
+    )
+    assert result.stdout.strip() == "('HTTP_X_FORWARDED_PROTO', 'https')"
+    assert "None" in _load_settings_attr("SECURE_PROXY_SSL_HEADER")
+
+
+def _load_settings_attr(name: str) -> str:
+    code = f"import crm.settings as s; print(getattr(s, {name!r}, None))"
+    return subprocess.run(
+        [sys.executable, "-c", code],
+        env={"DJANGO_SECRET_KEY": "x"},
+        capture_output=True,
+        text=True,
+        check=False,
+    ).stdout
