@@ -174,6 +174,43 @@ def test_formulas_and_control_characters_are_neutralized(coordinator_api, fmt):
     assert row["Short name"] == "+228 90"
 
 
+@pytest.mark.parametrize(
+    ("value", "expected"),
+    [
+        ("-2+3+cmd|' /C calc'!A0", "'-2+3+cmd|' /C calc'!A0"),
+        ("+1+cmd|' /C calc'!A0", "'+1+cmd|' /C calc'!A0"),
+        ("-SUM(A1:A2)", "'-SUM(A1:A2)"),
+        ("\tfoo", "'\tfoo"),
+        ("@SUM(A1)", "'@SUM(A1)"),
+        ("+228 90 00 00 00", "+228 90 00 00 00"),
+        ("+1 (415) 555.0100", "+1 (415) 555.0100"),
+        ("-12", "-12"),
+        ("-1.5", "-1.5"),
+        ("Lomé", "Lomé"),
+    ],
+)
+def test_neutralize_lets_through_only_plain_numbers_after_a_sign(value, expected):
+    assert export.neutralize(value) == expected
+
+
+@pytest.mark.parametrize("fmt", ["csv", "xlsx"])
+def test_owasp_formula_payload_is_neutralized_in_files(coordinator_api, fmt):
+    factories.OrganizationFactory(
+        name="-2+3+cmd|' /C calc'!A0", city="-12", short_name="+228 90 00 00 00"
+    )
+
+    response = coordinator_api.get(f"/api/v1/organizations/?format={fmt}")
+
+    if fmt == "csv":
+        row = read_csv(response)[0]
+    else:
+        headers, *rows = read_xlsx(response)
+        row = dict(zip(headers, rows[0], strict=True))
+    assert row["Name"] == "'-2+3+cmd|' /C calc'!A0"
+    assert row["City"] == "-12"
+    assert row["Short name"] == "+228 90 00 00 00"
+
+
 def test_an_error_in_xlsx_format_is_still_a_4xx(coordinator_api):
     response = coordinator_api.get("/api/v1/organizations/?format=xlsx&\x05=1&\x05=2")
 

@@ -7,6 +7,7 @@ fields, headed by their labels in the request's language.
 """
 
 import csv
+import re
 import tempfile
 from collections.abc import Iterator
 from datetime import date, datetime
@@ -64,9 +65,12 @@ def _rows(queryset, serializer: serializers.Serializer, columns) -> Iterator[lis
         yield [_typed(field, instance, data.get(name)) for name, field in columns]
 
 
-# A cell starting with one of these is run as a formula by spreadsheet programs;
-# "+" and "-" only when no digit follows, so phone numbers and amounts stay as is.
+# A cell starting with one of these is run as a formula by spreadsheet programs.
 FORMULA_STARTS = ("=", "@", "\t", "\r")
+# "+" and "-" start a formula too (OWASP's ``-2+3+cmd|' /C calc'!A0``); only a
+# value that is wholly a number or a phone number ("-12", "+228 90 00 00 00")
+# is kept as is.
+PLAIN_NUMBER_RE = re.compile(r"[+-]?[\d\s().]+")
 
 
 def neutralize(value: str) -> str:
@@ -77,7 +81,7 @@ def neutralize(value: str) -> str:
     """
     value = ILLEGAL_CHARACTERS_RE.sub("", value)
     if value.startswith(FORMULA_STARTS) or (
-        value[:1] in ("+", "-") and not value[1:2].isdigit() and value[1:2] != " "
+        value[:1] in ("+", "-") and not PLAIN_NUMBER_RE.fullmatch(value)
     ):
         return "'" + value
     return value
