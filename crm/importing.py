@@ -14,6 +14,7 @@ streaming are simpler to hold in one small module.
 
 import csv
 import io
+import zipfile
 from collections.abc import Callable, Iterator
 from dataclasses import dataclass, field
 from datetime import date, datetime
@@ -24,6 +25,7 @@ from django.db import DatabaseError, transaction
 from django.utils.dateparse import parse_date
 from django.utils.translation import gettext as _
 from openpyxl import load_workbook
+from openpyxl.utils.exceptions import InvalidFileException
 
 from crm.models import Affiliation, Organization, Person
 
@@ -109,45 +111,80 @@ def _cell_text(value) -> str:
     return str(value).strip()
 
 
+def _unreadable(error: Exception) -> ImportFileError:
+    """Return the ImportFileError telling the user why ``error`` stops the file."""
+    if isinstance(error, UnicodeDecodeError):
+        # What French Excel writes by default ("CSV (séparateur : point-virgule)")
+        # is Windows-1252, not UTF-8.
+        return ImportFileError(
+            _("The file is not in UTF-8. Save the file as “CSV UTF-8” and upload it again.")
+        )
+    if isinstance(error, csv.Error):
+        return ImportFileError(
+            _("This is not a readable CSV file (%(error)s).") % {"error": error}
+        )
+    return ImportFileError(_("This is not a readable XLSX file."))
+
+
+# What a file that is not what its name says raises, at once or while its rows
+# are read (a CSV is decoded, and an XLSX unzipped, lazily).
+UNREADABLE = (UnicodeDecodeError, csv.Error, zipfile.BadZipFile, InvalidFileException)
+
+
 def read_rows(file, filename: str) -> tuple[list[str], Iterator[tuple[int, dict[str, str]]]]:
-    """Return the header and an iterator of (row number, values), read lazily."""
+    """Return the header and an iterator of (row number, values), read lazily.
+
+    Raise ImportFileError, also while iterating, when the file cannot be read.
+    """
     suffix = Path(filename).suffix.lower()
-    if suffix == ".csv":
-        text = io.TextIOWrapper(file, encoding="utf-8-sig", newline="")
-        reader = csv.reader(text)
-        header_row = next(reader, None)
-        rows = (values for values in reader)
-    elif suffix == ".xlsx":
-        try:
-            workbook = load_workbook(file, read_only=True, data_only=True)
-        except Exception as error:  # openpyxl raises many kinds on a bad file.
-            raise ImportFileError(_("This is not a readable XLSX file.")) from error
-        iterator = workbook.worksheets[0].iter_rows(values_only=True)
-        header_row = next(iterator, None)
-        rows = (values for values in iterator)
-    else:
-        raise ImportFileError(_("Give a .csv or .xlsx file."))
+    try:
+        if suffix == ".csv":
+            text = io.TextIOWrapper(file, encoding="utf-8-sig", newline="")
+            reader = csv.reader(text)
+            header_row = next(reader, None)
+            rows = (values for values in reader)
+        elif suffix == ".xlsx":
+            try:
+                workbook = load_workbook(file, read_only=True, data_only=True)
+            except Exception as error:  # openpyxl raises many kinds on a bad file.
+                raise ImportFileError(_("This is not a readable XLSX file.")) from error
+            iterator = workbook.worksheets[0].iter_rows(values_only=True)
+            header_row = next(iterator, None)
+            rows = (values for values in iterator)
+        else:
+            raise ImportFileError(_("Give a .csv or .xlsx file."))
+    except UNREADABLE as error:
+        raise _unreadable(error) from error
     if not header_row:
         raise ImportFileError(_("The file is empty: row 1 must name the columns."))
     headers = [_cell_text(value).lower() for value in header_row]
 
     def numbered() -> Iterator[tuple[int, dict[str, str]]]:
-        for number, values in enumerate(rows, start=2):
-            cells = [_cell_text(value) for value in values]
-            if not any(cells):
-                continue  # Blank lines, common at the end of spreadsheets.
-            yield number, dict(zip(headers, cells, strict=False))
+        try:
+            for number, values in enumerate(rows, start=2):
+                cells = [_cell_text(value) for value in values]
+                if not any(cells):
+                    continue  # Blank lines, common at the end of spreadsheets.
+                yield number, dict(zip(headers, cells, strict=False))
+        except UNREADABLE as error:
+            raise _unreadable(error) from error
 
     return headers, numbered()
 
 
 def count_rows(path: Path) -> int | None:
-    """Return how many data rows a file holds, for a progress bar (cheaply)."""
+    """Return how many data rows a file holds, for a progress bar (cheaply).
+
+    Raise ImportFileError when an XLSX file cannot be opened.
+    """
     if path.suffix.lower() == ".csv":
         with path.open("rb") as file:
             return max(sum(1 for _line in file) - 1, 0)
     if path.suffix.lower() == ".xlsx":
-        workbook = load_workbook(path, read_only=True)
+        try:
+            workbook = load_workbook(path, read_only=True)
+        except Exception as error:  # openpyxl raises many kinds on a bad file.
+            raise ImportFileError(_("This is not a readable XLSX file.")) from error
         return max((workbook.worksheets[0].max_row or 1) - 1, 0)
     return None
 

@@ -4,9 +4,11 @@ import io
 
 import openpyxl
 import pytest
+from django.conf import settings
 from django.core.files.uploadedfile import SimpleUploadedFile
 from django.core.management import CommandError, call_command
 from django.urls import reverse
+from django.utils import translation
 
 from crm.importing import ImportFileError, import_contacts
 from crm.models import Affiliation, Organization, Person
@@ -245,3 +247,86 @@ def test_read_only_users_cannot_import(client, reader):
     response = client.get(reverse("admin:crm_organization_import"))
 
     assert response.status_code == 403
+
+
+# Files that are not what they claim: a clear message, never a traceback.
+
+
+def _in_default_language(message: str) -> str:
+    # Admin and command speak the site's language; the test must not care which.
+    with translation.override(settings.LANGUAGE_CODE):
+        return translation.gettext(message)
+
+
+NOT_UTF8 = "The file is not in UTF-8. Save the file as “CSV UTF-8” and upload it again."
+NOT_XLSX = "This is not a readable XLSX file."
+LATIN1_ORGS = "slug,name,kind,country\nsenegal,Société générale,company,FR\n".encode("latin-1")
+CORRUPT_XLSX = b"PK\x03\x04 this is not a workbook"
+
+
+def test_a_latin1_csv_is_refused_with_advice_not_a_decoding_error():
+    with pytest.raises(ImportFileError, match="CSV UTF-8"):
+        import_contacts(io.BytesIO(LATIN1_ORGS), filename="orgs.csv", dry_run=False)
+
+    assert not Organization.objects.exists()
+
+
+def test_a_latin1_byte_far_down_a_csv_is_refused_too():
+    # The decoding is lazy: the first rows read well, row 1001 does not.
+    rows = "".join(f"org-{n},Org {n},company,FR\n" for n in range(1000))
+    content = ("slug,name,kind,country\n" + rows).encode() + "x,Café,company,FR\n".encode("cp1252")
+
+    with pytest.raises(ImportFileError, match="CSV UTF-8"):
+        import_contacts(io.BytesIO(content), filename="orgs.csv", dry_run=False)
+
+    assert not Organization.objects.exists()
+
+
+def test_a_csv_the_parser_rejects_is_refused_whole():
+    content = b"slug,name,kind\nvisa," + b"V" * 200_000 + b",company\n"  # Over csv's field limit.
+
+    with pytest.raises(ImportFileError):
+        import_contacts(io.BytesIO(content), filename="orgs.csv", dry_run=False)
+
+    assert not Organization.objects.exists()
+
+
+def test_a_corrupt_xlsx_is_refused():
+    with pytest.raises(ImportFileError):
+        import_contacts(io.BytesIO(CORRUPT_XLSX), filename="orgs.xlsx", dry_run=False)
+
+
+@pytest.mark.parametrize(
+    ("name", "content", "message"),
+    [("orgs.csv", LATIN1_ORGS, NOT_UTF8), ("orgs.xlsx", CORRUPT_XLSX, NOT_XLSX)],
+)
+def test_the_command_refuses_an_unreadable_file_without_a_traceback(
+    tmp_path, name, content, message
+):
+    path = tmp_path / name
+    path.write_bytes(content)
+
+    with pytest.raises(CommandError) as raised:
+        call_command("import_contacts", str(path))
+
+    assert str(raised.value) == f"{name}: {_in_default_language(message)}"
+    assert not Organization.objects.exists()
+
+
+@pytest.mark.parametrize(
+    ("name", "content", "message"),
+    [("orgs.csv", LATIN1_ORGS, NOT_UTF8), ("orgs.xlsx", CORRUPT_XLSX, NOT_XLSX)],
+)
+def test_the_admin_preview_refuses_an_unreadable_file_with_advice(
+    client, coordinator, name, content, message
+):
+    client.force_login(coordinator)
+
+    preview = client.post(
+        reverse("admin:crm_organization_import"), {"file": SimpleUploadedFile(name, content)}
+    )
+
+    assert preview.status_code == 200
+    assert preview.context["form"].errors == {"file": [_in_default_language(message)]}
+    assert "token" not in preview.context
+    assert not Organization.objects.exists()

@@ -67,13 +67,15 @@ class Command(BaseCommand):
         if not file.is_file():
             raise CommandError(f"No such file: {file}")
         show = not no_progress and options["verbosity"] > 0
-        progress = Progress(count_rows(file), sys.stderr, enabled=show)
         try:
+            # Counting opens the file too: a corrupt XLSX fails here already.
+            progress = Progress(count_rows(file), sys.stderr, enabled=show)
             with file.open("rb") as stream:
                 result = import_contacts(
                     stream, filename=file.name, dry_run=dry_run, progress=progress
                 )
         except ImportFileError as error:
+            # A clean message, no traceback: the file, not the program, is wrong.
             raise CommandError(f"{file.name}: {error}") from error
         progress.finish()
         if result.errors:
