@@ -458,8 +458,7 @@ def interaction_new(request: HttpRequest) -> HttpResponse:
         data = request.POST.copy()
         if "add_row" in data:
             # No JavaScript needed: one more blank row, everything typed kept.
-            total = int(data.get("follow_ups-TOTAL_FORMS") or 0)
-            data["follow_ups-TOTAL_FORMS"] = str(min(total + 1, 20))
+            data["follow_ups-TOTAL_FORMS"] = str(_rows_posted(data) + 1)
             show_errors = False
         form = InteractionForm(data)
         formset = FollowUpRowFormSet(
@@ -498,6 +497,20 @@ def interaction_new(request: HttpRequest) -> HttpResponse:
         formset = FollowUpRowFormSet(prefix="follow_ups", form_kwargs={"initial": row_initial})
     context = {"form": form, "formset": formset, "show_errors": show_errors}
     return render(request, "crm/interaction_form.html", context)
+
+
+# The most follow-up rows one interaction form offers.
+MAX_FOLLOW_UP_ROWS = 20
+
+
+def _rows_posted(data) -> int:
+    """Return how many follow-up rows the form held, whatever was posted."""
+    # A tampered or truncated value must not be a server error.
+    try:
+        total = int(data.get("follow_ups-TOTAL_FORMS", ""))
+    except ValueError:
+        total = 0
+    return max(0, min(total, MAX_FOLLOW_UP_ROWS - 1))
 
 
 def _add_service_errors(form, formset, rows, error: ValidationError) -> None:

@@ -741,6 +741,29 @@ def test_adding_a_row_keeps_what_was_typed_and_saves_nothing(client, staff_user,
     assert Interaction.objects.count() == 1
 
 
+@pytest.mark.parametrize("total", ["abc", "", "-1", "1e9", "²", "99999999999999999999"])
+def test_adding_a_row_with_a_tampered_row_count_is_not_an_error(client, staff_user, world, total):
+    client.force_login(staff_user)
+    data = {**log_data(world, staff_user, []), "add_row": "1"}
+    data["follow_ups-TOTAL_FORMS"] = total
+
+    response = client.post("/interactions/new/", data)
+
+    assert response.status_code == 200
+    assert 1 <= len(response.context["formset"].forms) <= 20
+    assert Interaction.objects.count() == 1
+
+
+def test_adding_rows_stops_at_twenty(client, staff_user, world):
+    client.force_login(staff_user)
+    data = {**log_data(world, staff_user, []), "add_row": "1"}
+    data["follow_ups-TOTAL_FORMS"] = "500"
+
+    response = client.post("/interactions/new/", data)
+
+    assert len(response.context["formset"].forms) == 20
+
+
 def test_log_form_is_prefilled_from_an_organization(client, staff_user, world):
     client.force_login(staff_user)
 
