@@ -14,7 +14,7 @@ from typing import Any
 from django.contrib import messages
 from django.contrib.auth.decorators import login_required
 from django.core.exceptions import PermissionDenied, ValidationError
-from django.db.models import Prefetch, Q
+from django.db.models import F, Prefetch, Q
 from django.http import HttpRequest, HttpResponse, HttpResponseRedirect
 from django.shortcuts import get_object_or_404, redirect, render
 from django.urls import reverse
@@ -215,8 +215,10 @@ def organization(request: HttpRequest, slug: str) -> HttpResponse:
     on = today()
     context = {
         "organization": organization,
+        # Current roles (no end) first: NULLs sort first on SQLite but last on
+        # PostgreSQL unless told.
         "affiliations": organization.affiliations.select_related("person").order_by(
-            "end_on", "-is_primary", "person__family_name"
+            F("end_on").asc(nulls_first=True), "-is_primary", "person__family_name"
         ),
         "partnerships": organization.partnerships.with_staleness(today=on)
         .with_next_follow_up()

@@ -334,6 +334,24 @@ def test_organization_page_tells_the_partners_whole_story(client, staff_user, co
     assert "Sent on Monday" in text and "Call went well" in text
 
 
+def test_organization_page_lists_current_roles_before_ended_ones(client, staff_user):
+    # Both databases: NULL end dates sort first on SQLite, last on PostgreSQL.
+    organization = factories.OrganizationFactory(slug="org")
+    factories.AffiliationFactory(
+        organization=organization,
+        person__family_name="Aaron",
+        start_on=date(2020, 1, 1),
+        end_on=date(2024, 6, 30),
+    )
+    factories.AffiliationFactory(organization=organization, person__family_name="Zinsou")
+    client.force_login(staff_user)
+
+    response = client.get("/organizations/org/")
+
+    names = [a.person.family_name for a in response.context["affiliations"]]
+    assert names == ["Zinsou", "Aaron"]
+
+
 def test_organization_page_flags_a_placeholder_as_not_identified(client, staff_user):
     factories.OrganizationFactory(slug="vc", is_identified=False)
     client.force_login(staff_user)
