@@ -135,6 +135,9 @@ def dashboard(request: HttpRequest) -> HttpResponse:
     stale = Partnership.objects.gone_quiet(today=on).select_related(
         "organization", "project", "owner"
     )
+    if scope == "mine":
+        # As in the morning digest: the partnerships the user owns.
+        stale = stale.filter(owner=request.user)
     context = {
         "scope": scope,
         "may_see_team": may_see_team,

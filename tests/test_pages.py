@@ -227,15 +227,21 @@ def test_staff_cannot_switch_to_the_whole_team(client, staff_user, coordinator):
 
 def test_dashboard_shows_stale_partnerships_amber_then_red(client, staff_user):
     amber = factories.PartnershipFactory(
-        organization=factories.OrganizationFactory(name="Amber Org"), contact_cadence_days=20
+        organization=factories.OrganizationFactory(name="Amber Org"),
+        contact_cadence_days=20,
+        owner=staff_user,
     )
     meeting(amber.organization, TODAY - timedelta(days=25))
     red = factories.PartnershipFactory(
-        organization=factories.OrganizationFactory(name="Red Org"), contact_cadence_days=20
+        organization=factories.OrganizationFactory(name="Red Org"),
+        contact_cadence_days=20,
+        owner=staff_user,
     )
     meeting(red.organization, TODAY - timedelta(days=31))
     fresh = factories.PartnershipFactory(
-        organization=factories.OrganizationFactory(name="Fresh Org"), contact_cadence_days=20
+        organization=factories.OrganizationFactory(name="Fresh Org"),
+        contact_cadence_days=20,
+        owner=staff_user,
     )
     meeting(fresh.organization, TODAY - timedelta(days=3))
     client.force_login(staff_user)
@@ -246,6 +252,34 @@ def test_dashboard_shows_stale_partnerships_amber_then_red(client, staff_user):
     assert stale == {"Red Org": "red", "Amber Org": "amber"}
     assert 'class="stale-red"' in response.text
     assert 'class="stale-amber"' in response.text
+
+
+def test_my_dashboard_shows_only_the_partnerships_i_own_gone_quiet(
+    client, staff_user, coordinator
+):
+    def quiet(name, owner):
+        partnership = factories.PartnershipFactory(
+            organization=factories.OrganizationFactory(name=name),
+            owner=owner,
+            contact_cadence_days=20,
+        )
+        meeting(partnership.organization, TODAY - timedelta(days=31))
+
+    quiet("Mine Org", staff_user)
+    quiet("Colleague Org", coordinator)
+    quiet("Nobody's Org", None)
+
+    client.force_login(staff_user)
+    mine = client.get("/")
+    client.force_login(coordinator)
+    team = client.get("/?scope=team")
+
+    assert [p.organization.name for p in mine.context["stale_partnerships"]] == ["Mine Org"]
+    assert {p.organization.name for p in team.context["stale_partnerships"]} == {
+        "Mine Org",
+        "Colleague Org",
+        "Nobody's Org",
+    }
 
 
 def test_dashboard_chart_counts_open_and_overdue_follow_ups_per_project(client, staff_user):
