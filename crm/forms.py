@@ -6,7 +6,6 @@ instead of a generic "constraint violated" message (or worse, a server error).
 """
 
 from django import forms
-from django.contrib.auth import get_user_model
 from django.utils.translation import gettext_lazy as _
 
 from crm.models import (
@@ -152,15 +151,8 @@ class CompleteFollowUpsForm(forms.Form):
 
 
 class ReassignFollowUpsForm(forms.Form):
-    assignee = forms.ModelChoiceField(
-        label=_("New assignee"),
-        queryset=get_user_model().objects.none(),
-    )
-
-    def __init__(self, *args, **kwargs):
-        super().__init__(*args, **kwargs)
-        users = get_user_model().objects.filter(is_active=True, is_staff=True)
-        self.fields["assignee"].queryset = users.order_by("username")
+    # staff_members() is lazy: the queryset is evaluated per form, not at import.
+    assignee = forms.ModelChoiceField(label=_("New assignee"), queryset=staff_members())
 
 
 class ChangeStageForm(forms.Form):

@@ -593,6 +593,38 @@ def test_follow_up_form_clears_completion_when_reopened(client, coordinator):
     )
 
 
+def test_follow_up_form_refuses_a_read_only_assignee(client, coordinator, reader, staff_user):
+    follow_up = FollowUpFactory()
+    client.force_login(coordinator)
+    data = form_data(client.get(url(FollowUp, "change", follow_up.pk)))
+
+    refused = client.post(url(FollowUp, "change", follow_up.pk), {**data, "assignee": reader.pk})
+    accepted = client.post(
+        url(FollowUp, "change", follow_up.pk), {**data, "assignee": staff_user.pk}
+    )
+
+    assert refused.status_code == 200
+    assert "assignee" in refused.context["adminform"].form.errors
+    assert accepted.status_code == 302
+    follow_up.refresh_from_db()
+    assert follow_up.assignee == staff_user
+
+
+def test_partnership_form_refuses_a_read_only_owner(client, coordinator, reader):
+    partnership = PartnershipFactory()
+    client.force_login(coordinator)
+    data = form_data(client.get(url(Partnership, "change", partnership.pk)))
+
+    response = client.post(
+        url(Partnership, "change", partnership.pk), {**data, "owner": reader.pk}
+    )
+
+    assert response.status_code == 200
+    assert "owner" in response.context["adminform"].form.errors
+    partnership.refresh_from_db()
+    assert partnership.owner is None
+
+
 def test_adding_a_follow_up_records_its_creator(client, staff_user):
     project = ProjectFactory()
     client.force_login(staff_user)
@@ -862,19 +894,22 @@ def test_reassign_gives_the_selected_follow_ups_to_another_member_of_staff(
     assert messages == ["3 follow-ups assigned to staffer."]
 
 
-def test_reassign_offers_only_active_staff(client, coordinator):
+def test_reassign_offers_only_active_staff_members(client, coordinator, reader, staff_user):
     follow_up = FollowUpFactory()
-    outsider = UserFactory(is_staff=False)
-    gone = UserFactory(is_active=False)
+    # Admin access (is_staff) alone does not make someone a member of staff.
+    outsider = UserFactory(is_staff=True)
+    gone = UserFactory(is_active=False, is_superuser=True)
     client.force_login(coordinator)
 
     page = post_action(client, FollowUp, "reassign", [follow_up])
     response = post_action(
-        client, FollowUp, "reassign", [follow_up], post="yes", assignee=outsider.pk
+        client, FollowUp, "reassign", [follow_up], post="yes", assignee=reader.pk
     )
 
     choices = set(page.context["form"].fields["assignee"].queryset)
     assert coordinator in choices
+    assert staff_user in choices
+    assert reader not in choices
     assert outsider not in choices
     assert gone not in choices
     assert response.status_code == 200

@@ -519,6 +519,47 @@ def test_creating_a_follow_up_records_who_created_it(api_client, staff_user):
     assert follow_up.history.latest().history_user == staff_user
 
 
+@pytest.mark.parametrize("who", ["reader", "no_role", "inactive"])
+def test_only_staff_members_may_be_given_a_follow_up(coordinator_api, reader, who):
+    assignee = {
+        "reader": reader,
+        "no_role": factories.UserFactory(),
+        "inactive": factories.UserFactory(is_active=False, is_superuser=True),
+    }[who]
+    project = factories.ProjectFactory()
+
+    response = coordinator_api.post(
+        "/api/v1/follow-ups/",
+        {
+            "title": "Call Visa",
+            "project": project.pk,
+            "due_on": "2026-02-01",
+            "assignee": assignee.pk,
+        },
+    )
+
+    assert response.status_code == 400
+    assert list(response.json()) == ["assignee"]
+    assert not FollowUp.objects.exists()
+
+
+def test_only_staff_members_may_own_a_partnership(coordinator_api, reader, staff_user):
+    partnership = factories.PartnershipFactory()
+
+    refused = coordinator_api.patch(
+        f"/api/v1/partnerships/{partnership.pk}/", {"owner": reader.pk}
+    )
+    accepted = coordinator_api.patch(
+        f"/api/v1/partnerships/{partnership.pk}/", {"owner": staff_user.pk}
+    )
+
+    assert refused.status_code == 400
+    assert list(refused.json()) == ["owner"]
+    assert accepted.status_code == 200, accepted.content
+    partnership.refresh_from_db()
+    assert partnership.owner == staff_user
+
+
 def test_done_cannot_be_set_directly(coordinator_api):
     follow_up = factories.FollowUpFactory()
 

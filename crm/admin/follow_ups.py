@@ -14,6 +14,7 @@ from crm.admin.base import HistoryAdmin, action_confirmed, render_action_page
 from crm.emails import notify_assignment
 from crm.forms import CompleteFollowUpsForm, FollowUpAdminForm, ReassignFollowUpsForm
 from crm.models import FollowUp, FollowUpPlan, FollowUpPlanStep
+from crm.roles import staff_members
 
 
 class DeadlineFilter(admin.SimpleListFilter):
@@ -87,6 +88,13 @@ class FollowUpAdmin(HistoryAdmin):
                 text,
             )
         return text
+
+    def formfield_for_foreignkey(self, db_field, request, **kwargs):
+        if db_field.name == "assignee":
+            # The autocomplete lists every user the admin may view, but only
+            # staff members are accepted: the field validates against this.
+            kwargs["queryset"] = staff_members()
+        return super().formfield_for_foreignkey(db_field, request, **kwargs)
 
     def save_model(self, request, obj, form, change) -> None:
         if not change:

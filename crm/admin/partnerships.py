@@ -11,6 +11,7 @@ from crm.admin.base import RECORD_FIELDSET, HistoryAdmin, action_confirmed, rend
 from crm.admin.inlines import StageChangeInline
 from crm.forms import ChangeStageForm
 from crm.models import Partnership, StageChange
+from crm.roles import staff_members
 
 
 @admin.register(Partnership)
@@ -38,6 +39,13 @@ class PartnershipAdmin(HistoryAdmin):
             # Moves go through the "Change stage" action, which records them.
             fields.append("stage")
         return fields
+
+    def formfield_for_foreignkey(self, db_field, request, **kwargs):
+        if db_field.name == "owner":
+            # Only staff members own a partnership; the autocomplete may list
+            # others, the field refuses them.
+            kwargs["queryset"] = staff_members()
+        return super().formfield_for_foreignkey(db_field, request, **kwargs)
 
     @admin.display(description=_("last contact"), ordering="last_contact_on")
     def last_contact(self, partnership: Partnership) -> str:

@@ -26,6 +26,7 @@ from crm.models import (
     Project,
     StageChange,
 )
+from crm.roles import staff_members
 
 User = get_user_model()
 
@@ -69,8 +70,11 @@ class ChoiceLabelField(serializers.CharField):
 
 
 class UserField(serializers.PrimaryKeyRelatedField):
+    """A colleague who may be given work: an assignee, an owner, a lead."""
+
     def __init__(self, **kwargs):
-        kwargs.setdefault("queryset", User.objects.filter(is_active=True))
+        # The one rule of who may be given work, as on the pages and in the admin.
+        kwargs.setdefault("queryset", staff_members())
         kwargs.setdefault("allow_null", True)
         kwargs.setdefault("required", False)
         super().__init__(**kwargs)
