@@ -1,6 +1,7 @@
 """The REST API: whole payloads, every filter (a hit and a miss), writes, versions."""
 
 from datetime import date, timedelta
+from unittest import mock
 
 import pytest
 from django.db import connection
@@ -699,6 +700,33 @@ def test_creating_an_interaction_goes_through_the_service(coordinator_api, coord
         {"kind": "call", "occurred_on": "2026-01-10", "title": "Call", "organizations": []},
     )
     assert empty.status_code == 400
+
+
+def test_a_failed_interaction_update_changes_nothing(coordinator_api, staff_user):
+    before, after = factories.OrganizationFactory(), factories.OrganizationFactory()
+    interaction = factories.InteractionFactory(title="Call", organizations=[before])
+    person = factories.PersonFactory()
+    # The third of the four sets (organisations, people, staff, projects) fails.
+    failing_set = mock.patch.object(
+        Interaction.staff.related_manager_cls, "set", side_effect=RuntimeError("boom")
+    )
+
+    with failing_set, pytest.raises(RuntimeError):
+        coordinator_api.patch(
+            f"/api/v1/interactions/{interaction.pk}/",
+            {
+                "title": "Renamed",
+                "organizations": [after.pk],
+                "people": [person.pk],
+                "staff": [staff_user.pk],
+            },
+        )
+
+    interaction.refresh_from_db()
+    assert interaction.title == "Call"
+    assert list(interaction.organizations.all()) == [before]
+    assert not interaction.people.exists()
+    assert not interaction.staff.exists()
 
 
 def test_deleting_a_record_with_history_is_a_409(coordinator_api):

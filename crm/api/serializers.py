@@ -8,6 +8,7 @@ follow-up, moving a partnership) go through ``crm.services``.
 
 from django.contrib.auth import get_user_model
 from django.core.exceptions import ValidationError as DjangoValidationError
+from django.db import transaction
 from django.utils import timezone
 from django.utils.translation import gettext_lazy as _
 from drf_spectacular.utils import extend_schema_field
@@ -330,7 +331,9 @@ class InteractionSerializer(CleanModelSerializer):
             by=validated_data.pop("created_by", None), **validated_data
         )
 
+    @transaction.atomic
     def update(self, instance, validated_data):
+        # All or nothing: the fields and the four sets of participants.
         relations = {
             name: validated_data.pop(name)
             for name in ("organizations", "people", "staff", "projects")
