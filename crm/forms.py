@@ -91,7 +91,7 @@ class MissionAdminForm(forms.ModelForm):
 
 
 class FollowUpAdminForm(forms.ModelForm):
-    """The follow-up change form; the admin sets completed_at/by on save."""
+    """The follow-up change form; marking done goes through follow_up_complete on save."""
 
     class Meta:
         model = FollowUp
@@ -116,6 +116,12 @@ class FollowUpAdminForm(forms.ModelForm):
             self.add_error(
                 "completion_note", _("Say what was done before marking the follow-up done.")
             )
+        if (
+            cleaned_data.get("status") == FollowUp.Status.DONE
+            and self.instance.status == FollowUp.Status.CANCELLED
+        ):
+            # crm.services.follow_up_complete completes open work only.
+            self.add_error("status", _("Reopen a cancelled follow-up before marking it done."))
         return cleaned_data
 
 

@@ -570,6 +570,84 @@ def test_follow_up_form_records_who_completed_and_when(client, coordinator):
     assert follow_up.completion_note == "Sent the deck"
 
 
+def test_follow_up_form_marks_done_through_the_service(client, coordinator, staff_user):
+    follow_up = FollowUpFactory(title="Call Visa")
+    client.force_login(coordinator)
+    data = form_data(client.get(url(FollowUp, "change", follow_up.pk)))
+
+    with mock.patch(
+        "crm.admin.follow_ups.services.follow_up_complete", wraps=services.follow_up_complete
+    ) as complete:
+        response = client.post(
+            url(FollowUp, "change", follow_up.pk),
+            {
+                **data,
+                "title": "Call Visa back",
+                "assignee": staff_user.pk,
+                "status": FollowUp.Status.DONE,
+                "completion_note": " Sent the deck ",
+            },
+        )
+
+    assert response.status_code == 302
+    assert complete.call_count == 1
+    assert complete.call_args.kwargs["by"] == coordinator
+    follow_up.refresh_from_db()
+    assert (follow_up.title, follow_up.assignee, follow_up.status) == (
+        "Call Visa back",
+        staff_user,
+        FollowUp.Status.DONE,
+    )
+    assert (follow_up.completed_by, follow_up.completion_note) == (coordinator, "Sent the deck")
+    assert follow_up.history.first().history_user == coordinator
+
+
+def test_follow_up_form_refuses_to_mark_a_cancelled_follow_up_done(client, coordinator):
+    follow_up = FollowUpFactory(status=FollowUp.Status.CANCELLED)
+    client.force_login(coordinator)
+    data = form_data(client.get(url(FollowUp, "change", follow_up.pk)))
+
+    response = client.post(
+        url(FollowUp, "change", follow_up.pk),
+        {**data, "status": FollowUp.Status.DONE, "completion_note": "Done after all"},
+    )
+
+    assert response.status_code == 200
+    assert "status" in response.context["adminform"].form.errors
+    follow_up.refresh_from_db()
+    assert follow_up.status == FollowUp.Status.CANCELLED
+
+
+def test_adding_a_follow_up_already_done_goes_through_the_service(client, coordinator):
+    project = ProjectFactory()
+    client.force_login(coordinator)
+    data = form_data(client.get(url(FollowUp, "add")))
+
+    with mock.patch(
+        "crm.admin.follow_ups.services.follow_up_complete", wraps=services.follow_up_complete
+    ) as complete:
+        response = client.post(
+            url(FollowUp, "add"),
+            {
+                **data,
+                "title": "Met them",
+                "project": project.pk,
+                "due_on": "2026-01-15",
+                "status": FollowUp.Status.DONE,
+                "completion_note": "Met at the fair",
+            },
+        )
+
+    assert response.status_code == 302
+    assert complete.call_count == 1
+    follow_up = FollowUp.objects.get(title="Met them")
+    assert (follow_up.status, follow_up.completed_by, follow_up.created_by) == (
+        FollowUp.Status.DONE,
+        coordinator,
+        coordinator,
+    )
+
+
 def test_follow_up_form_clears_completion_when_reopened(client, coordinator):
     follow_up = FollowUpFactory(
         status=FollowUp.Status.DONE,

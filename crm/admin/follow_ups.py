@@ -99,16 +99,23 @@ class FollowUpAdmin(HistoryAdmin):
     def save_model(self, request, obj, form, change) -> None:
         if not change:
             obj.created_by = request.user
-        # The database requires completed_at exactly when the status is done;
-        # the form has already required the completion note.
-        if obj.status == FollowUp.Status.DONE:
-            if obj.completed_at is None:
-                obj.completed_at = timezone.now()
-                obj.completed_by = request.user
-        else:
+        before = form.initial.get("status") if change else None
+        completing = obj.status == FollowUp.Status.DONE and before != FollowUp.Status.DONE
+        if completing:
+            # Done only through the service (row lock, completed_at/by, the
+            # note): the other fields are saved first, with the old status.
+            obj.status = before or FollowUp.Status.OPEN
+        elif obj.status != FollowUp.Status.DONE:
+            # Reopened (or never done): the database wants no completion.
             obj.completed_at = None
             obj.completed_by = None
         super().save_model(request, obj, form, change)
+        if completing:
+            done = services.follow_up_complete(
+                follow_up=obj, by=request.user, note=form.cleaned_data["completion_note"]
+            )
+            for field in ("status", "completed_at", "completed_by", "completion_note"):
+                setattr(obj, field, getattr(done, field))
         if not change or "assignee" in form.changed_data:
             notify_assignment(follow_ups=[obj], by=request.user)
 
