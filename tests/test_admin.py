@@ -996,6 +996,36 @@ def test_reassign_offers_only_active_staff_members(client, coordinator, reader, 
     assert follow_up.assignee is None
 
 
+def test_reassign_leaves_closed_follow_ups_alone(client, coordinator, english, staff_user):
+    done = FollowUpFactory(
+        assignee=coordinator,
+        status=FollowUp.Status.DONE,
+        completed_at=timezone.now(),
+        completed_by=coordinator,
+        completion_note="Sent",
+    )
+    cancelled = FollowUpFactory(assignee=coordinator, status=FollowUp.Status.CANCELLED)
+    open_one = FollowUpFactory(assignee=coordinator)
+    client.force_login(coordinator)
+
+    response = post_action(
+        client,
+        FollowUp,
+        "reassign",
+        [done, cancelled, open_one],
+        post="yes",
+        assignee=staff_user.pk,
+    )
+
+    assert response.status_code == 302
+    assert list(FollowUp.objects.filter(assignee=staff_user)) == [open_one]
+    messages = [str(m) for m in response.wsgi_request._messages]
+    assert messages == [
+        "1 follow-up assigned to staffer.",
+        "2 follow-ups are closed and were not reassigned.",
+    ]
+
+
 def test_change_stage_records_each_move_and_skips_those_already_there(
     client, coordinator, english
 ):

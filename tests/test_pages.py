@@ -619,6 +619,20 @@ def test_follow_ups_cannot_be_given_to_read_only_users(client, reader, acting):
     assert acting.assignee != reader
 
 
+def test_reassigning_a_closed_follow_up_says_why(client, coordinator, acting):
+    acting.status = FollowUp.Status.CANCELLED
+    acting.save()
+    english(client)
+
+    response = client.post(f"/follow-ups/{acting.pk}/reassign/", {"assignee": coordinator.pk})
+
+    assert response.status_code == 200
+    assert response.context["form"].non_field_errors()
+    assert "This follow-up is already Cancelled." in response.text
+    acting.refresh_from_db()
+    assert acting.assignee != coordinator
+
+
 def test_staff_mark_a_follow_up_waiting_on_the_partner(client, staff_user, acting):
     client.post(f"/follow-ups/{acting.pk}/waiting/")
 

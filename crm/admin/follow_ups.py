@@ -173,22 +173,41 @@ class FollowUpAdmin(HistoryAdmin):
         form = ReassignFollowUpsForm(request.POST if action_confirmed(request) else None)
         if form.is_valid():
             assignee = form.cleaned_data["assignee"]
-            count = 0
+            count, skipped = 0, 0
             for follow_up in queryset:
-                services.follow_up_reassign(
-                    follow_up=follow_up, assignee=assignee, by=request.user
+                try:
+                    services.follow_up_reassign(
+                        follow_up=follow_up, assignee=assignee, by=request.user
+                    )
+                except ValidationError:
+                    skipped += 1  # Done or cancelled: closed work keeps its assignee.
+                else:
+                    count += 1
+            if count:
+                self.message_user(
+                    request,
+                    ngettext(
+                        "%(count)d follow-up assigned to %(user)s.",
+                        "%(count)d follow-ups assigned to %(user)s.",
+                        count,
+                    )
+                    % {
+                        "count": count,
+                        "user": assignee.get_full_name() or assignee.get_username(),
+                    },
+                    messages.SUCCESS,
                 )
-                count += 1
-            self.message_user(
-                request,
-                ngettext(
-                    "%(count)d follow-up assigned to %(user)s.",
-                    "%(count)d follow-ups assigned to %(user)s.",
-                    count,
+            if skipped:
+                self.message_user(
+                    request,
+                    ngettext(
+                        "%(count)d follow-up is closed and was not reassigned.",
+                        "%(count)d follow-ups are closed and were not reassigned.",
+                        skipped,
+                    )
+                    % {"count": skipped},
+                    messages.WARNING,
                 )
-                % {"count": count, "user": assignee.get_full_name() or assignee.get_username()},
-                messages.SUCCESS,
-            )
             return None
         return render_action_page(
             self,
