@@ -4,6 +4,7 @@ from datetime import date, timedelta
 from unittest import mock
 
 import pytest
+from django.core.exceptions import ValidationError as DjangoValidationError
 from django.db import connection
 from django.test.utils import CaptureQueriesContext
 from django.utils import timezone
@@ -559,6 +560,51 @@ def test_only_staff_members_may_own_a_partnership(coordinator_api, reader, staff
     assert accepted.status_code == 200, accepted.content
     partnership.refresh_from_db()
     assert partnership.owner == staff_user
+
+
+def test_creating_a_follow_up_goes_through_the_service(
+    coordinator_api, coordinator, staff_user, django_capture_on_commit_callbacks, mailoutbox
+):
+    project = factories.ProjectFactory()
+    posted = {
+        "title": "Call Visa",
+        "project": project.pk,
+        "due_on": "2026-02-01",
+        "assignee": staff_user.pk,
+    }
+
+    with (
+        mock.patch(
+            "crm.api.views.services.follow_up_create", wraps=services.follow_up_create
+        ) as create,
+        django_capture_on_commit_callbacks(execute=True),
+    ):
+        response = coordinator_api.post("/api/v1/follow-ups/", posted)
+
+    assert response.status_code == 201, response.content
+    assert create.call_count == 1
+    assert create.call_args.kwargs["by"] == coordinator
+    follow_up = FollowUp.objects.get(pk=response.json()["id"])
+    assert response.json() == coordinator_api.get(f"/api/v1/follow-ups/{follow_up.pk}/").json()
+    assert (follow_up.created_by, follow_up.history.latest().history_user) == (
+        coordinator,
+        coordinator,
+    )
+    assert [message.to for message in mailoutbox] == [[staff_user.email]]
+
+
+def test_a_follow_up_the_service_refuses_is_a_400_naming_the_field(coordinator_api):
+    project = factories.ProjectFactory()
+    refusal = DjangoValidationError({"due_on": ["Not on that day."]})
+
+    with mock.patch("crm.api.views.services.follow_up_create", side_effect=refusal):
+        response = coordinator_api.post(
+            "/api/v1/follow-ups/", {"title": "Call", "project": project.pk, "due_on": "2026-02-01"}
+        )
+
+    assert response.status_code == 400
+    assert response.json() == {"due_on": ["Not on that day."]}
+    assert not FollowUp.objects.exists()
 
 
 def test_done_cannot_be_set_directly(coordinator_api):

@@ -368,8 +368,14 @@ class FollowUpViewSet(ETagMixin, CrmViewSet):
     change_actions = ["complete"]
 
     def perform_create(self, serializer) -> None:
-        follow_up = serializer.save(created_by=self.request.user)
-        notify_assignment(follow_ups=[follow_up], by=self.request.user)
+        # The service checks the model's rules, records the creator (also in the
+        # history) and tells the assignee, as for the pages and the admin.
+        try:
+            serializer.instance = services.follow_up_create(
+                by=self.request.user, **serializer.validated_data
+            )
+        except DjangoValidationError as error:
+            raise django_errors_to_drf(error) from error
 
     def perform_update(self, serializer) -> None:
         assignee_before = serializer.instance.assignee_id
