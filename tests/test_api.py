@@ -11,6 +11,7 @@ from django.utils import timezone
 from rest_framework.fields import DateTimeField
 
 from crm import services
+from crm.managers import PartnershipQuerySet
 from crm.models import FollowUp, Interaction, Partnership, StageChange
 from tests import factories
 
@@ -373,6 +374,26 @@ def test_partnership_filters_hit_and_miss(coordinator_api, coordinator):
     for query, expected in cases.items():
         response = coordinator_api.get(f"/api/v1/partnerships/?{query}")
         assert sorted(ids(response)) == sorted(p.pk for p in expected), query
+
+
+def test_stale_filter_is_the_querysets_stale(coordinator_api, monkeypatch):
+    stale = factories.PartnershipFactory()
+    Partnership.objects.filter(pk=stale.pk).update(created_at=timezone.now() - timedelta(days=100))
+    fresh = factories.PartnershipFactory()
+    on = timezone.localdate()
+    monkeypatch.setattr("crm.api.filters.today", lambda: on)
+    calls = []
+    original = PartnershipQuerySet.stale
+
+    def spy(queryset, *, today):
+        calls.append(today)
+        return original(queryset, today=today)
+
+    monkeypatch.setattr(PartnershipQuerySet, "stale", spy)
+
+    assert ids(coordinator_api.get("/api/v1/partnerships/?stale=true")) == [stale.pk]
+    assert ids(coordinator_api.get("/api/v1/partnerships/?stale=false")) == [fresh.pk]
+    assert calls == [on, on]
 
 
 def test_organization_filters_hit_and_miss(coordinator_api):

@@ -182,9 +182,8 @@ class PartnershipFilter(UpdatedSinceMixin):
         fields = ["project", "organization", "stage", "role"]
 
     def filter_stale(self, queryset, name, value):
-        # The list's queryset is already annotated with_contact_due().
-        stale = Q(contact_due_on__lt=today()) & ~Q(stage=Partnership.Stage.CLOSED)
-        return queryset.filter(stale) if value else queryset.exclude(stale)
+        stale = queryset.stale(today=today())
+        return stale if value else queryset.exclude(pk__in=stale.values("pk"))
 
 
 class FollowUpFilter(UpdatedSinceMixin):
