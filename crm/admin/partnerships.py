@@ -13,6 +13,14 @@ from crm.forms import ChangeStageForm
 from crm.models import Partnership, StageChange
 from crm.roles import staff_members
 
+# What the change form saves: everything but the stage (moved by the action)
+# and the record's own keys and creation time.
+EDITABLE_FIELDS = [
+    field.name
+    for field in Partnership._meta.concrete_fields
+    if not field.primary_key and field.name not in ("stage", "created_at")
+]
+
 
 @admin.register(Partnership)
 class PartnershipAdmin(HistoryAdmin):
@@ -54,11 +62,18 @@ class PartnershipAdmin(HistoryAdmin):
         return date_format(partnership.last_contact_on, "SHORT_DATE_FORMAT")
 
     def save_model(self, request, obj, form, change) -> None:
-        if change:
-            # Even a revert from the history page must not move the stage
-            # without a StageChange row.
-            obj.stage = Partnership.objects.values_list("stage", flat=True).get(pk=obj.pk)
-        super().save_model(request, obj, form, change)
+        if not change:
+            super().save_model(request, obj, form, change)
+            return
+        # Even a revert from the history page must not move the stage without
+        # a StageChange row, nor may this save undo a "Change stage" made
+        # meanwhile: the stage is never written here. It is read under a row
+        # lock (the admin's save is one transaction) only so that the history
+        # row records the current stage.
+        obj.stage = (
+            Partnership.objects.select_for_update().values_list("stage", flat=True).get(pk=obj.pk)
+        )
+        obj.save(update_fields=EDITABLE_FIELDS)
 
     @admin.action(permissions=["change"], description=_("Change stage…"))
     def change_stage(self, request, queryset):
