@@ -1,17 +1,20 @@
 """Spreadsheet import of organisations and people: all or nothing, by natural key."""
 
 import io
+import tempfile
+from datetime import timedelta
 
 import openpyxl
 import pytest
 from django.conf import settings
 from django.core.files.uploadedfile import SimpleUploadedFile
 from django.core.management import CommandError, call_command
+from django.test import Client
 from django.urls import reverse
-from django.utils import translation
+from django.utils import timezone, translation
 
 from crm.importing import ImportFileError, import_contacts
-from crm.models import Affiliation, Organization, Person
+from crm.models import Affiliation, Organization, PendingImport, Person
 from tests import factories
 
 pytestmark = pytest.mark.django_db
@@ -330,3 +333,131 @@ def test_the_admin_preview_refuses_an_unreadable_file_with_advice(
     assert preview.context["form"].errors == {"file": [_in_default_language(message)]}
     assert "token" not in preview.context
     assert not Organization.objects.exists()
+
+
+# The previewed file waits in the database, for its uploader only, for a while.
+
+
+def _preview(client, text: str = ORGS):
+    url = reverse("admin:crm_organization_import")
+    return client.post(url, {"file": SimpleUploadedFile("orgs.csv", text.encode())})
+
+
+def test_the_preview_writes_nothing_to_the_servers_disk(
+    client, coordinator, tmp_path, monkeypatch
+):
+    monkeypatch.setattr(tempfile, "tempdir", str(tmp_path))
+    client.force_login(coordinator)
+
+    _preview(client)
+
+    assert list(tmp_path.iterdir()) == []
+    pending = PendingImport.objects.get()
+    assert (pending.user, pending.kind, pending.file_name, bytes(pending.content)) == (
+        coordinator,
+        "organizations",
+        "orgs.csv",
+        ORGS.encode(),
+    )
+
+
+def test_the_confirmation_may_reach_another_server_and_deletes_the_upload(coordinator):
+    # Another server shares only the database: a new session of the same user.
+    first, second = Client(), Client()
+    first.force_login(coordinator)
+    second.force_login(coordinator)
+    token = _preview(first).context["token"]
+
+    done = second.post(reverse("admin:crm_organization_import"), {"confirm": token})
+
+    assert done.status_code == 302
+    assert Organization.objects.count() == 2
+    assert not PendingImport.objects.exists()
+
+
+def test_only_the_uploader_may_confirm(client, coordinator):
+    other = factories.UserFactory(username="other-coordinator")
+    other.groups.set(coordinator.groups.all())
+    client.force_login(coordinator)
+    token = _preview(client).context["token"]
+    client.force_login(other)
+
+    refused = client.post(reverse("admin:crm_organization_import"), {"confirm": token})
+
+    assert refused.status_code == 403
+    assert not Organization.objects.exists()
+    assert PendingImport.objects.filter(pk=token).exists()
+
+
+def test_a_people_upload_cannot_be_confirmed_as_organisations(client, coordinator):
+    run(ORGS)
+    client.force_login(coordinator)
+    preview = client.post(
+        reverse("admin:crm_person_import"),
+        {"file": SimpleUploadedFile("people.csv", PEOPLE.encode())},
+    )
+
+    refused = client.post(
+        reverse("admin:crm_organization_import"), {"confirm": preview.context["token"]}
+    )
+
+    assert refused.status_code == 403
+    assert not Person.objects.exists()
+
+
+def test_an_expired_preview_is_not_imported_and_is_deleted(client, coordinator):
+    client.force_login(coordinator)
+    token = _preview(client).context["token"]
+    PendingImport.objects.update(
+        created_at=timezone.now() - PendingImport.TTL - timedelta(minutes=1)
+    )
+
+    response = client.post(reverse("admin:crm_organization_import"), {"confirm": token})
+
+    assert response.status_code == 302
+    assert not Organization.objects.exists()
+    assert not PendingImport.objects.exists()
+
+
+def test_a_new_preview_deletes_the_expired_uploads_of_everyone(client, coordinator):
+    other = factories.UserFactory(username="other-coordinator")
+    old = PendingImport.objects.create(
+        user=other, kind="organizations", file_name="old.csv", content=b"x"
+    )
+    recent = PendingImport.objects.create(
+        user=other, kind="organizations", file_name="recent.csv", content=b"x"
+    )
+    PendingImport.objects.filter(pk=old.pk).update(
+        created_at=timezone.now() - PendingImport.TTL - timedelta(seconds=1)
+    )
+    client.force_login(coordinator)
+
+    _preview(client)
+
+    assert set(PendingImport.objects.values_list("file_name", flat=True)) == {
+        "recent.csv",
+        "orgs.csv",
+    }
+    assert recent.pk in PendingImport.objects.values_list("pk", flat=True)
+
+
+def test_the_expired_cleanup_is_bounded():
+    user = factories.UserFactory()
+    PendingImport.objects.bulk_create(
+        PendingImport(user=user, kind="people", file_name=f"{n}.csv", content=b"x")
+        for n in range(5)
+    )
+    later = timezone.now() + PendingImport.TTL + timedelta(seconds=1)
+
+    assert PendingImport.objects.delete_expired(now=later, limit=3) == 3
+    assert PendingImport.objects.count() == 2
+
+
+def test_a_file_too_large_for_the_admin_is_sent_to_the_command(client, coordinator, monkeypatch):
+    monkeypatch.setattr("crm.admin.contact_import.MAX_UPLOAD_BYTES", 10)
+    client.force_login(coordinator)
+
+    preview = _preview(client)
+
+    assert "import_contacts" in preview.context["form"].errors["file"][0]
+    assert not PendingImport.objects.exists()

@@ -1,18 +1,22 @@
 """Importing organisations and people from a spreadsheet: upload, preview, confirm."""
 
-import secrets
-import tempfile
-from pathlib import Path
+import io
 
 from django import forms
 from django.contrib import messages
 from django.core.exceptions import PermissionDenied
+from django.db import transaction
 from django.shortcuts import redirect
 from django.template.response import TemplateResponse
 from django.urls import path
+from django.utils import timezone
 from django.utils.translation import gettext_lazy as _
 
 from crm import importing
+from crm.models import PendingImport
+
+# The previewed file waits in the database; larger files go to the command.
+MAX_UPLOAD_BYTES = 20 * 1024 * 1024
 
 
 class ImportForm(forms.Form):
@@ -20,12 +24,25 @@ class ImportForm(forms.Form):
         label=_("File"), help_text=_("CSV (UTF-8) or XLSX; row 1 names the columns.")
     )
 
+    def clean_file(self):
+        upload = self.cleaned_data["file"]
+        if upload.size > MAX_UPLOAD_BYTES:
+            raise forms.ValidationError(
+                _(
+                    "The file is larger than %(size)d MB: import it with the "
+                    "import_contacts command."
+                )
+                % {"size": MAX_UPLOAD_BYTES // (1024 * 1024)}
+            )
+        return upload
+
 
 class ContactImportMixin:
     """An "Import" page: upload, preview (a dry run), then confirm.
 
-    The uploaded file waits in a private temporary folder between the preview
-    and the confirmation, under a random name remembered in the session.
+    Between the preview and the confirmation the file waits in the database
+    (``PendingImport``), so that the confirmation may reach any app server; only
+    its uploader may confirm it, once, within ``PendingImport.TTL``.
     """
 
     import_kind: str = ""
@@ -63,78 +80,84 @@ class ContactImportMixin:
             "form": form,
             "columns": importing.COLUMNS[self.import_kind],
         }
-        pending = request.session.get(IMPORT_SESSION_KEY, {})
-        token = request.POST.get("confirm")
-        if token:
-            if token not in pending:
-                raise PermissionDenied
-            filename = pending.pop(token)
-            request.session[IMPORT_SESSION_KEY] = pending
-            stored = _import_dir() / f"{token}{Path(filename).suffix.lower()}"
-            try:
-                with stored.open("rb") as file:
-                    result = importing.import_contacts(
-                        file,
-                        filename=filename,
-                        dry_run=False,
-                        by=request.user,
-                        expect=self.import_kind,
-                    )
-            except (OSError, importing.ImportFileError) as error:
-                self.message_user(request, str(error), messages.ERROR)
-                return redirect(request.path)
-            finally:
-                stored.unlink(missing_ok=True)
-            if result.errors:
-                # The data changed since the preview; show what is wrong now.
-                context["result"] = result
-                return TemplateResponse(request, "admin/crm/import.html", context)
-            self.message_user(
-                request,
-                _("Imported: %(created)d created, %(updated)d updated, %(unchanged)d unchanged.")
-                % {
-                    "created": result.created,
-                    "updated": result.updated,
-                    "unchanged": result.unchanged,
-                },
-                messages.SUCCESS,
-            )
-            return redirect(f"admin:{self.opts.app_label}_{self.opts.model_name}_changelist")
+        if request.POST.get("confirm"):
+            return self.confirm_import(request, request.POST["confirm"], context)
+        if request.method == "POST":
+            # Each preview clears a few uploads nobody confirmed in time.
+            PendingImport.objects.delete_expired(now=timezone.now())
         if request.method == "POST" and form.is_valid():
             upload = form.cleaned_data["file"]
-            token = secrets.token_hex(16)
-            suffix = Path(upload.name).suffix.lower()
-            stored = _import_dir() / f"{token}{suffix}"
-            with stored.open("wb") as destination:
-                for chunk in upload.chunks():
-                    destination.write(chunk)
+            content = upload.read()
             try:
-                with stored.open("rb") as file:
-                    result = importing.import_contacts(
-                        file,
-                        filename=upload.name,
-                        dry_run=True,
-                        by=request.user,
-                        expect=self.import_kind,
-                    )
+                result = importing.import_contacts(
+                    io.BytesIO(content),
+                    filename=upload.name,
+                    dry_run=True,
+                    by=request.user,
+                    expect=self.import_kind,
+                )
             except importing.ImportFileError as error:
-                stored.unlink(missing_ok=True)
                 form.add_error("file", str(error))
             else:
                 context["result"] = result
-                if result.errors:
-                    stored.unlink(missing_ok=True)
-                else:
-                    pending[token] = upload.name
-                    request.session[IMPORT_SESSION_KEY] = pending
-                    context["token"] = token
+                if not result.errors:
+                    pending = PendingImport.objects.create(
+                        user=request.user,
+                        kind=self.import_kind,
+                        file_name=upload.name[-255:],
+                        content=content,
+                    )
+                    context["token"] = pending.pk
         return TemplateResponse(request, "admin/crm/import.html", context)
 
-
-IMPORT_SESSION_KEY = "crm_pending_imports"
-
-
-def _import_dir() -> Path:
-    directory = Path(tempfile.gettempdir()) / "crm-imports"
-    directory.mkdir(mode=0o700, exist_ok=True)
-    return directory
+    def confirm_import(self, request, token: str, context: dict):
+        """Import the file previewed by this user, once, if it has not expired."""
+        if not token.isdigit():
+            raise PermissionDenied
+        pending = PendingImport.objects.filter(
+            pk=token, user=request.user, kind=self.import_kind
+        ).first()
+        if pending is None:  # Someone else's, already confirmed, or cleaned up.
+            raise PermissionDenied
+        if pending.is_expired(now=timezone.now()):
+            pending.delete()
+            self.message_user(
+                request,
+                _("This preview has expired: upload the file again."),
+                messages.ERROR,
+            )
+            return redirect(request.path)
+        error = None
+        with transaction.atomic():
+            # The delete is the claim: of two confirmations at once, one finds
+            # nothing left and is refused, so the file is imported once.
+            if not PendingImport.objects.filter(pk=pending.pk).delete()[0]:
+                raise PermissionDenied
+            try:
+                result = importing.import_contacts(
+                    io.BytesIO(bytes(pending.content)),
+                    filename=pending.file_name,
+                    dry_run=False,
+                    by=request.user,
+                    expect=self.import_kind,
+                )
+            except importing.ImportFileError as unreadable:
+                error = str(unreadable)
+        if error is not None:
+            self.message_user(request, error, messages.ERROR)
+            return redirect(request.path)
+        if result.errors:
+            # The data changed since the preview; show what is wrong now.
+            context["result"] = result
+            return TemplateResponse(request, "admin/crm/import.html", context)
+        self.message_user(
+            request,
+            _("Imported: %(created)d created, %(updated)d updated, %(unchanged)d unchanged.")
+            % {
+                "created": result.created,
+                "updated": result.updated,
+                "unchanged": result.unchanged,
+            },
+            messages.SUCCESS,
+        )
+        return redirect(f"admin:{self.opts.app_label}_{self.opts.model_name}_changelist")

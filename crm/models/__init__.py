@@ -12,6 +12,7 @@ from crm.models.choices import (
     DigestStatus,
     FollowUpPriority,
     FollowUpStatus,
+    ImportKind,
     InteractionKind,
     Language,
     OrganizationKind,
@@ -24,6 +25,7 @@ from crm.models.choices import (
 )
 from crm.models.directory import Affiliation, Organization, Person
 from crm.models.follow_ups import FollowUp, FollowUpPlan, FollowUpPlanStep
+from crm.models.imports import PendingImport
 from crm.models.missions import Interaction, InteractionOrganization, Mission, MissionMember
 from crm.models.partnerships import Partnership, StageChange
 from crm.models.programme import Programme, Project
@@ -41,6 +43,7 @@ __all__ = [
     "FollowUpPlanStep",
     "FollowUpPriority",
     "FollowUpStatus",
+    "ImportKind",
     "Interaction",
     "InteractionKind",
     "InteractionOrganization",
@@ -52,6 +55,7 @@ __all__ = [
     "Partnership",
     "PartnershipRole",
     "PartnershipStage",
+    "PendingImport",
     "Person",
     "Programme",
     "ProgrammeStatus",

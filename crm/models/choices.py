@@ -126,3 +126,10 @@ class FollowUpPriority(models.TextChoices):
     LOW = "low", _("Low")
     NORMAL = "normal", _("Normal")
     HIGH = "high", _("High")
+
+
+class ImportKind(models.TextChoices):
+    """What a spreadsheet import holds (the values of ``crm.importing``)."""
+
+    ORGANIZATIONS = "organizations", _("Organisations")
+    PEOPLE = "people", _("People")
