@@ -12,6 +12,7 @@ from crm.models import (
     Affiliation,
     Interaction,
     InteractionOrganization,
+    InteractionProject,
     Mission,
     MissionMember,
     Organization,
@@ -184,6 +185,7 @@ def test_loading_the_fixture_twice_creates_no_duplicates(facts):
     call_command("loaddata", str(FIXTURE), verbosity=0)
     assert _counts() == before
     assert InteractionOrganization.objects.count() == 8
+    assert InteractionProject.objects.count() == 15
     assert MissionMember.objects.count() == 2
 
 

@@ -8,6 +8,8 @@ from crm.models import (
     Affiliation,
     FollowUp,
     InteractionOrganization,
+    InteractionPerson,
+    InteractionProject,
     MissionMember,
     Partnership,
     StageChange,
@@ -113,6 +115,28 @@ class InteractionOrganizationInline(LoadedAutocompleteInlineMixin, admin.Tabular
 
     def get_queryset(self, request):
         return super().get_queryset(request).select_related("organization")
+
+
+class InteractionPersonInline(LoadedAutocompleteInlineMixin, admin.TabularInline):
+    # A table of its own (not a many-to-many widget) so that a person met stays
+    # protected from deletion; see crm.models.InteractionPerson.
+    model = InteractionPerson
+    fields = ["person"]
+    autocomplete_fields = ["person"]
+    extra = 0
+
+    def get_queryset(self, request):
+        return super().get_queryset(request).select_related("person")
+
+
+class InteractionProjectInline(LoadedAutocompleteInlineMixin, admin.TabularInline):
+    model = InteractionProject
+    fields = ["project"]
+    autocomplete_fields = ["project"]
+    extra = 0
+
+    def get_queryset(self, request):
+        return super().get_queryset(request).select_related("project")
 
 
 class InteractionFollowUpInline(LoadedAutocompleteInlineMixin, admin.TabularInline):

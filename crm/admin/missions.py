@@ -7,6 +7,8 @@ from crm.admin.base import HistoryAdmin
 from crm.admin.inlines import (
     InteractionFollowUpInline,
     InteractionOrganizationInline,
+    InteractionPersonInline,
+    InteractionProjectInline,
     MissionMemberInline,
 )
 from crm.emails import notify_assignment
@@ -37,19 +39,25 @@ class InteractionAdmin(HistoryAdmin):
     list_select_related = ["mission"]
     date_hierarchy = "occurred_on"
     search_fields = ["title", "summary", "outcome", "city", "organizations__name"]
-    autocomplete_fields = ["mission", "people", "staff", "projects"]
+    autocomplete_fields = ["mission", "staff"]
     readonly_fields = ["slug", "created_by", "created_at", "updated_at"]
     fieldsets = [
         (None, {"fields": ["title", "kind", "mission", "slug"]}),
         (_("When and where"), {"fields": ["occurred_on", "date_precision", "city"]}),
-        (_("Who and what"), {"fields": ["people", "staff", "projects"]}),
+        (_("Who and what"), {"fields": ["staff"]}),  # And the inlines below.
         (_("Content"), {"fields": ["summary", "outcome", "source"]}),
         (
             _("Record"),
             {"fields": ["created_by", "created_at", "updated_at"], "classes": ["collapse"]},
         ),
     ]
-    inlines = [InteractionOrganizationInline, InteractionFollowUpInline]
+    # People and projects are inlines: explicit tables that PROTECT them.
+    inlines = [
+        InteractionOrganizationInline,
+        InteractionPersonInline,
+        InteractionProjectInline,
+        InteractionFollowUpInline,
+    ]
 
     def get_queryset(self, request):
         return super().get_queryset(request).prefetch_related("organizations")

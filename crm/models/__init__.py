@@ -26,7 +26,14 @@ from crm.models.choices import (
 from crm.models.directory import Affiliation, Organization, Person
 from crm.models.follow_ups import FollowUp, FollowUpPlan, FollowUpPlanStep
 from crm.models.imports import PendingImport
-from crm.models.missions import Interaction, InteractionOrganization, Mission, MissionMember
+from crm.models.missions import (
+    Interaction,
+    InteractionOrganization,
+    InteractionPerson,
+    InteractionProject,
+    Mission,
+    MissionMember,
+)
 from crm.models.partnerships import Partnership, StageChange
 from crm.models.programme import Programme, Project
 from crm.models.sources import Source
@@ -47,6 +54,8 @@ __all__ = [
     "Interaction",
     "InteractionKind",
     "InteractionOrganization",
+    "InteractionPerson",
+    "InteractionProject",
     "Language",
     "Mission",
     "MissionMember",

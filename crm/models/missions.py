@@ -141,7 +141,11 @@ class Interaction(models.Model):
         related_name="interactions",
     )
     people = models.ManyToManyField(
-        Person, verbose_name=_("people met"), related_name="interactions", blank=True
+        Person,
+        verbose_name=_("people met"),
+        through="InteractionPerson",
+        related_name="interactions",
+        blank=True,
     )
     staff = models.ManyToManyField(
         settings.AUTH_USER_MODEL,
@@ -150,7 +154,11 @@ class Interaction(models.Model):
         blank=True,
     )
     projects = models.ManyToManyField(
-        Project, verbose_name=_("projects discussed"), related_name="interactions", blank=True
+        Project,
+        verbose_name=_("projects discussed"),
+        through="InteractionProject",
+        related_name="interactions",
+        blank=True,
     )
     source = models.ForeignKey(
         Source, verbose_name=_("source"), on_delete=models.PROTECT, null=True, blank=True
@@ -232,3 +240,78 @@ class InteractionOrganization(models.Model):
         return (self.interaction.slug, self.organization.slug)
 
     natural_key.dependencies = ["crm.interaction", "crm.organization"]
+
+
+class InteractionPersonManager(models.Manager):
+    def get_by_natural_key(self, interaction: str, person: str):
+        return self.get(interaction__slug=interaction, person__slug=person)
+
+
+class InteractionPerson(models.Model):
+    """A person met at an interaction.
+
+    An explicit table so that a person with meetings on record cannot be deleted
+    (PROTECT): a plain many-to-many would drop the attendance silently, and
+    simple-history keeps no trace of many-to-many rows. It is the table the
+    plain many-to-many made (same name, columns and unique pair; migration 0008).
+    """
+
+    interaction = models.ForeignKey(
+        Interaction, verbose_name=_("interaction"), on_delete=models.CASCADE
+    )
+    person = models.ForeignKey(Person, verbose_name=_("person"), on_delete=models.PROTECT)
+
+    objects = InteractionPersonManager()
+
+    class Meta:
+        db_table = "crm_interaction_people"
+        verbose_name = _("person met")
+        verbose_name_plural = _("people met")
+        # unique_together rather than a named UniqueConstraint: it is the
+        # constraint the plain many-to-many created, kept under Django's name
+        # (crm_interaction_people_interaction_id_person_id_<hash>_uniq).
+        unique_together = [("interaction", "person")]
+
+    def __str__(self) -> str:
+        return str(self.person)
+
+    def natural_key(self) -> tuple[str, str]:
+        return (self.interaction.slug, self.person.slug)
+
+    natural_key.dependencies = ["crm.interaction", "crm.person"]
+
+
+class InteractionProjectManager(models.Manager):
+    def get_by_natural_key(self, interaction: str, project: str):
+        return self.get(interaction__slug=interaction, project__code=project)
+
+
+class InteractionProject(models.Model):
+    """A Compact project discussed at an interaction.
+
+    An explicit table so that a project discussed in meetings cannot be deleted
+    (PROTECT) and take that record with it; the table the plain many-to-many
+    made, as for InteractionPerson.
+    """
+
+    interaction = models.ForeignKey(
+        Interaction, verbose_name=_("interaction"), on_delete=models.CASCADE
+    )
+    project = models.ForeignKey(Project, verbose_name=_("project"), on_delete=models.PROTECT)
+
+    objects = InteractionProjectManager()
+
+    class Meta:
+        db_table = "crm_interaction_projects"
+        verbose_name = _("project discussed")
+        verbose_name_plural = _("projects discussed")
+        # As InteractionPerson: the existing constraint, under Django's name.
+        unique_together = [("interaction", "project")]
+
+    def __str__(self) -> str:
+        return str(self.project)
+
+    def natural_key(self) -> tuple[str, str]:
+        return (self.interaction.slug, self.project.code)
+
+    natural_key.dependencies = ["crm.interaction", "crm.project"]
