@@ -64,6 +64,10 @@ class Organization(models.Model):
                 name="crm_organization_verification_has_note",
             ),
         ]
+        indexes = [
+            # API sync: ?updated_since=… ORDER BY updated_at, id (the cursor pages).
+            models.Index(fields=["updated_at", "id"], name="crm_organization_sync_idx"),
+        ]
 
     def __str__(self) -> str:
         return self.name
@@ -113,6 +117,10 @@ class Person(models.Model):
             models.UniqueConstraint(
                 Lower("email"), condition=~Q(email=""), name="crm_person_email_unique"
             ),
+        ]
+        indexes = [
+            # API sync: ?updated_since=… ORDER BY updated_at, id (the cursor pages).
+            models.Index(fields=["updated_at", "id"], name="crm_person_sync_idx"),
         ]
 
     def __str__(self) -> str:

@@ -139,6 +139,8 @@ class FollowUp(models.Model):
             ),
             # A project's follow-ups, and a partnership's (organisation, project).
             models.Index(fields=["project", "organization"], name="crm_followup_project_idx"),
+            # API sync: ?updated_since=… ORDER BY updated_at, id (the cursor pages).
+            models.Index(fields=["updated_at", "id"], name="crm_followup_sync_idx"),
         ]
 
     def __str__(self) -> str:

@@ -185,6 +185,10 @@ class Interaction(models.Model):
             choices_constraint("kind", InteractionKind, "interaction"),
             choices_constraint("date_precision", DatePrecision, "interaction"),
         ]
+        indexes = [
+            # API sync: ?updated_since=… ORDER BY updated_at, id (the cursor pages).
+            models.Index(fields=["updated_at", "id"], name="crm_interaction_sync_idx"),
+        ]
 
     def __str__(self) -> str:
         return self.title

@@ -75,6 +75,8 @@ class Partnership(models.Model):
         indexes = [
             # Project pipeline: the partnerships of one project grouped by stage.
             models.Index(fields=["project", "stage"], name="crm_partnership_pipeline_idx"),
+            # API sync: ?updated_since=… ORDER BY updated_at, id (the cursor pages).
+            models.Index(fields=["updated_at", "id"], name="crm_partnership_sync_idx"),
         ]
 
     def __str__(self) -> str:
