@@ -19,13 +19,13 @@ from django.http import HttpRequest, HttpResponse, HttpResponseRedirect
 from django.shortcuts import get_object_or_404, redirect, render
 from django.urls import reverse
 from django.utils import timezone
-from django.utils.http import url_has_allowed_host_and_scheme
+from django.utils.http import url_has_allowed_host_and_scheme, urlencode
 from django.utils.translation import gettext as _
 from django.utils.translation import gettext_lazy, ngettext
 from django.views.decorators.http import require_GET, require_POST
 
 from crm import roles, services
-from crm.agenda import group_follow_ups
+from crm.agenda import WEEK_DAYS, group_follow_ups
 from crm.calendar import calendar_url_for
 from crm.forms import (
     ApplyPlanForm,
@@ -53,6 +53,9 @@ from crm.models import (
 # first, so that a long relationship still loads in three bounded queries.
 TIMELINE_LIMIT = 100
 SEARCH_LIMIT = 25
+# Follow-ups listed per dashboard group and per page; the rest is one link
+# away, in the admin's changelist filtered the same way.
+FOLLOW_UP_LIMIT = 50
 
 
 def today() -> date:
@@ -86,10 +89,48 @@ def _add_errors(form, error: ValidationError) -> None:
 
 def _action_context(request: HttpRequest) -> dict[str, Any]:
     """Return what the follow-up action forms of a page need."""
-    if not request.user.has_perm("crm.change_followup"):
-        return {"can_act": False, "today": today()}
-    # Listed once here: a select rendered per follow-up would query per row.
-    return {"can_act": True, "today": today(), "staff_members": list(roles.staff_members())}
+    # No list of staff here: reassigning is a link to the follow-up's own
+    # action page, so that a long list does not carry a <select> per row.
+    return {"can_act": request.user.has_perm("crm.change_followup"), "today": today()}
+
+
+def _admin_follow_ups_url(**filters: Any) -> str:
+    """Return the admin's follow-up changelist filtered by ``filters``."""
+    return f"{reverse('admin:crm_followup_changelist')}?{urlencode(filters)}"
+
+
+OPEN_NOT_WAITING = ",".join(
+    status for status in FollowUp.OPEN_STATUSES if status != FollowUp.Status.WAITING
+)
+
+
+@dataclass
+class FollowUpList:
+    """At most FOLLOW_UP_LIMIT follow-ups, how many there are, and where the rest are."""
+
+    follow_ups: list[FollowUp]
+    total: int
+    more_url: str
+
+    @property
+    def more(self) -> int:
+        return self.total - len(self.follow_ups)
+
+
+def _open_follow_ups(queryset, **admin_filters: Any) -> FollowUpList:
+    """List a page's open follow-ups, cut at FOLLOW_UP_LIMIT (two queries)."""
+    follow_ups = list(
+        queryset.select_related("project", "organization", "assignee", "person").order_by(
+            "due_on", "id"
+        )[:FOLLOW_UP_LIMIT]
+    )
+    total = len(follow_ups)
+    if total == FOLLOW_UP_LIMIT:
+        total = queryset.count()
+    statuses = ",".join(FollowUp.OPEN_STATUSES)
+    return FollowUpList(
+        follow_ups, total, _admin_follow_ups_url(status__in=statuses, **admin_filters)
+    )
 
 
 # Dashboard.
@@ -122,6 +163,33 @@ def _project_chart(*, on: date) -> dict[str, Any]:
     }
 
 
+@dataclass
+class DashboardGroup:
+    key: str
+    label: str
+    follow_ups: list[FollowUp]
+    total: int
+    more_url: str
+
+    @property
+    def more(self) -> int:
+        return self.total - len(self.follow_ups)
+
+
+def _group_filters(key: str, on: date) -> dict[str, str]:
+    """Return the admin changelist filters that match a dashboard group."""
+    if key == "waiting":
+        return {"status__exact": FollowUp.Status.WAITING}
+    week_end = on + timedelta(days=WEEK_DAYS)
+    dates = {
+        "overdue": {"due_on__lt": on},
+        "today": {"due_on__exact": on},
+        "week": {"due_on__gt": on, "due_on__lte": week_end},
+        "later": {"due_on__gt": week_end},
+    }[key]
+    return {"status__in": OPEN_NOT_WAITING, **{k: v.isoformat() for k, v in dates.items()}}
+
+
 @require_GET
 @login_required
 def dashboard(request: HttpRequest) -> HttpResponse:
@@ -138,10 +206,21 @@ def dashboard(request: HttpRequest) -> HttpResponse:
     if scope == "mine":
         # As in the morning digest: the partnerships the user owns.
         stale = stale.filter(owner=request.user)
+    mine = {"assignee__id__exact": request.user.pk} if scope == "mine" else {}
+    groups = [
+        DashboardGroup(
+            group.key,
+            group.label,
+            group.follow_ups[:FOLLOW_UP_LIMIT],
+            len(group.follow_ups),
+            _admin_follow_ups_url(**_group_filters(group.key, on), **mine),
+        )
+        for group in group_follow_ups(follow_ups.order_by("due_on", "id"), on=on)
+    ]
     context = {
         "scope": scope,
         "may_see_team": may_see_team,
-        "groups": group_follow_ups(follow_ups.order_by("due_on", "id"), on=on),
+        "groups": groups,
         "stale_partnerships": stale,
         "chart": _project_chart(on=on),
         "calendar_url": calendar_url_for(request.user, request),
@@ -227,9 +306,9 @@ def organization(request: HttpRequest, slug: str) -> HttpResponse:
         .with_next_follow_up()
         .select_related("project", "owner")
         .order_by("project__name"),
-        "open_follow_ups": organization.follow_ups.open()
-        .select_related("project", "organization", "assignee", "person")
-        .order_by("due_on", "id"),
+        "open_follow_ups": _open_follow_ups(
+            organization.follow_ups.open(), organization__id__exact=organization.pk
+        ),
         "timeline": _organization_timeline(organization),
         **_action_context(request),
     }
@@ -280,9 +359,9 @@ def project(request: HttpRequest, code: str) -> HttpResponse:
         "partnership_count": sum(len(items) for items in by_stage.values()),
         "stage_choices": Partnership.Stage.choices,
         "can_move": request.user.has_perm("crm.change_partnership"),
-        "open_follow_ups": project.follow_ups.open()
-        .select_related("project", "organization", "assignee", "person")
-        .order_by("due_on", "id"),
+        "open_follow_ups": _open_follow_ups(
+            project.follow_ups.open(), project__id__exact=project.pk
+        ),
         **_action_context(request),
     }
     return render(request, "crm/project.html", context)
@@ -611,7 +690,8 @@ def follow_up_action(request: HttpRequest, pk: int, action: str) -> HttpResponse
     """Act on a follow-up: the form is shown on its own page when it needs fixing."""
     follow_up = _get_follow_up_for_user(request, pk)
     form_class, title = FOLLOW_UP_ACTIONS[action]
-    form = form_class(request.POST or None) if form_class else None
+    initial = {"assignee": follow_up.assignee} if action == "reassign" else None
+    form = form_class(request.POST or None, initial=initial) if form_class else None
     if request.method == "POST" and (form is None or form.is_valid()):
         data = form.cleaned_data if form else {}
         try:

@@ -1042,6 +1042,59 @@ def test_log_form_and_search_queries_do_not_grow_with_rows(client, staff_user):
     assert many == few
 
 
+def test_long_lists_show_fifty_follow_ups_and_link_to_the_rest(client, coordinator):
+    organization = factories.OrganizationFactory(slug="org")
+    project = factories.ProjectFactory(code="hub")
+    for _ in range(53):
+        late(coordinator, organization=organization, project=project)
+    client.force_login(coordinator)
+    changelist = reverse("admin:crm_followup_changelist")
+
+    pages = {
+        "/?scope=team": f"{changelist}?status__in=open%2Cin_progress&amp;due_on__lt=2026-01-15",
+        "/": f"assignee__id__exact={coordinator.pk}",
+        "/organizations/org/": f"{changelist}?status__in=open%2Cin_progress%2Cwaiting"
+        f"&amp;organization__id__exact={organization.pk}",
+        "/projects/hub/": f"project__id__exact={project.pk}",
+    }
+    for url, link in pages.items():
+        response = client.get(url)
+        assert response.text.count('class="follow-up is-late"') == 50, url
+        assert 'class="count">53<' in response.text, url
+        assert "3 more…" in response.text or "3 de plus…" in response.text, url
+        assert link in response.text, url
+        # Reassigning is a link to the follow-up's own page: no list of staff per row.
+        assert 'name="assignee"' not in response.text, url
+
+
+def test_the_more_link_finds_the_same_follow_ups_in_the_admin(client, coordinator, staff_user):
+    for _ in range(52):
+        late(staff_user)
+    late(coordinator)
+    client.force_login(coordinator)
+
+    group = next(g for g in client.get("/?scope=team").context["groups"] if g.key == "overdue")
+    admin_list = client.get(group.more_url)
+
+    assert (group.total, group.more) == (53, 3)
+    assert admin_list.status_code == 200
+    assert admin_list.context["cl"].result_count == 53
+
+
+def test_reassigning_from_a_row_opens_the_action_page_with_the_staff_list(
+    client, staff_user, coordinator, acting
+):
+    page = client.get("/organizations/visa/")
+    link = f"/follow-ups/{acting.pk}/reassign/?next=/organizations/visa/"
+
+    response = client.get(link)
+
+    assert link.replace("&", "&amp;") in page.text
+    assert response.status_code == 200
+    assert response.context["form"]["assignee"].value() == staff_user.pk
+    assert f'<option value="{coordinator.pk}"' in response.text
+
+
 def test_the_clock_is_not_read_by_the_pages(client, staff_user, monkeypatch):
     # The pages' "today" is crm.views.today (set to TODAY here), never the clock.
     monkeypatch.setattr(timezone, "localdate", lambda *args: date(1999, 1, 1))
