@@ -163,7 +163,8 @@ def test_coordination_also_gets_the_programme_project_by_project(agenda, coordin
     to_staff = next(m for m in mailoutbox if m.to == ["ama.vi@example.org"])
     assert "Le programme, projet par projet" in to_coordinator.body
     assert (
-        "- Paiements digitaux\n  7 ouverts, 4 en retard, 2 à faire cette semaine, "
+        # The two follow-ups waiting on the partner are open, not late on our side.
+        "- Paiements digitaux\n  7 ouverts, 2 en retard, 2 à faire cette semaine, "
         "1 partenariat sans nouvelles\n"
     ) in to_coordinator.body
     assert f"{BASE_URL}/projects/paiements-digitaux/" in to_coordinator.alternatives[0][0]
