@@ -210,3 +210,14 @@ def test_a_meeting_planned_after_today_is_not_the_last_contact(today):
 
     assert annotated.last_contact_on == today - timedelta(days=40)
     assert list(Partnership.objects.stale(today=today)) == [partnership]
+
+
+def test_is_overdue_agrees_with_the_queryset(today):
+    late = follow_up(today - timedelta(days=3))
+    waiting = follow_up(today - timedelta(days=3), FollowUp.Status.WAITING, waiting_since=today)
+
+    flagged = {f.pk for f in FollowUp.objects.all() if f.is_overdue(today=today)}
+
+    assert flagged == set(FollowUp.objects.overdue(today=today).values_list("pk", flat=True))
+    assert flagged == {late.pk}
+    assert not waiting.is_overdue(today=today)

@@ -184,7 +184,8 @@ class FollowUp(models.Model):
         return self.waiting_since != before
 
     def is_overdue(self, *, today: date) -> bool:
-        return self.is_open and self.due_on < today
+        """Tell whether it is late on our side, as ``FollowUp.objects.overdue()`` says."""
+        return self.is_open and self.status != FollowUpStatus.WAITING and self.due_on < today
 
     def is_due_this_week(self, *, today: date) -> bool:
         return self.is_open and today <= self.due_on <= today + timedelta(days=7)
