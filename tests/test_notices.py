@@ -3,10 +3,11 @@
 from datetime import date
 
 import pytest
+from django.contrib.auth.models import Group
 from django.core.exceptions import ValidationError
 from django.urls import reverse
 
-from crm import services
+from crm import roles, services
 from crm.models import FollowUp, FollowUpPlan, FollowUpPlanStep, Interaction, StaffProfile
 from tests import factories
 from tests.conftest import TODAY
@@ -21,6 +22,13 @@ def base_url(settings):
 def commits(django_capture_on_commit_callbacks):
     """Run what waits for the commit, as a real request's commit would."""
     return lambda: django_capture_on_commit_callbacks(execute=True)
+
+
+def colleague(username: str):
+    """A member of Staff: only staff can be given work."""
+    user = factories.UserFactory(username=username)
+    user.groups.add(Group.objects.get(name=roles.STAFF))
+    return user
 
 
 @pytest.fixture
@@ -231,7 +239,7 @@ def test_the_admin_notifies_on_add_and_on_a_new_assignee_only(
         client.post(change, {**_admin_data(client, change), "title": "Brief, v2"})
     assert len(mailoutbox) == 1
 
-    other = factories.UserFactory(username="akpene")
+    other = colleague("akpene")
     with commits():
         client.post(change, {**_admin_data(client, change), "assignee": other.pk})
 
@@ -281,7 +289,7 @@ def test_the_api_notifies_on_create_and_on_a_new_assignee_only(
         coordinator_api.patch(url, {"title": "Relancer Visa et Mastercard"}, format="json")
     assert len(mailoutbox) == 1
 
-    other = factories.UserFactory(username="other")
+    other = colleague("other")
     with commits():
         coordinator_api.patch(url, {"assignee": other.pk}, format="json")
     assert [message.to for message in mailoutbox[1:]] == [[other.email]]
