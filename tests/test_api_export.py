@@ -215,3 +215,124 @@ def test_an_error_in_xlsx_format_is_still_a_4xx(coordinator_api):
     response = coordinator_api.get("/api/v1/organizations/?format=xlsx&\x05=1&\x05=2")
 
     assert response.status_code == 400
+
+
+# The fast path (values_list, columns compiled once) against the serializer path.
+
+# Every list that exports; the interactions' lists of related ids and names have
+# no fast form, so that list keeps the serializer path.
+EXPORTED_LISTS = [
+    "organizations",
+    "people",
+    "affiliations",
+    "projects",
+    "missions",
+    "interactions",
+    "partnerships",
+    "follow-ups",
+    "stage-changes",
+]
+SERIALIZER_PATH_LISTS = {"interactions"}
+
+
+@pytest.fixture
+def every_column_type():
+    """Rows with every kind of column: labels, names of related rows, nulls, dates, times."""
+    from crm.models import FollowUp, Partnership
+
+    today = timezone.localdate()
+    named = factories.UserFactory(username="ama", first_name="Ama", last_name="Mensah")
+    bare = factories.UserFactory(username="kofi")
+    source = factories.SourceFactory(title="=cmd|' /C calc'!A0")
+    organization = factories.OrganizationFactory(
+        name="+Acme", short_name="-12", city="Lo\x05mé", source=source
+    )
+    plain = factories.OrganizationFactory(name="Plain")
+    person = factories.PersonFactory(given_name="Ama", family_name="", preferred_language="fr")
+    factories.PersonFactory(given_name="Kofi", family_name="Annan")
+    factories.AffiliationFactory(person=person, organization=organization)
+    factories.AffiliationFactory(organization=plain, end_on=date(2024, 1, 1))
+    lead_project = factories.ProjectFactory(name="Energy", lead=named)
+    project = factories.ProjectFactory(name="Digital payments")
+    factories.MissionFactory(organizer=organization)
+    factories.MissionFactory(organizer=None, cities="Lomé, Kara")
+    interaction = factories.InteractionFactory(
+        organizations=[organization, plain], occurred_on=today - timedelta(days=3)
+    )
+    interaction.projects.set([project])
+    interaction.people.set([person])
+    interaction.staff.set([named])
+    factories.InteractionFactory(organizations=[plain])
+    partnership = factories.PartnershipFactory(
+        organization=organization, project=project, owner=named, contact_cadence_days=30
+    )
+    for stage in Partnership.Stage.values[:3]:
+        factories.PartnershipFactory(project=lead_project, stage=stage)
+    factories.PartnershipFactory(organization=plain, project=lead_project)
+    factories.StageChangeFactory(partnership=partnership, changed_by=bare)
+    factories.StageChangeFactory(
+        partnership=partnership,
+        from_stage="",
+        to_stage=Partnership.Stage.IDENTIFIED,
+        changed_by=None,
+        note="@note",
+    )
+    for n, status in enumerate(FollowUp.Status.values):
+        for due_on in (today - timedelta(days=1), today, today + timedelta(days=1)):
+            factories.FollowUpFactory(
+                project=project,
+                organization=organization if n % 2 else None,
+                person=person if n % 3 else None,
+                interaction=interaction if n == 1 else None,
+                assignee=(named, bare, None)[n % 3],
+                due_on=due_on,
+                status=status,
+                priority=FollowUp.Priority.values[n % len(FollowUp.Priority.values)],
+                completed_at=timezone.now() if status == FollowUp.Status.DONE else None,
+                completed_by=named if status == FollowUp.Status.DONE else None,
+                completion_note="=done" if status == FollowUp.Status.DONE else "",
+                created_by=bare if n % 2 else None,
+                description='Line one\nline two, "quoted"',
+            )
+
+
+def _csv_text(client, resource: str, language: str) -> str:
+    response = client.get(f"/api/v1/{resource}/?format=csv", HTTP_ACCEPT_LANGUAGE=language)
+    assert response.status_code == 200, response
+    return b"".join(response.streaming_content).decode("utf-8")
+
+
+def _xlsx_rows(client, resource: str) -> list[list]:
+    return read_xlsx(client.get(f"/api/v1/{resource}/?format=xlsx"))
+
+
+@pytest.mark.parametrize("language", ["en", "fr"])
+@pytest.mark.parametrize("resource", EXPORTED_LISTS)
+def test_fast_export_equals_the_serializer_output(
+    api_client, coordinator, every_column_type, monkeypatch, resource, language
+):
+    api_client.force_authenticate(coordinator)
+    used = []
+    fast_plan = export.fast_plan
+
+    def spying_plan(*args):
+        plan = fast_plan(*args)
+        used.append(plan is not None)
+        return plan
+
+    monkeypatch.setattr(export, "fast_plan", spying_plan)
+    fast_csv = _csv_text(api_client, resource, language)
+    fast_xlsx = _xlsx_rows(api_client, resource)
+    assert used == [resource not in SERIALIZER_PATH_LISTS] * 2
+
+    monkeypatch.setattr(export, "fast_plan", lambda *args: None)
+    reference_csv = _csv_text(api_client, resource, language)
+    reference_xlsx = _xlsx_rows(api_client, resource)
+
+    fast_rows = list(csv.reader(io.StringIO(fast_csv)))
+    reference_rows = list(csv.reader(io.StringIO(reference_csv)))
+    assert len(fast_rows) == len(reference_rows) > 1
+    for fast_row, reference_row in zip(fast_rows, reference_rows, strict=True):
+        assert fast_row == reference_row
+    assert fast_csv == reference_csv
+    assert fast_xlsx == reference_xlsx

@@ -69,6 +69,14 @@ class ChoiceLabelField(serializers.CharField):
         kwargs.setdefault("read_only", True)
         super().__init__(**kwargs)
 
+    def get_attribute(self, instance):
+        # Call get_<field>_display directly: DRF's generic lookup inspects the
+        # method's signature on every row, the largest cost of a big export.
+        *related, method = self.source_attrs
+        for attr in related:
+            instance = getattr(instance, attr)
+        return getattr(instance, method)()
+
 
 class UserField(serializers.PrimaryKeyRelatedField):
     """A colleague who may be given work: an assignee, an owner, a lead."""
@@ -514,7 +522,11 @@ class FollowUpSerializer(CleanModelSerializer):
     clean_also = {"completed_at", "completion_note"}
 
     def get_is_overdue(self, follow_up) -> bool:
-        return follow_up.is_overdue(today=timezone.localdate())
+        # "Today" once per serializer (so once per page or export), not per row.
+        today = self.context.get("today")
+        if today is None:
+            today = self.__dict__.setdefault("_today", timezone.localdate())
+        return follow_up.is_overdue(today=today)
 
     def validate_status(self, value):
         unchanged = self.instance is not None and self.instance.status == value
