@@ -913,3 +913,14 @@ def test_the_browsable_api_renders_each_list_and_record(client, coordinator, res
     assert listing.status_code == 200
     assert listing["Content-Type"].startswith("text/html")
     assert detail.status_code == 200
+
+
+def test_a_partial_update_answers_every_field_even_an_empty_related_name(coordinator_api):
+    mission = factories.MissionFactory(organizer=None)
+
+    response = coordinator_api.patch(
+        f"/api/v1/missions/{mission.pk}/", {"title": "Mission à Lomé"}, format="json"
+    )
+
+    assert response.status_code == 200
+    assert response.json()["organizer_name"] is None

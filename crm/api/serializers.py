@@ -130,10 +130,15 @@ class CleanModelSerializer(serializers.ModelSerializer):
         return copy
 
 
+# Names of optional related records are read-only, allow_null and have no
+# default: DRF skips a field's default on partial updates (PATCH), which would
+# drop the key from the response and break the documented schema.
+
+
 class OrganizationSerializer(CleanModelSerializer):
     kind_label = ChoiceLabelField("kind", label=_("kind (label)"))
     source_title = serializers.CharField(
-        source="source.title", read_only=True, allow_null=True, default=None, label=_("source")
+        source="source.title", read_only=True, allow_null=True, label=_("source")
     )
 
     class Meta:
@@ -245,7 +250,6 @@ class MissionSerializer(CleanModelSerializer):
         source="organizer.name",
         read_only=True,
         allow_null=True,
-        default=None,
         label=_("organiser (name)"),
     )
 
@@ -273,7 +277,6 @@ class InteractionSerializer(CleanModelSerializer):
         source="mission.title",
         read_only=True,
         allow_null=True,
-        default=None,
         label=_("mission (title)"),
     )
     organizations = serializers.PrimaryKeyRelatedField(
@@ -456,14 +459,12 @@ class FollowUpSerializer(CleanModelSerializer):
         source="organization.name",
         read_only=True,
         allow_null=True,
-        default=None,
         label=_("organisation (name)"),
     )
     person_name = serializers.CharField(
         source="person.full_name",
         read_only=True,
         allow_null=True,
-        default=None,
         label=_("person (name)"),
     )
     assignee = UserField(label=_("assignee"))
