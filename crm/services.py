@@ -190,6 +190,25 @@ def follow_up_plan_apply(
 
 
 @transaction.atomic
+def partnership_create(*, by: AbstractBaseUser | None, **fields: Any) -> Partnership:
+    """Create a partnership and record its first stage as a StageChange from nowhere."""
+    partnership = Partnership(**fields)
+    partnership.full_clean()
+    _save_with_history(partnership, by=by)
+    # The history starts here: from_stage="" says the partnership came into
+    # being at this stage rather than moving to it.
+    StageChange.objects.create(
+        partnership=partnership,
+        from_stage="",
+        to_stage=partnership.stage,
+        changed_at=timezone.now(),
+        changed_by=by,
+        note="",
+    )
+    return partnership
+
+
+@transaction.atomic
 def partnership_change_stage(
     *, partnership: Partnership, to_stage: str, by: AbstractBaseUser | None, note: str = ""
 ) -> StageChange:

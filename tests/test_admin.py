@@ -881,7 +881,92 @@ def test_partnership_stage_is_chosen_on_the_add_form(client, coordinator):
     )
 
     assert response.status_code == 302
-    assert Partnership.objects.get().stage == Partnership.Stage.CONTACTED
+    partnership = Partnership.objects.get()
+    assert partnership.stage == Partnership.Stage.CONTACTED
+    assert response.url == url(Partnership, "changelist")
+    change = StageChange.objects.get()
+    assert (change.partnership, change.from_stage, change.to_stage, change.changed_by) == (
+        partnership,
+        "",
+        "contacted",
+        coordinator,
+    )
+    assert partnership.history.get().history_user == coordinator
+
+
+@pytest.mark.parametrize(
+    ("parent_model", "make_parent", "other_field", "make_other"),
+    [
+        (Organization, OrganizationFactory, "project", ProjectFactory),
+        (Project, ProjectFactory, "organization", OrganizationFactory),
+    ],
+)
+def test_a_partnership_added_in_an_inline_starts_its_stage_history(
+    client, coordinator, parent_model, make_parent, other_field, make_other
+):
+    parent, other = make_parent(), make_other()
+    existing = PartnershipFactory(**{parent_model._meta.model_name: parent})
+    client.force_login(coordinator)
+    parent_url = url(parent_model, "change", parent.pk)
+    data = form_data(client.get(parent_url))
+
+    response = client.post(
+        parent_url,
+        {
+            **data,
+            "partnerships-TOTAL_FORMS": "2",
+            "partnerships-0-notes": "",
+            "partnerships-0-contact_cadence_days": "30",
+            f"partnerships-1-{other_field}": other.pk,
+            "partnerships-1-role": Partnership.Role.FUNDER,
+            "partnerships-1-stage": Partnership.Stage.EXPLORING,
+        },
+    )
+
+    assert response.status_code == 302, response.context and response.context["errors"]
+    added = Partnership.objects.exclude(pk=existing.pk).get()
+    assert added.stage == Partnership.Stage.EXPLORING
+    change = StageChange.objects.get()
+    assert (change.partnership, change.from_stage, change.to_stage, change.changed_by) == (
+        added,
+        "",
+        "exploring",
+        coordinator,
+    )
+    # The row already there is saved as usual, with no stage history of its own.
+    existing.refresh_from_db()
+    assert existing.contact_cadence_days == 30
+    assert not existing.stage_changes.exists()
+
+
+def test_a_partnership_s_first_stage_shows_as_coming_from_nowhere(client, coordinator, english):
+    partnership = services.partnership_create(
+        by=coordinator,
+        organization=OrganizationFactory(),
+        project=ProjectFactory(),
+        role=Partnership.Role.FUNDER,
+        stage=Partnership.Stage.CONTACTED,
+    )
+    client.force_login(coordinator)
+
+    response = client.get(url(Partnership, "change", partnership.pk))
+
+    assert response.status_code == 200
+    (inline,) = [
+        inline
+        for inline in response.context["inline_admin_formsets"]
+        if inline.formset.model is StageChange
+    ]
+    (row,) = list(inline)
+    shown = {
+        field.field["name"]: str(field.contents())
+        for fieldset in row
+        for line in fieldset
+        for field in line
+    }
+    assert (shown["from_stage"], shown["to_stage"]) == ("—", "Contacted")
+    changelist = client.get(url(StageChange, "changelist"))
+    assert '<td class="field-from_stage">—</td>' in changelist.text
 
 
 def test_partnership_stage_is_locked_in_the_organisation_inline(client, coordinator):

@@ -716,6 +716,66 @@ def test_change_stage_to_the_same_stage_is_a_400(coordinator_api):
     assert "stage" in response.json()
 
 
+def test_creating_a_partnership_records_its_first_stage(coordinator_api, coordinator):
+    organization = factories.OrganizationFactory(name="Visa")
+    project = factories.ProjectFactory(name="Digital payments")
+
+    response = coordinator_api.post(
+        "/api/v1/partnerships/",
+        {
+            "organization": organization.pk,
+            "project": project.pk,
+            "role": "funder",
+            "stage": "contacted",
+        },
+    )
+
+    assert response.status_code == 201, response.content
+    partnership = Partnership.objects.get()
+    assert response.json() == {
+        "id": partnership.pk,
+        "organization": organization.pk,
+        "organization_name": "Visa",
+        "project": project.pk,
+        "project_name": "Digital payments",
+        "role": "funder",
+        "role_label": "Funder",
+        "stage": "contacted",
+        "stage_label": "Contacted",
+        "owner": None,
+        "owner_name": None,
+        "contact_cadence_days": None,
+        "last_contact_on": None,
+        "contact_due_on": None,
+        "notes": "",
+        "source": None,
+        "created_at": iso(partnership.created_at),
+        "updated_at": iso(partnership.updated_at),
+    }
+    change = StageChange.objects.get()
+    assert (change.partnership, change.from_stage, change.to_stage, change.changed_by) == (
+        partnership,
+        "",
+        "contacted",
+        coordinator,
+    )
+    assert partnership.history.get().history_user == coordinator
+
+
+def test_a_partnership_refused_by_the_service_is_a_400_with_field_errors(coordinator_api):
+    organization, project = factories.OrganizationFactory(), factories.ProjectFactory()
+    refusal = DjangoValidationError({"role": ["Not this role."]})
+
+    with mock.patch("crm.api.views.services.partnership_create", side_effect=refusal):
+        response = coordinator_api.post(
+            "/api/v1/partnerships/",
+            {"organization": organization.pk, "project": project.pk, "role": "funder"},
+        )
+
+    assert response.status_code == 400
+    assert response.json() == {"role": ["Not this role."]}
+
+
 def test_a_second_partnership_for_the_same_pair_is_a_400(coordinator_api):
     partnership = factories.PartnershipFactory()
 

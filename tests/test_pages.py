@@ -368,6 +368,29 @@ def test_organization_page_tells_the_partners_whole_story(client, staff_user, co
     assert "Sent on Monday" in text and "Call went well" in text
 
 
+def test_organization_timeline_shows_a_partnership_s_first_stage(client, staff_user):
+    organization = factories.OrganizationFactory(slug="visa")
+    from crm import services
+
+    services.partnership_create(
+        by=staff_user,
+        organization=organization,
+        project=factories.ProjectFactory(name="Payments"),
+        role="funder",
+        stage="contacted",
+    )
+    # Partnerships loaded from the fixture have no stage history at all.
+    factories.PartnershipFactory(organization=organization, project__name="Energy")
+    client.force_login(staff_user)
+    english(client)
+
+    response = client.get("/organizations/visa/")
+
+    assert response.status_code == 200
+    assert [entry.kind for entry in response.context["timeline"]] == ["stage_change"]
+    assert "Payments: — → Contacted" in " ".join(response.text.split())
+
+
 def test_organization_page_lists_current_roles_before_ended_ones(client, staff_user):
     # Both databases: NULL end dates sort first on SQLite, last on PostgreSQL.
     organization = factories.OrganizationFactory(slug="org")

@@ -114,6 +114,47 @@ def test_stage_change_is_atomic(staff_user):
     assert not StageChange.objects.exists()
 
 
+def test_creating_a_partnership_records_its_first_stage(staff_user):
+    organization, project = factories.OrganizationFactory(), factories.ProjectFactory()
+
+    partnership = services.partnership_create(
+        by=staff_user,
+        organization=organization,
+        project=project,
+        role=Partnership.Role.FUNDER,
+        stage=Partnership.Stage.CONTACTED,
+    )
+
+    partnership.refresh_from_db()
+    assert partnership.stage == Partnership.Stage.CONTACTED
+    assert partnership.history.get().history_user == staff_user
+    change = StageChange.objects.get()
+    assert (change.partnership, change.from_stage, change.to_stage, change.changed_by) == (
+        partnership,
+        "",
+        "contacted",
+        staff_user,
+    )
+    assert change.note == "" and change.changed_at is not None
+    assert str(change).endswith(f"— → {change.get_to_stage_display()}")
+
+
+def test_a_partnership_breaking_the_rules_is_not_created(staff_user):
+    existing = factories.PartnershipFactory()
+
+    with pytest.raises(ValidationError) as excinfo:
+        services.partnership_create(
+            by=staff_user,
+            organization=existing.organization,
+            project=existing.project,
+            role=Partnership.Role.FUNDER,
+        )
+
+    assert "__all__" in excinfo.value.message_dict
+    assert Partnership.objects.count() == 1
+    assert not StageChange.objects.exists()
+
+
 def log(by, **overrides):
     organization = factories.OrganizationFactory()
     project = factories.ProjectFactory()

@@ -11,12 +11,13 @@ from crm.admin.inlines import (
     OrganizationPartnershipInline,
     PersonAffiliationInline,
 )
+from crm.admin.partnerships import PartnershipInlineAdminMixin
 from crm.forms import AffiliationAdminForm, OrganizationAdminForm
 from crm.models import Affiliation, Organization, Person
 
 
 @admin.register(Organization)
-class OrganizationAdmin(ContactImportMixin, HistoryAdmin):
+class OrganizationAdmin(PartnershipInlineAdminMixin, ContactImportMixin, HistoryAdmin):
     import_kind = importing.ORGANIZATIONS
     form = OrganizationAdminForm
     list_display = [

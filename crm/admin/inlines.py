@@ -170,6 +170,8 @@ class StageChangeInline(admin.TabularInline):
     model = StageChange
     fields = ["changed_at", "from_stage", "to_stage", "changed_by", "note"]
     readonly_fields = fields
+    # The first row comes from nowhere (from_stage ""): "— → Contacted".
+    empty_value_display = "—"
     extra = 0
     max_num = 0
     can_delete = False

@@ -21,6 +21,48 @@ EDITABLE_FIELDS = [
     if not field.primary_key and field.name not in ("stage", "created_at")
 ]
 
+# What a new partnership is made of; its timestamps are the database's.
+CREATE_FIELDS = [
+    field.attname
+    for field in Partnership._meta.concrete_fields
+    if not field.primary_key and field.name not in ("created_at", "updated_at")
+]
+
+
+def create_partnership(partnership: Partnership, *, by) -> None:
+    """Save a partnership built by an admin form through the service.
+
+    The service records the first stage (a StageChange from nowhere); the form's
+    instance then takes the saved row's identity, so that the admin's log,
+    messages and redirect name it.
+    """
+    created = services.partnership_create(
+        by=by, **{name: getattr(partnership, name) for name in CREATE_FIELDS}
+    )
+    partnership.pk = created.pk
+    partnership.created_at, partnership.updated_at = created.created_at, created.updated_at
+    partnership._state.adding = False
+    partnership._state.db = created._state.db
+
+
+class PartnershipInlineAdminMixin:
+    """For admins with a partnership inline: new rows are created by the service."""
+
+    def save_formset(self, request, form, formset, change) -> None:
+        if formset.model is not Partnership:
+            super().save_formset(request, form, formset, change)
+            return
+        for partnership in formset.save(commit=False):
+            if partnership.pk is None:
+                create_partnership(partnership, by=request.user)
+            else:
+                # The stage of an existing row is disabled in the form: this
+                # save never moves it.
+                partnership.save()
+        for partnership in formset.deleted_objects:
+            partnership.delete()
+        formset.save_m2m()
+
 
 @admin.register(Partnership)
 class PartnershipAdmin(HistoryAdmin):
@@ -63,7 +105,7 @@ class PartnershipAdmin(HistoryAdmin):
 
     def save_model(self, request, obj, form, change) -> None:
         if not change:
-            super().save_model(request, obj, form, change)
+            create_partnership(obj, by=request.user)
             return
         # Even a revert from the history page must not move the stage without
         # a StageChange row, nor may this save undo a "Change stage" made
@@ -152,6 +194,8 @@ class StageChangeAdmin(admin.ModelAdmin):
         "note",
     ]
     fields = ["partnership", "from_stage", "to_stage", "changed_at", "changed_by", "note"]
+    # A partnership's first row comes from nowhere (from_stage ""): "— → Contacted".
+    empty_value_display = "—"
 
     def has_add_permission(self, request) -> bool:
         return False

@@ -4,6 +4,7 @@ from django.contrib import admin
 from django.utils.translation import gettext_lazy as _
 
 from crm.admin.inlines import ProjectPartnershipInline
+from crm.admin.partnerships import PartnershipInlineAdminMixin
 from crm.models import Programme, Project, Source
 
 
@@ -42,7 +43,7 @@ class ProgrammeAdmin(admin.ModelAdmin):
 
 
 @admin.register(Project)
-class ProjectAdmin(admin.ModelAdmin):
+class ProjectAdmin(PartnershipInlineAdminMixin, admin.ModelAdmin):
     list_display = ["name", "code", "programme", "sector", "status", "lead"]
     list_filter = ["sector", "status", "programme"]
     list_select_related = ["programme", "lead"]

@@ -323,6 +323,16 @@ class PartnershipViewSet(ETagMixin, CrmViewSet):
             "organization", "project", "owner"
         )
 
+    def perform_create(self, serializer) -> None:
+        # The service records the first stage, as for partnerships added in
+        # the admin.
+        try:
+            serializer.instance = services.partnership_create(
+                by=self.request.user, **serializer.validated_data
+            )
+        except DjangoValidationError as error:
+            raise django_errors_to_drf(error) from error
+
     @extend_schema(
         request=serializers.ChangeStageSerializer,
         responses={200: serializers.PartnershipSerializer},
