@@ -708,6 +708,33 @@ def test_partnership_form_refuses_a_read_only_owner(client, coordinator, reader)
     assert partnership.owner is None
 
 
+@pytest.mark.parametrize("lead", ["reader", "role_less"])
+def test_project_form_refuses_a_lead_who_is_not_staff(client, coordinator, reader, lead):
+    project = ProjectFactory()
+    refused = reader if lead == "reader" else UserFactory(username="outsider")
+    client.force_login(coordinator)
+    data = form_data(client.get(url(Project, "change", project.pk)))
+
+    response = client.post(url(Project, "change", project.pk), {**data, "lead": refused.pk})
+
+    assert response.status_code == 200
+    assert "lead" in response.context["adminform"].form.errors
+    project.refresh_from_db()
+    assert project.lead is None
+
+
+def test_project_form_accepts_a_staff_member_as_lead(client, coordinator, staff_user):
+    project = ProjectFactory()
+    client.force_login(coordinator)
+    data = form_data(client.get(url(Project, "change", project.pk)))
+
+    response = client.post(url(Project, "change", project.pk), {**data, "lead": staff_user.pk})
+
+    assert response.status_code == 302
+    project.refresh_from_db()
+    assert project.lead == staff_user
+
+
 def test_adding_a_follow_up_records_its_creator(client, staff_user):
     project = ProjectFactory()
     client.force_login(staff_user)

@@ -583,6 +583,30 @@ def test_only_staff_members_may_own_a_partnership(coordinator_api, reader, staff
     assert partnership.owner == staff_user
 
 
+@pytest.mark.parametrize("present", ["reader", "role_less"])
+def test_only_staff_members_are_recorded_as_staff_present(
+    coordinator_api, reader, staff_user, present
+):
+    refused = reader if present == "reader" else factories.UserFactory(username="outsider")
+    organization = factories.OrganizationFactory()
+    posted = {
+        "kind": "meeting",
+        "occurred_on": "2023-09-25",
+        "title": "Call",
+        "organizations": [organization.pk],
+    }
+
+    response = coordinator_api.post(
+        "/api/v1/interactions/", {**posted, "staff": [staff_user.pk, refused.pk]}
+    )
+    accepted = coordinator_api.post("/api/v1/interactions/", {**posted, "staff": [staff_user.pk]})
+
+    assert response.status_code == 400
+    assert list(response.json()) == ["staff"]
+    assert accepted.status_code == 201, accepted.content
+    assert list(Interaction.objects.get().staff.all()) == [staff_user]
+
+
 def test_creating_a_follow_up_goes_through_the_service(
     coordinator_api, coordinator, staff_user, django_capture_on_commit_callbacks, mailoutbox
 ):

@@ -6,6 +6,7 @@ from django.utils.translation import gettext_lazy as _
 from crm.admin.inlines import ProjectPartnershipInline
 from crm.admin.partnerships import PartnershipInlineAdminMixin
 from crm.models import Programme, Project, Source
+from crm.roles import staff_members
 
 
 @admin.register(Source)
@@ -55,3 +56,10 @@ class ProjectAdmin(PartnershipInlineAdminMixin, admin.ModelAdmin):
         (_("About"), {"fields": ["description", "source"]}),
     ]
     inlines = [ProjectPartnershipInline]
+
+    def formfield_for_foreignkey(self, db_field, request, **kwargs):
+        if db_field.name == "lead":
+            # Only staff members lead a project; the autocomplete may list
+            # others, the field refuses them.
+            kwargs["queryset"] = staff_members()
+        return super().formfield_for_foreignkey(db_field, request, **kwargs)

@@ -6,7 +6,6 @@ never an IntegrityError. Writes with a rule of their own (completing a
 follow-up, moving a partnership) go through ``crm.services``.
 """
 
-from django.contrib.auth import get_user_model
 from django.core.exceptions import ValidationError as DjangoValidationError
 from django.db import transaction
 from django.utils import timezone
@@ -28,8 +27,6 @@ from crm.models import (
     StageChange,
 )
 from crm.roles import staff_members
-
-User = get_user_model()
 
 
 def user_label(user) -> str | None:
@@ -288,7 +285,8 @@ class InteractionSerializer(CleanModelSerializer):
     )
     staff = serializers.PrimaryKeyRelatedField(
         many=True,
-        queryset=User.objects.filter(is_active=True),
+        # Colleagues of the unit, as the pages and the admin offer them.
+        queryset=staff_members(),
         required=False,
         label=_("staff present"),
     )
