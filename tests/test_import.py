@@ -461,3 +461,100 @@ def test_a_file_too_large_for_the_admin_is_sent_to_the_command(client, coordinat
 
     assert "import_contacts" in preview.context["form"].errors["file"][0]
     assert not PendingImport.objects.exists()
+
+
+# Speed: a few statements per chunk of rows, not per row; the same answers.
+
+
+def _organisations(count: int, *, start: int = 0) -> str:
+    rows = "".join(f"org-{n},Org {n},company,FR,true\n" for n in range(start, start + count))
+    return "slug,name,kind,country,is_identified\n" + rows
+
+
+def _people(count: int, *, email=lambda n: f"p{n}@example.org") -> str:
+    header = "slug,given_name,family_name,email,organization,title,start_on,is_primary\n"
+    rows = "".join(
+        f"p-{n},Given{n},Family{n},{email(n)},org-{n % 5},Role,2024-01-01,true\n"
+        for n in range(count)
+    )
+    return header + rows
+
+
+def test_an_import_runs_a_bounded_number_of_queries_per_chunk():
+    from django.db import connection
+    from django.test.utils import CaptureQueriesContext
+
+    with CaptureQueriesContext(connection) as organisations:
+        first = run(_organisations(200))
+    with CaptureQueriesContext(connection) as again:
+        run(_organisations(200).replace("Org 1", "Org One"))  # Some updated, most unchanged.
+    with CaptureQueriesContext(connection) as people:
+        result = run(_people(200))
+
+    assert (first.created, result.created, result.affiliations_created) == (200, 200, 200)
+    # One chunk: a handful of statements, however many rows (it was 12 per row).
+    assert len(organisations) < 20, [query["sql"][:80] for query in organisations]
+    assert len(again) < 20, [query["sql"][:80] for query in again]
+    assert len(people) < 20, [query["sql"][:80] for query in people]
+
+
+def test_history_is_written_for_created_and_updated_records(coordinator):
+    run(ORGS, by=coordinator)
+    run(ORGS.replace("Visa,payment", "Visa Inc,payment"), by=coordinator)
+    run(ORGS.replace("Visa,payment", "Visa Inc,payment"))  # Unchanged: no history.
+    run(PEOPLE, by=coordinator)
+
+    visa = Organization.objects.get(slug="visa")
+    assert [(h.history_type, h.name, h.history_user) for h in visa.history.order_by("pk")] == [
+        ("+", "Visa", coordinator),
+        ("~", "Visa Inc", coordinator),
+    ]
+    assert Organization.history.count() == 3  # Nothing for the unchanged rows.
+    assert Person.history.filter(history_type="+", history_user=coordinator).count() == 2
+    assert Affiliation.history.filter(history_type="+", history_user=coordinator).count() == 2
+
+
+def test_rows_see_earlier_rows_across_chunks(monkeypatch):
+    monkeypatch.setattr("crm.importing.CHUNK_ROWS", 2)
+    text = ORGS + "visa,Visa Inc,payment_network,US,true\nvisa,Visa Inc,payment_network,US,true\n"
+
+    result = run(text)
+
+    assert (result.created, result.updated, result.unchanged, result.errors) == (2, 1, 1, [])
+    assert [action for _row, action, _slug in result.preview] == [
+        "created",
+        "created",
+        "updated",
+        "unchanged",
+    ]
+    assert Organization.objects.get(slug="visa").name == "Visa Inc"
+
+
+@pytest.mark.parametrize("python_check", [True, False], ids=["checked first", "database only"])
+def test_a_row_breaking_a_database_rule_in_a_big_chunk_is_named(monkeypatch, python_check):
+    # Row 202 (person 200) reuses person 7's e-mail in other case. Without the
+    # check in Python, the database's unique index catches it and the chunk is
+    # run again row by row: the error still names its row.
+    if not python_check:
+        monkeypatch.setattr("crm.importing._email_taken", lambda *args: False)
+    run(_organisations(5))
+    text = _people(250, email=lambda n: "P7@Example.org" if n == 200 else f"p{n}@example.org")
+
+    result = run(text)
+
+    assert [(error.row, error.column) for error in result.errors] == [(202, "")]
+    assert result.rows == 250
+    assert not Person.objects.exists()
+    assert not Affiliation.objects.exists()
+
+
+def test_an_organisation_breaking_the_note_rule_only_the_database_checks(monkeypatch):
+    monkeypatch.setattr("crm.importing._breaks_organization_rules", lambda organization: False)
+    text = "slug,name,kind,needs_verification\n" + "".join(
+        f"org-{n},Org {n},company,{'true' if n == 250 else 'false'}\n" for n in range(300)
+    )
+
+    result = run(text)
+
+    assert [error.row for error in result.errors] == [252]
+    assert not Organization.objects.exists()
