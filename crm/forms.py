@@ -109,8 +109,30 @@ class FollowUpAdminForm(forms.ModelForm):
             "completion_note",
         ]
 
+    def __init__(self, *args, **kwargs):
+        super().__init__(*args, **kwargs)
+        if "status" in self.fields:
+            # Posts back the status the user saw, to tell "mark done" from
+            # "edit work that someone else closed meanwhile".
+            self.fields["status"].show_hidden_initial = True
+
     def clean(self):
         cleaned_data = super().clean()
+        seen = self.data.get(self.add_initial_prefix("status"))
+        if (
+            cleaned_data.get("status") == FollowUp.Status.DONE
+            and seen in (FollowUp.Status.OPEN, FollowUp.Status.WAITING)
+            and self.instance.pk is not None
+            and not self.instance.is_open
+        ):
+            raise forms.ValidationError(
+                _(
+                    "Someone else closed this follow-up (now %(status)s) while you were "
+                    "editing it; nothing was saved. Reload the page to see their changes."
+                ),
+                params={"status": self.instance.get_status_display()},
+                code="closed_meanwhile",
+            )
         note = (cleaned_data.get("completion_note") or "").strip()
         if cleaned_data.get("status") == FollowUp.Status.DONE and not note:
             self.add_error(

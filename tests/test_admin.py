@@ -607,6 +607,77 @@ def test_follow_up_form_marks_done_through_the_service(client, coordinator, staf
     assert follow_up.history.first().history_user == coordinator
 
 
+@pytest.mark.parametrize("closed_as", [FollowUp.Status.DONE, FollowUp.Status.CANCELLED])
+def test_follow_up_form_does_not_complete_work_closed_meanwhile(
+    client, coordinator, staff_user, english, closed_as
+):
+    follow_up = FollowUpFactory(title="Call Visa")
+    client.force_login(coordinator)
+    page = client.get(url(FollowUp, "change", follow_up.pk))
+    data = form_data(page)
+    assert 'name="initial-status" value="open"' in page.text
+    # Someone else closes it while the form is open.
+    if closed_as == FollowUp.Status.DONE:
+        services.follow_up_complete(follow_up=follow_up, by=staff_user, note="Called them")
+    else:
+        FollowUp.objects.filter(pk=follow_up.pk).update(status=closed_as)
+
+    response = client.post(
+        url(FollowUp, "change", follow_up.pk),
+        {
+            **data,
+            "initial-status": FollowUp.Status.OPEN,
+            "title": "Call Visa back",
+            "status": FollowUp.Status.DONE,
+            "completion_note": "Sent the deck",
+        },
+    )
+
+    assert response.status_code == 200
+    assert "Someone else closed this follow-up" in response.text
+    follow_up.refresh_from_db()
+    assert (follow_up.title, follow_up.status) == ("Call Visa", closed_as)
+    if closed_as == FollowUp.Status.DONE:
+        assert (follow_up.completed_by, follow_up.completion_note) == (staff_user, "Called them")
+
+
+def test_follow_up_closed_during_the_save_is_a_message_not_a_500(
+    client, coordinator, staff_user, english
+):
+    follow_up = FollowUpFactory(title="Call Visa")
+    client.force_login(coordinator)
+    data = form_data(client.get(url(FollowUp, "change", follow_up.pk)))
+    complete = services.follow_up_complete
+
+    def closed_just_before(**kwargs):
+        # The other user's completion lands between the form's check and ours.
+        FollowUp.objects.filter(pk=follow_up.pk).update(status=FollowUp.Status.CANCELLED)
+        return complete(**kwargs)
+
+    with mock.patch(
+        "crm.admin.follow_ups.services.follow_up_complete", side_effect=closed_just_before
+    ):
+        response = client.post(
+            url(FollowUp, "change", follow_up.pk),
+            {
+                **data,
+                "title": "Call Visa back",
+                "status": FollowUp.Status.DONE,
+                "completion_note": "Sent the deck",
+            },
+        )
+
+    change_url = url(FollowUp, "change", follow_up.pk)
+    assert (response.status_code, response.url) == (302, change_url)
+    shown = [str(message) for message in client.get(change_url).context["messages"]]
+    assert shown == ["This follow-up is already Cancelled.", "Nothing was saved."]
+    follow_up.refresh_from_db()
+    # The whole save was undone, the other fields included; the cancellation
+    # (made inside the same transaction by this test) went with it.
+    assert (follow_up.title, follow_up.status) == ("Call Visa", FollowUp.Status.OPEN)
+    assert follow_up.completed_at is None
+
+
 def test_follow_up_form_refuses_to_mark_a_cancelled_follow_up_done(client, coordinator):
     follow_up = FollowUpFactory(status=FollowUp.Status.CANCELLED)
     client.force_login(coordinator)

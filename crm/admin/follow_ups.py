@@ -3,6 +3,7 @@
 from django.contrib import admin, messages
 from django.core.exceptions import ValidationError
 from django.db.models import Count
+from django.http import HttpResponseRedirect
 from django.utils import timezone
 from django.utils.formats import date_format
 from django.utils.html import format_html
@@ -31,6 +32,14 @@ class DeadlineFilter(admin.SimpleListFilter):
         if self.value() == "week":
             return queryset.due_within(7, today=today)
         return queryset
+
+
+class _ClosedMeanwhile(Exception):
+    """follow_up_complete refused a follow-up that someone else closed meanwhile."""
+
+    def __init__(self, error: ValidationError):
+        super().__init__(error)
+        self.error = error
 
 
 @admin.register(FollowUp)
@@ -96,6 +105,15 @@ class FollowUpAdmin(HistoryAdmin):
             kwargs["queryset"] = staff_members()
         return super().formfield_for_foreignkey(db_field, request, **kwargs)
 
+    def changeform_view(self, request, object_id=None, form_url="", extra_context=None):
+        try:
+            return super().changeform_view(request, object_id, form_url, extra_context)
+        except _ClosedMeanwhile as closed:
+            for message in closed.error.messages:
+                self.message_user(request, message, messages.ERROR)
+            self.message_user(request, _("Nothing was saved."), messages.ERROR)
+            return HttpResponseRedirect(request.get_full_path())
+
     def save_model(self, request, obj, form, change) -> None:
         if not change:
             obj.created_by = request.user
@@ -111,9 +129,14 @@ class FollowUpAdmin(HistoryAdmin):
             obj.completed_by = None
         super().save_model(request, obj, form, change)
         if completing:
-            done = services.follow_up_complete(
-                follow_up=obj, by=request.user, note=form.cleaned_data["completion_note"]
-            )
+            try:
+                done = services.follow_up_complete(
+                    follow_up=obj, by=request.user, note=form.cleaned_data["completion_note"]
+                )
+            except ValidationError as error:
+                # Closed by someone else since the form was checked: leaving
+                # changeform_view's transaction this way undoes the save above.
+                raise _ClosedMeanwhile(error) from error
             for field in ("status", "completed_at", "completed_by", "completion_note"):
                 setattr(obj, field, getattr(done, field))
         if not change or "assignee" in form.changed_data:
