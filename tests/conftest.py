@@ -89,7 +89,7 @@ def pytest_runtest_makereport(item, call):
 @pytest.fixture
 def pages_today(monkeypatch, today) -> date:
     """Make the staff pages' "today" the tests' fixed day."""
-    monkeypatch.setattr("crm.views.today", lambda: today)
+    monkeypatch.setattr("crm.views.common.today", lambda: today)
     return today
 
 

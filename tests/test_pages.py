@@ -1119,7 +1119,7 @@ def test_reassigning_from_a_row_opens_the_action_page_with_the_staff_list(
 
 
 def test_the_clock_is_not_read_by_the_pages(client, staff_user, monkeypatch):
-    # The pages' "today" is crm.views.today (set to TODAY here), never the clock.
+    # The pages' "today" is crm.views.common.today (set to TODAY here), never the clock.
     monkeypatch.setattr(timezone, "localdate", lambda *args: date(1999, 1, 1))
     late(staff_user, title="Late one")
     client.force_login(staff_user)

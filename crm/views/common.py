@@ -1,0 +1,108 @@
+"""What the staff pages share: the clock, permission checks, redirects, lists cut short."""
+
+from dataclasses import dataclass
+from datetime import date
+from typing import Any
+
+from django.core.exceptions import PermissionDenied, ValidationError
+from django.http import HttpRequest
+from django.urls import reverse
+from django.utils import timezone
+from django.utils.http import url_has_allowed_host_and_scheme, urlencode
+
+from crm.models import FollowUp, Interaction, Mission, Organization, Project
+
+# Follow-ups listed per dashboard group and per page; the rest is one link
+# away, in the admin's changelist filtered the same way.
+FOLLOW_UP_LIMIT = 50
+
+
+def today() -> date:
+    """Return the unit's today (Africa/Lome); tests replace this function."""
+    return timezone.localdate()
+
+
+def require(request: HttpRequest, *perms: str) -> None:
+    if not request.user.has_perms(perms):
+        raise PermissionDenied
+
+
+def next_url(request: HttpRequest, default: str) -> str:
+    """Return the ``next`` parameter when it points back into this site."""
+    url = request.POST.get("next") or request.GET.get("next")
+    if url and url_has_allowed_host_and_scheme(
+        url, allowed_hosts={request.get_host()}, require_https=request.is_secure()
+    ):
+        return url
+    return default
+
+
+def add_errors(form, error: ValidationError) -> None:
+    """Put a service's ValidationError on the form's fields, or above them."""
+    if not hasattr(error, "error_dict"):
+        form.add_error(None, error)
+        return
+    for field, messages_ in error.message_dict.items():
+        form.add_error(field if field in form.fields else None, messages_)
+
+
+def action_context(request: HttpRequest) -> dict[str, Any]:
+    """Return what the follow-up action forms of a page need."""
+    # No list of staff here: reassigning is a link to the follow-up's own
+    # action page, so that a long list does not carry a <select> per row.
+    return {"can_act": request.user.has_perm("crm.change_followup"), "today": today()}
+
+
+def admin_follow_ups_url(**filters: Any) -> str:
+    """Return the admin's follow-up changelist filtered by ``filters``."""
+    return f"{reverse('admin:crm_followup_changelist')}?{urlencode(filters)}"
+
+
+OPEN_NOT_WAITING = ",".join(
+    status for status in FollowUp.OPEN_STATUSES if status != FollowUp.Status.WAITING
+)
+
+
+@dataclass
+class FollowUpList:
+    """At most FOLLOW_UP_LIMIT follow-ups, how many there are, and where the rest are."""
+
+    follow_ups: list[FollowUp]
+    total: int
+    more_url: str
+
+    @property
+    def more(self) -> int:
+        return self.total - len(self.follow_ups)
+
+
+def open_follow_ups(queryset, **admin_filters: Any) -> FollowUpList:
+    """List a page's open follow-ups, cut at FOLLOW_UP_LIMIT (two queries)."""
+    follow_ups = list(
+        queryset.select_related("project", "organization", "assignee", "person").order_by(
+            "due_on", "id"
+        )[:FOLLOW_UP_LIMIT]
+    )
+    total = len(follow_ups)
+    if total == FOLLOW_UP_LIMIT:
+        total = queryset.count()
+    statuses = ",".join(FollowUp.OPEN_STATUSES)
+    return FollowUpList(
+        follow_ups, total, admin_follow_ups_url(status__in=statuses, **admin_filters)
+    )
+
+
+def prefill_from_url(request: HttpRequest) -> dict[str, Any]:
+    """Return the organisation, project, interaction and mission named in the URL."""
+    values: dict[str, Any] = {}
+    lookups = [
+        ("organization", Organization, "slug"),
+        ("project", Project, "code"),
+        ("interaction", Interaction, "slug"),
+        ("mission", Mission, "slug"),
+    ]
+    for name, model, field in lookups:
+        key = request.GET.get(name)
+        if key:
+            values[name] = model.objects.filter(**{field: key}).first()
+    return {name: value for name, value in values.items() if value is not None}

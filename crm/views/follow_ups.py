@@ -1,0 +1,125 @@
+"""Adding a follow-up and acting on one (done, snooze, reassign, waiting)."""
+
+from datetime import timedelta
+from typing import Any
+
+from django.contrib import messages
+from django.contrib.auth.decorators import login_required
+from django.core.exceptions import ValidationError
+from django.http import HttpRequest, HttpResponse, HttpResponseRedirect
+from django.shortcuts import get_object_or_404, redirect, render
+from django.urls import reverse
+from django.utils.translation import gettext as _
+from django.utils.translation import gettext_lazy
+
+from crm import services
+from crm.forms import FollowUpDoneForm, FollowUpForm, FollowUpReassignForm, FollowUpSnoozeForm
+from crm.models import FollowUp
+from crm.views import common
+from crm.views.common import add_errors, next_url, prefill_from_url, require
+
+
+@login_required
+def follow_up_new(request: HttpRequest) -> HttpResponse:
+    require(request, "crm.view_followup", "crm.add_followup")
+    prefill = prefill_from_url(request)
+    if request.method == "POST":
+        form = FollowUpForm(request.POST)
+        if form.is_valid():
+            try:
+                follow_up = services.follow_up_create(by=request.user, **form.cleaned_data)
+            except ValidationError as error:
+                add_errors(form, error)
+            else:
+                messages.success(request, _("Follow-up “%(title)s” added.") % {"title": follow_up})
+                return redirect(next_url(request, follow_up.get_absolute_url()))
+    else:
+        initial: dict[str, Any] = {
+            "assignee": request.user,
+            "due_on": common.today() + timedelta(7),
+        }
+        interaction = prefill.get("interaction")
+        if interaction is not None:
+            # Pre-filled from the interaction when it names a single one.
+            projects = list(interaction.projects.all()[:2])
+            organizations = list(interaction.organizations.all()[:2])
+            if len(projects) == 1:
+                initial["project"] = projects[0]
+            if len(organizations) == 1:
+                initial["organization"] = organizations[0]
+        initial.update(
+            {k: v for k, v in prefill.items() if k in ("organization", "project", "interaction")}
+        )
+        form = FollowUpForm(initial=initial)
+    context = {"form": form, "next": next_url(request, ""), "prefill": prefill}
+    return render(request, "crm/follow_up_form.html", context)
+
+
+FOLLOW_UP_ACTIONS = {
+    "done": (FollowUpDoneForm, gettext_lazy("Mark done")),
+    "snooze": (FollowUpSnoozeForm, gettext_lazy("Snooze")),
+    "reassign": (FollowUpReassignForm, gettext_lazy("Reassign")),
+    "waiting": (None, gettext_lazy("Waiting on the partner")),
+}
+
+
+def _get_follow_up_for_user(request: HttpRequest, pk: int) -> FollowUp:
+    require(request, "crm.view_followup", "crm.change_followup")
+    return get_object_or_404(
+        FollowUp.objects.select_related("project", "organization", "assignee"), pk=pk
+    )
+
+
+def _run_follow_up_action(request, action: str, follow_up: FollowUp, data) -> str:
+    """Call the service of ``action``; return the success message."""
+    if action == "done":
+        services.follow_up_complete(
+            follow_up=follow_up, by=request.user, note=data["completion_note"]
+        )
+        return _("“%(title)s” marked done.")
+    if action == "snooze":
+        services.follow_up_snooze(
+            follow_up=follow_up,
+            due_on=data["due_on"],
+            reason=data["reason"],
+            by=request.user,
+            today=common.today(),
+        )
+        return _("“%(title)s” put off.")
+    if action == "reassign":
+        services.follow_up_reassign(
+            follow_up=follow_up, assignee=data["assignee"], by=request.user
+        )
+        return _("“%(title)s” reassigned.")
+    services.follow_up_mark_waiting(follow_up=follow_up, by=request.user)
+    return _("“%(title)s” is now waiting on the partner.")
+
+
+@login_required
+def follow_up_action(request: HttpRequest, pk: int, action: str) -> HttpResponse:
+    """Act on a follow-up: the form is shown on its own page when it needs fixing."""
+    follow_up = _get_follow_up_for_user(request, pk)
+    form_class, title = FOLLOW_UP_ACTIONS[action]
+    initial = {"assignee": follow_up.assignee} if action == "reassign" else None
+    form = form_class(request.POST or None, initial=initial) if form_class else None
+    if request.method == "POST" and (form is None or form.is_valid()):
+        data = form.cleaned_data if form else {}
+        try:
+            message = _run_follow_up_action(request, action, follow_up, data)
+        except ValidationError as error:
+            if form is None:
+                messages.error(request, " ".join(error.messages))
+                return HttpResponseRedirect(next_url(request, follow_up.get_absolute_url()))
+            add_errors(form, error)
+        else:
+            messages.success(request, message % {"title": follow_up.title})
+            return HttpResponseRedirect(next_url(request, follow_up.get_absolute_url()))
+    context = {
+        "follow_up": follow_up,
+        "form": form,
+        "action": action,
+        "action_title": title,
+        "action_url": reverse(f"follow-up-{action}", args=[follow_up.pk]),
+        "next": next_url(request, follow_up.get_absolute_url()),
+    }
+    return render(request, "crm/follow_up_action.html", context)

@@ -1,0 +1,172 @@
+"""One interaction's page, logging a meeting with its follow-ups, applying a plan."""
+
+from typing import Any
+
+from django.contrib import messages
+from django.contrib.auth.decorators import login_required
+from django.core.exceptions import ValidationError
+from django.http import HttpRequest, HttpResponse
+from django.shortcuts import get_object_or_404, redirect, render
+from django.utils.translation import gettext as _
+from django.utils.translation import ngettext
+from django.views.decorators.http import require_GET, require_POST
+
+from crm import services
+from crm.forms import ApplyPlanForm, FollowUpRowFormSet, InteractionForm
+from crm.models import Interaction
+from crm.views import common
+from crm.views.common import action_context, prefill_from_url, require
+
+
+def _get_interaction_for_user(request: HttpRequest, slug: str) -> Interaction:
+    require(request, "crm.view_interaction")
+    return get_object_or_404(
+        Interaction.objects.select_related("mission", "created_by", "source"), slug=slug
+    )
+
+
+@require_GET
+@login_required
+def interaction(request: HttpRequest, slug: str) -> HttpResponse:
+    interaction = _get_interaction_for_user(request, slug)
+    follow_ups = interaction.follow_ups.select_related(
+        "project", "organization", "assignee", "person"
+    ).order_by("due_on", "id")
+    context = {
+        "interaction": interaction,
+        "organizations": interaction.organizations.order_by("name"),
+        "people": interaction.people.order_by("family_name"),
+        "staff": interaction.staff.order_by("username"),
+        "projects": interaction.projects.order_by("name"),
+        "open_follow_ups": [f for f in follow_ups if f.is_open],
+        "closed_follow_ups": [f for f in follow_ups if not f.is_open],
+        **action_context(request),
+    }
+    if request.user.has_perm("crm.add_followup"):
+        context["plan_form"] = _apply_plan_form(request, interaction)
+    return render(request, "crm/interaction.html", context)
+
+
+def _apply_plan_form(request: HttpRequest, interaction: Interaction, data=None) -> ApplyPlanForm:
+    initial = {"assignee": request.user}
+    projects = list(interaction.projects.all()[:2])
+    organizations = list(interaction.organizations.all()[:2])
+    if len(projects) == 1:
+        initial["project"] = projects[0]
+    if len(organizations) == 1:
+        initial["organization"] = organizations[0]
+    return ApplyPlanForm(data, interaction=interaction, initial=initial)
+
+
+@require_POST
+@login_required
+def interaction_apply_plan(request: HttpRequest, slug: str) -> HttpResponse:
+    interaction = _get_interaction_for_user(request, slug)
+    require(request, "crm.add_followup")
+    form = _apply_plan_form(request, interaction, request.POST)
+    if form.is_valid():
+        try:
+            created = services.follow_up_plan_apply(
+                plan=form.cleaned_data["plan"],
+                interaction=interaction,
+                project=form.cleaned_data["project"],
+                organization=form.cleaned_data["organization"],
+                assignee=form.cleaned_data["assignee"],
+                by=request.user,
+                today=common.today(),
+            )
+        except ValidationError as error:
+            messages.error(request, " ".join(error.messages))
+        else:
+            messages.success(
+                request,
+                ngettext(
+                    "Plan “%(plan)s” applied: %(count)d follow-up opened.",
+                    "Plan “%(plan)s” applied: %(count)d follow-ups opened.",
+                    len(created),
+                )
+                % {"plan": form.cleaned_data["plan"], "count": len(created)},
+            )
+    else:
+        messages.error(request, _("The plan could not be applied: check the plan and project."))
+    return redirect(interaction)
+
+
+@login_required
+def interaction_new(request: HttpRequest) -> HttpResponse:
+    """Log an interaction with the follow-ups it opened, all or nothing."""
+    require(request, "crm.view_interaction", "crm.add_interaction", "crm.add_followup")
+    prefill = prefill_from_url(request)
+    row_initial = {"assignee": request.user, "project": prefill.get("project")}
+    if "organization" in prefill:
+        row_initial["organization"] = prefill["organization"]
+    show_errors = True
+    if request.method == "POST":
+        data = request.POST.copy()
+        if "add_row" in data:
+            # No JavaScript needed: one more blank row, everything typed kept.
+            data["follow_ups-TOTAL_FORMS"] = str(_rows_posted(data) + 1)
+            show_errors = False
+        form = InteractionForm(data)
+        formset = FollowUpRowFormSet(
+            data, prefix="follow_ups", form_kwargs={"initial": row_initial}
+        )
+        if show_errors and form.is_valid() and formset.is_valid():
+            rows = [row.cleaned_data for row in formset.forms if row.has_changed()]
+            try:
+                interaction = services.interaction_log(
+                    by=request.user,
+                    follow_ups=rows,
+                    **form.cleaned_data,
+                )
+            except ValidationError as error:
+                _add_service_errors(form, formset, rows, error)
+            else:
+                messages.success(
+                    request,
+                    ngettext(
+                        "Interaction logged with %(count)d follow-up.",
+                        "Interaction logged with %(count)d follow-ups.",
+                        len(rows),
+                    )
+                    % {"count": len(rows)},
+                )
+                return redirect(interaction)
+    else:
+        initial: dict[str, Any] = {"occurred_on": common.today(), "staff": [request.user]}
+        if "organization" in prefill:
+            initial["organizations"] = [prefill["organization"]]
+        if "project" in prefill:
+            initial["projects"] = [prefill["project"]]
+        if "mission" in prefill:
+            initial["mission"] = prefill["mission"]
+        form = InteractionForm(initial=initial)
+        formset = FollowUpRowFormSet(prefix="follow_ups", form_kwargs={"initial": row_initial})
+    context = {"form": form, "formset": formset, "show_errors": show_errors}
+    return render(request, "crm/interaction_form.html", context)
+
+
+# The most follow-up rows one interaction form offers.
+MAX_FOLLOW_UP_ROWS = 20
+
+
+def _rows_posted(data) -> int:
+    """Return how many follow-up rows the form held, whatever was posted."""
+    # A tampered or truncated value must not be a server error.
+    try:
+        total = int(data.get("follow_ups-TOTAL_FORMS", ""))
+    except ValueError:
+        total = 0
+    return max(0, min(total, MAX_FOLLOW_UP_ROWS - 1))
+
+
+def _add_service_errors(form, formset, rows, error: ValidationError) -> None:
+    """Show the errors ``interaction_log`` found, next to the rows they belong to."""
+    changed = [row for row in formset.forms if row.has_changed()]
+    for key, messages_ in error.message_dict.items():
+        if key.startswith("follow_ups["):
+            index = int(key[len("follow_ups[") : -1])
+            if index < len(changed):
+                changed[index].add_error(None, messages_)
+                continue
+        form.add_error(key if key in form.fields else None, messages_)

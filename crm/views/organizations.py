@@ -1,0 +1,103 @@
+"""One organisation's page: its people, partnerships, open follow-ups and timeline."""
+
+from dataclasses import dataclass
+from datetime import date, datetime
+from typing import Any
+
+from django.contrib.auth.decorators import login_required
+from django.db.models import F
+from django.http import HttpRequest, HttpResponse
+from django.shortcuts import get_object_or_404, render
+from django.utils import timezone
+from django.views.decorators.http import require_GET
+
+from crm.models import Interaction, Organization, StageChange
+from crm.views import common
+from crm.views.common import action_context, open_follow_ups, require
+
+# Each source of an organisation's timeline is cut at this many rows, newest
+# first, so that a long relationship still loads in three bounded queries.
+TIMELINE_LIMIT = 100
+
+
+@dataclass
+class TimelineEntry:
+    kind: str  # interaction, follow_up_opened, follow_up_done, stage_change
+    day: date
+    moment: datetime | None
+    item: Any
+
+    @property
+    def sort_key(self) -> tuple:
+        # On one day, what has a time (follow-ups, stage changes) usually came
+        # out of that day's meeting, so it sorts above it.
+        return (self.day, self.moment is not None, self.moment.timestamp() if self.moment else 0)
+
+
+def _get_organization_for_user(request: HttpRequest, slug: str) -> Organization:
+    require(request, "crm.view_organization")
+    return get_object_or_404(Organization.objects.select_related("source"), slug=slug)
+
+
+def _organization_timeline(organization: Organization) -> list[TimelineEntry]:
+    """Merge interactions, follow-ups and stage changes, newest first."""
+    interactions = (
+        Interaction.objects.filter(organizations=organization)
+        .select_related("mission")
+        .order_by("-occurred_on", "-id")[:TIMELINE_LIMIT]
+    )
+    follow_ups = organization.follow_ups.select_related(
+        "project", "created_by", "completed_by"
+    ).order_by("-created_at")[:TIMELINE_LIMIT]
+    changes = (
+        StageChange.objects.filter(partnership__organization=organization)
+        .select_related("partnership__project", "changed_by")
+        .order_by("-changed_at")[:TIMELINE_LIMIT]
+    )
+    local = timezone.localdate
+    entries = [TimelineEntry("interaction", i.occurred_on, None, i) for i in interactions]
+    for follow_up in follow_ups:
+        entries.append(
+            TimelineEntry(
+                "follow_up_opened", local(follow_up.created_at), follow_up.created_at, follow_up
+            )
+        )
+        if follow_up.completed_at:
+            entries.append(
+                TimelineEntry(
+                    "follow_up_done",
+                    local(follow_up.completed_at),
+                    follow_up.completed_at,
+                    follow_up,
+                )
+            )
+    entries += [
+        TimelineEntry("stage_change", local(c.changed_at), c.changed_at, c) for c in changes
+    ]
+    entries.sort(key=lambda entry: entry.sort_key, reverse=True)
+    return entries
+
+
+@require_GET
+@login_required
+def organization(request: HttpRequest, slug: str) -> HttpResponse:
+    organization = _get_organization_for_user(request, slug)
+    on = common.today()
+    context = {
+        "organization": organization,
+        # Current roles (no end) first: NULLs sort first on SQLite but last on
+        # PostgreSQL unless told.
+        "affiliations": organization.affiliations.select_related("person").order_by(
+            F("end_on").asc(nulls_first=True), "-is_primary", "person__family_name"
+        ),
+        "partnerships": organization.partnerships.with_staleness(today=on)
+        .with_next_follow_up()
+        .select_related("project", "owner")
+        .order_by("project__name"),
+        "open_follow_ups": open_follow_ups(
+            organization.follow_ups.open(), organization__id__exact=organization.pk
+        ),
+        "timeline": _organization_timeline(organization),
+        **action_context(request),
+    }
+    return render(request, "crm/organization.html", context)
