@@ -21,6 +21,7 @@ from crm.models import (
     Project,
 )
 from crm.roles import staff_members
+from crm.versions import version_of
 
 
 def _check_span(form: forms.Form, start: str, end: str) -> None:
@@ -29,6 +30,52 @@ def _check_span(form: forms.Form, start: str, end: str) -> None:
     end_on = form.cleaned_data.get(end)
     if start_on and end_on and end_on < start_on:
         form.add_error(end, _("The end cannot come before the start."))
+
+
+class VersionedModelForm(forms.ModelForm):
+    """A model form that carries the version it was opened on and saves only what it changed.
+
+    Saving goes through ``crm.services.record_update``: a form opened on a
+    version that someone has since replaced raises ``StaleVersion`` instead of
+    writing the old values back over the new ones.
+    """
+
+    version = forms.CharField(widget=forms.HiddenInput, required=False)
+
+    def __init__(self, *args, **kwargs):
+        super().__init__(*args, **kwargs)
+        if self.instance.pk is not None:
+            self.fields["version"].initial = version_of(self.instance)
+
+    def clean_version(self) -> str:
+        version = self.cleaned_data["version"]
+        if self.instance.pk is not None and not version:
+            # A form posted without its version may be a copy of any age.
+            raise forms.ValidationError(_("The form lost track of its version: reload the page."))
+        return version
+
+    def save_by(self, *, by, reason: str = ""):
+        """Create the record, or save only the fields this form changed; return it."""
+        from crm import services
+
+        model_fields = {field.name for field in self._meta.model._meta.get_fields()}
+        if self.instance.pk is None:
+            instance = self.save(commit=False)
+            services.record_create(instance=instance, by=by, reason=reason)
+            self.save_m2m()
+            return instance
+        changed = [name for name in self.changed_data if name in model_fields]
+        many = {name for name in changed if self._meta.model._meta.get_field(name).many_to_many}
+        instance = services.record_update(
+            instance=self.instance,
+            changes={name: self.cleaned_data[name] for name in changed if name not in many},
+            by=by,
+            version=self.cleaned_data["version"],
+            reason=reason,
+        )
+        for name in many:
+            getattr(instance, name).set(self.cleaned_data[name])
+        return instance
 
 
 class OrganizationAdminForm(forms.ModelForm):

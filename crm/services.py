@@ -25,6 +25,25 @@ from crm.models import (
     Project,
     StageChange,
 )
+from crm.versions import StaleVersion, version_of
+
+# Fields that carry a workflow's state: each changes only through its own
+# service below (with its checks, its history row and its notices), never
+# through a generic edit.
+STATE_FIELDS: dict[type, frozenset[str]] = {
+    FollowUp: frozenset(
+        {
+            "status",
+            "assignee",
+            "due_on",
+            "completed_at",
+            "completed_by",
+            "completion_note",
+            "waiting_since",
+        }
+    ),
+    Partnership: frozenset({"stage", "owner"}),
+}
 
 
 def _save_with_history(
@@ -37,6 +56,66 @@ def _save_with_history(
         # Stored in the history row's history_change_reason.
         instance._change_reason = reason
     instance.save(**kwargs)
+
+
+@transaction.atomic
+def record_create(*, instance, by: AbstractBaseUser | None, reason: str = ""):
+    """Check ``instance`` against the model's rules and save it, recording who made it."""
+    instance.full_clean()
+    _save_with_history(instance, by=by, reason=reason)
+    return instance
+
+
+def _differs(instance, name: str, value: Any) -> bool:
+    field = instance._meta.get_field(name)
+    if field.many_to_one or field.one_to_one:
+        # Compare keys, so that an unloaded relation costs no query.
+        return getattr(instance, field.attname) != getattr(value, "pk", value)
+    return getattr(instance, name) != value
+
+
+@transaction.atomic
+def record_update(
+    *,
+    instance,
+    changes: dict[str, Any],
+    by: AbstractBaseUser | None,
+    version: str | None,
+    reason: str = "",
+):
+    """Save ``changes`` to ``instance``, writing only the fields whose value differs.
+
+    The row is read again under a lock. When ``version`` is given (an edit form's
+    hidden field, an API client's If-Match) and no longer names the record's
+    current version, nothing is saved and ``StaleVersion`` says who changed it
+    meanwhile. The rules of the model are checked on the fresh row, so a change
+    that was valid on the stale copy but clashes with the newer one is refused.
+    State fields are refused outright: they change through their own services.
+    Return the saved record.
+    """
+    model = type(instance)
+    forbidden = STATE_FIELDS.get(model, frozenset()) & changes.keys()
+    if forbidden:
+        raise ValueError(
+            f"{model.__name__}: {', '.join(sorted(forbidden))} change through their own service"
+        )
+    current = model._base_manager.select_for_update().get(pk=instance.pk)
+    if version is not None and version != version_of(current):
+        raise StaleVersion(current)
+    changed = [name for name, value in changes.items() if _differs(current, name, value)]
+    if not changed:
+        return current
+    for name in changed:
+        setattr(current, name, changes[name])
+    unchanged = [field.name for field in model._meta.fields if field.name not in changed]
+    current.clean_fields(exclude=unchanged)
+    current.clean()
+    current.validate_unique(exclude=unchanged)
+    # Every constraint, not only those on the changed fields: a new end date
+    # must still come after the start date someone else has just moved.
+    current.validate_constraints()
+    _save_with_history(current, by=by, reason=reason, update_fields=[*changed, "updated_at"])
+    return current
 
 
 def _lock_open(follow_up: FollowUp) -> FollowUp:

@@ -150,6 +150,7 @@ class Affiliation(models.Model):
     start_on = models.DateField(_("start"), null=True, blank=True)
     end_on = models.DateField(_("end"), null=True, blank=True)
     is_primary = models.BooleanField(_("primary"), default=False)
+    updated_at = models.DateTimeField(_("updated at"), auto_now=True)
     source = models.ForeignKey(
         Source, verbose_name=_("source"), on_delete=models.PROTECT, null=True, blank=True
     )
