@@ -20,7 +20,7 @@ from django.utils import translation
 from django.utils.translation import gettext as _
 from django.utils.translation import ngettext
 
-from crm.models import FollowUp, Language
+from crm.models import FollowUp, Language, Partnership
 
 logger = logging.getLogger(__name__)
 
@@ -141,4 +141,63 @@ def assignment_message(*, assignee, follow_ups: list[FollowUp], by) -> EmailMult
             subject=subject_line(subject),
             template="assignment",
             context={"assignee": assignee, "by": who, "follow_ups": follow_ups},
+        )
+
+
+# Ownership notices.
+
+
+def notify_ownership(*, partnerships: Iterable[Partnership], by: AbstractBaseUser | None) -> None:
+    """Tell each new owner, once the transaction commits, of partnerships given to them.
+
+    The partnership counterpart of ``notify_assignment``: nobody is told of a
+    partnership they gave themselves, nor of a write that is rolled back.
+    """
+    by_id = by.pk if by is not None else None
+    per_owner: dict[int, list[int]] = defaultdict(list)
+    for partnership in partnerships:
+        if partnership.owner_id is not None and partnership.owner_id != by_id:
+            per_owner[partnership.owner_id].append(partnership.pk)
+    if per_owner:
+        transaction.on_commit(lambda: _send_ownership_notices(per_owner, by_id))
+
+
+def _send_ownership_notices(per_owner: dict[int, list[int]], by_id: int | None) -> None:
+    # As for assignments: after the commit, a short timeout, failures logged.
+    User = get_user_model()
+    users = User.objects.select_related("crm_profile").in_bulk(
+        [*per_owner, *([by_id] if by_id else [])]
+    )
+    by = users.get(by_id)
+    partnerships = Partnership.objects.select_related("organization", "project").in_bulk(
+        [pk for pks in per_owner.values() for pk in pks]
+    )
+    connection = get_connection(timeout=NOTICE_TIMEOUT_SECONDS)
+    for owner_id, pks in per_owner.items():
+        owner = users.get(owner_id)
+        items = [partnerships[pk] for pk in pks if pk in partnerships]
+        if owner is None or not owner.is_active or not owner.email or not items:
+            continue
+        try:
+            message = ownership_message(owner=owner, partnerships=items, by=by)
+            message.connection = connection
+            message.send()
+        except Exception:
+            logger.exception("Ownership notice to %s failed", owner.get_username())
+
+
+def ownership_message(*, owner, partnerships: list[Partnership], by) -> EmailMultiAlternatives:
+    """Return the notice telling ``owner`` that ``by`` gave them ``partnerships``."""
+    with translation.override(language_of(owner)):
+        who = display_name(by) if by is not None else _("Someone")
+        subject = ngettext(
+            "%(who)s made you the owner of %(count)d partnership",
+            "%(who)s made you the owner of %(count)d partnerships",
+            len(partnerships),
+        ) % {"who": who, "count": len(partnerships)}
+        return build_message(
+            to=owner,
+            subject=subject_line(subject),
+            template="ownership",
+            context={"owner": owner, "by": who, "partnerships": partnerships},
         )

@@ -6,7 +6,7 @@ serializers turn into field errors.
 """
 
 from collections.abc import Iterable
-from datetime import date, timedelta
+from datetime import date, datetime, timedelta
 from typing import Any
 
 from django.contrib.auth.models import AbstractBaseUser
@@ -15,7 +15,7 @@ from django.db import transaction
 from django.utils import timezone
 from django.utils.translation import gettext as _
 
-from crm.emails import notify_assignment
+from crm.emails import notify_assignment, notify_ownership
 from crm.models import (
     FollowUp,
     FollowUpPlan,
@@ -25,7 +25,8 @@ from crm.models import (
     Project,
     StageChange,
 )
-from crm.versions import StaleVersion, version_of
+from crm.roles import staff_members
+from crm.versions import Version, check_version
 
 # Fields that carry a workflow's state: each changes only through its own
 # service below (with its checks, its history row and its notices), never
@@ -80,7 +81,7 @@ def record_update(
     instance,
     changes: dict[str, Any],
     by: AbstractBaseUser | None,
-    version: str | None,
+    version: Version,
     reason: str = "",
 ):
     """Save ``changes`` to ``instance``, writing only the fields whose value differs.
@@ -99,9 +100,7 @@ def record_update(
         raise ValueError(
             f"{model.__name__}: {', '.join(sorted(forbidden))} change through their own service"
         )
-    current = model._base_manager.select_for_update().get(pk=instance.pk)
-    if version is not None and version != version_of(current):
-        raise StaleVersion(current)
+    current = _lock(instance, version=version)
     changed = [name for name, value in changes.items() if _differs(current, name, value)]
     if not changed:
         return current
@@ -114,13 +113,26 @@ def record_update(
     # Every constraint, not only those on the changed fields: a new end date
     # must still come after the start date someone else has just moved.
     current.validate_constraints()
-    _save_with_history(current, by=by, reason=reason, update_fields=[*changed, "updated_at"])
+    stamp = ["updated_at"] if any(f.name == "updated_at" for f in model._meta.fields) else []
+    _save_with_history(current, by=by, reason=reason, update_fields=[*changed, *stamp])
     return current
 
 
-def _lock_open(follow_up: FollowUp) -> FollowUp:
+def _lock(instance, *, version: Version):
+    """Return ``instance`` read again under a row lock, refusing a stale ``version``.
+
+    The one lock of the request: the caller's version (an edit form's hidden
+    field, an API client's If-Match) is checked under it, so that nobody can
+    change the record between the check and the write.
+    """
+    current = type(instance)._base_manager.select_for_update().get(pk=instance.pk)
+    check_version(current, version)
+    return current
+
+
+def _lock_open(follow_up: FollowUp, *, version: Version = None) -> FollowUp:
     """Return the follow-up locked for update, or refuse if it is closed."""
-    follow_up = FollowUp.objects.select_for_update().get(pk=follow_up.pk)
+    follow_up = _lock(follow_up, version=version)
     if not follow_up.is_open:
         raise ValidationError(
             {
@@ -131,34 +143,65 @@ def _lock_open(follow_up: FollowUp) -> FollowUp:
     return follow_up
 
 
+# The history row keeps the reason of a change in a column of this size.
+REASON_MAX_LENGTH = 100
+
+
+def _reason(value: str, *, required: str = "") -> str:
+    """Return the reason of a change, stripped; ``required`` is the message when it is missing."""
+    value = (value or "").strip()
+    if required and not value:
+        raise ValidationError({"reason": required})
+    if len(value) > REASON_MAX_LENGTH:
+        raise ValidationError(
+            {"reason": _("Say it in at most %(max)d characters.") % {"max": REASON_MAX_LENGTH}}
+        )
+    return value
+
+
 @transaction.atomic
 def follow_up_complete(
-    *, follow_up: FollowUp, by: AbstractBaseUser, note: str, at=None
+    *,
+    follow_up: FollowUp,
+    by: AbstractBaseUser,
+    note: str,
+    at: datetime | None = None,
+    version: Version = None,
 ) -> FollowUp:
     """Mark a follow-up done, recording what was done, by whom and when."""
     note = (note or "").strip()
     if not note:
         raise ValidationError({"completion_note": _("Say what was done.")})
-    follow_up = _lock_open(follow_up)
+    follow_up = _lock_open(follow_up, version=version)
     follow_up.status = FollowUp.Status.DONE
     follow_up.completed_at = at or timezone.now()
     follow_up.completed_by = by
     follow_up.completion_note = note
-    _save_with_history(follow_up, by=by)
+    _save_with_history(
+        follow_up,
+        by=by,
+        update_fields=["status", "completed_at", "completed_by", "completion_note", "updated_at"],
+    )
     return follow_up
 
 
 @transaction.atomic
 def follow_up_reassign(
-    *, follow_up: FollowUp, assignee: AbstractBaseUser, by: AbstractBaseUser
+    *,
+    follow_up: FollowUp,
+    assignee: AbstractBaseUser,
+    by: AbstractBaseUser,
+    reason: str = "",
+    version: Version = None,
 ) -> FollowUp:
-    """Give an open follow-up to another member of staff."""
+    """Give an open follow-up to another member of staff, who is told by e-mail."""
     # Finished work changes hands no more: its assignee is who did it.
-    follow_up = _lock_open(follow_up)
+    reason = _reason(reason)
+    follow_up = _lock_open(follow_up, version=version)
     if follow_up.assignee_id == assignee.pk:
         return follow_up
     follow_up.assignee = assignee
-    _save_with_history(follow_up, by=by, update_fields=["assignee", "updated_at"])
+    _save_with_history(follow_up, by=by, reason=reason, update_fields=["assignee", "updated_at"])
     notify_assignment(follow_ups=[follow_up], by=by)
     return follow_up
 
@@ -171,31 +214,76 @@ def follow_up_snooze(
     reason: str,
     by: AbstractBaseUser,
     today: date | None = None,
+    version: Version = None,
 ) -> FollowUp:
-    """Move a follow-up's due date; the reason is kept in its history."""
+    """Move a follow-up's due date, never into the past; the reason is kept in its history."""
     today = today or timezone.localdate()
-    reason = (reason or "").strip()
     errors = {}
-    if not reason:
-        errors["reason"] = _("Say why the follow-up is put off.")
+    try:
+        reason = _reason(reason, required=_("Say why the follow-up is put off."))
+    except ValidationError as error:
+        errors.update(error.message_dict)
     if due_on is None or due_on < today:
         errors["due_on"] = _("Choose today or a later date.")
     if errors:
         raise ValidationError(errors)
-    follow_up = _lock_open(follow_up)
+    follow_up = _lock_open(follow_up, version=version)
     follow_up.due_on = due_on
     _save_with_history(follow_up, by=by, reason=reason, update_fields=["due_on", "updated_at"])
     return follow_up
 
 
 @transaction.atomic
-def follow_up_mark_waiting(*, follow_up: FollowUp, by: AbstractBaseUser) -> FollowUp:
+def follow_up_mark_waiting(
+    *, follow_up: FollowUp, by: AbstractBaseUser, version: Version = None
+) -> FollowUp:
     """Record that the next move is the partner's."""
-    follow_up = _lock_open(follow_up)
+    follow_up = _lock_open(follow_up, version=version)
     if follow_up.status == FollowUp.Status.WAITING:
         return follow_up
     follow_up.status = FollowUp.Status.WAITING
+    # FollowUp.save() adds waiting_since, which starts counting today.
     _save_with_history(follow_up, by=by, update_fields=["status", "updated_at"])
+    return follow_up
+
+
+@transaction.atomic
+def follow_up_cancel(
+    *, follow_up: FollowUp, by: AbstractBaseUser, reason: str, version: Version = None
+) -> FollowUp:
+    """Cancel an open follow-up: nothing more will be done; the reason is kept in its history."""
+    reason = _reason(reason, required=_("Say why the follow-up is no longer needed."))
+    follow_up = _lock_open(follow_up, version=version)
+    follow_up.status = FollowUp.Status.CANCELLED
+    _save_with_history(follow_up, by=by, reason=reason, update_fields=["status", "updated_at"])
+    return follow_up
+
+
+@transaction.atomic
+def follow_up_reopen(
+    *, follow_up: FollowUp, by: AbstractBaseUser, reason: str, version: Version = None
+) -> FollowUp:
+    """Open a done or cancelled follow-up again, saying why.
+
+    Reopening clears the completion (when, by whom, what was done): an open
+    follow-up has none, and completing it again asks for a new note. Nothing
+    is lost: the history row before this one keeps the old completion, and
+    this one records who reopened it and why.
+    """
+    reason = _reason(reason, required=_("Say why the follow-up is reopened."))
+    follow_up = _lock(follow_up, version=version)
+    if follow_up.is_open:
+        raise ValidationError({"status": _("This follow-up is open already.")})
+    follow_up.status = FollowUp.Status.OPEN
+    follow_up.completed_at = None
+    follow_up.completed_by = None
+    follow_up.completion_note = ""
+    _save_with_history(
+        follow_up,
+        by=by,
+        reason=reason,
+        update_fields=["status", "completed_at", "completed_by", "completion_note", "updated_at"],
+    )
     return follow_up
 
 
@@ -289,14 +377,19 @@ def partnership_create(*, by: AbstractBaseUser | None, **fields: Any) -> Partner
 
 @transaction.atomic
 def partnership_change_stage(
-    *, partnership: Partnership, to_stage: str, by: AbstractBaseUser | None, note: str = ""
+    *,
+    partnership: Partnership,
+    to_stage: str,
+    by: AbstractBaseUser | None,
+    note: str = "",
+    version: Version = None,
 ) -> StageChange:
     """Move a partnership to another stage and record the move."""
     if to_stage not in Partnership.Stage.values:
         raise ValidationError({"stage": _("Unknown stage %(stage)r.") % {"stage": to_stage}})
     # Locked so that two people moving the same partner at once record two
     # consecutive changes, not two changes from the same stage.
-    partnership = Partnership.objects.select_for_update().get(pk=partnership.pk)
+    partnership = _lock(partnership, version=version)
     if partnership.stage == to_stage:
         raise ValidationError({"stage": _("The partnership is already at this stage.")})
     change = StageChange.objects.create(
@@ -308,8 +401,31 @@ def partnership_change_stage(
         note=note.strip(),
     )
     partnership.stage = to_stage
+    # The note is the StageChange's; the history row links to the same moment.
     _save_with_history(partnership, by=by, update_fields=["stage", "updated_at"])
     return change
+
+
+@transaction.atomic
+def partnership_assign_owner(
+    *,
+    partnership: Partnership,
+    owner: AbstractBaseUser | None,
+    by: AbstractBaseUser | None,
+    reason: str = "",
+    version: Version = None,
+) -> Partnership:
+    """Give a partnership to another owner (or to nobody); the new owner is told by e-mail."""
+    reason = _reason(reason)
+    if owner is not None and not staff_members().filter(pk=owner.pk).exists():
+        raise ValidationError({"owner": _("Only a member of staff owns a partnership.")})
+    partnership = _lock(partnership, version=version)
+    if partnership.owner_id == (owner.pk if owner is not None else None):
+        return partnership
+    partnership.owner = owner
+    _save_with_history(partnership, by=by, reason=reason, update_fields=["owner", "updated_at"])
+    notify_ownership(partnerships=[partnership], by=by)
+    return partnership
 
 
 @transaction.atomic

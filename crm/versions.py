@@ -6,6 +6,7 @@ a row lock and refuses a stale copy with :class:`StaleVersion`.
 """
 
 import hashlib
+from collections.abc import Collection
 from functools import cached_property
 
 from django.utils import formats, timezone
@@ -18,6 +19,24 @@ def version_of(instance) -> str:
     """Name the version of ``instance``: its identity and the moment it last changed."""
     raw = f"{instance._meta.label}:{instance.pk}:{instance.updated_at.isoformat()}"
     return hashlib.sha256(raw.encode()).hexdigest()[:32]
+
+
+# What a writer says it read: one version, several (an If-Match header may
+# list more than one), or None to accept whatever the record is now.
+Version = str | Collection[str] | None
+
+
+def check_version(current, version: Version) -> None:
+    """Raise ``StaleVersion`` unless ``version`` names the version of ``current``.
+
+    Call it on a row read under lock, so that the record cannot change between
+    the check and the write.
+    """
+    if version is None:
+        return
+    candidates = {version} if isinstance(version, str) else set(version)
+    if version_of(current) not in candidates:
+        raise StaleVersion(current)
 
 
 class StaleVersion(Exception):

@@ -569,12 +569,9 @@ def test_only_staff_members_may_be_given_a_follow_up(coordinator_api, reader, wh
 def test_only_staff_members_may_own_a_partnership(coordinator_api, reader, staff_user):
     partnership = factories.PartnershipFactory()
 
-    refused = coordinator_api.patch(
-        f"/api/v1/partnerships/{partnership.pk}/", {"owner": reader.pk}
-    )
-    accepted = coordinator_api.patch(
-        f"/api/v1/partnerships/{partnership.pk}/", {"owner": staff_user.pk}
-    )
+    url = f"/api/v1/partnerships/{partnership.pk}/assign-owner/"
+    refused = coordinator_api.post(url, {"owner": reader.pk})
+    accepted = coordinator_api.post(url, {"owner": staff_user.pk})
 
     assert refused.status_code == 400
     assert list(refused.json()) == ["owner"]
@@ -692,7 +689,9 @@ def test_reopening_a_done_follow_up_clears_its_completion(coordinator_api, coord
     follow_up = factories.FollowUpFactory()
     services.follow_up_complete(follow_up=follow_up, by=coordinator, note="Sent.")
 
-    response = coordinator_api.patch(f"/api/v1/follow-ups/{follow_up.pk}/", {"status": "open"})
+    response = coordinator_api.post(
+        f"/api/v1/follow-ups/{follow_up.pk}/reopen/", {"reason": "They wrote back."}
+    )
 
     assert response.status_code == 200, response.content
     follow_up.refresh_from_db()
@@ -924,7 +923,7 @@ def test_current_if_match_and_no_if_match_are_accepted(coordinator_api):
     assert (
         coordinator_api.put(
             url,
-            {"title": "C", "project": follow_up.project_id, "due_on": "2026-02-01"},
+            {"title": "C", "project": follow_up.project_id, "due_on": follow_up.due_on},
             HTTP_IF_MATCH=etag,
         ).status_code
         == 412

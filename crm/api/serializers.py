@@ -7,7 +7,6 @@ follow-up, moving a partnership) go through ``crm.services``.
 """
 
 from django.core.exceptions import ValidationError as DjangoValidationError
-from django.db import transaction
 from django.utils import timezone
 from django.utils.translation import gettext_lazy as _
 from drf_spectacular.utils import extend_schema_field
@@ -87,9 +86,20 @@ class UserField(serializers.PrimaryKeyRelatedField):
 
 
 class CleanModelSerializer(serializers.ModelSerializer):
-    """A ModelSerializer that checks the model's rules before saving."""
+    """A ModelSerializer that checks the model's rules before saving.
+
+    Fields that carry a workflow's state (``state_actions``) are set when the
+    record is created, then change only through their action: an update that
+    sends another value is a 400 naming the field and the action; one that
+    sends the current value is accepted and changes nothing.
+    """
+
+    # Field name -> the message naming the action that changes it.
+    state_actions: dict = {}
 
     def validate(self, attrs):
+        if self.instance is not None:
+            attrs = self._drop_unchanged_state(attrs)
         attrs = super().validate(attrs)
         model = self.Meta.model
         instance = model() if self.instance is None else self._copy(self.instance)
@@ -108,6 +118,20 @@ class CleanModelSerializer(serializers.ModelSerializer):
             instance.full_clean(exclude=concrete - written)
         except DjangoValidationError as error:
             raise django_errors_to_drf(error) from error
+        return attrs
+
+    def _drop_unchanged_state(self, attrs):
+        errors = {}
+        for name, message in self.state_actions.items():
+            if name not in attrs:
+                continue
+            value = attrs.pop(name)
+            field = self.Meta.model._meta.get_field(name)
+            current = getattr(self.instance, field.attname)
+            if (value.pk if hasattr(value, "pk") else value) != current:
+                errors[name] = [message]
+        if errors:
+            raise ValidationError(errors)
         return attrs
 
     # Model fields that are not in the request but whose rules must still be
@@ -340,19 +364,6 @@ class InteractionSerializer(CleanModelSerializer):
             by=validated_data.pop("created_by", None), **validated_data
         )
 
-    @transaction.atomic
-    def update(self, instance, validated_data):
-        # All or nothing: the fields and the four sets of participants.
-        relations = {
-            name: validated_data.pop(name)
-            for name in ("organizations", "people", "staff", "projects")
-            if name in validated_data
-        }
-        instance = super().update(instance, validated_data)
-        for name, values in relations.items():
-            getattr(instance, name).set(values)
-        return instance
-
 
 class PartnershipSerializer(CleanModelSerializer):
     organization_name = serializers.CharField(
@@ -369,7 +380,10 @@ class PartnershipSerializer(CleanModelSerializer):
         help_text=_("Set when the partnership is created; later moves use change-stage."),
     )
     stage_label = ChoiceLabelField("stage", label=_("stage (label)"))
-    owner = UserField(label=_("owner"))
+    owner = UserField(
+        label=_("owner"),
+        help_text=_("Set when the partnership is created; later changes use assign-owner."),
+    )
     owner_name = UserLabelField(source="owner", label=_("owner (name)"))
     last_contact_on = serializers.DateField(
         read_only=True, allow_null=True, label=_("last contact")
@@ -402,17 +416,31 @@ class PartnershipSerializer(CleanModelSerializer):
         ]
         read_only_fields = ["created_at", "updated_at"]
 
-    def validate_stage(self, value):
-        if self.instance is not None and value != self.instance.stage:
-            raise ValidationError(
-                _("Move a partnership with the change-stage action, which records the move.")
-            )
-        return value
+    state_actions = {
+        "stage": _("Move a partnership with the change-stage action, which records the move."),
+        "owner": _("Give a partnership to another owner with the assign-owner action."),
+    }
 
 
 class ChangeStageSerializer(serializers.Serializer):
     stage = serializers.ChoiceField(choices=Partnership.Stage.choices, label=_("new stage"))
     note = serializers.CharField(required=False, allow_blank=True, default="", label=_("note"))
+
+
+def reason_field(*, required: bool, help_text):
+    return serializers.CharField(
+        required=required,
+        allow_blank=not required,
+        default="" if not required else serializers.empty,
+        max_length=services.REASON_MAX_LENGTH,
+        label=_("reason"),
+        help_text=help_text,
+    )
+
+
+class AssignOwnerSerializer(serializers.Serializer):
+    owner = UserField(required=True, label=_("new owner"), help_text=_("null: nobody."))
+    reason = reason_field(required=False, help_text=_("Kept in the partnership's history."))
 
 
 class StageChangeSerializer(serializers.ModelSerializer):
@@ -465,13 +493,19 @@ class FollowUpSerializer(CleanModelSerializer):
         allow_null=True,
         label=_("person (name)"),
     )
-    assignee = UserField(label=_("assignee"))
+    assignee = UserField(
+        label=_("assignee"),
+        help_text=_("Set when the follow-up is created; later changes use reassign."),
+    )
     assignee_name = UserLabelField(source="assignee", label=_("assignee (name)"))
     status = serializers.ChoiceField(
         choices=FollowUp.Status.choices,
         required=False,
         label=_("status"),
-        help_text=_("Any status but “done”: a follow-up is done through the complete action."),
+        help_text=_(
+            "Set when the follow-up is created (any status but “done”); later changes use "
+            "complete, mark-waiting, cancel and reopen."
+        ),
     )
     status_label = ChoiceLabelField("status", label=_("status (label)"))
     priority_label = ChoiceLabelField("priority", label=_("priority (label)"))
@@ -517,8 +551,18 @@ class FollowUpSerializer(CleanModelSerializer):
             "created_at",
             "updated_at",
         ]
+        extra_kwargs = {
+            "due_on": {
+                "help_text": _("Set when the follow-up is created; later moves use snooze.")
+            }
+        }
 
     clean_also = {"completed_at", "completion_note"}
+    state_actions = {
+        "status": _("Change the status with the complete, mark-waiting, cancel or reopen action."),
+        "assignee": _("Give the follow-up to someone else with the reassign action."),
+        "due_on": _("Move the due date with the snooze action, which records why."),
+    }
 
     def get_is_overdue(self, follow_up) -> bool:
         # "Today" once per serializer (so once per page or export), not per row.
@@ -528,25 +572,26 @@ class FollowUpSerializer(CleanModelSerializer):
         return follow_up.is_overdue(today=today)
 
     def validate_status(self, value):
-        unchanged = self.instance is not None and self.instance.status == value
-        if value == FollowUp.Status.DONE and not unchanged:
+        if self.instance is None and value == FollowUp.Status.DONE:
             raise ValidationError(
                 _("Mark a follow-up done with the complete action, which needs a note.")
             )
         return value
 
-    def prepare_for_clean(self, instance, attrs) -> None:
-        if instance.status != FollowUp.Status.DONE:
-            # Reopening clears the completion, as in the admin.
-            instance.completed_at = None
-            instance.completed_by = None
-
-    def update(self, instance, validated_data):
-        if validated_data.get("status", instance.status) != FollowUp.Status.DONE:
-            validated_data["completed_at"] = None
-            validated_data["completed_by"] = None
-        return super().update(instance, validated_data)
-
 
 class CompleteFollowUpSerializer(serializers.Serializer):
     note = serializers.CharField(label=_("what was done"), allow_blank=False)
+
+
+class ReassignFollowUpSerializer(serializers.Serializer):
+    assignee = UserField(required=True, allow_null=False, label=_("new assignee"))
+    reason = reason_field(required=False, help_text=_("Kept in the follow-up's history."))
+
+
+class SnoozeFollowUpSerializer(serializers.Serializer):
+    due_on = serializers.DateField(label=_("new due date"), help_text=_("Today or later."))
+    reason = reason_field(required=True, help_text=_("Why it is put off; kept in its history."))
+
+
+class ReasonSerializer(serializers.Serializer):
+    reason = reason_field(required=True, help_text=_("Kept in the follow-up's history."))

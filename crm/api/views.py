@@ -1,6 +1,6 @@
 """API viewsets: scoped, select_related querysets; writes through crm.services."""
 
-import hashlib
+from contextlib import contextmanager
 
 from django.core.exceptions import ValidationError as DjangoValidationError
 from django.db import transaction
@@ -23,7 +23,6 @@ from crm.api import export, filters, serializers
 from crm.api.pagination import SyncCursorPagination
 from crm.api.renderers import CSVRenderer, XLSXRenderer
 from crm.api.serializers import django_errors_to_drf
-from crm.emails import notify_assignment
 from crm.models import (
     Affiliation,
     FollowUp,
@@ -35,6 +34,7 @@ from crm.models import (
     Project,
     StageChange,
 )
+from crm.versions import StaleVersion, Version, version_of
 
 FORMAT_PARAMETER = OpenApiParameter(
     "format",
@@ -163,6 +163,46 @@ class CrmViewSet(viewsets.ModelViewSet):
             return export.xlsx_response(queryset, serializer, self.export_basename, title)
         return super().list(request, *args, **kwargs)
 
+    def requested_version(self) -> Version:
+        """Return the version the client read (If-Match), where the resource has versions."""
+        return None
+
+    def record_response(self, instance) -> Response:
+        """Answer with ``instance`` read again as the list shows it (names, computed fields)."""
+        instance = self.get_queryset().get(pk=instance.pk)
+        response = Response(self.get_serializer(instance).data)
+        response.instance = instance
+        return response
+
+    def update(self, request, *args, **kwargs):
+        partial = kwargs.pop("partial", False)
+        serializer = self.get_serializer(self.get_object(), data=request.data, partial=partial)
+        serializer.is_valid(raise_exception=True)
+        self.perform_update(serializer)
+        return self.record_response(serializer.instance)
+
+    def perform_update(self, serializer) -> None:
+        """Write only the fields whose value changed, through ``services.record_update``.
+
+        Under the row lock the service takes, so that this write cannot undo a
+        change made meanwhile to a field the request did not send.
+        """
+        model = serializer.Meta.model
+        changes, relations = {}, {}
+        for name, value in serializer.validated_data.items():
+            field = model._meta.get_field(name)
+            (relations if field.many_to_many else changes)[name] = value
+        with transaction.atomic(), service_errors():
+            instance = services.record_update(
+                instance=serializer.instance,
+                changes=changes,
+                by=self.request.user,
+                version=self.requested_version(),
+            )
+            for name, values in relations.items():
+                getattr(instance, name).set(values)
+        serializer.instance = instance
+
     def perform_destroy(self, instance) -> None:
         try:
             instance.delete()
@@ -171,51 +211,65 @@ class CrmViewSet(viewsets.ModelViewSet):
 
 
 def etag_for(instance) -> str:
-    """Return a strong ETag: the record's identity and the moment it last changed."""
-    version = f"{instance._meta.label}:{instance.pk}:{instance.updated_at.isoformat()}"
-    return f'"{hashlib.sha256(version.encode()).hexdigest()[:32]}"'
+    """Return a strong ETag: the record's version, as edit forms carry it (crm.versions)."""
+    return f'"{version_of(instance)}"'
+
+
+def parse_if_match(header: str | None) -> list[str] | None:
+    """Return the versions an If-Match header names; None when any version will do."""
+    if header is None:
+        return None
+    candidates = [value.strip() for value in header.split(",")]
+    if "*" in candidates:
+        return None
+    return [value.removeprefix("W/").strip('"') for value in candidates]
+
+
+@contextmanager
+def service_errors(renames: dict[str, str] | None = None):
+    """Turn a service's refusals into API errors: 400 naming the field, 412 when stale."""
+    try:
+        yield
+    except StaleVersion as error:
+        raise PreconditionFailed() from error
+    except DjangoValidationError as error:
+        drf_error = django_errors_to_drf(error)
+        for model_name, api_name in (renames or {}).items():
+            if model_name in drf_error.detail:
+                drf_error.detail[api_name] = drf_error.detail.pop(model_name)
+        raise drf_error from None
 
 
 class ETagMixin:
-    """``ETag`` on reads; ``If-Match`` checked under a row lock on writes (else 412)."""
+    """``ETag`` on reads; ``If-Match`` checked on writes, under the service's own row lock.
+
+    The version named by If-Match goes into the service (``version=``), which
+    compares it with the row it has just locked: one lock per request, and no
+    moment between the check and the write. A stale If-Match is a 412.
+    """
 
     def retrieve(self, request, *args, **kwargs):
+        return self.record_response(self.get_object())
+
+    def requested_version(self) -> Version:
+        return parse_if_match(self.request.headers.get("If-Match"))
+
+    def record_response(self, instance) -> Response:
+        response = super().record_response(instance)
+        response["ETag"] = etag_for(response.instance)
+        return response
+
+    def act(self, request, payload_class, service, renames=None) -> Response:
+        """Run an action: check its payload, call ``service`` with the If-Match version."""
         instance = self.get_object()
-        response = Response(self.get_serializer(instance).data)
-        response["ETag"] = etag_for(instance)
-        return response
-
-    def check_if_match(self, instance) -> None:
-        """Raise 412 unless If-Match (when given) names the current version.
-
-        The version is read again under a row lock, inside the caller's
-        transaction, so that two writers holding the same ETag cannot both pass.
-        """
-        if_match = self.request.headers.get("If-Match")
-        if if_match is None:
-            return
-        current = type(instance)._base_manager.select_for_update().get(pk=instance.pk)
-        etag = etag_for(current)
-        candidates = [value.strip() for value in if_match.split(",")]
-        if "*" not in candidates and etag not in candidates:
-            raise PreconditionFailed()
-
-    def update(self, request, *args, **kwargs):
-        with transaction.atomic():
-            self.check_if_match(self.get_object())
-            response = super().update(request, *args, **kwargs)
-        response["ETag"] = etag_for(self._saved)
-        return response
-
-    def perform_update(self, serializer) -> None:
-        super().perform_update(serializer)
-        self._saved = serializer.instance
-
-    def _action_response(self, instance) -> Response:
-        instance = self.get_queryset().get(pk=instance.pk)
-        response = Response(self.get_serializer(instance).data)
-        response["ETag"] = etag_for(instance)
-        return response
+        data = {}
+        if payload_class is not None:
+            payload = payload_class(data=request.data)
+            payload.is_valid(raise_exception=True)
+            data = payload.validated_data
+        with service_errors(renames):
+            service(instance, data, version=self.requested_version())
+        return self.record_response(instance)
 
 
 @extend_schema_view(list=list_schema(serializers.OrganizationSerializer))
@@ -295,14 +349,34 @@ class InteractionViewSet(CrmViewSet):
         serializer.save(created_by=self.request.user)
 
 
-@extend_schema_view(
-    list=list_schema(serializers.PartnershipSerializer),
-    retrieve=extend_schema(parameters=[ETAG_HEADER]),
-    update=extend_schema(parameters=[IF_MATCH_PARAMETER, ETAG_HEADER]),
-    partial_update=extend_schema(parameters=[IF_MATCH_PARAMETER, ETAG_HEADER]),
-)
+VERSIONED_SCHEMA = {
+    "retrieve": extend_schema(parameters=[ETAG_HEADER]),
+    "update": extend_schema(parameters=[IF_MATCH_PARAMETER, ETAG_HEADER]),
+    "partial_update": extend_schema(parameters=[IF_MATCH_PARAMETER, ETAG_HEADER]),
+}
+
+
+def record_action(serializer_class, request, description):
+    """Document an action that answers with the record (``serializer_class``)."""
+    return extend_schema(
+        request=request,
+        description=description,
+        parameters=[IF_MATCH_PARAMETER, ETAG_HEADER],
+        responses={
+            200: serializer_class,
+            400: OpenApiResponse(description=_("The payload or the record's state refuses it.")),
+            412: OpenApiResponse(description=_("If-Match names an older version.")),
+        },
+    )
+
+
+@extend_schema_view(list=list_schema(serializers.PartnershipSerializer), **VERSIONED_SCHEMA)
 class PartnershipViewSet(ETagMixin, CrmViewSet):
-    """What each organisation is, or may become, for each project; stage moves via change-stage."""
+    """What each organisation is, or may become, for each project.
+
+    The stage moves through change-stage and the owner through assign-owner;
+    PUT and PATCH change the other fields.
+    """
 
     serializer_class = serializers.PartnershipSerializer
     filterset_class = filters.PartnershipFilter
@@ -316,7 +390,7 @@ class PartnershipViewSet(ETagMixin, CrmViewSet):
     ]
     ordering = ["project__name", "organization__name", "id"]
     export_basename = "partnerships"
-    change_actions = ["change_stage"]
+    change_actions = ["change_stage", "assign_owner"]
 
     def get_queryset(self):
         return Partnership.objects.with_contact_due().select_related(
@@ -333,39 +407,53 @@ class PartnershipViewSet(ETagMixin, CrmViewSet):
         except DjangoValidationError as error:
             raise django_errors_to_drf(error) from error
 
-    @extend_schema(
-        request=serializers.ChangeStageSerializer,
-        responses={200: serializers.PartnershipSerializer},
-        parameters=[IF_MATCH_PARAMETER, ETAG_HEADER],
+    @record_action(
+        serializers.PartnershipSerializer,
+        serializers.ChangeStageSerializer,
+        _("Move the partnership to another stage, recording the move (a stage change)."),
     )
     @action(detail=True, methods=["post"], url_path="change-stage")
     def change_stage(self, request, pk=None):
-        """Move the partnership to another stage, recording the move (StageChange)."""
-        partnership = self.get_object()
-        payload = serializers.ChangeStageSerializer(data=request.data)
-        payload.is_valid(raise_exception=True)
-        with transaction.atomic():
-            self.check_if_match(partnership)
-            try:
-                services.partnership_change_stage(
-                    partnership=partnership,
-                    to_stage=payload.validated_data["stage"],
-                    by=request.user,
-                    note=payload.validated_data["note"],
-                )
-            except DjangoValidationError as error:
-                raise django_errors_to_drf(error) from error
-        return self._action_response(partnership)
+        return self.act(
+            request,
+            serializers.ChangeStageSerializer,
+            lambda partnership, data, version: services.partnership_change_stage(
+                partnership=partnership,
+                to_stage=data["stage"],
+                note=data["note"],
+                by=request.user,
+                version=version,
+            ),
+        )
+
+    @record_action(
+        serializers.PartnershipSerializer,
+        serializers.AssignOwnerSerializer,
+        _("Give the partnership to another owner (null: nobody), who is told by e-mail."),
+    )
+    @action(detail=True, methods=["post"], url_path="assign-owner")
+    def assign_owner(self, request, pk=None):
+        return self.act(
+            request,
+            serializers.AssignOwnerSerializer,
+            lambda partnership, data, version: services.partnership_assign_owner(
+                partnership=partnership,
+                owner=data["owner"],
+                reason=data["reason"],
+                by=request.user,
+                version=version,
+            ),
+        )
 
 
-@extend_schema_view(
-    list=list_schema(serializers.FollowUpSerializer),
-    retrieve=extend_schema(parameters=[ETAG_HEADER]),
-    update=extend_schema(parameters=[IF_MATCH_PARAMETER, ETAG_HEADER]),
-    partial_update=extend_schema(parameters=[IF_MATCH_PARAMETER, ETAG_HEADER]),
-)
+@extend_schema_view(list=list_schema(serializers.FollowUpSerializer), **VERSIONED_SCHEMA)
 class FollowUpViewSet(ETagMixin, CrmViewSet):
-    """What the unit must do, by whom and when; marked done via complete."""
+    """What the unit must do, by whom and when.
+
+    Status, assignee and due date change through the actions (complete,
+    reassign, snooze, mark-waiting, cancel, reopen); PUT and PATCH change the
+    other fields.
+    """
 
     queryset = FollowUp.objects.select_related(
         "project", "organization", "person", "assignee", "completed_by", "created_by"
@@ -375,7 +463,7 @@ class FollowUpViewSet(ETagMixin, CrmViewSet):
     ordering_fields = ["due_on", "priority", "status", "title", "created_at", "updated_at"]
     ordering = ["due_on", "id"]
     export_basename = "follow-ups"
-    change_actions = ["complete"]
+    change_actions = ["complete", "reassign", "snooze", "mark_waiting", "cancel", "reopen"]
 
     def perform_create(self, serializer) -> None:
         # The service checks the model's rules, records the creator (also in the
@@ -387,35 +475,107 @@ class FollowUpViewSet(ETagMixin, CrmViewSet):
         except DjangoValidationError as error:
             raise django_errors_to_drf(error) from error
 
-    def perform_update(self, serializer) -> None:
-        assignee_before = serializer.instance.assignee_id
-        super().perform_update(serializer)
-        if serializer.instance.assignee_id != assignee_before:
-            notify_assignment(follow_ups=[serializer.instance], by=self.request.user)
-
-    @extend_schema(
-        request=serializers.CompleteFollowUpSerializer,
-        responses={200: serializers.FollowUpSerializer},
-        parameters=[IF_MATCH_PARAMETER, ETAG_HEADER],
+    @record_action(
+        serializers.FollowUpSerializer,
+        serializers.CompleteFollowUpSerializer,
+        _("Mark the follow-up done; the note says what was done."),
     )
     @action(detail=True, methods=["post"])
     def complete(self, request, pk=None):
-        """Mark the follow-up done; the note says what was done."""
-        follow_up = self.get_object()
-        payload = serializers.CompleteFollowUpSerializer(data=request.data)
-        payload.is_valid(raise_exception=True)
-        with transaction.atomic():
-            self.check_if_match(follow_up)
-            try:
-                services.follow_up_complete(
-                    follow_up=follow_up, by=request.user, note=payload.validated_data["note"]
-                )
-            except DjangoValidationError as error:
-                error = django_errors_to_drf(error)
-                if "completion_note" in error.detail:
-                    error.detail["note"] = error.detail.pop("completion_note")
-                raise error from None
-        return self._action_response(follow_up)
+        return self.act(
+            request,
+            serializers.CompleteFollowUpSerializer,
+            lambda follow_up, data, version: services.follow_up_complete(
+                follow_up=follow_up, note=data["note"], by=request.user, version=version
+            ),
+            renames={"completion_note": "note"},
+        )
+
+    @record_action(
+        serializers.FollowUpSerializer,
+        serializers.ReassignFollowUpSerializer,
+        _("Give the open follow-up to another member of staff, who is told by e-mail."),
+    )
+    @action(detail=True, methods=["post"])
+    def reassign(self, request, pk=None):
+        return self.act(
+            request,
+            serializers.ReassignFollowUpSerializer,
+            lambda follow_up, data, version: services.follow_up_reassign(
+                follow_up=follow_up,
+                assignee=data["assignee"],
+                reason=data["reason"],
+                by=request.user,
+                version=version,
+            ),
+        )
+
+    @record_action(
+        serializers.FollowUpSerializer,
+        serializers.SnoozeFollowUpSerializer,
+        _("Move the open follow-up's due date to today or later, saying why."),
+    )
+    @action(detail=True, methods=["post"])
+    def snooze(self, request, pk=None):
+        return self.act(
+            request,
+            serializers.SnoozeFollowUpSerializer,
+            lambda follow_up, data, version: services.follow_up_snooze(
+                follow_up=follow_up,
+                due_on=data["due_on"],
+                reason=data["reason"],
+                by=request.user,
+                version=version,
+            ),
+        )
+
+    @record_action(
+        serializers.FollowUpSerializer,
+        None,
+        _("Record that the next move is the partner's (status “waiting on partner”)."),
+    )
+    @action(detail=True, methods=["post"], url_path="mark-waiting")
+    def mark_waiting(self, request, pk=None):
+        return self.act(
+            request,
+            None,
+            lambda follow_up, data, version: services.follow_up_mark_waiting(
+                follow_up=follow_up, by=request.user, version=version
+            ),
+        )
+
+    @record_action(
+        serializers.FollowUpSerializer,
+        serializers.ReasonSerializer,
+        _("Cancel the open follow-up: nothing more will be done. The reason is kept."),
+    )
+    @action(detail=True, methods=["post"])
+    def cancel(self, request, pk=None):
+        return self.act(
+            request,
+            serializers.ReasonSerializer,
+            lambda follow_up, data, version: services.follow_up_cancel(
+                follow_up=follow_up, reason=data["reason"], by=request.user, version=version
+            ),
+        )
+
+    @record_action(
+        serializers.FollowUpSerializer,
+        serializers.ReasonSerializer,
+        _(
+            "Open a done or cancelled follow-up again, saying why. Its completion (when, "
+            "by whom, what was done) is cleared; the history keeps it."
+        ),
+    )
+    @action(detail=True, methods=["post"])
+    def reopen(self, request, pk=None):
+        return self.act(
+            request,
+            serializers.ReasonSerializer,
+            lambda follow_up, data, version: services.follow_up_reopen(
+                follow_up=follow_up, reason=data["reason"], by=request.user, version=version
+            ),
+        )
 
 
 @extend_schema_view(list=list_schema(serializers.StageChangeSerializer))
