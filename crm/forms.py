@@ -8,6 +8,7 @@ instead of a generic "constraint violated" message (or worse, a server error).
 from django import forms
 from django.utils.translation import gettext_lazy as _
 
+from crm import services
 from crm.models import (
     Affiliation,
     DatePrecision,
@@ -21,7 +22,7 @@ from crm.models import (
     Project,
 )
 from crm.roles import staff_members
-from crm.versions import version_of
+from crm.versions import StaleVersion, version_of
 
 
 def _check_span(form: forms.Form, start: str, end: str) -> None:
@@ -37,15 +38,29 @@ class VersionedModelForm(forms.ModelForm):
 
     Saving goes through ``crm.services.record_update``: a form opened on a
     version that someone has since replaced raises ``StaleVersion`` instead of
-    writing the old values back over the new ones.
+    writing the old values back over the new ones. Fields that carry a
+    workflow's state (``crm.services.STATE_FIELDS``) are never saved here: a
+    form shows them read-only and the services change them.
     """
 
     version = forms.CharField(widget=forms.HiddenInput, required=False)
 
+    # Set by forms whose whole request runs in one transaction (the admin's):
+    # the version is then checked while validating, under the row lock that
+    # the save keeps using, so that a stale copy is a form error.
+    lock_on_clean = False
+    # Where the reader reloads the record (the link in the stale message).
+    reload_url = ""
+
+    # The version the form shows, when its instance is not the current record
+    # (the admin's history page fills the form from an old version).
+    opened_on = ""
+
     def __init__(self, *args, **kwargs):
         super().__init__(*args, **kwargs)
+        self.locked = None
         if self.instance.pk is not None:
-            self.fields["version"].initial = version_of(self.instance)
+            self.fields["version"].initial = self.opened_on or version_of(self.instance)
 
     def clean_version(self) -> str:
         version = self.cleaned_data["version"]
@@ -54,31 +69,81 @@ class VersionedModelForm(forms.ModelForm):
             raise forms.ValidationError(_("The form lost track of its version: reload the page."))
         return version
 
+    def clean(self):
+        cleaned_data = super().clean()
+        version = cleaned_data.get("version")
+        # An unchanged form (an inline row left alone) writes nothing: no lock.
+        # A stale one has changed: its version differs from the record's.
+        if self.lock_on_clean and self.instance.pk is not None and version and self.has_changed():
+            try:
+                self.locked = services.lock_for_update(self.instance, version=version)
+            except StaleVersion as stale:
+                raise forms.ValidationError(
+                    stale.message(reload_url=self.reload_url or self.instance_url()),
+                    code="stale",
+                ) from None
+        return cleaned_data
+
+    def instance_url(self) -> str:
+        get_url = getattr(self.instance, "get_absolute_url", None)
+        return get_url() if get_url else ""
+
+    def edited_fields(self) -> list[str]:
+        """Name the model fields this form may write (not its state fields)."""
+        model = self._meta.model
+        state = services.STATE_FIELDS.get(model, frozenset())
+        concrete = {field.name for field in model._meta.concrete_fields if not field.primary_key}
+        return [
+            name
+            for name in self.fields
+            if name in concrete and name not in state and not self.fields[name].disabled
+        ]
+
     def save_by(self, *, by, reason: str = ""):
         """Create the record, or save only the fields this form changed; return it."""
-        from crm import services
-
-        model_fields = {field.name for field in self._meta.model._meta.get_fields()}
         if self.instance.pk is None:
             instance = self.save(commit=False)
             services.record_create(instance=instance, by=by, reason=reason)
             self.save_m2m()
             return instance
-        changed = [name for name in self.changed_data if name in model_fields]
-        many = {name for name in changed if self._meta.model._meta.get_field(name).many_to_many}
-        instance = services.record_update(
-            instance=self.instance,
-            changes={name: self.cleaned_data[name] for name in changed if name not in many},
-            by=by,
-            version=self.cleaned_data["version"],
-            reason=reason,
-        )
-        for name in many:
-            getattr(instance, name).set(self.cleaned_data[name])
+        instance = self.save_changes(by=by, reason=reason)
+        many = {field.name for field in self._meta.model._meta.many_to_many}
+        for name in self.fields:
+            if name in many and not self.fields[name].disabled:
+                getattr(instance, name).set(self.cleaned_data[name])
         return instance
 
+    def save_changes(self, *, by, reason: str = ""):
+        """Write the fields of an existing record that differ from it; return the record.
 
-class OrganizationAdminForm(forms.ModelForm):
+        Every field of the form is compared with the row read under lock, and
+        only those that differ are written: on the version the form was opened
+        on, that is exactly what the user changed. Many-to-many fields are the
+        caller's (``save_by`` sets them, the admin's ``save_related`` too).
+        """
+        if self.locked is None and not self.has_changed():
+            return self.instance
+        return services.record_update(
+            instance=self.locked or self.instance,
+            changes={name: self.cleaned_data[name] for name in self.edited_fields()},
+            by=by,
+            version=None if self.locked else self.cleaned_data["version"],
+            reason=reason,
+            locked=self.locked is not None,
+        )
+
+
+class VersionedAdminForm(VersionedModelForm):
+    """The admin's change forms and inline rows: the version is checked while validating.
+
+    The admin validates and saves in one transaction, so the row locked here
+    stays locked until the save.
+    """
+
+    lock_on_clean = True
+
+
+class OrganizationAdminForm(VersionedAdminForm):
     class Meta:
         model = Organization
         fields = [
@@ -104,7 +169,7 @@ class OrganizationAdminForm(forms.ModelForm):
         return cleaned_data
 
 
-class AffiliationAdminForm(forms.ModelForm):
+class AffiliationAdminForm(VersionedAdminForm):
     class Meta:
         model = Affiliation
         fields = ["person", "organization", "title", "start_on", "end_on", "is_primary", "source"]
@@ -137,8 +202,10 @@ class MissionAdminForm(forms.ModelForm):
         return cleaned_data
 
 
-class FollowUpAdminForm(forms.ModelForm):
-    """The follow-up change form; marking done goes through follow_up_complete on save."""
+class FollowUpAdminForm(VersionedAdminForm):
+    """The follow-up form. On a new follow-up it sets the status, assignee and due
+    date (marked done through follow_up_complete); on an existing one the admin
+    shows them read-only and its actions change them."""
 
     class Meta:
         model = FollowUp
@@ -156,46 +223,44 @@ class FollowUpAdminForm(forms.ModelForm):
             "completion_note",
         ]
 
-    def __init__(self, *args, **kwargs):
-        super().__init__(*args, **kwargs)
-        if "status" in self.fields:
-            # Posts back the status the user saw, to tell "mark done" from
-            # "edit work that someone else closed meanwhile".
-            self.fields["status"].show_hidden_initial = True
-
     def clean(self):
         cleaned_data = super().clean()
-        seen = self.data.get(self.add_initial_prefix("status"))
-        if (
-            cleaned_data.get("status") == FollowUp.Status.DONE
-            and seen in (FollowUp.Status.OPEN, FollowUp.Status.WAITING)
-            and self.instance.pk is not None
-            and not self.instance.is_open
-        ):
-            raise forms.ValidationError(
-                _(
-                    "Someone else closed this follow-up (now %(status)s) while you were "
-                    "editing it; nothing was saved. Reload the page to see their changes."
-                ),
-                params={"status": self.instance.get_status_display()},
-                code="closed_meanwhile",
-            )
         note = (cleaned_data.get("completion_note") or "").strip()
         if cleaned_data.get("status") == FollowUp.Status.DONE and not note:
             self.add_error(
                 "completion_note", _("Say what was done before marking the follow-up done.")
             )
-        if (
-            cleaned_data.get("status") == FollowUp.Status.DONE
-            and self.instance.status == FollowUp.Status.CANCELLED
-        ):
-            # crm.services.follow_up_complete completes open work only.
-            self.add_error("status", _("Reopen a cancelled follow-up before marking it done."))
         return cleaned_data
 
 
-class PartnershipInlineForm(forms.ModelForm):
-    """A partnership row: the stage is chosen when adding, then moved by the action."""
+class PartnershipAdminForm(VersionedAdminForm):
+    """A partnership; a new one waits for any other being added for its organisation."""
+
+    class Meta:
+        model = Partnership
+        fields = [
+            "organization",
+            "project",
+            "role",
+            "stage",
+            "owner",
+            "contact_cadence_days",
+            "notes",
+            "source",
+        ]
+
+    def clean(self):
+        cleaned_data = super().clean()
+        if self.instance.pk is None and cleaned_data.get("organization") is not None:
+            # Before the uniqueness check of (organisation, project), which
+            # then sees a partnership that a colleague has just added: two
+            # coordinators adding the same pair get one record and one error.
+            services.lock_partnerships_of(cleaned_data["organization"])
+        return cleaned_data
+
+
+class PartnershipInlineForm(PartnershipAdminForm):
+    """A partnership row: stage and owner are chosen when adding, then changed by the actions."""
 
     class Meta:
         model = Partnership
@@ -203,11 +268,28 @@ class PartnershipInlineForm(forms.ModelForm):
 
     def __init__(self, *args, **kwargs):
         super().__init__(*args, **kwargs)
-        if self.instance.pk is not None and "stage" in self.fields:
-            # A disabled field ignores what is posted: the stage of an existing
-            # partnership only moves through the "Change stage" action, which
-            # records the move.
-            self.fields["stage"].disabled = True
+        if self.instance.pk is not None:
+            # A disabled field ignores what is posted: the stage and owner of
+            # an existing partnership change only through the actions, which
+            # record the move and tell the new owner.
+            for name in ("stage", "owner"):
+                if name in self.fields:
+                    self.fields[name].disabled = True
+
+
+class FollowUpInlineForm(VersionedAdminForm):
+    """A follow-up row of an interaction: assignee and due date are set when adding only."""
+
+    class Meta:
+        model = FollowUp
+        fields = ["title", "project", "organization", "assignee", "due_on", "priority"]
+
+    def __init__(self, *args, **kwargs):
+        super().__init__(*args, **kwargs)
+        if self.instance.pk is not None:
+            for name in ("assignee", "due_on"):
+                if name in self.fields:
+                    self.fields[name].disabled = True
 
 
 # Intermediate pages of the admin actions.
@@ -228,6 +310,28 @@ class CompleteFollowUpsForm(forms.Form):
 class ReassignFollowUpsForm(forms.Form):
     # staff_members() is lazy: the queryset is evaluated per form, not at import.
     assignee = forms.ModelChoiceField(label=_("New assignee"), queryset=staff_members())
+
+
+class ReasonForm(forms.Form):
+    """The reason of a state change, kept in the record's history."""
+
+    reason = forms.CharField(
+        label=_("Reason"),
+        max_length=services.REASON_MAX_LENGTH,
+        help_text=_("Kept in the history, with your name and the time."),
+    )
+
+
+class AssignOwnerForm(forms.Form):
+    owner = forms.ModelChoiceField(
+        label=_("New owner"),
+        queryset=staff_members(),
+        required=False,
+        help_text=_("Leave empty for nobody. The new owner is told by e-mail."),
+    )
+    reason = forms.CharField(
+        label=_("Reason"), max_length=services.REASON_MAX_LENGTH, required=False
+    )
 
 
 class ChangeStageForm(forms.Form):
@@ -311,7 +415,7 @@ class FollowUpDoneForm(forms.Form):
 
 class FollowUpSnoozeForm(forms.Form):
     due_on = forms.DateField(label=_("New due date"), widget=DateInput)
-    reason = forms.CharField(label=_("Reason"), max_length=300)
+    reason = forms.CharField(label=_("Reason"), max_length=services.REASON_MAX_LENGTH)
 
 
 class FollowUpReassignForm(forms.Form):

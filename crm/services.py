@@ -59,6 +59,18 @@ def _save_with_history(
     instance.save(**kwargs)
 
 
+def lock_for_update(instance, *, version: Version):
+    """Return ``instance`` read again under a row lock, refusing a stale ``version``.
+
+    The one lock of the request: the caller's version (an edit form's hidden
+    field, an API client's If-Match) is checked under it, so that nobody can
+    change the record between the check and the write.
+    """
+    current = type(instance)._base_manager.select_for_update().get(pk=instance.pk)
+    check_version(current, version)
+    return current
+
+
 @transaction.atomic
 def record_create(*, instance, by: AbstractBaseUser | None, reason: str = ""):
     """Check ``instance`` against the model's rules and save it, recording who made it."""
@@ -83,6 +95,7 @@ def record_update(
     by: AbstractBaseUser | None,
     version: Version,
     reason: str = "",
+    locked: bool = False,
 ):
     """Save ``changes`` to ``instance``, writing only the fields whose value differs.
 
@@ -92,7 +105,9 @@ def record_update(
     meanwhile. The rules of the model are checked on the fresh row, so a change
     that was valid on the stale copy but clashes with the newer one is refused.
     State fields are refused outright: they change through their own services.
-    Return the saved record.
+    ``locked`` says that ``instance`` is already the row read under lock in
+    this transaction (by ``lock_for_update``, as the admin's forms do while
+    validating): it is not read again. Return the saved record.
     """
     model = type(instance)
     forbidden = STATE_FIELDS.get(model, frozenset()) & changes.keys()
@@ -100,7 +115,7 @@ def record_update(
         raise ValueError(
             f"{model.__name__}: {', '.join(sorted(forbidden))} change through their own service"
         )
-    current = _lock(instance, version=version)
+    current = instance if locked else lock_for_update(instance, version=version)
     changed = [name for name, value in changes.items() if _differs(current, name, value)]
     if not changed:
         return current
@@ -118,21 +133,9 @@ def record_update(
     return current
 
 
-def _lock(instance, *, version: Version):
-    """Return ``instance`` read again under a row lock, refusing a stale ``version``.
-
-    The one lock of the request: the caller's version (an edit form's hidden
-    field, an API client's If-Match) is checked under it, so that nobody can
-    change the record between the check and the write.
-    """
-    current = type(instance)._base_manager.select_for_update().get(pk=instance.pk)
-    check_version(current, version)
-    return current
-
-
 def _lock_open(follow_up: FollowUp, *, version: Version = None) -> FollowUp:
     """Return the follow-up locked for update, or refuse if it is closed."""
-    follow_up = _lock(follow_up, version=version)
+    follow_up = lock_for_update(follow_up, version=version)
     if not follow_up.is_open:
         raise ValidationError(
             {
@@ -271,7 +274,7 @@ def follow_up_reopen(
     this one records who reopened it and why.
     """
     reason = _reason(reason, required=_("Say why the follow-up is reopened."))
-    follow_up = _lock(follow_up, version=version)
+    follow_up = lock_for_update(follow_up, version=version)
     if follow_up.is_open:
         raise ValidationError({"status": _("This follow-up is open already.")})
     follow_up.status = FollowUp.Status.OPEN
@@ -356,10 +359,22 @@ def follow_up_plan_apply(
     return created
 
 
+def lock_partnerships_of(organization: Organization) -> None:
+    """Make partnerships of ``organization`` be added one at a time, until the transaction ends.
+
+    There is no partnership row to lock before it exists: the organisation's
+    row stands in, so that the uniqueness check of (organisation, project) made
+    after this sees what a concurrent writer has just added.
+    """
+    Organization.objects.select_for_update().filter(pk=organization.pk).values_list("pk").first()
+
+
 @transaction.atomic
 def partnership_create(*, by: AbstractBaseUser | None, **fields: Any) -> Partnership:
     """Create a partnership and record its first stage as a StageChange from nowhere."""
     partnership = Partnership(**fields)
+    if partnership.organization_id is not None:
+        lock_partnerships_of(partnership.organization)
     partnership.full_clean()
     _save_with_history(partnership, by=by)
     # The history starts here: from_stage="" says the partnership came into
@@ -389,7 +404,7 @@ def partnership_change_stage(
         raise ValidationError({"stage": _("Unknown stage %(stage)r.") % {"stage": to_stage}})
     # Locked so that two people moving the same partner at once record two
     # consecutive changes, not two changes from the same stage.
-    partnership = _lock(partnership, version=version)
+    partnership = lock_for_update(partnership, version=version)
     if partnership.stage == to_stage:
         raise ValidationError({"stage": _("The partnership is already at this stage.")})
     change = StageChange.objects.create(
@@ -419,7 +434,7 @@ def partnership_assign_owner(
     reason = _reason(reason)
     if owner is not None and not staff_members().filter(pk=owner.pk).exists():
         raise ValidationError({"owner": _("Only a member of staff owns a partnership.")})
-    partnership = _lock(partnership, version=version)
+    partnership = lock_for_update(partnership, version=version)
     if partnership.owner_id == (owner.pk if owner is not None else None):
         return partnership
     partnership.owner = owner

@@ -334,7 +334,7 @@ def test_staff_sees_the_follow_up_actions_but_not_delete(client, staff_user):
     response = client.get(url(FollowUp, "changelist"))
 
     actions = {name for name, _label in response.context["action_form"].fields["action"].choices}
-    assert actions == {"", "mark_done", "reassign"}
+    assert actions == {"", "mark_done", "reassign", "snooze", "mark_waiting", "cancel", "reopen"}
 
 
 def test_staff_cannot_delete_an_organization(client, staff_user):
@@ -541,240 +541,112 @@ def test_deadline_filter_uses_the_follow_up_queryset(client, coordinator, deadli
     assert titles == (expected or {"late", "today", "in a week", "later", "done late"})
 
 
-def test_follow_up_form_refuses_done_without_a_completion_note(client, coordinator):
-    follow_up = FollowUpFactory()
+def add_follow_up_data(client, project, **changes) -> dict:
+    data = form_data(client.get(url(FollowUp, "add")))
+    return {**data, "title": "Met them", "project": project.pk, "due_on": "2026-01-15", **changes}
+
+
+def test_adding_a_follow_up_as_done_needs_a_completion_note(client, coordinator):
     client.force_login(coordinator)
-    data = form_data(client.get(url(FollowUp, "change", follow_up.pk)))
 
     response = client.post(
-        url(FollowUp, "change", follow_up.pk),
-        {**data, "status": FollowUp.Status.DONE, "completion_note": "  "},
+        url(FollowUp, "add"),
+        add_follow_up_data(
+            client, ProjectFactory(), status=FollowUp.Status.DONE, completion_note="  "
+        ),
     )
 
     assert response.status_code == 200
     assert "completion_note" in response.context["adminform"].form.errors
-    follow_up.refresh_from_db()
-    assert follow_up.status == FollowUp.Status.OPEN
-
-
-def test_follow_up_form_records_who_completed_and_when(client, coordinator):
-    follow_up = FollowUpFactory()
-    client.force_login(coordinator)
-    data = form_data(client.get(url(FollowUp, "change", follow_up.pk)))
-
-    response = client.post(
-        url(FollowUp, "change", follow_up.pk),
-        {**data, "status": FollowUp.Status.DONE, "completion_note": "Sent the deck"},
-    )
-
-    assert response.status_code == 302
-    follow_up.refresh_from_db()
-    assert follow_up.status == FollowUp.Status.DONE
-    assert follow_up.completed_by == coordinator
-    assert follow_up.completed_at is not None
-    assert follow_up.completion_note == "Sent the deck"
-
-
-def test_follow_up_form_marks_done_through_the_service(client, coordinator, staff_user):
-    follow_up = FollowUpFactory(title="Call Visa")
-    client.force_login(coordinator)
-    data = form_data(client.get(url(FollowUp, "change", follow_up.pk)))
-
-    with mock.patch(
-        "crm.admin.follow_ups.services.follow_up_complete", wraps=services.follow_up_complete
-    ) as complete:
-        response = client.post(
-            url(FollowUp, "change", follow_up.pk),
-            {
-                **data,
-                "title": "Call Visa back",
-                "assignee": staff_user.pk,
-                "status": FollowUp.Status.DONE,
-                "completion_note": " Sent the deck ",
-            },
-        )
-
-    assert response.status_code == 302
-    assert complete.call_count == 1
-    assert complete.call_args.kwargs["by"] == coordinator
-    follow_up.refresh_from_db()
-    assert (follow_up.title, follow_up.assignee, follow_up.status) == (
-        "Call Visa back",
-        staff_user,
-        FollowUp.Status.DONE,
-    )
-    assert (follow_up.completed_by, follow_up.completion_note) == (coordinator, "Sent the deck")
-    assert follow_up.history.first().history_user == coordinator
-
-
-@pytest.mark.parametrize("closed_as", [FollowUp.Status.DONE, FollowUp.Status.CANCELLED])
-def test_follow_up_form_does_not_complete_work_closed_meanwhile(
-    client, coordinator, staff_user, english, closed_as
-):
-    follow_up = FollowUpFactory(title="Call Visa")
-    client.force_login(coordinator)
-    page = client.get(url(FollowUp, "change", follow_up.pk))
-    data = form_data(page)
-    assert 'name="initial-status" value="open"' in page.text
-    # Someone else closes it while the form is open.
-    if closed_as == FollowUp.Status.DONE:
-        services.follow_up_complete(follow_up=follow_up, by=staff_user, note="Called them")
-    else:
-        FollowUp.objects.filter(pk=follow_up.pk).update(status=closed_as)
-
-    response = client.post(
-        url(FollowUp, "change", follow_up.pk),
-        {
-            **data,
-            "initial-status": FollowUp.Status.OPEN,
-            "title": "Call Visa back",
-            "status": FollowUp.Status.DONE,
-            "completion_note": "Sent the deck",
-        },
-    )
-
-    assert response.status_code == 200
-    assert "Someone else closed this follow-up" in response.text
-    follow_up.refresh_from_db()
-    assert (follow_up.title, follow_up.status) == ("Call Visa", closed_as)
-    if closed_as == FollowUp.Status.DONE:
-        assert (follow_up.completed_by, follow_up.completion_note) == (staff_user, "Called them")
-
-
-def test_follow_up_closed_during_the_save_is_a_message_not_a_500(
-    client, coordinator, staff_user, english
-):
-    follow_up = FollowUpFactory(title="Call Visa")
-    client.force_login(coordinator)
-    data = form_data(client.get(url(FollowUp, "change", follow_up.pk)))
-    complete = services.follow_up_complete
-
-    def closed_just_before(**kwargs):
-        # The other user's completion lands between the form's check and ours.
-        FollowUp.objects.filter(pk=follow_up.pk).update(status=FollowUp.Status.CANCELLED)
-        return complete(**kwargs)
-
-    with mock.patch(
-        "crm.admin.follow_ups.services.follow_up_complete", side_effect=closed_just_before
-    ):
-        response = client.post(
-            url(FollowUp, "change", follow_up.pk),
-            {
-                **data,
-                "title": "Call Visa back",
-                "status": FollowUp.Status.DONE,
-                "completion_note": "Sent the deck",
-            },
-        )
-
-    change_url = url(FollowUp, "change", follow_up.pk)
-    assert (response.status_code, response.url) == (302, change_url)
-    shown = [str(message) for message in client.get(change_url).context["messages"]]
-    assert shown == ["This follow-up is already Cancelled.", "Nothing was saved."]
-    follow_up.refresh_from_db()
-    # The whole save was undone, the other fields included; the cancellation
-    # (made inside the same transaction by this test) went with it.
-    assert (follow_up.title, follow_up.status) == ("Call Visa", FollowUp.Status.OPEN)
-    assert follow_up.completed_at is None
-
-
-def test_follow_up_form_refuses_to_mark_a_cancelled_follow_up_done(client, coordinator):
-    follow_up = FollowUpFactory(status=FollowUp.Status.CANCELLED)
-    client.force_login(coordinator)
-    data = form_data(client.get(url(FollowUp, "change", follow_up.pk)))
-
-    response = client.post(
-        url(FollowUp, "change", follow_up.pk),
-        {**data, "status": FollowUp.Status.DONE, "completion_note": "Done after all"},
-    )
-
-    assert response.status_code == 200
-    assert "status" in response.context["adminform"].form.errors
-    follow_up.refresh_from_db()
-    assert follow_up.status == FollowUp.Status.CANCELLED
+    assert not FollowUp.objects.exists()
 
 
 def test_adding_a_follow_up_already_done_goes_through_the_service(client, coordinator):
     project = ProjectFactory()
     client.force_login(coordinator)
-    data = form_data(client.get(url(FollowUp, "add")))
+    data = add_follow_up_data(
+        client, project, status=FollowUp.Status.DONE, completion_note="Met at the fair"
+    )
 
-    with mock.patch(
-        "crm.admin.follow_ups.services.follow_up_complete", wraps=services.follow_up_complete
-    ) as complete:
-        response = client.post(
-            url(FollowUp, "add"),
-            {
-                **data,
-                "title": "Met them",
-                "project": project.pk,
-                "due_on": "2026-01-15",
-                "status": FollowUp.Status.DONE,
-                "completion_note": "Met at the fair",
-            },
-        )
+    with (
+        mock.patch(
+            "crm.admin.follow_ups.services.follow_up_create", wraps=services.follow_up_create
+        ) as create,
+        mock.patch(
+            "crm.admin.follow_ups.services.follow_up_complete", wraps=services.follow_up_complete
+        ) as complete,
+    ):
+        response = client.post(url(FollowUp, "add"), data)
 
     assert response.status_code == 302
-    assert complete.call_count == 1
+    assert (create.call_count, complete.call_count) == (1, 1)
     follow_up = FollowUp.objects.get(title="Met them")
     assert (follow_up.status, follow_up.completed_by, follow_up.created_by) == (
         FollowUp.Status.DONE,
         coordinator,
         coordinator,
     )
+    assert follow_up.completed_at is not None
+    assert follow_up.completion_note == "Met at the fair"
 
 
-def test_follow_up_form_clears_completion_when_reopened(client, coordinator):
-    follow_up = FollowUpFactory(
-        status=FollowUp.Status.DONE,
-        completed_at=timezone.now(),
-        completed_by=coordinator,
-        completion_note="Sent",
-    )
+def test_follow_up_state_is_read_only_on_the_change_form(client, coordinator, staff_user):
+    follow_up = FollowUpFactory(title="Call Visa", due_on=date(2026, 2, 1))
     client.force_login(coordinator)
-    data = form_data(client.get(url(FollowUp, "change", follow_up.pk)))
+    page = client.get(url(FollowUp, "change", follow_up.pk))
+    form = page.context["adminform"].form
+    assert not {"status", "assignee", "due_on", "completion_note"} & set(form.fields)
 
     response = client.post(
-        url(FollowUp, "change", follow_up.pk), {**data, "status": FollowUp.Status.OPEN}
+        url(FollowUp, "change", follow_up.pk),
+        {
+            **form_data(page),
+            "title": "Call Visa back",
+            "status": FollowUp.Status.DONE,
+            "assignee": staff_user.pk,
+            "due_on": "2030-01-01",
+            "completion_note": "Sneaked in",
+        },
     )
 
     assert response.status_code == 302
     follow_up.refresh_from_db()
-    assert (follow_up.status, follow_up.completed_at, follow_up.completed_by) == (
+    assert (follow_up.title, follow_up.status, follow_up.assignee, follow_up.due_on) == (
+        "Call Visa back",
         FollowUp.Status.OPEN,
         None,
-        None,
+        date(2026, 2, 1),
     )
+    assert follow_up.completion_note == ""
 
 
 def test_follow_up_form_refuses_a_read_only_assignee(client, coordinator, reader, staff_user):
-    follow_up = FollowUpFactory()
+    project = ProjectFactory()
     client.force_login(coordinator)
-    data = form_data(client.get(url(FollowUp, "change", follow_up.pk)))
 
-    refused = client.post(url(FollowUp, "change", follow_up.pk), {**data, "assignee": reader.pk})
+    refused = client.post(
+        url(FollowUp, "add"), add_follow_up_data(client, project, assignee=reader.pk)
+    )
     accepted = client.post(
-        url(FollowUp, "change", follow_up.pk), {**data, "assignee": staff_user.pk}
+        url(FollowUp, "add"), add_follow_up_data(client, project, assignee=staff_user.pk)
     )
 
     assert refused.status_code == 200
     assert "assignee" in refused.context["adminform"].form.errors
     assert accepted.status_code == 302
-    follow_up.refresh_from_db()
-    assert follow_up.assignee == staff_user
+    assert FollowUp.objects.get().assignee == staff_user
 
 
-def test_partnership_form_refuses_a_read_only_owner(client, coordinator, reader):
+def test_partnership_owner_refuses_a_read_only_user(client, coordinator, reader):
     partnership = PartnershipFactory()
     client.force_login(coordinator)
-    data = form_data(client.get(url(Partnership, "change", partnership.pk)))
 
-    response = client.post(
-        url(Partnership, "change", partnership.pk), {**data, "owner": reader.pk}
+    response = post_action(
+        client, Partnership, "assign_owner", [partnership], post="yes", owner=reader.pk
     )
 
     assert response.status_code == 200
-    assert "owner" in response.context["adminform"].form.errors
+    assert "owner" in response.context["form"].errors
     partnership.refresh_from_db()
     assert partnership.owner is None
 

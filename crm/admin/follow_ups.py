@@ -3,17 +3,27 @@
 from django.contrib import admin, messages
 from django.core.exceptions import ValidationError
 from django.db.models import Count
-from django.http import HttpResponseRedirect
 from django.utils import timezone
 from django.utils.formats import date_format
 from django.utils.html import format_html
 from django.utils.translation import gettext_lazy as _
-from django.utils.translation import ngettext
+from django.utils.translation import ngettext, ngettext_lazy
 
 from crm import services
-from crm.admin.base import HistoryAdmin, action_confirmed, render_action_page
-from crm.emails import notify_assignment
-from crm.forms import CompleteFollowUpsForm, FollowUpAdminForm, ReassignFollowUpsForm
+from crm.admin.base import (
+    HistoryAdmin,
+    action_confirmed,
+    object_action_urls,
+    render_action_page,
+    run_state_action,
+)
+from crm.forms import (
+    CompleteFollowUpsForm,
+    FollowUpAdminForm,
+    FollowUpSnoozeForm,
+    ReasonForm,
+    ReassignFollowUpsForm,
+)
 from crm.models import FollowUp, FollowUpPlan, FollowUpPlanStep
 from crm.roles import staff_members
 
@@ -32,14 +42,6 @@ class DeadlineFilter(admin.SimpleListFilter):
         if self.value() == "week":
             return queryset.due_within(7, today=today)
         return queryset
-
-
-class _ClosedMeanwhile(Exception):
-    """follow_up_complete refused a follow-up that someone else closed meanwhile."""
-
-    def __init__(self, error: ValidationError):
-        super().__init__(error)
-        self.error = error
 
 
 @admin.register(FollowUp)
@@ -72,6 +74,9 @@ class FollowUpAdmin(HistoryAdmin):
     ]
     autocomplete_fields = ["project", "organization", "person", "interaction", "assignee"]
     readonly_fields = ["completed_at", "completed_by", "created_by", "created_at", "updated_at"]
+    # Set when adding; then changed only by the actions (and their buttons on
+    # the change form), which call the services.
+    state_fields = ["assignee", "due_on", "status", "completion_note"]
     fieldsets = [
         (
             None,
@@ -84,7 +89,17 @@ class FollowUpAdmin(HistoryAdmin):
             {"fields": ["created_by", "created_at", "updated_at"], "classes": ["collapse"]},
         ),
     ]
-    actions = ["mark_done", "reassign"]
+    actions = ["mark_done", "reassign", "snooze", "mark_waiting", "cancel", "reopen"]
+    # Changes the record at once, without a page: its button posts.
+    actions_without_page = ["mark_waiting"]
+    change_form_template = "admin/crm/followup/change_form.html"
+
+    def get_readonly_fields(self, request, obj=None):
+        fields = list(super().get_readonly_fields(request, obj))
+        return fields + self.state_fields if obj is not None else fields
+
+    def get_urls(self):
+        return object_action_urls(self) + super().get_urls()
 
     @admin.display(description=_("due date"), ordering="due_on")
     def due(self, follow_up: FollowUp) -> str:
@@ -105,42 +120,24 @@ class FollowUpAdmin(HistoryAdmin):
             kwargs["queryset"] = staff_members()
         return super().formfield_for_foreignkey(db_field, request, **kwargs)
 
-    def changeform_view(self, request, object_id=None, form_url="", extra_context=None):
-        try:
-            return super().changeform_view(request, object_id, form_url, extra_context)
-        except _ClosedMeanwhile as closed:
-            for message in closed.error.messages:
-                self.message_user(request, message, messages.ERROR)
-            self.message_user(request, _("Nothing was saved."), messages.ERROR)
-            return HttpResponseRedirect(request.get_full_path())
-
-    def save_model(self, request, obj, form, change) -> None:
-        if not change:
-            obj.created_by = request.user
-        before = form.initial.get("status") if change else None
-        completing = obj.status == FollowUp.Status.DONE and before != FollowUp.Status.DONE
-        if completing:
-            # Done only through the service (row lock, completed_at/by, the
-            # note): the other fields are saved first, with the old status.
-            obj.status = before or FollowUp.Status.OPEN
-        elif obj.status != FollowUp.Status.DONE:
-            # Reopened (or never done): the database wants no completion.
-            obj.completed_at = None
-            obj.completed_by = None
-        super().save_model(request, obj, form, change)
-        if completing:
-            try:
-                done = services.follow_up_complete(
-                    follow_up=obj, by=request.user, note=form.cleaned_data["completion_note"]
-                )
-            except ValidationError as error:
-                # Closed by someone else since the form was checked: leaving
-                # changeform_view's transaction this way undoes the save above.
-                raise _ClosedMeanwhile(error) from error
-            for field in ("status", "completed_at", "completed_by", "completion_note"):
-                setattr(obj, field, getattr(done, field))
-        if not change or "assignee" in form.changed_data:
-            notify_assignment(follow_ups=[obj], by=request.user)
+    def create_object(self, request, obj, form) -> None:
+        """Add through follow_up_create (and follow_up_complete when added as done)."""
+        fields = {
+            name: form.cleaned_data[name]
+            for name in [*form.edited_fields(), "assignee", "due_on", "status"]
+            if name in form.cleaned_data
+        }
+        done = fields.get("status") == FollowUp.Status.DONE
+        if done:
+            fields["status"] = FollowUp.Status.OPEN
+        follow_up = services.follow_up_create(by=request.user, **fields)
+        if done:
+            follow_up = services.follow_up_complete(
+                follow_up=follow_up, by=request.user, note=form.cleaned_data["completion_note"]
+            )
+        for field in FollowUp._meta.concrete_fields:
+            setattr(obj, field.attname, getattr(follow_up, field.attname))
+        obj._state.adding = False
 
     @admin.action(permissions=["change"], description=_("Mark done…"))
     def mark_done(self, request, queryset):
@@ -240,6 +237,84 @@ class FollowUpAdmin(HistoryAdmin):
             action="reassign",
             title=_("Reassign follow-ups"),
             form=form,
+        )
+
+    @admin.action(permissions=["change"], description=_("Snooze…"))
+    def snooze(self, request, queryset):
+        return run_state_action(
+            self,
+            request,
+            queryset,
+            action="snooze",
+            form_class=FollowUpSnoozeForm,
+            title=_("Snooze follow-ups"),
+            intro=_("Choose the new due date (today or later) and say why."),
+            submit_label=_("Snooze"),
+            call=lambda follow_up, data: services.follow_up_snooze(
+                follow_up=follow_up, due_on=data["due_on"], reason=data["reason"], by=request.user
+            ),
+            done_message=ngettext_lazy(
+                "%(count)d follow-up put off.", "%(count)d follow-ups put off.", "count"
+            ),
+        )
+
+    @admin.action(permissions=["change"], description=_("Mark waiting on the partner"))
+    def mark_waiting(self, request, queryset):
+        return run_state_action(
+            self,
+            request,
+            queryset,
+            action="mark_waiting",
+            form_class=None,
+            call=lambda follow_up, data: services.follow_up_mark_waiting(
+                follow_up=follow_up, by=request.user
+            ),
+            done_message=ngettext_lazy(
+                "%(count)d follow-up now waits on the partner.",
+                "%(count)d follow-ups now wait on the partner.",
+                "count",
+            ),
+        )
+
+    @admin.action(permissions=["change"], description=_("Cancel…"))
+    def cancel(self, request, queryset):
+        return run_state_action(
+            self,
+            request,
+            queryset,
+            action="cancel",
+            form_class=ReasonForm,
+            title=_("Cancel follow-ups"),
+            intro=_("Say why nothing more will be done. Closed follow-ups are left as they are."),
+            submit_label=_("Cancel the follow-ups"),
+            call=lambda follow_up, data: services.follow_up_cancel(
+                follow_up=follow_up, reason=data["reason"], by=request.user
+            ),
+            done_message=ngettext_lazy(
+                "%(count)d follow-up cancelled.", "%(count)d follow-ups cancelled.", "count"
+            ),
+        )
+
+    @admin.action(permissions=["change"], description=_("Reopen…"))
+    def reopen(self, request, queryset):
+        return run_state_action(
+            self,
+            request,
+            queryset,
+            action="reopen",
+            form_class=ReasonForm,
+            title=_("Reopen follow-ups"),
+            intro=_(
+                "Say why the work is open again. Its completion (when, by whom, what was "
+                "done) is cleared; the history keeps it."
+            ),
+            submit_label=_("Reopen"),
+            call=lambda follow_up, data: services.follow_up_reopen(
+                follow_up=follow_up, reason=data["reason"], by=request.user
+            ),
+            done_message=ngettext_lazy(
+                "%(count)d follow-up reopened.", "%(count)d follow-ups reopened.", "count"
+            ),
         )
 
 

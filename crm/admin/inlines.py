@@ -3,7 +3,13 @@
 from django.contrib import admin
 from django.contrib.admin.widgets import AutocompleteSelect
 
-from crm.forms import AffiliationAdminForm, AffiliationInlineFormSet, PartnershipInlineForm
+from crm.admin.base import VersionedInlineMixin
+from crm.forms import (
+    AffiliationAdminForm,
+    AffiliationInlineFormSet,
+    FollowUpInlineForm,
+    PartnershipInlineForm,
+)
 from crm.models import (
     Affiliation,
     FollowUp,
@@ -70,7 +76,9 @@ class LoadedAutocompleteInlineMixin:
         return LoadedFormSet
 
 
-class OrganizationAffiliationInline(LoadedAutocompleteInlineMixin, admin.TabularInline):
+class OrganizationAffiliationInline(
+    VersionedInlineMixin, LoadedAutocompleteInlineMixin, admin.TabularInline
+):
     model = Affiliation
     form = AffiliationAdminForm
     formset = AffiliationInlineFormSet
@@ -88,7 +96,9 @@ class PersonAffiliationInline(OrganizationAffiliationInline):
     autocomplete_fields = ["organization"]
 
 
-class OrganizationPartnershipInline(LoadedAutocompleteInlineMixin, admin.TabularInline):
+class OrganizationPartnershipInline(
+    VersionedInlineMixin, LoadedAutocompleteInlineMixin, admin.TabularInline
+):
     model = Partnership
     form = PartnershipInlineForm
     fields = ["project", "role", "stage", "owner", "contact_cadence_days"]
@@ -139,12 +149,16 @@ class InteractionProjectInline(LoadedAutocompleteInlineMixin, admin.TabularInlin
         return super().get_queryset(request).select_related("project")
 
 
-class InteractionFollowUpInline(LoadedAutocompleteInlineMixin, admin.TabularInline):
+class InteractionFollowUpInline(
+    VersionedInlineMixin, LoadedAutocompleteInlineMixin, admin.TabularInline
+):
     model = FollowUp
+    form = FollowUpInlineForm
     fk_name = "interaction"
     fields = ["title", "project", "organization", "assignee", "due_on", "priority", "status"]
-    # Completing needs a note and records who and when: done in the follow-up's
-    # own form or with the "Mark done" action, not in a table row.
+    # The status changes through the follow-up's actions (mark done, cancel…),
+    # which record who, when and why; assignee and due date too, once the row
+    # exists (FollowUpInlineForm locks them).
     readonly_fields = ["status"]
     autocomplete_fields = ["project", "organization", "assignee"]
     extra = 0

@@ -3,6 +3,7 @@
 from django.contrib import admin
 from django.utils.translation import gettext_lazy as _
 
+from crm import services
 from crm.admin.base import HistoryAdmin
 from crm.admin.inlines import (
     InteractionFollowUpInline,
@@ -11,7 +12,6 @@ from crm.admin.inlines import (
     InteractionProjectInline,
     MissionMemberInline,
 )
-from crm.emails import notify_assignment
 from crm.forms import MissionAdminForm
 from crm.models import FollowUp, Interaction, Mission
 
@@ -67,26 +67,20 @@ class InteractionAdmin(HistoryAdmin):
         # Uses the prefetched organisations: no query per row.
         return ", ".join(str(org) for org in interaction.organizations.all())
 
-    def save_model(self, request, obj, form, change) -> None:
-        if not change:
-            obj.created_by = request.user
-        super().save_model(request, obj, form, change)
+    def create_object(self, request, obj, form) -> None:
+        obj.created_by = request.user
+        obj._history_user = request.user
+        obj.save()
 
-    def save_formset(self, request, form, formset, change) -> None:
-        if formset.model is FollowUp:
-            assigned = []
-            for follow_up in formset.save(commit=False):
-                if follow_up.pk is None:
-                    follow_up.created_by = request.user
-                    assigned.append(follow_up)
-                follow_up._history_user = request.user
-                follow_up.save()
-            for follow_up, changed in formset.changed_objects:
-                if "assignee" in changed:
-                    assigned.append(follow_up)
-            for follow_up in formset.deleted_objects:
-                follow_up.delete()
-            formset.save_m2m()
-            notify_assignment(follow_ups=assigned, by=request.user)
-            return
-        super().save_formset(request, form, formset, change)
+    def create_followup(self, request, follow_up: FollowUp) -> None:
+        """Add a follow-up row through the service, which tells its assignee."""
+        fields = {
+            field.attname: getattr(follow_up, field.attname)
+            for field in FollowUp._meta.concrete_fields
+            if not field.primary_key
+            and field.name not in ("created_by", "created_at", "updated_at")
+        }
+        created = services.follow_up_create(by=request.user, **fields)
+        for field in FollowUp._meta.concrete_fields:
+            setattr(follow_up, field.attname, getattr(created, field.attname))
+        follow_up._state.adding = False

@@ -4,22 +4,22 @@ from django.contrib import admin, messages
 from django.core.exceptions import ValidationError
 from django.utils.formats import date_format
 from django.utils.translation import gettext_lazy as _
-from django.utils.translation import ngettext
+from django.utils.translation import ngettext, ngettext_lazy
 
 from crm import services
-from crm.admin.base import RECORD_FIELDSET, HistoryAdmin, action_confirmed, render_action_page
+from crm.admin.base import (
+    RECORD_FIELDSET,
+    HistoryAdmin,
+    VersionedInlinesMixin,
+    action_confirmed,
+    object_action_urls,
+    render_action_page,
+    run_state_action,
+)
 from crm.admin.inlines import StageChangeInline
-from crm.forms import ChangeStageForm
+from crm.forms import AssignOwnerForm, ChangeStageForm, PartnershipAdminForm
 from crm.models import Partnership, StageChange
 from crm.roles import staff_members
-
-# What the change form saves: everything but the stage (moved by the action)
-# and the record's own keys and creation time.
-EDITABLE_FIELDS = [
-    field.name
-    for field in Partnership._meta.concrete_fields
-    if not field.primary_key and field.name not in ("stage", "created_at")
-]
 
 # What a new partnership is made of; its timestamps are the database's.
 CREATE_FIELDS = [
@@ -45,23 +45,11 @@ def create_partnership(partnership: Partnership, *, by) -> None:
     partnership._state.db = created._state.db
 
 
-class PartnershipInlineAdminMixin:
+class PartnershipInlineAdminMixin(VersionedInlinesMixin):
     """For admins with a partnership inline: new rows are created by the service."""
 
-    def save_formset(self, request, form, formset, change) -> None:
-        if formset.model is not Partnership:
-            super().save_formset(request, form, formset, change)
-            return
-        for partnership in formset.save(commit=False):
-            if partnership.pk is None:
-                create_partnership(partnership, by=request.user)
-            else:
-                # The stage of an existing row is disabled in the form: this
-                # save never moves it.
-                partnership.save()
-        for partnership in formset.deleted_objects:
-            partnership.delete()
-        formset.save_m2m()
+    def create_partnership(self, request, partnership: Partnership) -> None:
+        create_partnership(partnership, by=request.user)
 
 
 @admin.register(Partnership)
@@ -71,6 +59,7 @@ class PartnershipAdmin(HistoryAdmin):
     list_select_related = ["organization", "project", "owner"]
     search_fields = ["organization__name", "organization__short_name", "project__name", "notes"]
     autocomplete_fields = ["organization", "project", "owner"]
+    form = PartnershipAdminForm
     readonly_fields = ["created_at", "updated_at"]
     fieldsets = [
         (None, {"fields": ["organization", "project", "role", "stage"]}),
@@ -78,7 +67,8 @@ class PartnershipAdmin(HistoryAdmin):
         RECORD_FIELDSET,
     ]
     inlines = [StageChangeInline]
-    actions = ["change_stage"]
+    actions = ["change_stage", "assign_owner"]
+    change_form_template = "admin/crm/partnership/change_form.html"
 
     def get_queryset(self, request):
         return super().get_queryset(request).with_last_contact()
@@ -86,9 +76,13 @@ class PartnershipAdmin(HistoryAdmin):
     def get_readonly_fields(self, request, obj=None):
         fields = list(super().get_readonly_fields(request, obj))
         if obj is not None:
-            # Moves go through the "Change stage" action, which records them.
-            fields.append("stage")
+            # Moves go through the "Change stage" action, which records them,
+            # and the owner through "Assign owner", which tells the new one.
+            fields += ["stage", "owner"]
         return fields
+
+    def get_urls(self):
+        return object_action_urls(self) + super().get_urls()
 
     def formfield_for_foreignkey(self, db_field, request, **kwargs):
         if db_field.name == "owner":
@@ -103,19 +97,8 @@ class PartnershipAdmin(HistoryAdmin):
             return "—"
         return date_format(partnership.last_contact_on, "SHORT_DATE_FORMAT")
 
-    def save_model(self, request, obj, form, change) -> None:
-        if not change:
-            create_partnership(obj, by=request.user)
-            return
-        # Even a revert from the history page must not move the stage without
-        # a StageChange row, nor may this save undo a "Change stage" made
-        # meanwhile: the stage is never written here. It is read under a row
-        # lock (the admin's save is one transaction) only so that the history
-        # row records the current stage.
-        obj.stage = (
-            Partnership.objects.select_for_update().values_list("stage", flat=True).get(pk=obj.pk)
-        )
-        obj.save(update_fields=EDITABLE_FIELDS)
+    def create_object(self, request, obj, form) -> None:
+        create_partnership(obj, by=request.user)
 
     @admin.action(permissions=["change"], description=_("Change stage…"))
     def change_stage(self, request, queryset):
@@ -177,6 +160,30 @@ class PartnershipAdmin(HistoryAdmin):
             action="change_stage",
             title=_("Change the stage of partnerships"),
             form=form,
+        )
+
+    @admin.action(permissions=["change"], description=_("Assign owner…"))
+    def assign_owner(self, request, queryset):
+        return run_state_action(
+            self,
+            request,
+            queryset,
+            action="assign_owner",
+            form_class=AssignOwnerForm,
+            title=_("Assign an owner to partnerships"),
+            intro=_("Choose who follows the selected partnerships through."),
+            submit_label=_("Assign owner"),
+            call=lambda partnership, data: services.partnership_assign_owner(
+                partnership=partnership,
+                owner=data["owner"],
+                reason=data["reason"],
+                by=request.user,
+            ),
+            done_message=ngettext_lazy(
+                "%(count)d partnership given its owner.",
+                "%(count)d partnerships given their owner.",
+                "count",
+            ),
         )
 
 
