@@ -413,13 +413,37 @@ class FollowUpDoneForm(forms.Form):
     )
 
 
-class FollowUpSnoozeForm(forms.Form):
+class VersionedActionForm(forms.Form):
+    """A staff page's action on a follow-up, carrying the version it was shown.
+
+    The service refuses it (``StaleVersion``) when someone changed the
+    follow-up since: a snooze or reassignment decided on an old state of the
+    work must not silently override a newer one.
+    """
+
+    version = forms.CharField(
+        widget=forms.HiddenInput,
+        error_messages={
+            "required": _("The form lost track of its version: reload the page."),
+        },
+    )
+
+
+class SnoozeForm(forms.Form):
     due_on = forms.DateField(label=_("New due date"), widget=DateInput)
     reason = forms.CharField(label=_("Reason"), max_length=services.REASON_MAX_LENGTH)
 
 
-class FollowUpReassignForm(forms.Form):
+class FollowUpSnoozeForm(SnoozeForm, VersionedActionForm):
+    pass
+
+
+class FollowUpReassignForm(VersionedActionForm):
     assignee = StaffChoiceField(label=_("New assignee"), queryset=staff_members())
+
+
+class FollowUpWaitingForm(VersionedActionForm):
+    pass
 
 
 class FollowUpForm(forms.ModelForm):

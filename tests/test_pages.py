@@ -21,6 +21,7 @@ from crm.models import (
     StageChange,
 )
 from crm.templatetags.crm_tags import precise_date, precise_span
+from crm.versions import version_of
 from tests import factories
 from tests.conftest import TODAY
 
@@ -607,7 +608,10 @@ def test_marking_done_without_a_note_shows_the_form_again_and_changes_nothing(cl
 
 
 def test_staff_snooze_a_follow_up_with_a_reason(client, staff_user, acting):
-    client.post(f"/follow-ups/{acting.pk}/snooze/", {"due_on": "2026-02-01", "reason": "On leave"})
+    client.post(
+        f"/follow-ups/{acting.pk}/snooze/",
+        {"due_on": "2026-02-01", "reason": "On leave", "version": version_of(acting)},
+    )
 
     acting.refresh_from_db()
     assert acting.due_on == date(2026, 2, 1)
@@ -617,7 +621,8 @@ def test_staff_snooze_a_follow_up_with_a_reason(client, staff_user, acting):
 
 def test_snoozing_to_a_past_date_is_refused_next_to_the_field(client, acting):
     response = client.post(
-        f"/follow-ups/{acting.pk}/snooze/", {"due_on": "2026-01-14", "reason": "Oops"}
+        f"/follow-ups/{acting.pk}/snooze/",
+        {"due_on": "2026-01-14", "reason": "Oops", "version": version_of(acting)},
     )
 
     assert response.status_code == 200
@@ -627,7 +632,10 @@ def test_snoozing_to_a_past_date_is_refused_next_to_the_field(client, acting):
 
 
 def test_staff_reassign_a_follow_up(client, staff_user, coordinator, acting):
-    client.post(f"/follow-ups/{acting.pk}/reassign/", {"assignee": coordinator.pk})
+    client.post(
+        f"/follow-ups/{acting.pk}/reassign/",
+        {"assignee": coordinator.pk, "version": version_of(acting)},
+    )
 
     acting.refresh_from_db()
     assert acting.assignee == coordinator
@@ -647,7 +655,10 @@ def test_reassigning_a_closed_follow_up_says_why(client, coordinator, acting):
     acting.save()
     english(client)
 
-    response = client.post(f"/follow-ups/{acting.pk}/reassign/", {"assignee": coordinator.pk})
+    response = client.post(
+        f"/follow-ups/{acting.pk}/reassign/",
+        {"assignee": coordinator.pk, "version": version_of(acting)},
+    )
 
     assert response.status_code == 200
     assert response.context["form"].non_field_errors()
@@ -657,7 +668,7 @@ def test_reassigning_a_closed_follow_up_says_why(client, coordinator, acting):
 
 
 def test_staff_mark_a_follow_up_waiting_on_the_partner(client, staff_user, acting):
-    client.post(f"/follow-ups/{acting.pk}/waiting/")
+    client.post(f"/follow-ups/{acting.pk}/waiting/", {"version": version_of(acting)})
 
     acting.refresh_from_db()
     assert acting.status == FollowUp.Status.WAITING
@@ -668,9 +679,12 @@ def test_acting_on_a_closed_follow_up_says_so(client, staff_user, acting):
     acting.status = FollowUp.Status.CANCELLED
     acting.save()
 
-    response = client.post(f"/follow-ups/{acting.pk}/waiting/", follow=True)
+    english(client)
 
-    assert [m.level_tag for m in response.context["messages"]] == ["error"]
+    response = client.post(f"/follow-ups/{acting.pk}/waiting/", {"version": version_of(acting)})
+
+    assert response.status_code == 200
+    assert "This follow-up is already Cancelled." in response.text
     acting.refresh_from_db()
     assert acting.status == FollowUp.Status.CANCELLED
 

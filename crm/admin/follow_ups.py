@@ -20,9 +20,9 @@ from crm.admin.base import (
 from crm.forms import (
     CompleteFollowUpsForm,
     FollowUpAdminForm,
-    FollowUpSnoozeForm,
     ReasonForm,
     ReassignFollowUpsForm,
+    SnoozeForm,
 )
 from crm.models import FollowUp, FollowUpPlan, FollowUpPlanStep
 from crm.roles import staff_members
@@ -246,7 +246,7 @@ class FollowUpAdmin(HistoryAdmin):
             request,
             queryset,
             action="snooze",
-            form_class=FollowUpSnoozeForm,
+            form_class=SnoozeForm,
             title=_("Snooze follow-ups"),
             intro=_("Choose the new due date (today or later) and say why."),
             submit_label=_("Snooze"),

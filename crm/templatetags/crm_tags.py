@@ -1,4 +1,4 @@
-"""Template filters of the staff pages: dates as precise as the source."""
+"""Template filters of the staff pages: dates as precise as the source, record versions."""
 
 from datetime import date
 
@@ -8,6 +8,7 @@ from django.utils.translation import gettext as _
 from django.utils.translation import pgettext
 
 from crm.models import DatePrecision
+from crm.versions import version_of
 
 register = template.Library()
 
@@ -61,3 +62,9 @@ def absolute_url(path: str) -> str:
     from crm.emails import absolute_url as build
 
     return build(path)
+
+
+@register.filter
+def version(record) -> str:
+    """Return the version of ``record``, for an edit form's hidden ``version`` field."""
+    return version_of(record)

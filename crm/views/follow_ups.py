@@ -9,12 +9,20 @@ from django.core.exceptions import ValidationError
 from django.http import HttpRequest, HttpResponse, HttpResponseRedirect
 from django.shortcuts import get_object_or_404, redirect, render
 from django.urls import reverse
+from django.utils.http import urlencode
 from django.utils.translation import gettext as _
 from django.utils.translation import gettext_lazy
 
 from crm import services
-from crm.forms import FollowUpDoneForm, FollowUpForm, FollowUpReassignForm, FollowUpSnoozeForm
+from crm.forms import (
+    FollowUpDoneForm,
+    FollowUpForm,
+    FollowUpReassignForm,
+    FollowUpSnoozeForm,
+    FollowUpWaitingForm,
+)
 from crm.models import FollowUp
+from crm.versions import StaleVersion, version_of
 from crm.views import common
 from crm.views.common import add_errors, next_url, prefill_from_url, require
 
@@ -55,11 +63,15 @@ def follow_up_new(request: HttpRequest) -> HttpResponse:
     return render(request, "crm/follow_up_form.html", context)
 
 
+# Snooze, reassign and waiting carry the version of the follow-up they were
+# shown with: decided on an old state of the work, they are refused rather than
+# laid over a newer one. Marking done is not: the work was done whatever
+# changed meanwhile, and the service refuses work that is closed already.
 FOLLOW_UP_ACTIONS = {
     "done": (FollowUpDoneForm, gettext_lazy("Mark done")),
     "snooze": (FollowUpSnoozeForm, gettext_lazy("Snooze")),
     "reassign": (FollowUpReassignForm, gettext_lazy("Reassign")),
-    "waiting": (None, gettext_lazy("Waiting on the partner")),
+    "waiting": (FollowUpWaitingForm, gettext_lazy("Waiting on the partner")),
 }
 
 
@@ -72,6 +84,7 @@ def _get_follow_up_for_user(request: HttpRequest, pk: int) -> FollowUp:
 
 def _run_follow_up_action(request, action: str, follow_up: FollowUp, data) -> str:
     """Call the service of ``action``; return the success message."""
+    version = data.get("version")
     if action == "done":
         services.follow_up_complete(
             follow_up=follow_up, by=request.user, note=data["completion_note"]
@@ -84,14 +97,15 @@ def _run_follow_up_action(request, action: str, follow_up: FollowUp, data) -> st
             reason=data["reason"],
             by=request.user,
             today=common.today(),
+            version=version,
         )
         return _("“%(title)s” put off.")
     if action == "reassign":
         services.follow_up_reassign(
-            follow_up=follow_up, assignee=data["assignee"], by=request.user
+            follow_up=follow_up, assignee=data["assignee"], by=request.user, version=version
         )
         return _("“%(title)s” reassigned.")
-    services.follow_up_mark_waiting(follow_up=follow_up, by=request.user)
+    services.follow_up_mark_waiting(follow_up=follow_up, by=request.user, version=version)
     return _("“%(title)s” is now waiting on the partner.")
 
 
@@ -100,16 +114,22 @@ def follow_up_action(request: HttpRequest, pk: int, action: str) -> HttpResponse
     """Act on a follow-up: the form is shown on its own page when it needs fixing."""
     follow_up = _get_follow_up_for_user(request, pk)
     form_class, title = FOLLOW_UP_ACTIONS[action]
-    initial = {"assignee": follow_up.assignee} if action == "reassign" else None
-    form = form_class(request.POST or None, initial=initial) if form_class else None
-    if request.method == "POST" and (form is None or form.is_valid()):
-        data = form.cleaned_data if form else {}
+    initial = {"version": version_of(follow_up)}
+    if action == "reassign":
+        initial["assignee"] = follow_up.assignee
+    form = form_class(request.POST if request.method == "POST" else None, initial=initial)
+    if request.method == "POST" and form.is_valid():
         try:
-            message = _run_follow_up_action(request, action, follow_up, data)
+            message = _run_follow_up_action(request, action, follow_up, form.cleaned_data)
+        except StaleVersion as stale:
+            # Shown with the follow-up as it now is; what was typed stays.
+            follow_up = _get_follow_up_for_user(request, pk)
+            reload_url = reverse(f"follow-up-{action}", args=[follow_up.pk])
+            next_ = next_url(request, "")
+            if next_:
+                reload_url += "?" + urlencode({"next": next_})
+            form.add_error(None, stale.message(reload_url=reload_url))
         except ValidationError as error:
-            if form is None:
-                messages.error(request, " ".join(error.messages))
-                return HttpResponseRedirect(next_url(request, follow_up.get_absolute_url()))
             add_errors(form, error)
         else:
             messages.success(request, message % {"title": follow_up.title})
