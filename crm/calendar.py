@@ -2,16 +2,17 @@
 
 Calendar programs subscribe to the URL without logging in: the secret in the
 URL is the credential. Regenerating it (on the token page) revokes the old one.
+This module builds the feed; the page that serves it is
+``crm.views.calendar.calendar_feed``.
 """
 
 from datetime import timedelta
 
 import icalendar
-from django.http import Http404, HttpRequest, HttpResponse
+from django.http import HttpRequest
 from django.urls import reverse
-from django.utils import timezone, translation
+from django.utils import timezone
 from django.utils.translation import gettext as _
-from django.views.decorators.http import require_safe
 
 from crm.models import FollowUp, Interaction, StaffProfile
 
@@ -77,22 +78,3 @@ def build_calendar(user, *, host: str, today) -> icalendar.Calendar:
         event.add("categories", [interaction.get_kind_display()])
         calendar.add_component(event)
     return calendar
-
-
-@require_safe
-def calendar_feed(request: HttpRequest, secret: str) -> HttpResponse:
-    """Serve the calendar whose URL carries ``secret``; 404 if unknown or revoked."""
-    profile = StaffProfile.for_calendar_secret(secret)
-    # Someone whose role was taken away reads no more than they could logged in.
-    if profile is None or not profile.user.has_perm("crm.view_followup"):
-        raise Http404
-    with translation.override(profile.language):
-        calendar = build_calendar(
-            profile.user, host=request.get_host().split(":")[0], today=timezone.localdate()
-        )
-    response = HttpResponse(calendar.to_ical(), content_type="text/calendar; charset=utf-8")
-    response["Content-Disposition"] = 'inline; filename="compact-crm.ics"'
-    # The URL is a secret: keep it out of shared caches.
-    response["Cache-Control"] = "private, max-age=300"
-    response["X-Robots-Tag"] = "noindex"
-    return response

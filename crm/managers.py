@@ -4,7 +4,7 @@ Methods that depend on the date take ``today`` as an argument, so that callers
 decide what "today" is and tests never depend on the clock.
 """
 
-from datetime import date, timedelta
+from datetime import date, datetime, timedelta
 
 from django.conf import settings
 from django.db import models
@@ -89,6 +89,35 @@ class MissionMemberManager(models.Manager):
 class InteractionOrganizationManager(models.Manager):
     def get_by_natural_key(self, interaction: str, organization: str):
         return self.get(interaction__slug=interaction, organization__slug=organization)
+
+
+class InteractionPersonManager(models.Manager):
+    def get_by_natural_key(self, interaction: str, person: str):
+        return self.get(interaction__slug=interaction, person__slug=person)
+
+
+class InteractionProjectManager(models.Manager):
+    def get_by_natural_key(self, interaction: str, project: str):
+        return self.get(interaction__slug=interaction, project__code=project)
+
+
+class PendingImportQuerySet(models.QuerySet):
+    def expired(self, *, now: datetime) -> "PendingImportQuerySet":
+        return self.filter(created_at__lt=now - self.model.TTL)
+
+    def delete_expired(self, *, now: datetime, limit: int = 100) -> int:
+        """Delete at most ``limit`` expired uploads; return how many went.
+
+        Bounded so that the preview that triggers it stays fast even after a
+        long pause; the next previews take the rest.
+        """
+        pks = list(
+            self.expired(now=now).order_by("created_at").values_list("pk", flat=True)[:limit]
+        )
+        if not pks:
+            return 0
+        deleted, _by_model = self.filter(pk__in=pks).delete()
+        return deleted
 
 
 class FollowUpPlanStepManager(models.Manager):

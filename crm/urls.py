@@ -1,9 +1,9 @@
 from django.contrib import admin
 from django.urls import include, path
 
-from crm import calendar
 from crm.views import (
     accounts,
+    calendar,
     dashboard,
     follow_ups,
     interactions,

@@ -201,15 +201,6 @@ def test_interaction_gets_a_unique_slug_from_its_title():
     assert first.slug != second.slug
 
 
-def test_follow_up_partnership_is_its_organization_and_project():
-    partnership = factories.PartnershipFactory()
-    follow_up = factories.FollowUpFactory(
-        organization=partnership.organization, project=partnership.project
-    )
-    assert follow_up.partnership == partnership
-    assert factories.FollowUpFactory(project=partnership.project).partnership is None
-
-
 def test_stages_are_in_pipeline_order():
     assert Partnership.Stage.values[:6] == [
         "identified",

@@ -15,7 +15,6 @@ from crm.models.choices import OPEN_FOLLOW_UP_STATUSES, FollowUpPriority, Follow
 from crm.models.constraints import choices_constraint
 from crm.models.directory import Organization, Person
 from crm.models.missions import Interaction
-from crm.models.partnerships import Partnership
 from crm.models.programme import Project
 
 
@@ -189,15 +188,6 @@ class FollowUp(models.Model):
 
     def is_due_this_week(self, *, today: date) -> bool:
         return self.is_open and today <= self.due_on <= today + timedelta(days=7)
-
-    @property
-    def partnership(self) -> Partnership | None:
-        """Return the partnership this follow-up serves, if there is one."""
-        if self.organization_id is None:
-            return None
-        return Partnership.objects.filter(
-            organization_id=self.organization_id, project_id=self.project_id
-        ).first()
 
 
 class FollowUpPlan(models.Model):

@@ -7,27 +7,9 @@ from django.db import models
 from django.db.models import Q
 from django.utils.translation import gettext_lazy as _
 
+from crm.managers import PendingImportQuerySet
 from crm.models.choices import ImportKind
 from crm.models.constraints import choices_constraint
-
-
-class PendingImportQuerySet(models.QuerySet):
-    def expired(self, *, now: datetime) -> "PendingImportQuerySet":
-        return self.filter(created_at__lt=now - PendingImport.TTL)
-
-    def delete_expired(self, *, now: datetime, limit: int = 100) -> int:
-        """Delete at most ``limit`` expired uploads; return how many went.
-
-        Bounded so that the preview that triggers it stays fast even after a
-        long pause; the next previews take the rest.
-        """
-        pks = list(
-            self.expired(now=now).order_by("created_at").values_list("pk", flat=True)[:limit]
-        )
-        if not pks:
-            return 0
-        deleted, _by_model = self.filter(pk__in=pks).delete()
-        return deleted
 
 
 class PendingImport(models.Model):

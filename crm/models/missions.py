@@ -9,7 +9,13 @@ from django.utils.text import slugify
 from django.utils.translation import gettext_lazy as _
 from simple_history.models import HistoricalRecords
 
-from crm.managers import InteractionOrganizationManager, MissionMemberManager, NaturalKeyManager
+from crm.managers import (
+    InteractionOrganizationManager,
+    InteractionPersonManager,
+    InteractionProjectManager,
+    MissionMemberManager,
+    NaturalKeyManager,
+)
 from crm.models.choices import DatePrecision, InteractionKind
 from crm.models.constraints import choices_constraint, span_constraint
 from crm.models.directory import Organization, Person
@@ -246,11 +252,6 @@ class InteractionOrganization(models.Model):
     natural_key.dependencies = ["crm.interaction", "crm.organization"]
 
 
-class InteractionPersonManager(models.Manager):
-    def get_by_natural_key(self, interaction: str, person: str):
-        return self.get(interaction__slug=interaction, person__slug=person)
-
-
 class InteractionPerson(models.Model):
     """A person met at an interaction.
 
@@ -283,11 +284,6 @@ class InteractionPerson(models.Model):
         return (self.interaction.slug, self.person.slug)
 
     natural_key.dependencies = ["crm.interaction", "crm.person"]
-
-
-class InteractionProjectManager(models.Manager):
-    def get_by_natural_key(self, interaction: str, project: str):
-        return self.get(interaction__slug=interaction, project__code=project)
 
 
 class InteractionProject(models.Model):
