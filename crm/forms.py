@@ -53,7 +53,8 @@ class VersionedModelForm(forms.ModelForm):
     reload_url = ""
 
     # The version the form shows, when its instance is not the current record
-    # (the admin's history page fills the form from an old version).
+    # (the admin's history page fills the form from an old version, and its
+    # unchanged fields are what is to be written back).
     opened_on = ""
 
     def __init__(self, *args, **kwargs):
@@ -74,7 +75,8 @@ class VersionedModelForm(forms.ModelForm):
         version = cleaned_data.get("version")
         # An unchanged form (an inline row left alone) writes nothing: no lock.
         # A stale one has changed: its version differs from the record's.
-        if self.lock_on_clean and self.instance.pk is not None and version and self.has_changed():
+        changed = self.has_changed() or bool(self.opened_on)
+        if self.lock_on_clean and self.instance.pk is not None and version and changed:
             try:
                 self.locked = services.lock_for_update(self.instance, version=version)
             except StaleVersion as stale:
