@@ -10,7 +10,7 @@ from django.http import HttpResponseNotAllowed, HttpResponseRedirect
 from django.shortcuts import get_object_or_404
 from django.template.response import TemplateResponse
 from django.urls import path, reverse
-from django.utils.translation import gettext as _now
+from django.utils.translation import gettext
 from django.utils.translation import gettext_lazy as _
 from simple_history.admin import SimpleHistoryAdmin
 
@@ -219,7 +219,7 @@ def run_state_action(
     for reason, count in refused.items():
         modeladmin.message_user(
             request,
-            _now("Left as it was (%(count)d): %(reason)s") % {"count": count, "reason": reason},
+            gettext("Left as it was (%(count)d): %(reason)s") % {"count": count, "reason": reason},
             messages.WARNING,
         )
     return None
