@@ -448,6 +448,10 @@ class FollowUpWaitingForm(VersionedActionForm):
     pass
 
 
+class PartnershipStageForm(ChangeStageForm, VersionedActionForm):
+    """The pipeline's move: refused when the partnership changed since the page showed it."""
+
+
 class FollowUpForm(forms.ModelForm):
     """A new follow-up; saved by ``crm.services.follow_up_create``."""
 

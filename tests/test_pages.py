@@ -91,10 +91,22 @@ def action_posts(world) -> list[tuple[str, dict]]:
     pk = world["follow_up"].pk
     return [
         (f"/follow-ups/{pk}/done/", {"completion_note": "Called them."}),
-        (f"/follow-ups/{pk}/snooze/", {"due_on": "2026-02-01", "reason": "Away"}),
-        (f"/follow-ups/{pk}/reassign/", {"assignee": world["follow_up"].assignee_id}),
-        (f"/follow-ups/{pk}/waiting/", {}),
-        (f"/partnerships/{world['partnership'].pk}/stage/", {"stage": "exploring"}),
+        (
+            f"/follow-ups/{pk}/snooze/",
+            {"due_on": "2026-02-01", "reason": "Away", "version": version_of(world["follow_up"])},
+        ),
+        (
+            f"/follow-ups/{pk}/reassign/",
+            {
+                "assignee": world["follow_up"].assignee_id,
+                "version": version_of(world["follow_up"]),
+            },
+        ),
+        (f"/follow-ups/{pk}/waiting/", {"version": version_of(world["follow_up"])}),
+        (
+            f"/partnerships/{world['partnership'].pk}/stage/",
+            {"stage": "exploring", "version": version_of(world["partnership"])},
+        ),
         (
             "/follow-ups/new/",
             {"title": "x", "project": world["project"].pk, "due_on": "2026-02-01"},
@@ -461,7 +473,12 @@ def test_staff_move_a_partner_to_another_stage_through_the_service(client, staff
 
     response = client.post(
         f"/partnerships/{partnership.pk}/stage/",
-        {"stage": "proposal", "note": "", "next": "/projects/hub/"},
+        {
+            "stage": "proposal",
+            "note": "",
+            "next": "/projects/hub/",
+            "version": version_of(partnership),
+        },
     )
 
     assert response.status_code == 302
@@ -482,7 +499,9 @@ def test_moving_to_the_same_stage_says_why_and_records_nothing(client, staff_use
     client.force_login(staff_user)
 
     response = client.post(
-        f"/partnerships/{partnership.pk}/stage/", {"stage": "contacted"}, follow=True
+        f"/partnerships/{partnership.pk}/stage/",
+        {"stage": "contacted", "version": version_of(partnership)},
+        follow=True,
     )
 
     assert not StageChange.objects.exists()

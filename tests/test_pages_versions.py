@@ -93,3 +93,31 @@ def test_an_action_without_its_version_is_refused(client, acting):
     assert "lost track of its version" in response.text
     acting.refresh_from_db()
     assert acting.status == FollowUp.Status.OPEN
+
+
+def test_a_stage_move_from_a_pipeline_shown_before_another_move_is_refused(
+    client, staff_user, coordinator, pages_today
+):
+    client.force_login(staff_user)
+    client.cookies[settings.LANGUAGE_COOKIE_NAME] = "en"
+    partnership = factories.PartnershipFactory(project__code="hub", stage="contacted")
+    page = client.get("/projects/hub/").text
+    shown = version_of(partnership)
+    assert f'name="version" value="{shown}"' in page
+    services.partnership_change_stage(
+        partnership=partnership, to_stage="agreement", by=coordinator
+    )
+
+    response = client.post(
+        reverse("partnership-stage", args=[partnership.pk]),
+        {"stage": "exploring", "version": shown, "next": "/projects/hub/"},
+        follow=True,
+    )
+
+    shown_messages = [str(m) for m in response.context["messages"]]
+    assert len(shown_messages) == 1
+    assert "coordinator changed this record" in shown_messages[0]
+    assert 'href="/projects/hub/"' in response.text
+    partnership.refresh_from_db()
+    assert partnership.stage == "agreement"
+    assert partnership.stage_changes.count() == 1

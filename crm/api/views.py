@@ -249,7 +249,10 @@ class ETagMixin:
     """
 
     def retrieve(self, request, *args, **kwargs):
-        return self.record_response(self.get_object())
+        instance = self.get_object()
+        response = Response(self.get_serializer(instance).data)
+        response["ETag"] = etag_for(instance)
+        return response
 
     def requested_version(self) -> Version:
         return parse_if_match(self.request.headers.get("If-Match"))

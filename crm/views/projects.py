@@ -9,8 +9,9 @@ from django.utils.translation import gettext as _
 from django.views.decorators.http import require_GET, require_POST
 
 from crm import services
-from crm.forms import ChangeStageForm
+from crm.forms import PartnershipStageForm
 from crm.models import Partnership, Project
+from crm.versions import StaleVersion
 from crm.views import common
 from crm.views.common import action_context, next_url, open_follow_ups, require
 
@@ -71,7 +72,7 @@ def partnership_stage(request: HttpRequest, pk: int) -> HttpResponse:
     partnership = get_object_or_404(
         Partnership.objects.select_related("organization", "project"), pk=pk
     )
-    form = ChangeStageForm(request.POST)
+    form = PartnershipStageForm(request.POST)
     if form.is_valid():
         try:
             services.partnership_change_stage(
@@ -79,6 +80,16 @@ def partnership_stage(request: HttpRequest, pk: int) -> HttpResponse:
                 to_stage=form.cleaned_data["stage"],
                 note=form.cleaned_data["note"],
                 by=request.user,
+                version=form.cleaned_data["version"],
+            )
+        except StaleVersion as stale:
+            # Moved or edited by someone else since the pipeline was shown:
+            # a move decided on the old stage must not be laid over theirs.
+            messages.error(
+                request,
+                stale.message(
+                    reload_url=next_url(request, partnership.project.get_absolute_url())
+                ),
             )
         except ValidationError as error:
             messages.error(request, " ".join(error.messages))
@@ -91,6 +102,8 @@ def partnership_stage(request: HttpRequest, pk: int) -> HttpResponse:
                     "stage": Partnership.Stage(form.cleaned_data["stage"]).label,
                 },
             )
+    elif "version" in form.errors:
+        messages.error(request, " ".join(form.errors["version"]))
     else:
         messages.error(request, _("Choose a stage."))
     return redirect(next_url(request, partnership.project.get_absolute_url()))
