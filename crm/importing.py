@@ -275,8 +275,12 @@ def _apply(instance, values: dict[str, str], columns: list[str], errors: dict) -
     return changed
 
 
-def _save(instance, *, by, errors: dict | None = None) -> None:
-    """Check ``instance`` against the model's rules, then save it; raise every error."""
+def _save(instance, *, by, fields: list[str], errors: dict | None = None) -> None:
+    """Check ``instance`` against the model's rules, then save it; raise every error.
+
+    An existing record is written only in ``fields`` (the columns the file
+    gives), so that the import never writes back what it did not read.
+    """
     errors = dict(errors or {})
     try:
         instance.full_clean(exclude=list(errors))
@@ -286,7 +290,10 @@ def _save(instance, *, by, errors: dict | None = None) -> None:
     if errors:
         raise ValidationError(errors)
     instance._history_user = by
-    instance.save()
+    if instance._state.adding:
+        instance.save()
+    else:
+        instance.save(update_fields=[*fields, "updated_at"])
 
 
 def _upsert(model, values: dict[str, str], columns: list[str], *, by) -> tuple[object, str]:
@@ -302,7 +309,7 @@ def _upsert(model, values: dict[str, str], columns: list[str], *, by) -> tuple[o
     changed = _apply(instance, values, columns, errors)
     if action == "updated" and not changed and not errors:
         return instance, "unchanged"
-    _save(instance, by=by, errors=errors)
+    _save(instance, by=by, fields=[c for c in columns if c != "slug"], errors=errors)
     return instance, action
 
 
@@ -344,7 +351,7 @@ def _import_affiliation(person: Person, values: dict[str, str], *, by) -> str | 
             changed = True
     if action == "updated" and not changed:
         return "unchanged"
-    _save(affiliation, by=by)
+    _save(affiliation, by=by, fields=["start_on", "end_on", "is_primary"])
     return action
 
 
@@ -551,7 +558,11 @@ def _write(plan: dict, *, by) -> None:
             affiliation.person_id = affiliation.person.pk
         bulk_create_with_history(new, Affiliation, default_user=by)
     if changed:
-        fields = ["start_on", "end_on", "is_primary"]
+        # updated_at too: a form opened before the import is then stale.
+        now = timezone.now()
+        for affiliation in changed:
+            affiliation.updated_at = now
+        fields = ["start_on", "end_on", "is_primary", "updated_at"]
         bulk_update_with_history(changed, Affiliation, fields, default_user=by)
 
 
