@@ -13,6 +13,7 @@ from django.utils import timezone, translation
 from django.utils.translation import gettext as _
 from django.views.decorators.http import require_safe
 
+from crm import clock
 from crm.models import FollowUp, Interaction, StaffProfile
 
 
@@ -88,7 +89,7 @@ def calendar_feed(request: HttpRequest, secret: str) -> HttpResponse:
         raise Http404
     with translation.override(profile.language):
         calendar = build_calendar(
-            profile.user, host=request.get_host().split(":")[0], today=timezone.localdate()
+            profile.user, host=request.get_host().split(":")[0], today=clock.today()
         )
     response = HttpResponse(calendar.to_ical(), content_type="text/calendar; charset=utf-8")
     response["Content-Disposition"] = 'inline; filename="compact-crm.ics"'

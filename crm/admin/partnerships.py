@@ -6,7 +6,7 @@ from django.utils.formats import date_format
 from django.utils.translation import gettext_lazy as _
 from django.utils.translation import ngettext
 
-from crm import services
+from crm import clock, services
 from crm.admin.base import RECORD_FIELDSET, HistoryAdmin, action_confirmed, render_action_page
 from crm.admin.inlines import StageChangeInline
 from crm.forms import ChangeStageForm
@@ -81,7 +81,7 @@ class PartnershipAdmin(HistoryAdmin):
     actions = ["change_stage"]
 
     def get_queryset(self, request):
-        return super().get_queryset(request).with_last_contact()
+        return super().get_queryset(request).with_last_contact(today=clock.today())
 
     def get_readonly_fields(self, request, obj=None):
         fields = list(super().get_readonly_fields(request, obj))

@@ -61,3 +61,9 @@ def absolute_url(path: str) -> str:
     from crm.emails import absolute_url as build
 
     return build(path)
+
+
+@register.filter
+def overdue_on(follow_up, today: date) -> bool:
+    """Tell whether ``follow_up`` is overdue on ``today``: ``{% if f|overdue_on:today %}``."""
+    return follow_up.is_overdue(today=today)

@@ -1,7 +1,6 @@
 """The dashboard: my open follow-ups by urgency, partnerships gone quiet, the projects' chart."""
 
-from dataclasses import dataclass
-from datetime import date, timedelta
+from datetime import date
 from typing import Any
 
 from django.contrib.auth.decorators import login_required
@@ -9,18 +8,11 @@ from django.http import HttpRequest, HttpResponse
 from django.shortcuts import render
 from django.views.decorators.http import require_GET
 
-from crm import roles
-from crm.agenda import WEEK_DAYS, group_follow_ups
+from crm import clock, roles
+from crm.agenda import dashboard_groups
 from crm.calendar import calendar_url_for
 from crm.models import FollowUp, Partnership, Project
-from crm.views import common
-from crm.views.common import (
-    FOLLOW_UP_LIMIT,
-    OPEN_NOT_WAITING,
-    action_context,
-    admin_follow_ups_url,
-    require,
-)
+from crm.views.common import FOLLOW_UP_LIMIT, action_context, admin_follow_ups_url, require
 
 
 def _project_chart(*, on: date) -> dict[str, Any]:
@@ -50,41 +42,14 @@ def _project_chart(*, on: date) -> dict[str, Any]:
     }
 
 
-@dataclass
-class DashboardGroup:
-    key: str
-    label: str
-    follow_ups: list[FollowUp]
-    total: int
-    more_url: str
-
-    @property
-    def more(self) -> int:
-        return self.total - len(self.follow_ups)
-
-
-def _group_filters(key: str, on: date) -> dict[str, str]:
-    """Return the admin changelist filters that match a dashboard group."""
-    if key == "waiting":
-        return {"status__exact": FollowUp.Status.WAITING}
-    week_end = on + timedelta(days=WEEK_DAYS)
-    dates = {
-        "overdue": {"due_on__lt": on},
-        "today": {"due_on__exact": on},
-        "week": {"due_on__gt": on, "due_on__lte": week_end},
-        "later": {"due_on__gt": week_end},
-    }[key]
-    return {"status__in": OPEN_NOT_WAITING, **{k: v.isoformat() for k, v in dates.items()}}
-
-
 @require_GET
 @login_required
 def dashboard(request: HttpRequest) -> HttpResponse:
     require(request, "crm.view_followup", "crm.view_partnership")
-    on = common.today()
+    on = clock.today()
     may_see_team = roles.is_coordination(request.user)
     scope = "team" if may_see_team and request.GET.get("scope") == "team" else "mine"
-    follow_ups = FollowUp.objects.open().select_related("project", "organization", "assignee")
+    follow_ups = FollowUp.objects.select_related("project", "organization", "assignee")
     if scope == "mine":
         follow_ups = follow_ups.for_assignee(request.user)
     stale = Partnership.objects.gone_quiet(today=on).select_related(
@@ -94,21 +59,20 @@ def dashboard(request: HttpRequest) -> HttpResponse:
         # As in the morning digest: the partnerships the user owns.
         stale = stale.filter(owner=request.user)
     mine = {"assignee__id__exact": request.user.pk} if scope == "mine" else {}
-    groups = [
-        DashboardGroup(
-            group.key,
-            group.label,
-            group.follow_ups[:FOLLOW_UP_LIMIT],
-            len(group.follow_ups),
-            admin_follow_ups_url(**_group_filters(group.key, on), **mine),
-        )
-        for group in group_follow_ups(follow_ups.order_by("due_on", "id"), on=on)
-    ]
+    groups = dashboard_groups(follow_ups, today=on, limit=FOLLOW_UP_LIMIT)
+    for group in groups:
+        # The same group in the admin: its deadline filter is the same Q.
+        group.more_url = admin_follow_ups_url(deadline=group.key, **mine)
+    stale_list = list(stale[:FOLLOW_UP_LIMIT])
+    stale_total = len(stale_list)
+    if stale_total == FOLLOW_UP_LIMIT:
+        stale_total = stale.count()
     context = {
         "scope": scope,
         "may_see_team": may_see_team,
         "groups": groups,
-        "stale_partnerships": stale,
+        "stale_partnerships": stale_list,
+        "stale_total": stale_total,
         "chart": _project_chart(on=on),
         "calendar_url": calendar_url_for(request.user, request),
         **action_context(request),

@@ -8,10 +8,9 @@ from django.shortcuts import get_object_or_404, redirect, render
 from django.utils.translation import gettext as _
 from django.views.decorators.http import require_GET, require_POST
 
-from crm import services
+from crm import clock, services
 from crm.forms import ChangeStageForm
 from crm.models import Partnership, Project
-from crm.views import common
 from crm.views.common import action_context, next_url, open_follow_ups, require
 
 
@@ -37,7 +36,7 @@ SIDE_STAGES = [Partnership.Stage.ON_HOLD, Partnership.Stage.CLOSED]
 def project(request: HttpRequest, code: str) -> HttpResponse:
     project = _get_project_for_user(request, code)
     partnerships = (
-        project.partnerships.with_staleness(today=common.today())
+        project.partnerships.with_staleness(today=clock.today())
         .with_next_follow_up()
         .select_related("organization", "owner")
         .order_by("organization__name")
