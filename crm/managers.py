@@ -68,18 +68,23 @@ DEADLINE_GROUPS = [
 ]
 
 
+def _q(prefix: str, **lookups) -> Q:
+    """Return ``Q(**lookups)`` with each lookup read through ``prefix`` (a relation)."""
+    return Q(**{prefix + name: value for name, value in lookups.items()})
+
+
 def open_q(prefix: str = "") -> Q:
     """Follow-ups still to act on: neither done nor cancelled."""
-    return Q(**{f"{prefix}status__in": OPEN_FOLLOW_UP_STATUSES})
+    return _q(prefix, status__in=OPEN_FOLLOW_UP_STATUSES)
 
 
 def our_move_q(prefix: str = "") -> Q:
     """Open follow-ups whose next move is ours (not waiting on the partner)."""
-    return Q(**{f"{prefix}status__in": OUR_MOVE_STATUSES})
+    return _q(prefix, status__in=OUR_MOVE_STATUSES)
 
 
 def waiting_q(prefix: str = "") -> Q:
-    return Q(**{f"{prefix}status": FollowUpStatus.WAITING})
+    return _q(prefix, status=FollowUpStatus.WAITING)
 
 
 def week_end(today: date) -> date:
@@ -89,22 +94,19 @@ def week_end(today: date) -> date:
 
 def deadline_q(deadline: str, *, today: date, prefix: str = "") -> Q:
     """Return the condition of one ``Deadline`` as of ``today``."""
-    due_on = f"{prefix}due_on"
     if deadline == Deadline.OVERDUE:
-        return our_move_q(prefix) & Q(**{f"{due_on}__lt": today})
+        return our_move_q(prefix) & _q(prefix, due_on__lt=today)
     if deadline == Deadline.TODAY:
-        return our_move_q(prefix) & Q(**{due_on: today})
+        return our_move_q(prefix) & _q(prefix, due_on=today)
     if deadline == Deadline.WEEK:
-        return our_move_q(prefix) & Q(
-            **{f"{due_on}__gt": today, f"{due_on}__lte": week_end(today)}
-        )
+        return our_move_q(prefix) & _q(prefix, due_on__gt=today, due_on__lte=week_end(today))
     if deadline == Deadline.LATER:
-        return our_move_q(prefix) & Q(**{f"{due_on}__gt": week_end(today)})
+        return our_move_q(prefix) & _q(prefix, due_on__gt=week_end(today))
     if deadline == Deadline.WAITING:
         return waiting_q(prefix)
     if deadline == Deadline.WAITING_TOO_LONG:
         since = today - timedelta(days=WAITING_TOO_LONG_DAYS)
-        return waiting_q(prefix) & Q(**{f"{prefix}waiting_since__lt": since})
+        return waiting_q(prefix) & _q(prefix, waiting_since__lt=since)
     raise ValueError(f"Unknown deadline {deadline!r}")
 
 

@@ -86,7 +86,9 @@ def test_last_contact_is_the_latest_interaction_with_the_organization():
 def test_last_contact_is_empty_without_interactions():
     factories.PartnershipFactory()
 
-    assert Partnership.objects.with_last_contact(today=date(2026, 1, 15)).get().last_contact_on is None
+    annotated = Partnership.objects.with_last_contact(today=date(2026, 1, 15)).get()
+
+    assert annotated.last_contact_on is None
 
 
 def test_cadence_is_the_partnerships_own_else_its_stages_default(settings):
