@@ -444,13 +444,13 @@ def test_project_page_shows_the_pipeline_by_stage(client, staff_user):
     response = client.get("/projects/hub/")
 
     columns = {
-        stage: [p.organization.name for p in items]
-        for stage, _, items in (response.context["columns"] + response.context["side_columns"])
+        column.stage: [p.organization.name for p in column.partnerships]
+        for column in (response.context["columns"] + response.context["side_columns"])
     }
     assert columns["exploring"] == ["Stanford"]
     assert columns["closed"] == ["Gone"]
     assert columns["contacted"] == []
-    assert response.context["columns"][2][2][0].next_follow_up_on == date(2026, 2, 3)
+    assert response.context["columns"][2].partnerships[0].next_follow_up_on == date(2026, 2, 3)
     assert "Send the hub note" in response.text
     assert f'action="/partnerships/{exploring.pk}/stage/"' in response.text
 

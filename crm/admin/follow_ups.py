@@ -11,7 +11,12 @@ from django.utils.translation import ngettext
 
 from crm import clock, services
 from crm.admin.base import HistoryAdmin, action_confirmed, render_action_page
-from crm.admin.changelist import DeadlineFilter, EstimatedCountPaginator, StaffListFilter
+from crm.admin.changelist import (
+    DeadlineFilter,
+    EstimatedCountPaginator,
+    IndexedSearchMixin,
+    StaffListFilter,
+)
 from crm.emails import notify_assignment
 from crm.forms import CompleteFollowUpsForm, FollowUpAdminForm, ReassignFollowUpsForm
 from crm.models import FollowUp, FollowUpPlan, FollowUpPlanStep
@@ -27,7 +32,7 @@ class _ClosedMeanwhile(Exception):
 
 
 @admin.register(FollowUp)
-class FollowUpAdmin(HistoryAdmin):
+class FollowUpAdmin(IndexedSearchMixin, HistoryAdmin):
     form = FollowUpAdminForm
     list_display = [
         "title",

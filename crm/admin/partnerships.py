@@ -8,6 +8,7 @@ from django.utils.translation import ngettext
 
 from crm import clock, services
 from crm.admin.base import RECORD_FIELDSET, HistoryAdmin, action_confirmed, render_action_page
+from crm.admin.changelist import EstimatedCountPaginator, IndexedSearchMixin
 from crm.admin.inlines import StageChangeInline
 from crm.forms import ChangeStageForm
 from crm.models import Partnership, StageChange
@@ -65,10 +66,12 @@ class PartnershipInlineAdminMixin:
 
 
 @admin.register(Partnership)
-class PartnershipAdmin(HistoryAdmin):
+class PartnershipAdmin(IndexedSearchMixin, HistoryAdmin):
     list_display = ["organization", "project", "role", "stage", "owner", "last_contact"]
     list_filter = ["stage", "role", "project"]
     list_select_related = ["organization", "project", "owner"]
+    paginator = EstimatedCountPaginator
+    show_full_result_count = False
     search_fields = ["organization__name", "organization__short_name", "project__name", "notes"]
     autocomplete_fields = ["organization", "project", "owner"]
     readonly_fields = ["created_at", "updated_at"]
@@ -187,6 +190,8 @@ class StageChangeAdmin(admin.ModelAdmin):
     list_display = ["partnership", "from_stage", "to_stage", "changed_at", "changed_by"]
     list_filter = ["to_stage", "from_stage"]
     list_select_related = ["partnership__organization", "partnership__project", "changed_by"]
+    paginator = EstimatedCountPaginator
+    show_full_result_count = False
     date_hierarchy = "changed_at"
     search_fields = [
         "partnership__organization__name",

@@ -148,6 +148,9 @@ class FollowUp(models.Model):
             models.Index(fields=["project", "organization"], name="crm_followup_project_idx"),
             # API sync: ?updated_since=… ORDER BY updated_at, id (the cursor pages).
             models.Index(fields=["updated_at", "id"], name="crm_followup_sync_idx"),
+            # Admin changelist: ORDER BY due_on, id LIMIT 100 (the model's ordering),
+            # and its date hierarchy's MIN/MAX(due_on), over every status.
+            models.Index(fields=["due_on", "id"], name="crm_followup_due_idx"),
         ]
 
     def __str__(self) -> str:

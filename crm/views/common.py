@@ -9,6 +9,8 @@ from django.urls import reverse
 from django.utils.http import url_has_allowed_host_and_scheme, urlencode
 
 from crm import clock
+from crm.agenda import bounded_groups
+from crm.managers import open_q
 from crm.models import FollowUp, Interaction, Mission, Organization, Project
 
 # Follow-ups listed per dashboard group and per page; the rest is one link
@@ -66,15 +68,10 @@ class FollowUpList:
 
 
 def open_follow_ups(queryset, **admin_filters: Any) -> FollowUpList:
-    """List a page's open follow-ups, cut at FOLLOW_UP_LIMIT (two queries)."""
-    follow_ups = list(
-        queryset.select_related("project", "organization", "assignee", "person").order_by(
-            "due_on", "id"
-        )[:FOLLOW_UP_LIMIT]
-    )
-    total = len(follow_ups)
-    if total == FOLLOW_UP_LIMIT:
-        total = queryset.count()
+    """List a page's open follow-ups, cut at FOLLOW_UP_LIMIT (two queries, however many)."""
+    queryset = queryset.select_related("project", "organization", "assignee", "person")
+    group = bounded_groups(queryset, {"open": open_q()}, limit=FOLLOW_UP_LIMIT)["open"]
+    follow_ups, total = group.follow_ups, group.total
     statuses = ",".join(FollowUp.OPEN_STATUSES)
     return FollowUpList(
         follow_ups, total, admin_follow_ups_url(status__in=statuses, **admin_filters)
