@@ -258,7 +258,8 @@ def test_the_assignee_filter_lists_staff_without_reading_the_follow_ups(
 
     response = client.get(reverse("admin:crm_followup_changelist"))
 
-    spec = next(f for f in response.context["cl"].filter_specs if getattr(f, "field_path", "") == "assignee")
+    specs = response.context["cl"].filter_specs
+    spec = next(f for f in specs if getattr(f, "field_path", "") == "assignee")
     assert isinstance(spec, changelist.StaffListFilter)
     assert staff_user.pk in {pk for pk, _ in spec.lookup_choices}
 
