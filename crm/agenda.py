@@ -18,6 +18,7 @@ from crm.managers import (
     Deadline,
     deadline_q,
     due_soon_q,
+    open_q,
 )
 from crm.models import FollowUp
 
@@ -42,16 +43,25 @@ class FollowUpGroup:
 
 
 def bounded_groups(
-    queryset, conditions: dict[str, Q], *, labels: dict[str, str] | None = None, limit: int
+    queryset,
+    conditions: dict[str, Q],
+    *,
+    labels: dict[str, str] | None = None,
+    limit: int,
+    counts: dict[str, int] | None = None,
 ) -> dict[str, FollowUpGroup]:
     """Return, per condition, its first ``limit`` follow-ups by due date and its count.
 
-    ``len(conditions) + 1`` queries, each served by an index on the due date.
+    ``len(conditions) + 1`` queries (one fewer when the caller has ``counts``),
+    each served by an index on the due date.
     """
     labels = labels or {}
-    counts = queryset.aggregate(
-        **{key: Count("pk", filter=condition) for key, condition in conditions.items()}
-    )
+    if counts is None:
+        # COUNT(status) (never NULL) so that a partial index holding the
+        # status can answer alone: see FollowUpQuerySet.deadline_counts.
+        counts = queryset.aggregate(
+            **{key: Count("status", filter=condition) for key, condition in conditions.items()}
+        )
     return {
         key: FollowUpGroup(
             key,
@@ -63,15 +73,23 @@ def bounded_groups(
     }
 
 
-def dashboard_groups(queryset, *, today: date, limit: int = GROUP_LIMIT) -> list[FollowUpGroup]:
+def dashboard_groups(
+    queryset, *, today: date, limit: int = GROUP_LIMIT, counts: dict[str, int] | None = None
+) -> list[FollowUpGroup]:
     """Sort open follow-ups into the dashboard's groups (``DEADLINE_GROUPS``).
 
     A follow-up waiting on the partner goes to its own group whatever its date:
-    the next move is theirs, so it is not "late" on our side.
+    the next move is theirs, so it is not "late" on our side. ``counts`` saves
+    the count query when the caller already has them (the team's, from the
+    per-project counts of the chart).
     """
     conditions = {key: deadline_q(key, today=today) for key in DEADLINE_GROUPS}
     labels = {key: Deadline(key).label for key in DEADLINE_GROUPS}
-    return list(bounded_groups(queryset, conditions, labels=labels, limit=limit).values())
+    # Every group is open work: counting open rows only lets the partial indexes serve.
+    groups = bounded_groups(
+        queryset.filter(open_q()), conditions, labels=labels, limit=limit, counts=counts
+    )
+    return list(groups.values())
 
 
 def digest_groups(queryset, *, today: date, limit: int = GROUP_LIMIT) -> dict[str, FollowUpGroup]:
@@ -84,4 +102,4 @@ def digest_groups(queryset, *, today: date, limit: int = GROUP_LIMIT) -> dict[st
         "due_soon": due_soon_q(today=today),
         "waiting": deadline_q(Deadline.WAITING_TOO_LONG, today=today),
     }
-    return bounded_groups(queryset, conditions, limit=limit)
+    return bounded_groups(queryset.filter(open_q()), conditions, limit=limit)

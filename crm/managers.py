@@ -20,6 +20,7 @@ from django.db.models import (
     Count,
     ExpressionWrapper,
     F,
+    FilteredRelation,
     OuterRef,
     Q,
     Subquery,
@@ -168,13 +169,17 @@ class ProjectQuerySet(models.QuerySet):
         Each is a ``Count(filter=…)`` of the follow-ups' own ``Q`` builders, so a
         project's counts are the dashboard's and the digest's.
         """
-        prefix = "follow_ups__"
+        # Joined to the open follow-ups only (the join's ON clause), so that
+        # PostgreSQL reads crm_followup_open_project_idx and never closed work.
+        prefix = "open_follow_ups__"
         return self.annotate(
-            open_count=Count("follow_ups", filter=open_q(prefix)),
+            open_follow_ups=FilteredRelation("follow_ups", condition=open_q("follow_ups__"))
+        ).annotate(
+            open_count=Count("open_follow_ups"),
             overdue_count=Count(
-                "follow_ups", filter=deadline_q(Deadline.OVERDUE, today=today, prefix=prefix)
+                "open_follow_ups", filter=deadline_q(Deadline.OVERDUE, today=today, prefix=prefix)
             ),
-            due_soon_count=Count("follow_ups", filter=due_soon_q(today=today, prefix=prefix)),
+            due_soon_count=Count("open_follow_ups", filter=due_soon_q(today=today, prefix=prefix)),
         )
 
 
@@ -206,6 +211,12 @@ class InteractionOrganizationManager(models.Manager):
 class FollowUpPlanStepManager(models.Manager):
     def get_by_natural_key(self, plan: str, title: str):
         return self.get(plan__slug=plan, title=title)
+
+
+def _deadline_counts(today: date) -> dict[str, Count]:
+    # COUNT(status), a column that is never NULL, rather than COUNT(id): the
+    # partial indexes hold the status, not the id, so the count reads only them.
+    return {key: Count("status", filter=deadline_q(key, today=today)) for key in Deadline.values}
 
 
 class FollowUpQuerySet(models.QuerySet):
@@ -265,9 +276,20 @@ class FollowUpQuerySet(models.QuerySet):
 
     def deadline_counts(self, *, today: date) -> dict[str, int]:
         """Count the follow-ups of each ``Deadline`` in one query (conditional aggregation)."""
-        return self.aggregate(
-            **{key: Count("pk", filter=deadline_q(key, today=today)) for key in Deadline.values}
+        return self.filter(open_q()).aggregate(**_deadline_counts(today))
+
+    def deadline_counts_by_project(self, *, today: date) -> dict[int, dict[str, int]]:
+        """Return, per project id, its open follow-ups (``open``) and each ``Deadline``'s count.
+
+        One GROUP BY over open work, read from crm_followup_open_project_idx alone.
+        """
+        rows = (
+            self.filter(open_q())
+            .order_by()
+            .values("project")
+            .annotate(open=Count("status"), **_deadline_counts(today))
         )
+        return {row.pop("project"): row for row in rows}
 
 
 def _contacts_up_to(today: date):

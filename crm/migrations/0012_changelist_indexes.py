@@ -79,4 +79,20 @@ class Migration(migrations.Migration):
             model_name="stagechange",
             index=models.Index(fields=["changed_at", "id"], name="crm_stagechange_date_idx"),
         ),
+        migrations.AddIndex(
+            model_name="followup",
+            index=models.Index(
+                condition=models.Q(("status__in", ["open", "in_progress", "waiting"])),
+                fields=["assignee", "status", "due_on", "waiting_since"],
+                name="crm_followup_open_mine_idx",
+            ),
+        ),
+        migrations.AddIndex(
+            model_name="followup",
+            index=models.Index(
+                condition=models.Q(("status__in", ["open", "in_progress", "waiting"])),
+                fields=["project", "status", "due_on", "waiting_since"],
+                name="crm_followup_open_project_idx",
+            ),
+        ),
     ]

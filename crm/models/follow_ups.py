@@ -151,6 +151,20 @@ class FollowUp(models.Model):
             # Admin changelist: ORDER BY due_on, id LIMIT 100 (the model's ordering),
             # and its date hierarchy's MIN/MAX(due_on), over every status.
             models.Index(fields=["due_on", "id"], name="crm_followup_due_idx"),
+            # The counts per deadline (COUNT(status) FILTER … over open work), read
+            # from the index alone: one person's (dashboard, digest:
+            # crm.agenda.bounded_groups) and per project (the dashboard's chart and
+            # team counts: FollowUp.objects.deadline_counts_by_project).
+            models.Index(
+                fields=["assignee", "status", "due_on", "waiting_since"],
+                condition=Q(status__in=OPEN_FOLLOW_UP_STATUSES),
+                name="crm_followup_open_mine_idx",
+            ),
+            models.Index(
+                fields=["project", "status", "due_on", "waiting_since"],
+                condition=Q(status__in=OPEN_FOLLOW_UP_STATUSES),
+                name="crm_followup_open_project_idx",
+            ),
         ]
 
     def __str__(self) -> str:

@@ -1,6 +1,5 @@
 """The dashboard: my open follow-ups by urgency, partnerships gone quiet, the projects' chart."""
 
-from datetime import date
 from typing import Any
 
 from django.contrib.auth.decorators import login_required
@@ -11,13 +10,22 @@ from django.views.decorators.http import require_GET
 from crm import clock, roles
 from crm.agenda import dashboard_groups
 from crm.calendar import calendar_url_for
+from crm.managers import DEADLINE_GROUPS, Deadline
 from crm.models import FollowUp, Partnership, Project
 from crm.views.common import FOLLOW_UP_LIMIT, action_context, admin_follow_ups_url, require
 
 
-def _project_chart(*, on: date) -> dict[str, Any]:
-    """Return the bars of the open-follow-ups-per-project chart (one query)."""
-    projects = Project.objects.with_follow_up_counts(today=on).order_by("name")
+def _project_chart(counts: dict[int, dict[str, int]]) -> dict[str, Any]:
+    """Return the bars of the open-follow-ups-per-project chart (one query, for the names).
+
+    ``counts`` is ``FollowUp.objects.deadline_counts_by_project()``: the same
+    figures as ``Project.objects.with_follow_up_counts()``, grouped before any join.
+    """
+    projects = list(Project.objects.only("code", "name").order_by("name"))
+    for project in projects:
+        row = counts.get(project.pk, {})
+        project.open_count = row.get("open", 0)
+        project.overdue_count = row.get(Deadline.OVERDUE, 0)
     bar_height, gap, label_width, bar_space = 22, 10, 170, 190
     largest = max((project.open_count for project in projects), default=0) or 1
     bars = []
@@ -59,7 +67,15 @@ def dashboard(request: HttpRequest) -> HttpResponse:
         # As in the morning digest: the partnerships the user owns.
         stale = stale.filter(owner=request.user)
     mine = {"assignee__id__exact": request.user.pk} if scope == "mine" else {}
-    groups = dashboard_groups(follow_ups, today=on, limit=FOLLOW_UP_LIMIT)
+    # One pass over open work per project serves the chart and the team's counts.
+    per_project = FollowUp.objects.deadline_counts_by_project(today=on)
+    team_counts = {key: sum(row[key] for row in per_project.values()) for key in DEADLINE_GROUPS}
+    groups = dashboard_groups(
+        follow_ups,
+        today=on,
+        limit=FOLLOW_UP_LIMIT,
+        counts=team_counts if scope == "team" else None,
+    )
     for group in groups:
         # The same group in the admin: its deadline filter is the same Q.
         group.more_url = admin_follow_ups_url(deadline=group.key, **mine)
@@ -73,7 +89,7 @@ def dashboard(request: HttpRequest) -> HttpResponse:
         "groups": groups,
         "stale_partnerships": stale_list,
         "stale_total": stale_total,
-        "chart": _project_chart(on=on),
+        "chart": _project_chart(per_project),
         "calendar_url": calendar_url_for(request.user, request),
         **action_context(request),
     }
