@@ -102,6 +102,20 @@ def dashboard(client, coordinator) -> dict[str, set[str]]:
     return {group.key: {f.title for f in group.follow_ups} for group in groups}
 
 
+def dashboard_counts(client, coordinator) -> dict[str, int]:
+    """The group headers' counts (mine and team) and the chart's bars."""
+    client.force_login(coordinator)
+    answer = {}
+    for url in ("/", "/?scope=team"):
+        response = client.get(url)
+        for group in response.context["groups"]:
+            answer[f"{group.key} (count)"] = group.total
+        (bar,) = [b for b in response.context["chart"]["bars"] if b["project"].code == "hub"]
+        assert bar["project"].open_count == len([t for t, g in EXPECTED.items() if g])
+        assert bar["project"].overdue_count == answer["overdue (count)"]
+    return answer
+
+
 def admin_filters(client, coordinator) -> dict[str, set[str]]:
     client.force_login(coordinator)
     changelist = reverse("admin:crm_followup_changelist")
@@ -178,6 +192,7 @@ def project_counts(client, coordinator) -> dict[str, int]:
 
 SURFACES = [
     dashboard,
+    dashboard_counts,
     admin_filters,
     api_filters,
     export_is_overdue,
