@@ -9,7 +9,7 @@ follow-ups there are.
 from dataclasses import dataclass
 from datetime import date
 
-from django.db.models import Count, Q
+from django.db.models import Count, Q, Window
 
 from crm.managers import (
     DEADLINE_GROUPS,
@@ -71,6 +71,15 @@ def bounded_groups(
         )
         for key, condition in conditions.items()
     }
+
+
+def first_and_total(queryset, *, limit: int) -> tuple[list, int]:
+    """Return the first ``limit`` rows of ``queryset`` and how many there are, in one query.
+
+    ``COUNT(*) OVER ()`` is computed before the LIMIT, so the count is complete.
+    """
+    rows = list(queryset.annotate(listed_total=Window(Count("pk")))[:limit])
+    return rows, rows[0].listed_total if rows else 0
 
 
 def dashboard_groups(

@@ -26,7 +26,7 @@ from django.utils import timezone, translation
 from django.utils.translation import ngettext
 
 from crm import roles
-from crm.agenda import GROUP_LIMIT, WAITING_TOO_LONG_DAYS, digest_groups
+from crm.agenda import GROUP_LIMIT, WAITING_TOO_LONG_DAYS, digest_groups, first_and_total
 from crm.emails import build_message, language_of, subject_line
 from crm.models import DigestLog, FollowUp, Partnership, Project
 
@@ -125,7 +125,7 @@ def team_summary(*, on: date) -> list[ProjectSummary]:
 
 
 def compute(user, *, on: date, projects: list[ProjectSummary] | None = None) -> Digest:
-    """Return ``user``'s digest for the day ``on``, in six queries whatever the volume.
+    """Return ``user``'s digest for the day ``on``, in five queries whatever the volume.
 
     The follow-ups are read as on the dashboard (crm.agenda); "due soon" is
     the dashboard's "due today" and "due this week" together. Each list stops
@@ -138,10 +138,7 @@ def compute(user, *, on: date, projects: list[ProjectSummary] | None = None) -> 
         .filter(owner=user)
         .select_related("organization", "project")
     )
-    stale_list = list(stale[:GROUP_LIMIT])
-    stale_total = len(stale_list)
-    if stale_total == GROUP_LIMIT:
-        stale_total = stale.count()
+    stale_list, stale_total = first_and_total(stale, limit=GROUP_LIMIT)
     return Digest(
         user=user,
         on=on,

@@ -109,21 +109,31 @@ def _late(n: int, **fields) -> None:
         factories.FollowUpFactory(due_on=TODAY - timedelta(days=2), **fields)
 
 
+def _quiet(n: int, **fields) -> None:
+    """Make ``n`` partnerships nobody has contacted for 100 days."""
+    made = [factories.PartnershipFactory(**fields).pk for _ in range(n)]
+    long_ago = timezone.now() - timedelta(days=100)
+    Partnership.objects.filter(pk__in=made).update(created_at=long_ago)
+
+
 @pytest.mark.parametrize("url", ["/", "/?scope=team"], ids=["mine", "team"])
 def test_dashboard_queries_do_not_grow_with_follow_ups(
     client, coordinator, django_assert_num_queries, url
 ):
     client.force_login(coordinator)
     _late(1, assignee=coordinator)
-    factories.PartnershipFactory(owner=coordinator)
+    _quiet(1, owner=coordinator)
     one = _queries(client, url)
     _late(MANY - 1, assignee=coordinator)
+    _quiet(MANY - 1, owner=coordinator)
 
     with django_assert_num_queries(one):
         response = client.get(url)
 
     overdue = next(g for g in response.context["groups"] if g.key == "overdue")
     assert (len(overdue.follow_ups), overdue.total) == (FOLLOW_UP_LIMIT, MANY)
+    quiet = response.context["stale_partnerships"]
+    assert (len(quiet), response.context["stale_total"]) == (FOLLOW_UP_LIMIT, MANY)
 
 
 def test_organization_page_queries_do_not_grow_with_follow_ups(
@@ -185,9 +195,11 @@ def test_mission_page_queries_do_not_grow_with_follow_ups(
 
 def test_digest_queries_do_not_grow_with_follow_ups(coordinator, django_assert_num_queries):
     _late(1, assignee=coordinator)
+    _quiet(1, owner=coordinator)
     with CaptureQueriesContext(connection) as captured:
         digests.compute(coordinator, on=TODAY)
     _late(MANY - 1, assignee=coordinator)
+    _quiet(MANY - 1, owner=coordinator)
 
     with django_assert_num_queries(len(captured)):
         digest = digests.compute(coordinator, on=TODAY)
@@ -197,6 +209,7 @@ def test_digest_queries_do_not_grow_with_follow_ups(coordinator, django_assert_n
         MANY,
         MANY - 50,
     )
+    assert (len(digest.stale), digest.counts["stale"]) == (50, MANY)
 
 
 def test_the_digest_e_mail_lists_fifty_and_counts_the_rest(coordinator):

@@ -8,7 +8,7 @@ from django.shortcuts import render
 from django.views.decorators.http import require_GET
 
 from crm import clock, roles
-from crm.agenda import dashboard_groups
+from crm.agenda import dashboard_groups, first_and_total
 from crm.calendar import calendar_url_for
 from crm.managers import DEADLINE_GROUPS, Deadline
 from crm.models import FollowUp, Partnership, Project
@@ -79,10 +79,7 @@ def dashboard(request: HttpRequest) -> HttpResponse:
     for group in groups:
         # The same group in the admin: its deadline filter is the same Q.
         group.more_url = admin_follow_ups_url(deadline=group.key, **mine)
-    stale_list = list(stale[:FOLLOW_UP_LIMIT])
-    stale_total = len(stale_list)
-    if stale_total == FOLLOW_UP_LIMIT:
-        stale_total = stale.count()
+    stale_list, stale_total = first_and_total(stale, limit=FOLLOW_UP_LIMIT)
     context = {
         "scope": scope,
         "may_see_team": may_see_team,
