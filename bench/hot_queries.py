@@ -64,7 +64,7 @@ def main() -> None:
     print("|---|---|---|")
     timed("one user's open follow-ups", follow_ups.open().for_assignee(user).order_by("due_on"))
     timed("overdue, first 50", follow_ups.overdue(today=TODAY).order_by("due_on")[:50])
-    timed("due within 7 days", follow_ups.due_within(7, today=TODAY))
+    timed("due today or this week", follow_ups.due_soon(today=TODAY))
     timed("overdue, count", follow_ups.overdue(today=TODAY), count=True)
     timed("stale partnerships", Partnership.objects.stale(today=TODAY))
 

@@ -1,21 +1,31 @@
 """What is on someone's plate on a given day, as the dashboard and the digest show it.
 
-Both read the same facts, so both sort them here: a follow-up is late on the
-dashboard exactly when the morning's digest says so.
+Both read the same meanings (``crm.managers.deadline_q``) and both read them the
+same bounded way: at most ``limit`` rows per group, one query per group, and
+every group's count in one more query (conditional aggregation), however many
+follow-ups there are.
 """
 
-from collections.abc import Iterable
 from dataclasses import dataclass
-from datetime import date, timedelta
+from datetime import date
 
-from django.utils.translation import gettext_lazy
+from django.db.models import Count, Q, Window
 
+from crm.managers import (
+    DEADLINE_GROUPS,
+    WAITING_TOO_LONG_DAYS,
+    WEEK_DAYS,
+    Deadline,
+    deadline_q,
+    due_soon_q,
+    open_q,
+)
 from crm.models import FollowUp
 
-# "Due this week": today and the seven days after.
-WEEK_DAYS = 7
-# A follow-up waiting on the partner longer than this is worth a nudge.
-WAITING_TOO_LONG_DAYS = 14
+__all__ = ["WAITING_TOO_LONG_DAYS", "WEEK_DAYS", "FollowUpGroup", "bounded_groups"]
+
+# Follow-ups listed per group; the rest is one link away.
+GROUP_LIMIT = 50
 
 
 @dataclass
@@ -23,40 +33,82 @@ class FollowUpGroup:
     key: str
     label: str
     follow_ups: list[FollowUp]
+    total: int
+    # Where the whole group is listed (the dashboard sets it).
+    more_url: str = ""
+
+    @property
+    def more(self) -> int:
+        return self.total - len(self.follow_ups)
 
 
-def group_follow_ups(follow_ups: Iterable[FollowUp], *, on: date) -> list[FollowUpGroup]:
-    """Sort open follow-ups into the dashboard's groups.
+def bounded_groups(
+    queryset,
+    conditions: dict[str, Q],
+    *,
+    labels: dict[str, str] | None = None,
+    limit: int,
+    counts: dict[str, int] | None = None,
+) -> dict[str, FollowUpGroup]:
+    """Return, per condition, its first ``limit`` follow-ups by due date and its count.
+
+    ``len(conditions) + 1`` queries (one fewer when the caller has ``counts``),
+    each served by an index on the due date.
+    """
+    labels = labels or {}
+    if counts is None:
+        # COUNT(status) (never NULL) so that a partial index holding the
+        # status can answer alone: see FollowUpQuerySet.deadline_counts.
+        counts = queryset.aggregate(
+            **{key: Count("status", filter=condition) for key, condition in conditions.items()}
+        )
+    return {
+        key: FollowUpGroup(
+            key,
+            labels.get(key, key),
+            list(queryset.filter(condition).order_by("due_on", "id")[:limit]),
+            counts[key],
+        )
+        for key, condition in conditions.items()
+    }
+
+
+def first_and_total(queryset, *, limit: int) -> tuple[list, int]:
+    """Return the first ``limit`` rows of ``queryset`` and how many there are, in one query.
+
+    ``COUNT(*) OVER ()`` is computed before the LIMIT, so the count is complete.
+    """
+    rows = list(queryset.annotate(listed_total=Window(Count("pk")))[:limit])
+    return rows, rows[0].listed_total if rows else 0
+
+
+def dashboard_groups(
+    queryset, *, today: date, limit: int = GROUP_LIMIT, counts: dict[str, int] | None = None
+) -> list[FollowUpGroup]:
+    """Sort open follow-ups into the dashboard's groups (``DEADLINE_GROUPS``).
 
     A follow-up waiting on the partner goes to its own group whatever its date:
-    the next move is theirs, so it is not "late" on our side.
+    the next move is theirs, so it is not "late" on our side. ``counts`` saves
+    the count query when the caller already has them (the team's, from the
+    per-project counts of the chart).
     """
-    groups = {
-        "overdue": FollowUpGroup("overdue", gettext_lazy("Overdue"), []),
-        "today": FollowUpGroup("today", gettext_lazy("Due today"), []),
-        "week": FollowUpGroup("week", gettext_lazy("Due this week"), []),
-        "later": FollowUpGroup("later", gettext_lazy("Later"), []),
-        "waiting": FollowUpGroup("waiting", gettext_lazy("Waiting on the partner"), []),
-    }
-    week_end = on + timedelta(days=WEEK_DAYS)
-    for follow_up in follow_ups:
-        if follow_up.status == FollowUp.Status.WAITING:
-            key = "waiting"
-        elif follow_up.due_on < on:
-            key = "overdue"
-        elif follow_up.due_on == on:
-            key = "today"
-        elif follow_up.due_on <= week_end:
-            key = "week"
-        else:
-            key = "later"
-        groups[key].follow_ups.append(follow_up)
+    conditions = {key: deadline_q(key, today=today) for key in DEADLINE_GROUPS}
+    labels = {key: Deadline(key).label for key in DEADLINE_GROUPS}
+    # Every group is open work: counting open rows only lets the partial indexes serve.
+    groups = bounded_groups(
+        queryset.filter(open_q()), conditions, labels=labels, limit=limit, counts=counts
+    )
     return list(groups.values())
 
 
-def waiting_too_long(follow_up: FollowUp, *, on: date) -> bool:
-    """Tell whether the partner has had the follow-up for more than two weeks."""
-    return (
-        follow_up.waiting_since is not None
-        and (on - follow_up.waiting_since).days > WAITING_TOO_LONG_DAYS
-    )
+def digest_groups(queryset, *, today: date, limit: int = GROUP_LIMIT) -> dict[str, FollowUpGroup]:
+    """Return the digest's ``overdue``, ``due_soon`` (today and this week) and ``waiting``.
+
+    ``waiting`` holds only the follow-ups waiting on the partner too long.
+    """
+    conditions = {
+        "overdue": deadline_q(Deadline.OVERDUE, today=today),
+        "due_soon": due_soon_q(today=today),
+        "waiting": deadline_q(Deadline.WAITING_TOO_LONG, today=today),
+    }
+    return bounded_groups(queryset.filter(open_q()), conditions, limit=limit)

@@ -15,19 +15,18 @@ that person gets the digest twice, which beats never getting it.
 """
 
 import logging
-from collections import Counter
 from dataclasses import dataclass, field
 from datetime import date, datetime, timedelta
 
 from django.contrib.auth import get_user_model
 from django.db import IntegrityError, transaction
-from django.db.models import Q
+from django.db.models import Count, Q
 from django.urls import reverse
 from django.utils import timezone, translation
 from django.utils.translation import ngettext
 
 from crm import roles
-from crm.agenda import WAITING_TOO_LONG_DAYS, group_follow_ups, waiting_too_long
+from crm.agenda import GROUP_LIMIT, WAITING_TOO_LONG_DAYS, digest_groups, first_and_total
 from crm.emails import build_message, language_of, subject_line
 from crm.models import DigestLog, FollowUp, Partnership, Project
 
@@ -48,7 +47,11 @@ class ProjectSummary:
 
 @dataclass
 class Digest:
-    """What one person should hear about on one day."""
+    """What one person should hear about on one day.
+
+    Each list holds at most GROUP_LIMIT items; ``totals`` says how many there
+    are in all (a list without a total is complete).
+    """
 
     user: object
     on: date
@@ -58,6 +61,7 @@ class Digest:
     stale: list[Partnership] = field(default_factory=list)
     # Coordination only: the whole programme, project by project.
     projects: list[ProjectSummary] = field(default_factory=list)
+    totals: dict[str, int] = field(default_factory=dict)
 
     @property
     def is_empty(self) -> bool:
@@ -66,16 +70,19 @@ class Digest:
         The per-project summary alone does not make an e-mail: it would reach
         every coordinator every day, whatever happened.
         """
-        return not (self.overdue or self.due_soon or self.waiting or self.stale)
+        return not any(self.counts.values())
 
     @property
     def counts(self) -> dict[str, int]:
         return {
-            "overdue": len(self.overdue),
-            "due_soon": len(self.due_soon),
-            "waiting": len(self.waiting),
-            "stale": len(self.stale),
+            name: self.totals.get(name, len(getattr(self, name)))
+            for name in ("overdue", "due_soon", "waiting", "stale")
         }
+
+    @property
+    def more(self) -> dict[str, int]:
+        """Return, per list, how many items the e-mail does not list."""
+        return {name: count - len(getattr(self, name)) for name, count in self.counts.items()}
 
 
 # Reading.
@@ -99,45 +106,51 @@ def coordinator_ids() -> set[int]:
 
 def team_summary(*, on: date) -> list[ProjectSummary]:
     """Return each project's open, overdue and due-soon follow-ups, and quiet partners."""
-    quiet = Counter(Partnership.objects.gone_quiet(today=on).values_list("project_id", flat=True))
+    quiet = dict(
+        Partnership.objects.gone_quiet(today=on)
+        .order_by()
+        .values_list("project_id")
+        .annotate(count=Count("pk"))
+    )
     return [
         ProjectSummary(
             project=project,
             open_count=project.open_count,
             overdue_count=project.overdue_count,
             due_soon_count=project.due_soon_count,
-            quiet_count=quiet[project.pk],
+            quiet_count=quiet.get(project.pk, 0),
         )
         for project in Project.objects.with_follow_up_counts(today=on).order_by("name")
     ]
 
 
 def compute(user, *, on: date, projects: list[ProjectSummary] | None = None) -> Digest:
-    """Return ``user``'s digest for the day ``on``, in two queries whatever the volume.
+    """Return ``user``'s digest for the day ``on``, in five queries whatever the volume.
 
-    The follow-ups are sorted as on the dashboard (crm.agenda); "due soon" is
-    the dashboard's "due today" and "due this week" together.
+    The follow-ups are read as on the dashboard (crm.agenda); "due soon" is
+    the dashboard's "due today" and "due this week" together. Each list stops
+    at GROUP_LIMIT items; the counts are complete.
     """
-    follow_ups = (
-        FollowUp.objects.open()
-        .for_assignee(user)
-        .select_related("project", "organization")
-        .order_by("due_on", "id")
-    )
-    groups = {group.key: group.follow_ups for group in group_follow_ups(follow_ups, on=on)}
+    follow_ups = FollowUp.objects.for_assignee(user).select_related("project", "organization")
+    groups = digest_groups(follow_ups, today=on)
     stale = (
         Partnership.objects.gone_quiet(today=on)
         .filter(owner=user)
         .select_related("organization", "project")
     )
+    stale_list, stale_total = first_and_total(stale, limit=GROUP_LIMIT)
     return Digest(
         user=user,
         on=on,
-        overdue=groups["overdue"],
-        due_soon=groups["today"] + groups["week"],
-        waiting=[f for f in groups["waiting"] if waiting_too_long(f, on=on)],
-        stale=list(stale),
+        overdue=groups["overdue"].follow_ups,
+        due_soon=groups["due_soon"].follow_ups,
+        waiting=groups["waiting"].follow_ups,
+        stale=stale_list,
         projects=projects or [],
+        totals={
+            **{key: group.total for key, group in groups.items()},
+            "stale": stale_total,
+        },
     )
 
 
@@ -147,22 +160,23 @@ def compute(user, *, on: date, projects: list[ProjectSummary] | None = None) -> 
 def subject(digest: Digest) -> str:
     """Return the subject, e.g. "[Compact CRM] 3 overdue, 2 due this week"."""
     parts = []
-    if digest.overdue:
-        n = len(digest.overdue)
+    counts = digest.counts
+    if counts["overdue"]:
+        n = counts["overdue"]
         parts.append(ngettext("%(count)d overdue", "%(count)d overdue", n) % {"count": n})
-    if digest.due_soon:
-        n = len(digest.due_soon)
+    if counts["due_soon"]:
+        n = counts["due_soon"]
         parts.append(
             ngettext("%(count)d due this week", "%(count)d due this week", n) % {"count": n}
         )
-    if digest.waiting:
-        n = len(digest.waiting)
+    if counts["waiting"]:
+        n = counts["waiting"]
         parts.append(
             ngettext("%(count)d waiting on the partner", "%(count)d waiting on the partner", n)
             % {"count": n}
         )
-    if digest.stale:
-        n = len(digest.stale)
+    if counts["stale"]:
+        n = counts["stale"]
         parts.append(
             ngettext("%(count)d partnership gone quiet", "%(count)d partnerships gone quiet", n)
             % {"count": n}

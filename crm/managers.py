@@ -1,16 +1,135 @@
 """QuerySets and managers: reads only (filtering and annotation), no writes.
 
-Methods that depend on the date take ``today`` as an argument, so that callers
-decide what "today" is and tests never depend on the clock.
+Methods that depend on the date take ``today`` as a required keyword, so that
+callers decide what "today" is (``crm.clock.today()`` for a request) and tests
+never depend on the clock.
+
+Each meaning of the follow-ups' calendar ("overdue", "due today", "due this
+week", "waiting too long") is one ``Q`` builder below, shared by the QuerySet
+filter, its negation, ``Count(filter=…)`` on a related model (``prefix``) and
+the ``Case`` that sorts the dashboard's groups, as wagtail's ``wagtail/query.py``
+does. Nothing else in the project compares a follow-up's due date with today.
 """
 
 from datetime import date, datetime, timedelta
 
 from django.conf import settings
 from django.db import models
-from django.db.models import Case, Count, F, OuterRef, Q, Subquery, Value, When
+from django.db.models import (
+    Case,
+    Count,
+    ExpressionWrapper,
+    F,
+    FilteredRelation,
+    OuterRef,
+    Q,
+    Subquery,
+    Value,
+    When,
+)
 from django.db.models.functions import Coalesce, TruncDate
-from django.utils import timezone
+from django.utils.translation import gettext_lazy as _
+
+from crm.models.choices import OPEN_FOLLOW_UP_STATUSES, FollowUpStatus
+
+# "Due this week": the seven days after today (today itself is "due today").
+WEEK_DAYS = 7
+# A follow-up waiting on the partner for more days than this is worth a nudge.
+WAITING_TOO_LONG_DAYS = 14
+
+# Open and the next move ours: a follow-up waiting on the partner is not late on
+# our side, however old its date (it has its own "waiting too long" nudge).
+# Spelled as IN (these statuses), so that the partial indexes on open
+# follow-ups apply.
+OUR_MOVE_STATUSES = [s for s in OPEN_FOLLOW_UP_STATUSES if s != FollowUpStatus.WAITING]
+
+
+class Deadline(models.TextChoices):
+    """Where an open follow-up stands against today: the dashboard's groups.
+
+    The first five split the open follow-ups (each is in exactly one);
+    "waiting too long" is a part of "waiting".
+    """
+
+    OVERDUE = "overdue", _("Overdue")
+    TODAY = "today", _("Due today")
+    WEEK = "week", _("Due this week")
+    LATER = "later", _("Later")
+    WAITING = "waiting", _("Waiting on the partner")
+    WAITING_TOO_LONG = "waiting_too_long", _("Waiting on the partner too long")
+
+
+# The dashboard's groups, in the order it shows them.
+DEADLINE_GROUPS = [
+    Deadline.OVERDUE,
+    Deadline.TODAY,
+    Deadline.WEEK,
+    Deadline.LATER,
+    Deadline.WAITING,
+]
+
+
+def _q(prefix: str, **lookups) -> Q:
+    """Return ``Q(**lookups)`` with each lookup read through ``prefix`` (a relation)."""
+    return Q(**{prefix + name: value for name, value in lookups.items()})
+
+
+def open_q(prefix: str = "") -> Q:
+    """Follow-ups still to act on: neither done nor cancelled."""
+    return _q(prefix, status__in=OPEN_FOLLOW_UP_STATUSES)
+
+
+def our_move_q(prefix: str = "") -> Q:
+    """Open follow-ups whose next move is ours (not waiting on the partner)."""
+    return _q(prefix, status__in=OUR_MOVE_STATUSES)
+
+
+def waiting_q(prefix: str = "") -> Q:
+    return _q(prefix, status=FollowUpStatus.WAITING)
+
+
+def week_end(today: date) -> date:
+    """Return the last day of "due this week" seen from ``today``."""
+    return today + timedelta(days=WEEK_DAYS)
+
+
+def deadline_q(deadline: str, *, today: date, prefix: str = "") -> Q:
+    """Return the condition of one ``Deadline`` as of ``today``."""
+    if deadline == Deadline.OVERDUE:
+        return our_move_q(prefix) & _q(prefix, due_on__lt=today)
+    if deadline == Deadline.TODAY:
+        return our_move_q(prefix) & _q(prefix, due_on=today)
+    if deadline == Deadline.WEEK:
+        return our_move_q(prefix) & _q(prefix, due_on__gt=today, due_on__lte=week_end(today))
+    if deadline == Deadline.LATER:
+        return our_move_q(prefix) & _q(prefix, due_on__gt=week_end(today))
+    if deadline == Deadline.WAITING:
+        return waiting_q(prefix)
+    if deadline == Deadline.WAITING_TOO_LONG:
+        since = today - timedelta(days=WAITING_TOO_LONG_DAYS)
+        return waiting_q(prefix) & _q(prefix, waiting_since__lt=since)
+    raise ValueError(f"Unknown deadline {deadline!r}")
+
+
+def due_soon_q(*, today: date, prefix: str = "") -> Q:
+    """Due today or this week: the digest's "due this week" and the projects' "due soon"."""
+    return deadline_q(Deadline.TODAY, today=today, prefix=prefix) | deadline_q(
+        Deadline.WEEK, today=today, prefix=prefix
+    )
+
+
+def is_overdue(*, status: str, due_on: date, today: date) -> bool:
+    """Tell whether a follow-up read into Python is overdue: ``deadline_q(OVERDUE)``."""
+    return status in OUR_MOVE_STATUSES and due_on < today
+
+
+def is_waiting_too_long(*, status: str, waiting_since: date | None, today: date) -> bool:
+    """Tell whether a follow-up read into Python is ``deadline_q(WAITING_TOO_LONG)``."""
+    return (
+        status == FollowUpStatus.WAITING
+        and waiting_since is not None
+        and waiting_since < today - timedelta(days=WAITING_TOO_LONG_DAYS)
+    )
 
 
 class AddDays(models.Func):
@@ -45,24 +164,22 @@ class NaturalKeyManager(models.Manager):
 
 class ProjectQuerySet(models.QuerySet):
     def with_follow_up_counts(self, *, today: date):
-        """Annotate ``open_count``, ``overdue_count`` and ``due_soon_count`` (7 days).
+        """Annotate ``open_count``, ``overdue_count`` and ``due_soon_count``.
 
-        Open counts every open follow-up; overdue follows
-        ``FollowUpQuerySet.overdue()``: a follow-up waiting on the partner is not
-        late on our side.
+        Each is a ``Count(filter=…)`` of the follow-ups' own ``Q`` builders, so a
+        project's counts are the dashboard's and the digest's.
         """
-        from crm.models import FollowUp
-
-        open_ = Q(follow_ups__status__in=FollowUp.OPEN_STATUSES)
-        late = open_ & ~Q(follow_ups__status=FollowUp.Status.WAITING)
-        week_end = today + timedelta(days=7)
+        # Joined to the open follow-ups only (the join's ON clause), so that
+        # PostgreSQL reads crm_followup_open_project_idx and never closed work.
+        prefix = "open_follow_ups__"
         return self.annotate(
-            open_count=Count("follow_ups", filter=open_),
-            overdue_count=Count("follow_ups", filter=late & Q(follow_ups__due_on__lt=today)),
-            due_soon_count=Count(
-                "follow_ups",
-                filter=open_ & Q(follow_ups__due_on__gte=today, follow_ups__due_on__lte=week_end),
+            open_follow_ups=FilteredRelation("follow_ups", condition=open_q("follow_ups__"))
+        ).annotate(
+            open_count=Count("open_follow_ups"),
+            overdue_count=Count(
+                "open_follow_ups", filter=deadline_q(Deadline.OVERDUE, today=today, prefix=prefix)
             ),
+            due_soon_count=Count("open_follow_ups", filter=due_soon_q(today=today, prefix=prefix)),
         )
 
 
@@ -125,48 +242,103 @@ class FollowUpPlanStepManager(models.Manager):
         return self.get(plan__slug=plan, title=title)
 
 
+def _deadline_counts(today: date) -> dict[str, Count]:
+    # COUNT(status), a column that is never NULL, rather than COUNT(id): the
+    # partial indexes hold the status, not the id, so the count reads only them.
+    return {key: Count("status", filter=deadline_q(key, today=today)) for key in Deadline.values}
+
+
 class FollowUpQuerySet(models.QuerySet):
     def open(self):
         """Follow-ups still to act on: neither done nor cancelled."""
-        # Spelled as IN (open statuses), not NOT IN (closed ones), so that the
-        # partial indexes on open follow-ups apply.
-        return self.filter(status__in=self.model.OPEN_STATUSES)
+        return self.filter(open_q())
+
+    def deadline(self, deadline: str, *, today: date):
+        """Open follow-ups in one ``Deadline`` group as of ``today``."""
+        return self.filter(deadline_q(deadline, today=today))
 
     def overdue(self, *, today: date):
-        """Open follow-ups past their due date on our side.
+        """Open follow-ups past their due date, the next move ours."""
+        return self.deadline(Deadline.OVERDUE, today=today)
 
-        A follow-up waiting on the partner is not late on our side, however old
-        its date: the next move is theirs (it has its own "waiting too long"
-        nudge). Dashboard, digest, chart, admin and API all use this definition.
-        """
-        return self.open().exclude(status=self.model.Status.WAITING).filter(due_on__lt=today)
+    def due_today(self, *, today: date):
+        return self.deadline(Deadline.TODAY, today=today)
 
-    def due_within(self, days: int, *, today: date):
-        """Open follow-ups due from today to ``days`` days ahead, both included."""
-        return self.open().filter(due_on__gte=today, due_on__lte=today + timedelta(days=days))
+    def due_this_week(self, *, today: date):
+        """Due in the WEEK_DAYS days after today, the next move ours."""
+        return self.deadline(Deadline.WEEK, today=today)
+
+    def due_soon(self, *, today: date):
+        """Due today or this week, the next move ours."""
+        return self.filter(due_soon_q(today=today))
+
+    def waiting(self):
+        return self.filter(waiting_q())
+
+    def waiting_too_long(self, *, today: date):
+        """Waiting on the partner for more than WAITING_TOO_LONG_DAYS days."""
+        return self.deadline(Deadline.WAITING_TOO_LONG, today=today)
 
     def for_assignee(self, user):
         return self.filter(assignee=user)
 
+    @staticmethod
+    def overdue_expression(*, today: date) -> ExpressionWrapper:
+        """Return "overdue as of ``today``" as a boolean SQL expression (exports, COPY)."""
+        return ExpressionWrapper(
+            deadline_q(Deadline.OVERDUE, today=today), output_field=models.BooleanField()
+        )
 
-def _contacts_up_to(today: date | None):
+    def with_is_overdue(self, *, today: date):
+        """Annotate ``is_overdue`` (a boolean computed by the database)."""
+        return self.annotate(is_overdue=self.overdue_expression(today=today))
+
+    def with_deadline(self, *, today: date):
+        """Annotate ``deadline``: the key of the ``DEADLINE_GROUPS`` group, or NULL if closed."""
+        return self.annotate(
+            deadline=Case(
+                *(When(deadline_q(key, today=today), then=Value(key)) for key in DEADLINE_GROUPS),
+                default=Value(None),
+                output_field=models.CharField(),
+            )
+        )
+
+    def deadline_counts(self, *, today: date) -> dict[str, int]:
+        """Count the follow-ups of each ``Deadline`` in one query (conditional aggregation)."""
+        return self.filter(open_q()).aggregate(**_deadline_counts(today))
+
+    def deadline_counts_by_project(self, *, today: date) -> dict[int, dict[str, int]]:
+        """Return, per project id, its open follow-ups (``open``) and each ``Deadline``'s count.
+
+        One GROUP BY over open work, read from crm_followup_open_project_idx alone.
+        """
+        rows = (
+            self.filter(open_q())
+            .order_by()
+            .values("project")
+            .annotate(open=Count("status"), **_deadline_counts(today))
+        )
+        return {row.pop("project"): row for row in rows}
+
+
+def _contacts_up_to(today: date):
     """Interactions with the outer query's organisation up to ``today``, latest first."""
     from crm.models import InteractionOrganization
 
     return InteractionOrganization.objects.filter(
         organization=OuterRef("organization_id"),
-        interaction__occurred_on__lte=today or timezone.localdate(),
+        interaction__occurred_on__lte=today,
     ).order_by("-interaction__occurred_on", "-interaction_id")
 
 
 class PartnershipQuerySet(models.QuerySet):
-    def with_last_contact(self, *, today: date | None = None):
+    def with_last_contact(self, *, today: date):
         """Annotate ``last_contact_on``: the latest interaction with the organization.
 
         Any interaction with the organization counts, whatever project it was about:
         a relationship goes quiet with the organization, not with one project. A
-        meeting planned after ``today`` (default: the local date) is not a contact
-        yet, or a partnership nobody has spoken to would never look quiet.
+        meeting planned after ``today`` is not a contact yet, or a partnership
+        nobody has spoken to would never look quiet.
         """
         latest = _contacts_up_to(today)
         return self.annotate(
@@ -175,7 +347,7 @@ class PartnershipQuerySet(models.QuerySet):
             ),
         )
 
-    def with_last_contact_precision(self, *, today: date | None = None):
+    def with_last_contact_precision(self, *, today: date):
         """Annotate ``last_contact_precision``: how precise the last contact's date is.
 
         The source dates the mission's meetings "fin septembre 2023", stored as
@@ -199,7 +371,7 @@ class PartnershipQuerySet(models.QuerySet):
         )
         return self.annotate(cadence_days=Coalesce(F("contact_cadence_days"), stage_default))
 
-    def with_contact_due(self, *, today: date | None = None):
+    def with_contact_due(self, *, today: date):
         """Annotate ``last_contact_on``, ``cadence_days`` and ``contact_due_on``.
 
         ``contact_due_on`` is the day by which the next contact is due: the last

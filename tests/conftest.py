@@ -1,9 +1,10 @@
 """Shared actors and data: one user per role, and a fixed "today"."""
 
 import os
-from datetime import date
+from datetime import date, datetime, time
 
 import pytest
+import time_machine
 from django.contrib.auth.models import Group
 
 from crm import roles
@@ -87,10 +88,16 @@ def pytest_runtest_makereport(item, call):
 
 
 @pytest.fixture
-def pages_today(monkeypatch, today) -> date:
-    """Make the staff pages' "today" the tests' fixed day."""
-    monkeypatch.setattr("crm.views.common.today", lambda: today)
-    return today
+def pages_today(today):
+    """Move the clock to the tests' fixed day, morning in the unit's time zone.
+
+    Pages, API, admin and commands all read ``crm.clock.today()``: time-machine
+    moves it for all of them at once (the clock keeps ticking from there).
+    """
+    from django.utils import timezone
+
+    with time_machine.travel(timezone.make_aware(datetime.combine(today, time(9))), tick=True):
+        yield today
 
 
 @pytest.fixture

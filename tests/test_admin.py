@@ -515,10 +515,18 @@ def test_due_date_is_not_red_when_not_overdue(client, coordinator, fields):
 
 @pytest.mark.parametrize(
     ("deadline", "expected"),
-    [("overdue", {"late"}), ("week", {"today", "in a week"}), ("", None)],
-    ids=["overdue", "week", "all"],
+    [
+        ("overdue", {"late"}),
+        ("today", {"today"}),
+        ("week", {"in a week"}),
+        ("later", {"later"}),
+        ("", None),
+    ],
+    ids=["overdue", "today", "week", "later", "all"],
 )
-def test_deadline_filter_uses_the_follow_up_queryset(client, coordinator, deadline, expected):
+def test_deadline_filter_uses_the_follow_up_queryset(
+    client, coordinator, pages_today, deadline, expected
+):
     FollowUpFactory(title="late", due_on=date(2026, 1, 14))
     FollowUpFactory(title="today", due_on=TODAY)
     FollowUpFactory(title="in a week", due_on=date(2026, 1, 22))
@@ -532,10 +540,7 @@ def test_deadline_filter_uses_the_follow_up_queryset(client, coordinator, deadli
     )
     client.force_login(coordinator)
 
-    with mock.patch("crm.admin.follow_ups.timezone.localdate", return_value=TODAY):
-        response = client.get(
-            url(FollowUp, "changelist"), {"deadline": deadline} if deadline else {}
-        )
+    response = client.get(url(FollowUp, "changelist"), {"deadline": deadline} if deadline else {})
 
     titles = {follow_up.title for follow_up in response.context["cl"].result_list}
     assert titles == (expected or {"late", "today", "in a week", "later", "done late"})

@@ -376,12 +376,11 @@ def test_partnership_filters_hit_and_miss(coordinator_api, coordinator):
         assert sorted(ids(response)) == sorted(p.pk for p in expected), query
 
 
-def test_stale_filter_is_the_querysets_stale(coordinator_api, monkeypatch):
+def test_stale_filter_is_the_querysets_stale(coordinator_api, monkeypatch, pages_today):
     stale = factories.PartnershipFactory()
     Partnership.objects.filter(pk=stale.pk).update(created_at=timezone.now() - timedelta(days=100))
     fresh = factories.PartnershipFactory()
-    on = timezone.localdate()
-    monkeypatch.setattr("crm.api.filters.today", lambda: on)
+    on = pages_today
     calls = []
     original = PartnershipQuerySet.stale
 

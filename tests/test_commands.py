@@ -52,7 +52,7 @@ def test_load_demo_creates_overdue_this_week_waiting_and_done_follow_ups(facts, 
 
     follow_ups = FollowUp.objects.all()
     assert FollowUp.objects.overdue(today=today).exists()
-    assert FollowUp.objects.due_within(7, today=today).exists()
+    assert FollowUp.objects.due_soon(today=today).exists()
     assert FollowUp.objects.open().filter(due_on__gt=today + timedelta(days=7)).exists()
     assert follow_ups.filter(status=FollowUp.Status.WAITING).exists()
     done = follow_ups.filter(status=FollowUp.Status.DONE)

@@ -334,8 +334,7 @@ def test_a_malformed_date_is_refused_with_the_expected_format(db):
         call_command("send_digests", "--date", "2026-13-01", stdout=StringIO())
 
 
-def test_the_date_defaults_to_today(agenda, amavi, mailoutbox, monkeypatch):
-    monkeypatch.setattr(timezone, "localdate", lambda *args: TODAY)
+def test_the_date_defaults_to_today(agenda, amavi, mailoutbox, pages_today):
 
     call_command("send_digests", stdout=StringIO())
 
@@ -367,9 +366,8 @@ def test_computing_a_digest_takes_the_same_queries_whatever_the_volume(amavi, co
 
 
 def test_waiting_since_is_set_when_waiting_starts_and_cleared_when_it_ends(
-    amavi, monkeypatch, today
+    amavi, pages_today, today
 ):
-    monkeypatch.setattr(timezone, "localdate", lambda *args: today)
     follow_up = factories.FollowUpFactory(assignee=amavi)
 
     services.follow_up_mark_waiting(follow_up=follow_up, by=amavi)

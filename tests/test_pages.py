@@ -3,11 +3,12 @@
 from datetime import date, timedelta
 
 import pytest
+import time_machine
 from django.conf import settings
 from django.db import connection
 from django.test.utils import CaptureQueriesContext
 from django.urls import reverse
-from django.utils import timezone, translation
+from django.utils import translation
 
 from crm.models import (
     DatePrecision,
@@ -456,13 +457,13 @@ def test_project_page_shows_the_pipeline_by_stage(client, staff_user):
     response = client.get("/projects/hub/")
 
     columns = {
-        stage: [p.organization.name for p in items]
-        for stage, _, items in (response.context["columns"] + response.context["side_columns"])
+        column.stage: [p.organization.name for p in column.partnerships]
+        for column in (response.context["columns"] + response.context["side_columns"])
     }
     assert columns["exploring"] == ["Stanford"]
     assert columns["closed"] == ["Gone"]
     assert columns["contacted"] == []
-    assert response.context["columns"][2][2][0].next_follow_up_on == date(2026, 2, 3)
+    assert response.context["columns"][2].partnerships[0].next_follow_up_on == date(2026, 2, 3)
     assert "Send the hub note" in response.text
     assert f'action="/partnerships/{exploring.pk}/stage/"' in response.text
 
@@ -1107,7 +1108,7 @@ def test_long_lists_show_fifty_follow_ups_and_link_to_the_rest(client, coordinat
     changelist = reverse("admin:crm_followup_changelist")
 
     pages = {
-        "/?scope=team": f"{changelist}?status__in=open%2Cin_progress&amp;due_on__lt=2026-01-15",
+        "/?scope=team": f"{changelist}?deadline=overdue",
         "/": f"assignee__id__exact={coordinator.pk}",
         "/organizations/org/": f"{changelist}?status__in=open%2Cin_progress%2Cwaiting"
         f"&amp;organization__id__exact={organization.pk}",
@@ -1151,15 +1152,18 @@ def test_reassigning_from_a_row_opens_the_action_page_with_the_staff_list(
     assert f'<option value="{coordinator.pk}"' in response.text
 
 
-def test_the_clock_is_not_read_by_the_pages(client, staff_user, monkeypatch):
-    # The pages' "today" is crm.views.common.today (set to TODAY here), never the clock.
-    monkeypatch.setattr(timezone, "localdate", lambda *args: date(1999, 1, 1))
+def test_the_pages_read_the_one_clock(client, staff_user):
+    # pages_today put the clock on TODAY; moving it moves what the pages call late.
     late(staff_user, title="Late one")
     client.force_login(staff_user)
 
-    groups = {g.key: g.follow_ups for g in client.get("/").context["groups"]}
+    def groups():
+        return {g.key: [f.title for f in g.follow_ups] for g in client.get("/").context["groups"]}
 
-    assert [f.title for f in groups["overdue"]] == ["Late one"]
+    assert groups()["overdue"] == ["Late one"]
+    with time_machine.travel(TODAY - timedelta(days=4)):
+        assert groups()["overdue"] == []
+        assert groups()["week"] == ["Late one"]
 
 
 def test_dashboard_shows_the_users_private_calendar_address(client, staff_user):

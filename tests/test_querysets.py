@@ -42,14 +42,14 @@ def test_overdue_excludes_completed(today):
     assert not FollowUp.objects.overdue(today=today).exists()
 
 
-def test_due_within_includes_both_ends_and_nothing_late(today):
+def test_due_soon_includes_both_ends_and_nothing_late(today):
     follow_up(today - timedelta(days=1))
     due_today = follow_up(today)
     in_a_week = follow_up(today + timedelta(days=7))
     follow_up(today + timedelta(days=8))
     follow_up(today + timedelta(days=2), FollowUp.Status.CANCELLED)
 
-    assert list(FollowUp.objects.due_within(7, today=today)) == [due_today, in_a_week]
+    assert list(FollowUp.objects.due_soon(today=today)) == [due_today, in_a_week]
 
 
 def test_for_assignee_keeps_only_their_follow_ups(today):
@@ -64,8 +64,8 @@ def test_follow_up_derived_flags(today):
     late = follow_up(today - timedelta(days=1))
     this_week = follow_up(today + timedelta(days=3))
 
-    assert late.is_overdue(today=today) and not late.is_due_this_week(today=today)
-    assert this_week.is_due_this_week(today=today) and not this_week.is_overdue(today=today)
+    assert late.is_overdue(today=today)
+    assert not this_week.is_overdue(today=today)
 
 
 def meeting(organization, occurred_on: date):
@@ -78,7 +78,7 @@ def test_last_contact_is_the_latest_interaction_with_the_organization():
     meeting(partnership.organization, date(2025, 12, 20))
     meeting(factories.OrganizationFactory(), date(2026, 1, 10))
 
-    annotated = Partnership.objects.with_last_contact().get()
+    annotated = Partnership.objects.with_last_contact(today=date(2026, 1, 15)).get()
 
     assert annotated.last_contact_on == date(2025, 12, 20)
 
@@ -86,7 +86,9 @@ def test_last_contact_is_the_latest_interaction_with_the_organization():
 def test_last_contact_is_empty_without_interactions():
     factories.PartnershipFactory()
 
-    assert Partnership.objects.with_last_contact().get().last_contact_on is None
+    annotated = Partnership.objects.with_last_contact(today=date(2026, 1, 15)).get()
+
+    assert annotated.last_contact_on is None
 
 
 def test_cadence_is_the_partnerships_own_else_its_stages_default(settings):

@@ -5,6 +5,7 @@ from django.utils.translation import gettext_lazy as _
 
 from crm import importing
 from crm.admin.base import RECORD_FIELDSET, HistoryAdmin
+from crm.admin.changelist import EstimatedCountPaginator
 from crm.admin.contact_import import ContactImportMixin
 from crm.admin.inlines import (
     OrganizationAffiliationInline,
@@ -29,8 +30,11 @@ class OrganizationAdmin(PartnershipInlineAdminMixin, ContactImportMixin, History
         "is_identified",
         "needs_verification",
     ]
-    list_filter = ["kind", "is_identified", "needs_verification", "country"]
+    # No filter by country: listing the countries would read every row.
+    list_filter = ["kind", "is_identified", "needs_verification"]
     search_fields = ["name", "short_name", "slug", "city"]
+    paginator = EstimatedCountPaginator
+    show_full_result_count = False
     prepopulated_fields = {"slug": ["name"]}
     readonly_fields = ["created_at", "updated_at"]
     fieldsets = [
@@ -52,6 +56,8 @@ class PersonAdmin(ContactImportMixin, HistoryAdmin):
     list_display = ["full_name", "email", "phone", "preferred_language"]
     list_filter = ["preferred_language"]
     search_fields = ["given_name", "family_name", "email", "slug"]
+    paginator = EstimatedCountPaginator
+    show_full_result_count = False
     prepopulated_fields = {"slug": ["given_name", "family_name"]}
     readonly_fields = ["created_at", "updated_at"]
     fieldsets = [

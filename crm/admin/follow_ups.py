@@ -3,19 +3,24 @@
 from django.contrib import admin, messages
 from django.core.exceptions import ValidationError
 from django.db.models import Count
-from django.utils import timezone
 from django.utils.formats import date_format
 from django.utils.html import format_html
 from django.utils.translation import gettext_lazy as _
 from django.utils.translation import ngettext, ngettext_lazy
 
-from crm import services
+from crm import clock, services
 from crm.admin.base import (
     HistoryAdmin,
     action_confirmed,
     object_action_urls,
     render_action_page,
     run_state_action,
+)
+from crm.admin.changelist import (
+    DeadlineFilter,
+    EstimatedCountPaginator,
+    IndexedSearchMixin,
+    StaffListFilter,
 )
 from crm.forms import (
     CompleteFollowUpsForm,
@@ -28,24 +33,8 @@ from crm.models import FollowUp, FollowUpPlan, FollowUpPlanStep
 from crm.roles import staff_members
 
 
-class DeadlineFilter(admin.SimpleListFilter):
-    title = _("deadline")
-    parameter_name = "deadline"
-
-    def lookups(self, request, model_admin):
-        return [("overdue", _("Overdue")), ("week", _("Due this week"))]
-
-    def queryset(self, request, queryset):
-        today = timezone.localdate()
-        if self.value() == "overdue":
-            return queryset.overdue(today=today)
-        if self.value() == "week":
-            return queryset.due_within(7, today=today)
-        return queryset
-
-
 @admin.register(FollowUp)
-class FollowUpAdmin(HistoryAdmin):
+class FollowUpAdmin(IndexedSearchMixin, HistoryAdmin):
     form = FollowUpAdminForm
     list_display = [
         "title",
@@ -61,9 +50,13 @@ class FollowUpAdmin(HistoryAdmin):
         "status",
         "priority",
         "project",
-        ("assignee", admin.RelatedOnlyFieldListFilter),
+        ("assignee", StaffListFilter),
     ]
     list_select_related = ["project", "organization", "assignee"]
+    # Served by crm_followup_due_idx; no exact count of the whole table.
+    ordering = ["due_on", "id"]
+    paginator = EstimatedCountPaginator
+    show_full_result_count = False
     date_hierarchy = "due_on"
     search_fields = [
         "title",
@@ -104,7 +97,7 @@ class FollowUpAdmin(HistoryAdmin):
     @admin.display(description=_("due date"), ordering="due_on")
     def due(self, follow_up: FollowUp) -> str:
         text = date_format(follow_up.due_on, "SHORT_DATE_FORMAT")
-        if follow_up.is_overdue(today=timezone.localdate()):
+        if follow_up.is_overdue(today=clock.today()):
             return format_html(
                 '<span class="crm-overdue" style="color:#ba2121;font-weight:bold"'
                 ' title="{}">{}</span>',

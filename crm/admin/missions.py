@@ -5,6 +5,7 @@ from django.utils.translation import gettext_lazy as _
 
 from crm import services
 from crm.admin.base import HistoryAdmin
+from crm.admin.changelist import EstimatedCountPaginator
 from crm.admin.inlines import (
     InteractionFollowUpInline,
     InteractionOrganizationInline,
@@ -37,6 +38,8 @@ class InteractionAdmin(HistoryAdmin):
     list_display = ["title", "kind", "occurred_on", "city", "mission", "organisations"]
     list_filter = ["kind", "mission"]
     list_select_related = ["mission"]
+    paginator = EstimatedCountPaginator
+    show_full_result_count = False
     date_hierarchy = "occurred_on"
     search_fields = ["title", "summary", "outcome", "city", "organizations__name"]
     autocomplete_fields = ["mission", "staff"]

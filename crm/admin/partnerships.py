@@ -6,7 +6,7 @@ from django.utils.formats import date_format
 from django.utils.translation import gettext_lazy as _
 from django.utils.translation import ngettext, ngettext_lazy
 
-from crm import services
+from crm import clock, services
 from crm.admin.base import (
     RECORD_FIELDSET,
     HistoryAdmin,
@@ -16,6 +16,7 @@ from crm.admin.base import (
     render_action_page,
     run_state_action,
 )
+from crm.admin.changelist import EstimatedCountPaginator, IndexedSearchMixin
 from crm.admin.inlines import StageChangeInline
 from crm.forms import AssignOwnerForm, ChangeStageForm, PartnershipAdminForm
 from crm.models import Partnership, StageChange
@@ -53,10 +54,12 @@ class PartnershipInlineAdminMixin(VersionedInlinesMixin):
 
 
 @admin.register(Partnership)
-class PartnershipAdmin(HistoryAdmin):
+class PartnershipAdmin(IndexedSearchMixin, HistoryAdmin):
     list_display = ["organization", "project", "role", "stage", "owner", "last_contact"]
     list_filter = ["stage", "role", "project"]
     list_select_related = ["organization", "project", "owner"]
+    paginator = EstimatedCountPaginator
+    show_full_result_count = False
     search_fields = ["organization__name", "organization__short_name", "project__name", "notes"]
     autocomplete_fields = ["organization", "project", "owner"]
     form = PartnershipAdminForm
@@ -71,7 +74,7 @@ class PartnershipAdmin(HistoryAdmin):
     change_form_template = "admin/crm/partnership/change_form.html"
 
     def get_queryset(self, request):
-        return super().get_queryset(request).with_last_contact()
+        return super().get_queryset(request).with_last_contact(today=clock.today())
 
     def get_readonly_fields(self, request, obj=None):
         fields = list(super().get_readonly_fields(request, obj))
@@ -194,6 +197,8 @@ class StageChangeAdmin(admin.ModelAdmin):
     list_display = ["partnership", "from_stage", "to_stage", "changed_at", "changed_by"]
     list_filter = ["to_stage", "from_stage"]
     list_select_related = ["partnership__organization", "partnership__project", "changed_by"]
+    paginator = EstimatedCountPaginator
+    show_full_result_count = False
     date_hierarchy = "changed_at"
     search_fields = [
         "partnership__organization__name",

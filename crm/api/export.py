@@ -149,15 +149,15 @@ def _computed() -> dict[tuple[type, str], _Computed]:
 
 
 def _is_overdue_column():
-    """FollowUpSerializer.is_overdue: FollowUp.is_overdue(today=…) on values, today once."""
-    from crm.models import FollowUp
+    """FollowUpSerializer.is_overdue: the one meaning of overdue on values, today once.
 
-    closed = frozenset(FollowUp.CLOSED_STATUSES)
-    waiting = FollowUp.Status.WAITING
+    SQL paths use ``FollowUp.objects.overdue_expression(today=…)`` instead.
+    """
+    from crm.managers import is_overdue
 
     def make(context):
         today = context["today"]
-        return lambda status, due_on: status not in closed and status != waiting and due_on < today
+        return lambda status, due_on: is_overdue(status=status, due_on=due_on, today=today)
 
     return ("status", "due_on"), make
 

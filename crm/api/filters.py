@@ -7,12 +7,13 @@ Every filter validates its value through a form field, so a malformed value is a
 from django import forms
 from django.core.exceptions import ValidationError
 from django.db.models import Q
-from django.utils import timezone
 from django.utils.translation import gettext_lazy as _
 from django_filters import rest_framework as filters
 from drf_spectacular.types import OpenApiTypes
 from drf_spectacular.utils import extend_schema_field
 
+from crm import clock
+from crm.managers import Deadline, deadline_q
 from crm.models import (
     Affiliation,
     FollowUp,
@@ -26,11 +27,6 @@ from crm.models import (
 )
 
 ME = "me"
-
-
-def today():
-    """Return the date the date-dependent filters are computed for."""
-    return timezone.localdate()
 
 
 class UserOrMeField(forms.CharField):
@@ -182,7 +178,7 @@ class PartnershipFilter(UpdatedSinceMixin):
         fields = ["project", "organization", "stage", "role"]
 
     def filter_stale(self, queryset, name, value):
-        stale = queryset.stale(today=today())
+        stale = queryset.stale(today=clock.today())
         return stale if value else queryset.exclude(pk__in=stale.values("pk"))
 
 
@@ -195,15 +191,26 @@ class FollowUpFilter(UpdatedSinceMixin):
     due_before = filters.DateFilter(
         field_name="due_on", lookup_expr="lte", label=_("Due on or before this date.")
     )
-    overdue = BooleanFilter(method="filter_overdue", label=_("Open and past its due date."))
+    overdue = BooleanFilter(
+        method="filter_overdue",
+        label=_("Open, past its due date and not waiting on the partner."),
+    )
+    deadline = filters.ChoiceFilter(
+        choices=Deadline.choices,
+        method="filter_deadline",
+        label=_("Where it stands against today, as the dashboard groups it."),
+    )
 
     class Meta:
         model = FollowUp
         fields = ["project", "organization", "person", "interaction", "priority"]
 
     def filter_overdue(self, queryset, name, value):
-        overdue = queryset.overdue(today=today())
-        return overdue if value else queryset.exclude(pk__in=overdue.values("pk"))
+        overdue = deadline_q(Deadline.OVERDUE, today=clock.today())
+        return queryset.filter(overdue if value else ~overdue)
+
+    def filter_deadline(self, queryset, name, value):
+        return queryset.deadline(value, today=clock.today())
 
 
 class StageChangeFilter(filters.FilterSet):

@@ -7,13 +7,12 @@ follow-up, moving a partnership) go through ``crm.services``.
 """
 
 from django.core.exceptions import ValidationError as DjangoValidationError
-from django.utils import timezone
 from django.utils.translation import gettext_lazy as _
 from drf_spectacular.utils import extend_schema_field
 from rest_framework import serializers
 from rest_framework.exceptions import ValidationError
 
-from crm import services
+from crm import clock, services
 from crm.models import (
     Affiliation,
     FollowUp,
@@ -568,7 +567,7 @@ class FollowUpSerializer(CleanModelSerializer):
         # "Today" once per serializer (so once per page or export), not per row.
         today = self.context.get("today")
         if today is None:
-            today = self.__dict__.setdefault("_today", timezone.localdate())
+            today = self.__dict__.setdefault("_today", clock.today())
         return follow_up.is_overdue(today=today)
 
     def validate_status(self, value):

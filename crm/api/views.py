@@ -18,7 +18,7 @@ from rest_framework import exceptions, status, viewsets
 from rest_framework.decorators import action
 from rest_framework.response import Response
 
-from crm import services
+from crm import clock, services
 from crm.api import export, filters, serializers
 from crm.api.pagination import SyncCursorPagination
 from crm.api.renderers import CSVRenderer, XLSXRenderer
@@ -396,7 +396,7 @@ class PartnershipViewSet(ETagMixin, CrmViewSet):
     change_actions = ["change_stage", "assign_owner"]
 
     def get_queryset(self):
-        return Partnership.objects.with_contact_due().select_related(
+        return Partnership.objects.with_contact_due(today=clock.today()).select_related(
             "organization", "project", "owner"
         )
 

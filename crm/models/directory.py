@@ -67,6 +67,8 @@ class Organization(models.Model):
         indexes = [
             # API sync: ?updated_since=… ORDER BY updated_at, id (the cursor pages).
             models.Index(fields=["updated_at", "id"], name="crm_organization_sync_idx"),
+            # Admin changelist: ORDER BY name, id DESC LIMIT 100.
+            models.Index(fields=["name"], name="crm_organization_name_idx"),
         ]
 
     def __str__(self) -> str:
@@ -121,6 +123,8 @@ class Person(models.Model):
         indexes = [
             # API sync: ?updated_since=… ORDER BY updated_at, id (the cursor pages).
             models.Index(fields=["updated_at", "id"], name="crm_person_sync_idx"),
+            # Admin changelist: ORDER BY family_name, given_name, id DESC LIMIT 100.
+            models.Index(fields=["family_name", "given_name"], name="crm_person_name_idx"),
         ]
 
     def __str__(self) -> str:

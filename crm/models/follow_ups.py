@@ -1,16 +1,22 @@
 """Follow-ups, the unit of staff work, and the plans that create them."""
 
-from datetime import date, timedelta
+from datetime import date
 
 from django.conf import settings
 from django.db import models
 from django.db.models import Q
 from django.urls import reverse
-from django.utils import timezone
 from django.utils.translation import gettext_lazy as _
 from simple_history.models import HistoricalRecords
 
-from crm.managers import FollowUpPlanStepManager, FollowUpQuerySet, NaturalKeyManager
+from crm import clock
+from crm.managers import (
+    FollowUpPlanStepManager,
+    FollowUpQuerySet,
+    NaturalKeyManager,
+    is_overdue,
+    is_waiting_too_long,
+)
 from crm.models.choices import OPEN_FOLLOW_UP_STATUSES, FollowUpPriority, FollowUpStatus
 from crm.models.constraints import choices_constraint
 from crm.models.directory import Organization, Person
@@ -130,7 +136,8 @@ class FollowUp(models.Model):
                 condition=Q(status__in=OPEN_FOLLOW_UP_STATUSES),
                 name="crm_followup_open_assignee_idx",
             ),
-            # FollowUp.objects.overdue(today=…) and .due_within(…) across the team.
+            # FollowUp.objects.deadline(…, today=…) across the team: the dashboard's
+            # groups (ORDER BY due_on, id LIMIT 50), the admin and API filters.
             models.Index(
                 fields=["due_on"],
                 condition=Q(status__in=OPEN_FOLLOW_UP_STATUSES),
@@ -140,6 +147,23 @@ class FollowUp(models.Model):
             models.Index(fields=["project", "organization"], name="crm_followup_project_idx"),
             # API sync: ?updated_since=… ORDER BY updated_at, id (the cursor pages).
             models.Index(fields=["updated_at", "id"], name="crm_followup_sync_idx"),
+            # Admin changelist: ORDER BY due_on, id LIMIT 100 (the model's ordering),
+            # and its date hierarchy's MIN/MAX(due_on), over every status.
+            models.Index(fields=["due_on", "id"], name="crm_followup_due_idx"),
+            # The counts per deadline (COUNT(status) FILTER … over open work), read
+            # from the index alone: one person's (dashboard, digest:
+            # crm.agenda.bounded_groups) and per project (the dashboard's chart and
+            # team counts: FollowUp.objects.deadline_counts_by_project).
+            models.Index(
+                fields=["assignee", "status", "due_on", "waiting_since"],
+                condition=Q(status__in=OPEN_FOLLOW_UP_STATUSES),
+                name="crm_followup_open_mine_idx",
+            ),
+            models.Index(
+                fields=["project", "status", "due_on", "waiting_since"],
+                condition=Q(status__in=OPEN_FOLLOW_UP_STATUSES),
+                name="crm_followup_open_project_idx",
+            ),
         ]
 
     def __str__(self) -> str:
@@ -177,17 +201,19 @@ class FollowUp(models.Model):
         """
         before = self.waiting_since
         if self.status == FollowUpStatus.WAITING:
-            self.waiting_since = before or timezone.localdate()
+            self.waiting_since = before or clock.today()
         else:
             self.waiting_since = None
         return self.waiting_since != before
 
     def is_overdue(self, *, today: date) -> bool:
         """Tell whether it is late on our side, as ``FollowUp.objects.overdue()`` says."""
-        return self.is_open and self.status != FollowUpStatus.WAITING and self.due_on < today
+        return is_overdue(status=self.status, due_on=self.due_on, today=today)
 
-    def is_due_this_week(self, *, today: date) -> bool:
-        return self.is_open and today <= self.due_on <= today + timedelta(days=7)
+    def is_waiting_too_long(self, *, today: date) -> bool:
+        return is_waiting_too_long(
+            status=self.status, waiting_since=self.waiting_since, today=today
+        )
 
 
 class FollowUpPlan(models.Model):

@@ -194,6 +194,9 @@ class Interaction(models.Model):
         indexes = [
             # API sync: ?updated_since=… ORDER BY updated_at, id (the cursor pages).
             models.Index(fields=["updated_at", "id"], name="crm_interaction_sync_idx"),
+            # Admin changelist: ORDER BY occurred_on DESC, id DESC LIMIT 100 (read
+            # backwards), and its date hierarchy's MIN/MAX(occurred_on).
+            models.Index(fields=["occurred_on", "id"], name="crm_interaction_date_idx"),
         ]
 
     def __str__(self) -> str:

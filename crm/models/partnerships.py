@@ -131,6 +131,9 @@ class StageChange(models.Model):
             models.Index(
                 fields=["partnership", "-changed_at"], name="crm_stagechange_history_idx"
             ),
+            # Admin changelist: ORDER BY changed_at DESC, id DESC LIMIT 100 (read
+            # backwards), and its date hierarchy's MIN/MAX(changed_at).
+            models.Index(fields=["changed_at", "id"], name="crm_stagechange_date_idx"),
         ]
 
     def __str__(self) -> str:

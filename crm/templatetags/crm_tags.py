@@ -68,3 +68,9 @@ def absolute_url(path: str) -> str:
 def version(record) -> str:
     """Return the version of ``record``, for an edit form's hidden ``version`` field."""
     return version_of(record)
+
+
+@register.filter
+def overdue_on(follow_up, today: date) -> bool:
+    """Tell whether ``follow_up`` is overdue on ``today``: ``{% if f|overdue_on:today %}``."""
+    return follow_up.is_overdue(today=today)

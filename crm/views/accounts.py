@@ -16,6 +16,7 @@ from django.utils.translation import gettext as _
 from django.utils.translation import gettext_lazy
 from django.views.decorators.http import require_http_methods, require_POST
 
+from crm import clock
 from crm.calendar import calendar_url_for
 from crm.models import ApiToken, StaffProfile
 
@@ -35,7 +36,7 @@ class ApiTokenForm(forms.Form):
 
     def clean_expires_on(self):
         expires_on = self.cleaned_data["expires_on"]
-        if expires_on and expires_on <= timezone.localdate():
+        if expires_on and expires_on <= clock.today():
             raise forms.ValidationError(gettext_lazy("Choose a day after today."))
         return expires_on
 

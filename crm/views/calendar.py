@@ -1,9 +1,10 @@
 """The calendar feed's page: served to calendar programs by the secret in its URL."""
 
 from django.http import Http404, HttpRequest, HttpResponse
-from django.utils import timezone, translation
+from django.utils import translation
 from django.views.decorators.http import require_safe
 
+from crm import clock
 from crm.calendar import build_calendar
 from crm.models import StaffProfile
 
@@ -17,7 +18,7 @@ def calendar_feed(request: HttpRequest, secret: str) -> HttpResponse:
         raise Http404
     with translation.override(profile.language):
         calendar = build_calendar(
-            profile.user, host=request.get_host().split(":")[0], today=timezone.localdate()
+            profile.user, host=request.get_host().split(":")[0], today=clock.today()
         )
     response = HttpResponse(calendar.to_ical(), content_type="text/calendar; charset=utf-8")
     response["Content-Disposition"] = 'inline; filename="compact-crm.ics"'

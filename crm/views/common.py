@@ -1,25 +1,21 @@
 """What the staff pages share: the clock, permission checks, redirects, lists cut short."""
 
 from dataclasses import dataclass
-from datetime import date
 from typing import Any
 
 from django.core.exceptions import PermissionDenied, ValidationError
 from django.http import HttpRequest
 from django.urls import reverse
-from django.utils import timezone
 from django.utils.http import url_has_allowed_host_and_scheme, urlencode
 
+from crm import clock
+from crm.agenda import bounded_groups
+from crm.managers import open_q
 from crm.models import FollowUp, Interaction, Mission, Organization, Project
 
 # Follow-ups listed per dashboard group and per page; the rest is one link
 # away, in the admin's changelist filtered the same way.
 FOLLOW_UP_LIMIT = 50
-
-
-def today() -> date:
-    """Return the unit's today (Africa/Lome); tests replace this function."""
-    return timezone.localdate()
 
 
 def require(request: HttpRequest, *perms: str) -> None:
@@ -50,17 +46,12 @@ def action_context(request: HttpRequest) -> dict[str, Any]:
     """Return what the follow-up action forms of a page need."""
     # No list of staff here: reassigning is a link to the follow-up's own
     # action page, so that a long list does not carry a <select> per row.
-    return {"can_act": request.user.has_perm("crm.change_followup"), "today": today()}
+    return {"can_act": request.user.has_perm("crm.change_followup"), "today": clock.today()}
 
 
 def admin_follow_ups_url(**filters: Any) -> str:
     """Return the admin's follow-up changelist filtered by ``filters``."""
     return f"{reverse('admin:crm_followup_changelist')}?{urlencode(filters)}"
-
-
-OPEN_NOT_WAITING = ",".join(
-    status for status in FollowUp.OPEN_STATUSES if status != FollowUp.Status.WAITING
-)
 
 
 @dataclass
@@ -77,15 +68,10 @@ class FollowUpList:
 
 
 def open_follow_ups(queryset, **admin_filters: Any) -> FollowUpList:
-    """List a page's open follow-ups, cut at FOLLOW_UP_LIMIT (two queries)."""
-    follow_ups = list(
-        queryset.select_related("project", "organization", "assignee", "person").order_by(
-            "due_on", "id"
-        )[:FOLLOW_UP_LIMIT]
-    )
-    total = len(follow_ups)
-    if total == FOLLOW_UP_LIMIT:
-        total = queryset.count()
+    """List a page's open follow-ups, cut at FOLLOW_UP_LIMIT (two queries, however many)."""
+    queryset = queryset.select_related("project", "organization", "assignee", "person")
+    group = bounded_groups(queryset, {"open": open_q()}, limit=FOLLOW_UP_LIMIT)["open"]
+    follow_ups, total = group.follow_ups, group.total
     statuses = ",".join(FollowUp.OPEN_STATUSES)
     return FollowUpList(
         follow_ups, total, admin_follow_ups_url(status__in=statuses, **admin_filters)

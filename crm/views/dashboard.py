@@ -1,7 +1,5 @@
 """The dashboard: my open follow-ups by urgency, partnerships gone quiet, the projects' chart."""
 
-from dataclasses import dataclass
-from datetime import date, timedelta
 from typing import Any
 
 from django.contrib.auth.decorators import login_required
@@ -9,23 +7,25 @@ from django.http import HttpRequest, HttpResponse
 from django.shortcuts import render
 from django.views.decorators.http import require_GET
 
-from crm import roles
-from crm.agenda import WEEK_DAYS, group_follow_ups
+from crm import clock, roles
+from crm.agenda import dashboard_groups, first_and_total
 from crm.calendar import calendar_url_for
+from crm.managers import DEADLINE_GROUPS, Deadline
 from crm.models import FollowUp, Partnership, Project
-from crm.views import common
-from crm.views.common import (
-    FOLLOW_UP_LIMIT,
-    OPEN_NOT_WAITING,
-    action_context,
-    admin_follow_ups_url,
-    require,
-)
+from crm.views.common import FOLLOW_UP_LIMIT, action_context, admin_follow_ups_url, require
 
 
-def _project_chart(*, on: date) -> dict[str, Any]:
-    """Return the bars of the open-follow-ups-per-project chart (one query)."""
-    projects = Project.objects.with_follow_up_counts(today=on).order_by("name")
+def _project_chart(counts: dict[int, dict[str, int]]) -> dict[str, Any]:
+    """Return the bars of the open-follow-ups-per-project chart (one query, for the names).
+
+    ``counts`` is ``FollowUp.objects.deadline_counts_by_project()``: the same
+    figures as ``Project.objects.with_follow_up_counts()``, grouped before any join.
+    """
+    projects = list(Project.objects.only("code", "name").order_by("name"))
+    for project in projects:
+        row = counts.get(project.pk, {})
+        project.open_count = row.get("open", 0)
+        project.overdue_count = row.get(Deadline.OVERDUE, 0)
     bar_height, gap, label_width, bar_space = 22, 10, 170, 190
     largest = max((project.open_count for project in projects), default=0) or 1
     bars = []
@@ -50,41 +50,14 @@ def _project_chart(*, on: date) -> dict[str, Any]:
     }
 
 
-@dataclass
-class DashboardGroup:
-    key: str
-    label: str
-    follow_ups: list[FollowUp]
-    total: int
-    more_url: str
-
-    @property
-    def more(self) -> int:
-        return self.total - len(self.follow_ups)
-
-
-def _group_filters(key: str, on: date) -> dict[str, str]:
-    """Return the admin changelist filters that match a dashboard group."""
-    if key == "waiting":
-        return {"status__exact": FollowUp.Status.WAITING}
-    week_end = on + timedelta(days=WEEK_DAYS)
-    dates = {
-        "overdue": {"due_on__lt": on},
-        "today": {"due_on__exact": on},
-        "week": {"due_on__gt": on, "due_on__lte": week_end},
-        "later": {"due_on__gt": week_end},
-    }[key]
-    return {"status__in": OPEN_NOT_WAITING, **{k: v.isoformat() for k, v in dates.items()}}
-
-
 @require_GET
 @login_required
 def dashboard(request: HttpRequest) -> HttpResponse:
     require(request, "crm.view_followup", "crm.view_partnership")
-    on = common.today()
+    on = clock.today()
     may_see_team = roles.is_coordination(request.user)
     scope = "team" if may_see_team and request.GET.get("scope") == "team" else "mine"
-    follow_ups = FollowUp.objects.open().select_related("project", "organization", "assignee")
+    follow_ups = FollowUp.objects.select_related("project", "organization", "assignee")
     if scope == "mine":
         follow_ups = follow_ups.for_assignee(request.user)
     stale = Partnership.objects.gone_quiet(today=on).select_related(
@@ -94,22 +67,26 @@ def dashboard(request: HttpRequest) -> HttpResponse:
         # As in the morning digest: the partnerships the user owns.
         stale = stale.filter(owner=request.user)
     mine = {"assignee__id__exact": request.user.pk} if scope == "mine" else {}
-    groups = [
-        DashboardGroup(
-            group.key,
-            group.label,
-            group.follow_ups[:FOLLOW_UP_LIMIT],
-            len(group.follow_ups),
-            admin_follow_ups_url(**_group_filters(group.key, on), **mine),
-        )
-        for group in group_follow_ups(follow_ups.order_by("due_on", "id"), on=on)
-    ]
+    # One pass over open work per project serves the chart and the team's counts.
+    per_project = FollowUp.objects.deadline_counts_by_project(today=on)
+    team_counts = {key: sum(row[key] for row in per_project.values()) for key in DEADLINE_GROUPS}
+    groups = dashboard_groups(
+        follow_ups,
+        today=on,
+        limit=FOLLOW_UP_LIMIT,
+        counts=team_counts if scope == "team" else None,
+    )
+    for group in groups:
+        # The same group in the admin: its deadline filter is the same Q.
+        group.more_url = admin_follow_ups_url(deadline=group.key, **mine)
+    stale_list, stale_total = first_and_total(stale, limit=FOLLOW_UP_LIMIT)
     context = {
         "scope": scope,
         "may_see_team": may_see_team,
         "groups": groups,
-        "stale_partnerships": stale,
-        "chart": _project_chart(on=on),
+        "stale_partnerships": stale_list,
+        "stale_total": stale_total,
+        "chart": _project_chart(per_project),
         "calendar_url": calendar_url_for(request.user, request),
         **action_context(request),
     }

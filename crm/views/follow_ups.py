@@ -1,6 +1,5 @@
 """Adding a follow-up and acting on one (done, snooze, reassign, waiting)."""
 
-from datetime import timedelta
 from typing import Any
 
 from django.contrib import messages
@@ -13,7 +12,7 @@ from django.utils.http import urlencode
 from django.utils.translation import gettext as _
 from django.utils.translation import gettext_lazy
 
-from crm import services
+from crm import clock, services
 from crm.forms import (
     FollowUpDoneForm,
     FollowUpForm,
@@ -21,9 +20,9 @@ from crm.forms import (
     FollowUpSnoozeForm,
     FollowUpWaitingForm,
 )
+from crm.managers import week_end
 from crm.models import FollowUp
 from crm.versions import StaleVersion, version_of
-from crm.views import common
 from crm.views.common import add_errors, next_url, prefill_from_url, require
 
 
@@ -44,7 +43,8 @@ def follow_up_new(request: HttpRequest) -> HttpResponse:
     else:
         initial: dict[str, Any] = {
             "assignee": request.user,
-            "due_on": common.today() + timedelta(7),
+            # A week from now: the end of "due this week".
+            "due_on": week_end(clock.today()),
         }
         interaction = prefill.get("interaction")
         if interaction is not None:
@@ -96,7 +96,7 @@ def _run_follow_up_action(request, action: str, follow_up: FollowUp, data) -> st
             due_on=data["due_on"],
             reason=data["reason"],
             by=request.user,
-            today=common.today(),
+            today=clock.today(),
             version=version,
         )
         return _("“%(title)s” put off.")

@@ -11,10 +11,9 @@ from django.utils.translation import gettext as _
 from django.utils.translation import ngettext
 from django.views.decorators.http import require_GET, require_POST
 
-from crm import services
+from crm import clock, services
 from crm.forms import ApplyPlanForm, FollowUpRowFormSet, InteractionForm
 from crm.models import Interaction
-from crm.views import common
 from crm.views.common import action_context, prefill_from_url, require
 
 
@@ -73,7 +72,7 @@ def interaction_apply_plan(request: HttpRequest, slug: str) -> HttpResponse:
                 organization=form.cleaned_data["organization"],
                 assignee=form.cleaned_data["assignee"],
                 by=request.user,
-                today=common.today(),
+                today=clock.today(),
             )
         except ValidationError as error:
             messages.error(request, " ".join(error.messages))
@@ -133,7 +132,7 @@ def interaction_new(request: HttpRequest) -> HttpResponse:
                 )
                 return redirect(interaction)
     else:
-        initial: dict[str, Any] = {"occurred_on": common.today(), "staff": [request.user]}
+        initial: dict[str, Any] = {"occurred_on": clock.today(), "staff": [request.user]}
         if "organization" in prefill:
             initial["organizations"] = [prefill["organization"]]
         if "project" in prefill:

@@ -11,8 +11,8 @@ from django.shortcuts import get_object_or_404, render
 from django.utils import timezone
 from django.views.decorators.http import require_GET
 
+from crm import clock
 from crm.models import Interaction, Organization, StageChange
-from crm.views import common
 from crm.views.common import action_context, open_follow_ups, require
 
 # Each source of an organisation's timeline is cut at this many rows, newest
@@ -82,7 +82,7 @@ def _organization_timeline(organization: Organization) -> list[TimelineEntry]:
 @login_required
 def organization(request: HttpRequest, slug: str) -> HttpResponse:
     organization = _get_organization_for_user(request, slug)
-    on = common.today()
+    on = clock.today()
     context = {
         "organization": organization,
         # Current roles (no end) first: NULLs sort first on SQLite but last on

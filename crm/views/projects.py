@@ -1,18 +1,22 @@
 """A project's pipeline, and moving a partnership to another stage."""
 
+from dataclasses import dataclass
+
 from django.contrib import messages
 from django.contrib.auth.decorators import login_required
 from django.core.exceptions import ValidationError
+from django.db.models import Count, Q
 from django.http import HttpRequest, HttpResponse
 from django.shortcuts import get_object_or_404, redirect, render
+from django.urls import reverse
+from django.utils.http import urlencode
 from django.utils.translation import gettext as _
 from django.views.decorators.http import require_GET, require_POST
 
-from crm import services
+from crm import clock, services
 from crm.forms import PartnershipStageForm
 from crm.models import Partnership, Project
 from crm.versions import StaleVersion
-from crm.views import common
 from crm.views.common import action_context, next_url, open_follow_ups, require
 
 
@@ -31,6 +35,25 @@ PIPELINE_STAGES = [
     Partnership.Stage.ACTIVE,
 ]
 SIDE_STAGES = [Partnership.Stage.ON_HOLD, Partnership.Stage.CLOSED]
+# Cards shown per column; the rest is one link away, in the admin.
+COLUMN_LIMIT = 50
+
+
+@dataclass
+class PipelineColumn:
+    stage: str
+    label: str
+    partnerships: list[Partnership]
+    total: int
+    more_url: str
+
+    @property
+    def more(self) -> int:
+        return self.total - len(self.partnerships)
+
+
+def admin_partnerships_url(**filters) -> str:
+    return f"{reverse('admin:crm_partnership_changelist')}?{urlencode(filters)}"
 
 
 @require_GET
@@ -38,23 +61,34 @@ SIDE_STAGES = [Partnership.Stage.ON_HOLD, Partnership.Stage.CLOSED]
 def project(request: HttpRequest, code: str) -> HttpResponse:
     project = _get_project_for_user(request, code)
     partnerships = (
-        project.partnerships.with_staleness(today=common.today())
+        project.partnerships.with_staleness(today=clock.today())
         .with_next_follow_up()
         .select_related("organization", "owner")
         .order_by("organization__name")
     )
-    by_stage: dict[str, list[Partnership]] = {stage: [] for stage in Partnership.Stage.values}
-    for partnership in partnerships:
-        by_stage[partnership.stage].append(partnership)
+    # Each column's count in one query, its first COLUMN_LIMIT cards in one
+    # query per stage: the page reads no more partnerships than it shows.
+    totals = project.partnerships.aggregate(
+        **{stage: Count("pk", filter=Q(stage=stage)) for stage in Partnership.Stage.values}
+    )
 
     def columns(stages):
-        return [(stage, stage.label, by_stage[stage]) for stage in stages]
+        return [
+            PipelineColumn(
+                stage,
+                stage.label,
+                list(partnerships.filter(stage=stage)[:COLUMN_LIMIT]),
+                totals[stage],
+                admin_partnerships_url(project__id__exact=project.pk, stage__exact=stage),
+            )
+            for stage in stages
+        ]
 
     context = {
         "project": project,
         "columns": columns(PIPELINE_STAGES),
         "side_columns": columns(SIDE_STAGES),
-        "partnership_count": sum(len(items) for items in by_stage.values()),
+        "partnership_count": sum(totals.values()),
         "stage_choices": Partnership.Stage.choices,
         "can_move": request.user.has_perm("crm.change_partnership"),
         "open_follow_ups": open_follow_ups(

@@ -16,7 +16,7 @@ from django.core.management.base import BaseCommand, CommandError, CommandParser
 from django.db import transaction
 from django.utils import timezone
 
-from crm import roles
+from crm import clock, roles
 from crm.models import FollowUp, FollowUpPlan, FollowUpPlanStep, Interaction, Organization, Project
 from crm.services import follow_up_complete
 
@@ -179,7 +179,7 @@ class Command(BaseCommand):
 
     @transaction.atomic
     def handle(self, *args, **options) -> None:
-        today = options["today"] or timezone.localdate()
+        today = options["today"] or clock.today()
         projects, organizations = self._facts()
         users = self._demo_users()
         you = self._you(options["assignee"]) or users[COORDINATION]

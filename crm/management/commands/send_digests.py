@@ -8,9 +8,8 @@ a digest that failed is sent by the next run.
 from datetime import date
 
 from django.core.management.base import BaseCommand, CommandError, CommandParser
-from django.utils import timezone
 
-from crm import digests
+from crm import clock, digests
 
 
 class Command(BaseCommand):
@@ -51,7 +50,7 @@ class Command(BaseCommand):
 
     def _date(self, raw: str | None) -> date:
         if raw is None:
-            return timezone.localdate()
+            return clock.today()
         try:
             return date.fromisoformat(raw)
         except ValueError:
