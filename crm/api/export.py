@@ -274,7 +274,7 @@ def csv_lines_python(export: Export, counter: dict) -> Iterator[str]:
 def csv_bytes_copy(sql: str, using: str, counter: dict) -> Iterator[bytes]:
     """Stream COPY's output as PostgreSQL sends it."""
     connection = connections[using]
-    with connection.cursor() as cursor:
+    with connection.wrap_database_errors, connection.cursor() as cursor:
         with cursor.cursor.copy(sql) as copy:
             for block in copy:
                 yield bytes(block)
