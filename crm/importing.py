@@ -13,6 +13,7 @@ streaming are simpler to hold in one small module.
 """
 
 import csv
+import functools
 import io
 import re
 import zipfile
@@ -23,7 +24,12 @@ from itertools import islice
 from pathlib import Path
 
 from django.core.exceptions import ValidationError
-from django.db import DatabaseError, connections, router, transaction
+from django.core.validators import (
+    MaxLengthValidator,
+    ProhibitNullCharactersValidator,
+    URLValidator,
+)
+from django.db import DatabaseError, connections, models, router, transaction
 from django.db.models.functions import Lower
 from django.utils import timezone
 from django.utils.dateparse import parse_date
@@ -495,17 +501,102 @@ class _Chunk:
         return cls(existing, owners, organizations, held)
 
 
-def _check(instance, errors: dict, exclude: tuple[str, ...] = ()) -> None:
-    """Raise every field error of ``instance`` (the constraints are checked by the caller)."""
-    try:
-        instance.full_clean(
-            exclude=[*errors, *exclude], validate_unique=False, validate_constraints=False
+# Web addresses as most are written, a strict subset of what URLValidator
+# accepts (its host, domain and path rules, narrowed to ASCII): these pass at
+# the cost of one match; any other goes through URLValidator itself.
+_PLAIN_URL_RE = re.compile(
+    r"https?://(?:[a-z0-9](?:[a-z0-9-]{0,61}[a-z0-9])?\.)+[a-z]{2,63}(?:/[a-z0-9._~/-]*)?",
+    re.IGNORECASE,
+)
+
+
+def _plain_url_first(validator: URLValidator):
+    def validate(value: str) -> None:
+        if len(value) > 2048 or not _PLAIN_URL_RE.fullmatch(value):
+            validator(value)
+
+    return validate
+
+
+@functools.cache
+def _field_checks(model) -> list[tuple]:
+    """Per field of ``model``: what a value needs to pass ``Field.clean()`` for sure.
+
+    (field, type, choices or None, max length or None, the other validators).
+    A value that fails any of these goes through ``Field.clean()`` itself, for
+    Django's own message; a value that passes is what ``clean()`` accepts.
+    """
+    kinds = (
+        (models.BooleanField, bool),
+        (models.DateTimeField, datetime),
+        (models.DateField, date),
+        (models.CharField, str),
+        (models.TextField, str),
+    )
+    checks = []
+    for model_field in model._meta.fields:
+        if model_field.generated:
+            continue
+        kind = next((k for base, k in kinds if isinstance(model_field, base)), None)
+        others = [
+            _plain_url_first(validator) if isinstance(validator, URLValidator) else validator
+            for validator in model_field.validators
+            if not isinstance(validator, (MaxLengthValidator, ProhibitNullCharactersValidator))
+        ]
+        choices = (
+            frozenset(value for value, _label in model_field.flatchoices)
+            if model_field.choices
+            else None
         )
-    except ValidationError as error:
-        # Keep each error's message and parameters apart, so that the value a
-        # message quotes can be cut to an excerpt (_row_errors).
-        for column, items in error.error_dict.items():
-            errors.setdefault(column, []).extend(items)
+        checks.append((model_field, kind, choices, model_field.max_length, others))
+    return checks
+
+
+def _plainly_valid(raw, kind, choices, max_length, others) -> bool:
+    if kind is None or not isinstance(raw, kind):
+        return False  # A relation, a number or a value still to convert: no shortcut.
+    if (choices is not None and raw not in choices) or (
+        max_length is not None and len(raw) > max_length
+    ):
+        return False
+    try:
+        for validator in others:
+            validator(raw)
+    except ValidationError:
+        return False
+    return True
+
+
+def _check(instance, errors: dict, exclude: tuple[str, ...] = ()) -> None:
+    """Raise every field error of ``instance``, as ``full_clean()`` would find them.
+
+    The constraints are checked by the caller. A value is first checked by what
+    its field needs (type, choices, length, validators); only a doubtful one
+    goes through ``Field.clean()``, which gives Django's own messages: the
+    common case costs a few comparisons, not Django's generic machinery.
+    """
+    skip = {*errors, *exclude}
+    for model_field, kind, choices, max_length, others in _field_checks(type(instance)):
+        if model_field.name in skip:
+            continue
+        raw = getattr(instance, model_field.attname)
+        if raw in model_field.empty_values:
+            if model_field.blank:
+                continue
+        elif _plainly_valid(raw, kind, choices, max_length, others):
+            continue
+        try:
+            setattr(instance, model_field.attname, model_field.clean(raw, instance))
+        except ValidationError as error:
+            # Kept apart (message and parameters), so that the value a message
+            # quotes can be cut to an excerpt (_row_errors).
+            errors.setdefault(model_field.name, []).extend(error.error_list)
+    if type(instance).clean is not models.Model.clean:
+        try:
+            instance.clean()
+        except ValidationError as error:
+            for column, items in error.update_error_dict({}).items():
+                errors.setdefault(column, []).extend(items)
     if errors:
         raise ValidationError(errors)
 
@@ -638,18 +729,20 @@ def _plan_row(kind: str, number: int, values: dict[str, str], chunk: _Chunk, see
 # Writing.
 
 
+@functools.cache
+def _history_columns(history_model) -> list[str]:
+    return [f.attname for f in history_model._meta.concrete_fields if f.attname != "history_id"]
+
+
 def _history_row(history_model, instance, *, history_type: str, by, now) -> dict:
-    row = {}
-    for history_field in history_model._meta.concrete_fields:
-        name = history_field.attname
-        if name == "history_id":
-            continue
-        row[name] = {
-            "history_date": now,
-            "history_change_reason": None,
-            "history_type": history_type,
-            "history_user_id": by.pk if by is not None else None,
-        }.get(name, getattr(instance, name, None))
+    """The history row simple_history would write for ``instance`` (its state now)."""
+    row = {name: getattr(instance, name, None) for name in _history_columns(history_model)}
+    row.update(
+        history_date=now,
+        history_change_reason=None,
+        history_type=history_type,
+        history_user_id=by.pk if by is not None else None,
+    )
     return row
 
 

@@ -200,3 +200,28 @@ def test_the_admin_refuses_an_xlsx_bomb_with_its_message(client, coordinator):
     assert response.status_code == 200
     assert response.context["form"].errors["file"]
     assert not response.context.get("token")
+
+
+@pytest.mark.parametrize(
+    "website",
+    [
+        "https://org.example.org",
+        "http://a.bc/x/y-z.html",
+        "https://x-.com",
+        "notaurl",
+        "ftp://x.org",
+    ],
+)
+def test_web_addresses_are_checked_as_the_model_checks_them(website):
+    from django.core.exceptions import ValidationError
+
+    try:
+        Organization(slug="o", name="O", kind="company", website=website).full_clean()
+        expected = []
+    except ValidationError as error:
+        expected = [("website" in error.message_dict)]
+    content = f"slug,name,kind,website\no,O,company,{website}\n".encode()
+
+    result = run(content, "sites.csv")
+
+    assert [error.column == "website" for error in result.errors] == expected
