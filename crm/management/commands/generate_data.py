@@ -221,7 +221,9 @@ class Generator:
 
     def make_users(self) -> None:
         User = get_user_model()
-        staff, _created = Group.objects.get_or_create(name=roles.STAFF)
+        staff, created = Group.objects.get_or_create(name=roles.STAFF)
+        if created:
+            staff.permissions.set(roles.role_permissions(roles.STAFF))
         start = self.writer.next_id(User)
         count = self.sizes["users"]
         created = User.objects.bulk_create(
