@@ -72,7 +72,7 @@ CHUNK_ROWS = 2000
 # Hostile files. The admin's uploads are at most 20 MB (crm/admin/contact_import.py)
 # and ADMIN_MAX_ROWS rows; the import_contacts command takes up to MAX_ROWS.
 MAX_ROWS = 1_000_000
-ADMIN_MAX_ROWS = 20_000
+ADMIN_MAX_ROWS = 10_000
 MAX_COLUMNS = 50
 # A cell longer than this is an error (the longest text a person writes in a
 # description); a message quotes at most EXCERPT_CHARS of any value.
