@@ -544,7 +544,7 @@ def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     parser.add_argument("--sizes", default="10000,1000000", help="follow-ups, comma-separated")
     parser.add_argument("--runs", type=int, default=5, help="timed runs per figure (≥ 5)")
-    parser.add_argument("--xlsx-rows", type=int, default=100_000)
+    parser.add_argument("--xlsx-rows", type=int, default=20_000)
     parser.add_argument("--import-rows", type=int, default=100_000)
     parser.add_argument("--http-seconds", type=float, default=30)
     parser.add_argument("--write", type=Path, help="write the report there (docs/benchmarks.md)")
