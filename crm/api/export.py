@@ -311,6 +311,8 @@ class _RowCount:
     """``response.row_count``: None until a streamed body has been sent."""
 
     def __get__(self, response, owner=None):
+        if response is None:
+            return self
         return response._export_counter.get("rows")
 
 
