@@ -518,7 +518,8 @@ def test_a_key_repeated_in_one_file_is_refused_naming_both_rows(monkeypatch):
     monkeypatch.setattr("crm.importing.CHUNK_ROWS", 2)  # The repeat is in another chunk.
     text = ORGS + "other,Other,company,US,true\nvisa,Visa Inc,payment_network,US,true\n"
 
-    result = run(text)
+    with translation.override("en"):
+        result = run(text)
 
     assert [(error.row, error.column) for error in result.errors] == [(5, "slug")]
     assert "row 2" in result.errors[0].message
