@@ -11,7 +11,7 @@ RUN_ENV := DJANGO_DEBUG=$${DJANGO_DEBUG:-1}
 # Tests need a secret key but no real one.
 TEST_ENV := DJANGO_SECRET_KEY=$${DJANGO_SECRET_KEY:-tests-only-not-a-secret}
 
-.PHONY: run test lint format check messages install install-dev clean
+.PHONY: run test lint format check messages install install-dev clean bench bench-smoke
 
 $(BIN)/python:
 	$(PYTHON) -m venv $(VENV)
@@ -52,6 +52,22 @@ check: install-dev
 messages: install-dev
 	$(TEST_ENV) $(MANAGE) makemessages -l fr --no-obsolete --ignore=.venv
 	$(TEST_ENV) $(MANAGE) compilemessages -l fr --ignore=.venv
+
+# Issue 10's ratios on PostgreSQL at 10,000 and 1,000,000 follow-ups, written to
+# docs/benchmarks.md (bench/run.py). The database is emptied: its name must
+# contain "bench". bench-smoke runs the same code at a tiny size (CI).
+BENCH_SERVER ?= postgres://postgres@127.0.0.1:5432
+BENCH_DATABASE ?= crm_bench
+BENCH_ENV := DATABASE_URL=$(BENCH_SERVER)/$(BENCH_DATABASE) DJANGO_DEBUG=0
+
+bench: install-dev
+	psql "$(BENCH_SERVER)/postgres" -qc "CREATE DATABASE $(BENCH_DATABASE)" 2>/dev/null || true
+	$(BENCH_ENV) $(BIN)/python bench/run.py --write docs/benchmarks.md $(BENCH_ARGS)
+
+bench-smoke: install-dev
+	psql "$(BENCH_SERVER)/postgres" -qc "CREATE DATABASE $(BENCH_DATABASE)_smoke" 2>/dev/null || true
+	DATABASE_URL=$(BENCH_SERVER)/$(BENCH_DATABASE)_smoke DJANGO_DEBUG=0 $(BIN)/python bench/run.py \
+		--sizes 100,300 --runs 1 --xlsx-rows 50 --import-rows 50 --http-seconds 1
 
 clean:
 	rm -rf $(VENV) .pytest_cache .ruff_cache staticfiles

@@ -44,7 +44,6 @@ def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     parser.add_argument("--rows", type=int, default=100_000)
     parser.add_argument("--users", type=int, default=40)
-    parser.add_argument("--organizations", type=int, default=2_000)
     parser.add_argument(
         "--force", action="store_true", help="Run on a database whose name lacks 'bench'."
     )
@@ -52,9 +51,9 @@ def main() -> None:
     require_postgresql(force=options.force)
 
     reset_database()
-    seeded = seed_follow_ups(options.rows, options.users, options.organizations)
+    seeded = seed_follow_ups(options.rows, options.users)
     print(
-        f"COPY of {options.rows:,} follow-ups: {seeded.copy_seconds:.2f} s "
+        f"generate_data of {options.rows:,} follow-ups: {seeded.seconds:.2f} s "
         f"({seeded.rows_per_second:,.0f} rows/s)\n"
     )
 

@@ -13,7 +13,9 @@ streaming are simpler to hold in one small module.
 """
 
 import csv
+import functools
 import io
+import re
 import zipfile
 from collections.abc import Callable, Iterator
 from dataclasses import dataclass, field
@@ -22,14 +24,18 @@ from itertools import islice
 from pathlib import Path
 
 from django.core.exceptions import ValidationError
-from django.db import DatabaseError, transaction
+from django.core.validators import (
+    MaxLengthValidator,
+    ProhibitNullCharactersValidator,
+    URLValidator,
+)
+from django.db import DatabaseError, connections, models, router, transaction
 from django.db.models.functions import Lower
 from django.utils import timezone
 from django.utils.dateparse import parse_date
 from django.utils.translation import gettext as _
 from openpyxl import load_workbook
 from openpyxl.utils.exceptions import InvalidFileException
-from simple_history.utils import bulk_create_with_history, bulk_update_with_history
 
 from crm.models import Affiliation, Organization, Person
 
@@ -61,7 +67,25 @@ TRUE = {"1", "true", "yes", "y", "oui", "vrai", "x"}
 FALSE = {"0", "false", "no", "n", "non", "faux"}
 PREVIEW_ROWS = 100
 # Rows checked and written together: a few statements per chunk, not per row.
-CHUNK_ROWS = 1000
+CHUNK_ROWS = 2000
+
+# Hostile files. The admin's uploads are at most 20 MB (crm/admin/contact_import.py)
+# and ADMIN_MAX_ROWS rows; the import_contacts command takes up to MAX_ROWS.
+MAX_ROWS = 1_000_000
+ADMIN_MAX_ROWS = 10_000
+MAX_COLUMNS = 50
+# A cell longer than this is an error (the longest text a person writes in a
+# description); a message quotes at most EXCERPT_CHARS of any value.
+MAX_CELL_CHARS = 10_000
+EXCERPT_CHARS = 40
+# An XLSX is a zip of XML files. Before openpyxl reads one, every entry's
+# declared size (which zipfile enforces while inflating) and compression ratio
+# are checked: a sheet is streamed, but the shared strings and styles are held
+# in memory whole. With these limits a preview stays under 200 MB of Python
+# memory for any file (docs/performance.md, "Hostile files").
+MAX_SHEET_BYTES = 64 * 1024 * 1024
+MAX_OTHER_ENTRY_BYTES = 16 * 1024 * 1024
+MAX_RATIO = 100
 
 
 class ImportFileError(Exception):
@@ -137,10 +161,110 @@ def _unreadable(error: Exception) -> ImportFileError:
 UNREADABLE = (UnicodeDecodeError, csv.Error, zipfile.BadZipFile, InvalidFileException)
 
 
-def read_rows(file, filename: str) -> tuple[list[str], Iterator[tuple[int, dict[str, str]]]]:
+_DIMENSION_RE = re.compile(
+    rb"<(?:\w+:)?dimension\s+ref=\"([A-Z]+)([0-9]+)(?::([A-Z]+)([0-9]+))?\""
+)
+
+
+def _column_number(letters: bytes) -> int:
+    number = 0
+    for letter in letters:
+        number = number * 26 + letter - ord("A") + 1
+    return number
+
+
+def check_xlsx(file, *, max_rows: int) -> int | None:
+    """Refuse an XLSX bomb before openpyxl reads it; return the sheet's declared rows.
+
+    Checks every zip entry's size and compression ratio, and each sheet's
+    declared dimensions (``<dimension ref="A1:K20001"/>``, when present).
+    Reads only the zip's directory and the start of each sheet; ``file`` is
+    left at its start.
+    """
+    declared = None
+    try:
+        with zipfile.ZipFile(file) as archive:
+            for info in archive.infolist():
+                sheet = info.filename.startswith("xl/worksheets/")
+                limit = MAX_SHEET_BYTES if sheet else MAX_OTHER_ENTRY_BYTES
+                ratio = info.file_size / max(info.compress_size, 1)
+                if info.file_size > limit or (info.file_size > 1024 * 1024 and ratio > MAX_RATIO):
+                    raise ImportFileError(
+                        _(
+                            "This XLSX file unpacks to far more than it weighs "
+                            "(%(entry)s: %(size)d MB, %(ratio)d times its packed size): "
+                            "it is refused. Save it again from your spreadsheet program, "
+                            "or as CSV."
+                        )
+                        % {
+                            "entry": _excerpt(info.filename),
+                            "size": info.file_size // (1024 * 1024),
+                            "ratio": ratio,
+                        }
+                    )
+                if sheet and info.filename.endswith(".xml"):
+                    with archive.open(info) as stream:
+                        head = stream.read(4096)
+                    match = _DIMENSION_RE.search(head)
+                    if match:
+                        rows = int(match.group(4) or match.group(2))
+                        columns = _column_number(match.group(3) or match.group(1))
+                        _check_size(rows, columns, max_rows=max_rows)
+                        declared = max(declared or 0, rows)
+                    else:
+                        # No declared size: openpyxl would parse the whole sheet
+                        # to find it; counting its rows at inflating speed is
+                        # a hundred times faster.
+                        _check_size(_count_rows(archive, info), 0, max_rows=max_rows)
+    except zipfile.BadZipFile as error:
+        raise ImportFileError(_("This is not a readable XLSX file.")) from error
+    finally:
+        file.seek(0)
+    return declared
+
+
+def _count_rows(archive: zipfile.ZipFile, info: zipfile.ZipInfo) -> int:
+    """Count the ``<row`` elements of a sheet, streaming it (blank rows count)."""
+    rows = 0
+    tail = b""
+    with archive.open(info) as stream:
+        while block := stream.read(1024 * 1024):
+            data = tail + block
+            rows += data.count(b"<row") + data.count(b":row ") + data.count(b":row>")
+            # An element name cut by the block's end is counted in the next
+            # one; three bytes cannot hold a whole one, so none is counted twice.
+            tail = data[-3:]
+    return rows
+
+
+def _check_size(rows: int, columns: int, *, max_rows: int) -> None:
+    if rows > max_rows + 1:  # Row 1 names the columns.
+        raise ImportFileError(too_many_rows(max_rows))
+    if columns > MAX_COLUMNS:
+        raise ImportFileError(
+            _("The sheet has %(columns)d columns; an import has at most %(limit)d.")
+            % {"columns": columns, "limit": MAX_COLUMNS}
+        )
+
+
+def too_many_rows(max_rows: int) -> str:
+    if max_rows < MAX_ROWS:
+        return _(
+            "The file has more than %(rows)s rows: import it with the import_contacts "
+            "command (see the README)."
+        ) % {"rows": f"{max_rows:,}"}
+    return _("The file has more than %(rows)s rows: split it.") % {"rows": f"{max_rows:,}"}
+
+
+def read_rows(
+    file, filename: str, *, max_rows: int = MAX_ROWS
+) -> tuple[list[str], Iterator[tuple[int, dict[str, str]]]]:
     """Return the header and an iterator of (row number, values), read lazily.
 
-    Raise ImportFileError, also while iterating, when the file cannot be read.
+    Raise ImportFileError, also while iterating, when the file cannot be read,
+    is a bomb, or has more than ``max_rows`` rows after the header (blank rows
+    count: a file of millions of blank rows is refused as soon as that many
+    were read).
     """
     suffix = Path(filename).suffix.lower()
     try:
@@ -150,11 +274,16 @@ def read_rows(file, filename: str) -> tuple[list[str], Iterator[tuple[int, dict[
             header_row = next(reader, None)
             rows = (values for values in reader)
         elif suffix == ".xlsx":
+            check_xlsx(file, max_rows=max_rows)
             try:
                 workbook = load_workbook(file, read_only=True, data_only=True)
             except Exception as error:  # openpyxl raises many kinds on a bad file.
                 raise ImportFileError(_("This is not a readable XLSX file.")) from error
-            iterator = workbook.worksheets[0].iter_rows(values_only=True)
+            sheet = workbook.worksheets[0]
+            # Never trust nor compute the sheet's size: without a declared one,
+            # openpyxl would read the whole sheet once just to find it.
+            sheet.reset_dimensions()
+            iterator = sheet.iter_rows(values_only=True)
             header_row = next(iterator, None)
             rows = (values for values in iterator)
         else:
@@ -163,11 +292,15 @@ def read_rows(file, filename: str) -> tuple[list[str], Iterator[tuple[int, dict[
         raise _unreadable(error) from error
     if not header_row:
         raise ImportFileError(_("The file is empty: row 1 must name the columns."))
+    if len(header_row) > MAX_COLUMNS:
+        _check_size(0, len(header_row), max_rows=max_rows)
     headers = [_cell_text(value).lower() for value in header_row]
 
     def numbered() -> Iterator[tuple[int, dict[str, str]]]:
         try:
             for number, values in enumerate(rows, start=2):
+                if number > max_rows + 1:
+                    raise ImportFileError(too_many_rows(max_rows))
                 cells = [_cell_text(value) for value in values]
                 if not any(cells):
                     continue  # Blank lines, common at the end of spreadsheets.
@@ -181,17 +314,15 @@ def read_rows(file, filename: str) -> tuple[list[str], Iterator[tuple[int, dict[
 def count_rows(path: Path) -> int | None:
     """Return how many data rows a file holds, for a progress bar (cheaply).
 
-    Raise ImportFileError when an XLSX file cannot be opened.
+    Raise ImportFileError when an XLSX file is unreadable or a bomb.
     """
     if path.suffix.lower() == ".csv":
         with path.open("rb") as file:
             return max(sum(1 for _line in file) - 1, 0)
     if path.suffix.lower() == ".xlsx":
-        try:
-            workbook = load_workbook(path, read_only=True)
-        except Exception as error:  # openpyxl raises many kinds on a bad file.
-            raise ImportFileError(_("This is not a readable XLSX file.")) from error
-        return max((workbook.worksheets[0].max_row or 1) - 1, 0)
+        with path.open("rb") as file:
+            declared = check_xlsx(file, max_rows=MAX_ROWS)
+        return None if declared is None else max(declared - 1, 0)
     return None
 
 
@@ -275,186 +406,225 @@ def _apply(instance, values: dict[str, str], columns: list[str], errors: dict) -
     return changed
 
 
-def _save(instance, *, by, fields: list[str], errors: dict | None = None) -> None:
-    """Check ``instance`` against the model's rules, then save it; raise every error.
+def _excerpt(value: str) -> str:
+    """At most EXCERPT_CHARS characters of ``value``, for a message quoting it."""
+    value = str(value)
+    return value if len(value) <= EXCERPT_CHARS else value[: EXCERPT_CHARS - 1] + "…"
 
-    An existing record is written only in ``fields`` (the columns the file
-    gives), so that the import never writes back what it did not read.
+
+def _row_errors(number: int, error: ValidationError) -> list[RowError]:
+    """One RowError per message; a value a message quotes is cut to an excerpt."""
+
+    def texts(item: ValidationError) -> list[str]:
+        out = []
+        for one in item.error_list:
+            message = one.message
+            if one.params:
+                params = {
+                    key: _excerpt(value) if isinstance(value, str) else value
+                    for key, value in one.params.items()
+                }
+                message = message % params
+            out.append(str(message))
+        return out
+
+    if hasattr(error, "error_dict"):
+        return [
+            RowError(number, "" if column == "__all__" else column, message)
+            for column, items in error.error_dict.items()
+            for item in items
+            for message in texts(item)
+        ]
+    return [RowError(number, "", message) for message in texts(error)]
+
+
+def _rule_message(model, name: str) -> str:
+    """The model's own message for its constraint ``name`` (what full_clean would say)."""
+    for constraint in model._meta.constraints:
+        if constraint.name == name:
+            return constraint.get_violation_error_message()
+    raise LookupError(name)
+
+
+# One path: a chunk of rows is checked in Python against what a few queries
+# read (the records its keys name, the e-mails it uses, the organisations and
+# roles it refers to), then written in a few statements: COPY on PostgreSQL,
+# bulk INSERTs elsewhere, with their history rows. The database's constraints
+# remain the last guard: if a write still fails (a rule only it checks, a
+# concurrent change), the chunk is split in halves until the failing row is
+# found and named; the other rows are written all the same, so that every
+# mistake of the file is reported at once.
+
+
+@dataclass
+class _Row:
+    number: int
+    slug: str
+    action: str  # created, updated or unchanged
+    instance: object = None  # to create or update
+    affiliation_action: str | None = None
+    affiliation: Affiliation | None = None
+
+
+@dataclass
+class _Chunk:
+    """What the chunk's rows refer to, read in a few queries."""
+
+    existing: dict
+    owners: dict[str, str]  # lower-case e-mail -> slug of the person who has it
+    organizations: dict
+    held: dict[int, list[Affiliation]]
+
+    @classmethod
+    def read(cls, kind: str, chunk) -> "_Chunk":
+        model = Organization if kind == ORGANIZATIONS else Person
+        slugs = [values.get("slug", "") for _number, values in chunk]
+        existing = model.objects.in_bulk([slug for slug in slugs if slug], field_name="slug")
+        owners: dict[str, str] = {}
+        organizations: dict = {}
+        held: dict[int, list[Affiliation]] = {}
+        if kind == PEOPLE:
+            emails = {values["email"].lower() for _n, values in chunk if values.get("email")}
+            if emails:
+                owners = dict(
+                    Person.objects.annotate(lower_email=Lower("email"))
+                    .filter(lower_email__in=emails)
+                    .values_list("lower_email", "slug")
+                )
+            wanted = {values.get("organization") for _n, values in chunk} - {"", None}
+            if wanted:
+                organizations = Organization.objects.in_bulk(wanted, field_name="slug")
+            if existing:
+                people = [person.pk for person in existing.values()]
+                for affiliation in Affiliation.objects.filter(person__in=people).order_by("pk"):
+                    held.setdefault(affiliation.person_id, []).append(affiliation)
+        return cls(existing, owners, organizations, held)
+
+
+# Web addresses as most are written, a strict subset of what URLValidator
+# accepts (its host, domain and path rules, narrowed to ASCII): these pass at
+# the cost of one match; any other goes through URLValidator itself.
+_PLAIN_URL_RE = re.compile(
+    r"https?://(?:[a-z0-9](?:[a-z0-9-]{0,61}[a-z0-9])?\.)+[a-z]{2,63}(?:/[a-z0-9._~/-]*)?",
+    re.IGNORECASE,
+)
+
+
+def _plain_url_first(validator: URLValidator):
+    def validate(value: str) -> None:
+        if len(value) > 2048 or not _PLAIN_URL_RE.fullmatch(value):
+            validator(value)
+
+    return validate
+
+
+@functools.cache
+def _field_checks(model) -> list[tuple]:
+    """Per field of ``model``: what a value needs to pass ``Field.clean()`` for sure.
+
+    (field, type, choices or None, max length or None, the other validators).
+    A value that fails any of these goes through ``Field.clean()`` itself, for
+    Django's own message; a value that passes is what ``clean()`` accepts.
     """
-    errors = dict(errors or {})
+    kinds = (
+        (models.BooleanField, bool),
+        (models.DateTimeField, datetime),
+        (models.DateField, date),
+        (models.CharField, str),
+        (models.TextField, str),
+    )
+    checks = []
+    for model_field in model._meta.fields:
+        if model_field.generated:
+            continue
+        kind = next((k for base, k in kinds if isinstance(model_field, base)), None)
+        others = [
+            _plain_url_first(validator) if isinstance(validator, URLValidator) else validator
+            for validator in model_field.validators
+            if not isinstance(validator, (MaxLengthValidator, ProhibitNullCharactersValidator))
+        ]
+        choices = (
+            frozenset(value for value, _label in model_field.flatchoices)
+            if model_field.choices
+            else None
+        )
+        checks.append((model_field, kind, choices, model_field.max_length, others))
+    return checks
+
+
+def _plainly_valid(raw, kind, choices, max_length, others) -> bool:
+    if kind is None or not isinstance(raw, kind):
+        return False  # A relation, a number or a value still to convert: no shortcut.
+    if (choices is not None and raw not in choices) or (
+        max_length is not None and len(raw) > max_length
+    ):
+        return False
     try:
-        instance.full_clean(exclude=list(errors))
-    except ValidationError as error:
-        for column, messages in error.message_dict.items():
-            errors.setdefault(column, []).extend(messages)
+        for validator in others:
+            validator(raw)
+    except ValidationError:
+        return False
+    return True
+
+
+def _check(instance, errors: dict, exclude: tuple[str, ...] = ()) -> None:
+    """Raise every field error of ``instance``, as ``full_clean()`` would find them.
+
+    The constraints are checked by the caller. A value is first checked by what
+    its field needs (type, choices, length, validators); only a doubtful one
+    goes through ``Field.clean()``, which gives Django's own messages: the
+    common case costs a few comparisons, not Django's generic machinery.
+    """
+    skip = {*errors, *exclude}
+    for model_field, kind, choices, max_length, others in _field_checks(type(instance)):
+        if model_field.name in skip:
+            continue
+        raw = getattr(instance, model_field.attname)
+        if raw in model_field.empty_values:
+            if model_field.blank:
+                continue
+        elif _plainly_valid(raw, kind, choices, max_length, others):
+            continue
+        try:
+            setattr(instance, model_field.attname, model_field.clean(raw, instance))
+        except ValidationError as error:
+            # Kept apart (message and parameters), so that the value a message
+            # quotes can be cut to an excerpt (_row_errors).
+            errors.setdefault(model_field.name, []).extend(error.error_list)
+    if type(instance).clean is not models.Model.clean:
+        try:
+            instance.clean()
+        except ValidationError as error:
+            for column, items in error.update_error_dict({}).items():
+                errors.setdefault(column, []).extend(items)
     if errors:
         raise ValidationError(errors)
-    instance._history_user = by
-    if instance._state.adding:
-        instance.save()
-    else:
-        instance.save(update_fields=[*fields, "updated_at"])
 
 
-def _upsert(model, values: dict[str, str], columns: list[str], *, by) -> tuple[object, str]:
-    slug = values.get("slug", "")
-    if not slug:
-        raise ValidationError({"slug": _("Give the record's key (slug).")})
-    instance = model.objects.filter(slug=slug).first()
-    action = "updated"
-    if instance is None:
-        instance = model(slug=slug)
-        action = "created"
-    errors: dict = {}
-    changed = _apply(instance, values, columns, errors)
-    if action == "updated" and not changed and not errors:
-        return instance, "unchanged"
-    _save(instance, by=by, fields=[c for c in columns if c != "slug"], errors=errors)
-    return instance, action
-
-
-def _import_affiliation(person: Person, values: dict[str, str], *, by) -> str | None:
+def _plan_affiliation(person, values, chunk: _Chunk) -> tuple[str | None, Affiliation | None]:
     slug = values.get("organization", "")
     if not slug:
         if any(values.get(column) for column in AFFILIATION_COLUMNS):
             raise ValidationError({"organization": _("Give the organisation's slug.")})
-        return None
-    organization = Organization.objects.filter(slug=slug).first()
+        return None, None
+    organization = chunk.organizations.get(slug)
     if organization is None:
         raise ValidationError(
-            {"organization": _("No organisation has the slug “%(slug)s”.") % {"slug": slug}}
+            {
+                "organization": _("No organisation has the slug “%(slug)s”.")
+                % {"slug": _excerpt(slug)}
+            }
         )
     title = values.get("title", "")
     start_on = _date("start_on", values.get("start_on", ""))
     end_on = _date("end_on", values.get("end_on", ""))
-    affiliations = Affiliation.objects.filter(
-        person=person, organization=organization, title=title
-    )
-    # The natural key first; else the active role of that title (one at most).
-    affiliation = (
-        affiliations.filter(start_on=start_on).first()
-        or affiliations.filter(end_on__isnull=True).first()
-    )
-    action = "updated"
-    if affiliation is None:
-        affiliation = Affiliation(person=person, organization=organization, title=title)
-        action = "created"
-    changed = False
-    for column, value in (("start_on", start_on), ("end_on", end_on)):
-        if (values.get(column) or action == "created") and getattr(affiliation, column) != value:
-            setattr(affiliation, column, value)
-            changed = True
-    if values.get("is_primary"):
-        primary = _boolean("is_primary", values["is_primary"])
-        if affiliation.is_primary != primary:
-            affiliation.is_primary = primary
-            changed = True
-    if action == "updated" and not changed:
-        return "unchanged"
-    _save(affiliation, by=by, fields=["start_on", "end_on", "is_primary"])
-    return action
-
-
-def _import_row(kind: str, values: dict[str, str], result: ImportResult, *, by) -> str:
-    if kind == ORGANIZATIONS:
-        _organization, action = _upsert(Organization, values, ORGANIZATION_COLUMNS, by=by)
-        return action
-    person, action = _upsert(Person, values, PERSON_COLUMNS, by=by)
-    affiliation = _import_affiliation(person, values, by=by)
-    if affiliation == "created":
-        result.affiliations_created += 1
-    elif affiliation == "updated":
-        result.affiliations_updated += 1
-        if action == "unchanged":
-            action = "updated"
-    return action
-
-
-def _row_errors(number: int, error: ValidationError) -> list[RowError]:
-    if hasattr(error, "error_dict"):
-        return [
-            RowError(number, "" if column == "__all__" else column, message)
-            for column, messages in error.message_dict.items()
-            for message in messages
-        ]
-    return [RowError(number, "", message) for message in error.messages]
-
-
-# The fast path: a chunk of rows checked in Python, written in a few statements.
-#
-# The row-by-row path above stays the reference. A chunk takes the fast path only
-# when every row in it is plainly right; any doubt (an error to report, the same
-# slug twice, a rule the chunk would break) sends the whole chunk row by row, so
-# that errors, their messages and the order rows see each other's changes are
-# exactly those of the reference. The database's constraints remain the last
-# guard: if a bulk statement still fails, the chunk is run again row by row.
-
-
-class _RowByRow(Exception):
-    """This chunk goes row by row (an error to name, or a case left to that path)."""
-
-
-def _check_fields(instance, exclude=()) -> None:
-    try:
-        instance.full_clean(exclude=exclude, validate_unique=False, validate_constraints=False)
-    except ValidationError as error:
-        raise _RowByRow from error
-
-
-def _breaks_organization_rules(organization: Organization) -> bool:
-    """crm_organization_verification_has_note (the kind is a field choice)."""
-    return organization.needs_verification and not organization.verification_note
-
-
-def _email_taken(owners: dict[str, str], email: str, slug: str) -> bool:
-    """crm_person_email_unique, against the owners known for this chunk."""
-    return bool(email) and owners.get(email.lower(), slug) != slug
-
-
-def _breaks_affiliation_rules(affiliation: Affiliation, others: list[Affiliation]) -> bool:
-    """The span and the two partial unique constraints of Affiliation."""
-    if affiliation.start_on and affiliation.end_on and affiliation.end_on < affiliation.start_on:
-        return True
-    if affiliation.end_on is not None:
-        return False
-    for other in others:
-        if other is affiliation or other.end_on is not None:
-            continue
-        if (
-            other.organization_id == affiliation.organization_id
-            and other.title == affiliation.title
-        ):
-            return True
-        if other.is_primary and affiliation.is_primary:
-            return True
-    return False
-
-
-def _plan_affiliation(person, values, organizations, held: list[Affiliation]):
-    """Mirror _import_affiliation without queries; return (action, affiliation)."""
-    slug = values.get("organization", "")
-    if not slug:
-        if any(values.get(column) for column in AFFILIATION_COLUMNS):
-            raise _RowByRow
-        return None, None
-    organization = organizations.get(slug)
-    if organization is None:
-        raise _RowByRow
-    title = values.get("title", "")
-    try:
-        start_on = _date("start_on", values.get("start_on", ""))
-        end_on = _date("end_on", values.get("end_on", ""))
-        primary = (
-            _boolean("is_primary", values["is_primary"]) if values.get("is_primary") else None
-        )
-    except ValidationError as error:
-        raise _RowByRow from error
+    primary = _boolean("is_primary", values["is_primary"]) if values.get("is_primary") else None
+    held = chunk.held.get(person.pk, []) if person.pk else []
     same = [a for a in held if a.organization_id == organization.pk and a.title == title]
-    by_key = [a for a in same if a.start_on == start_on]
-    active = [a for a in same if a.end_on is None]
-    if len(by_key) > 1 or (not by_key and len(active) > 1):
-        raise _RowByRow  # Which one the database would pick is its business.
-    affiliation = by_key[0] if by_key else (active[0] if active else None)
+    # The natural key first; else the active role of that title (one at most).
+    affiliation = next((a for a in same if a.start_on == start_on), None) or next(
+        (a for a in same if a.end_on is None), None
+    )
     action = "updated"
     if affiliation is None:
         affiliation = Affiliation(person=person, organization=organization, title=title)
@@ -469,139 +639,259 @@ def _plan_affiliation(person, values, organizations, held: list[Affiliation]):
         changed = True
     if action == "updated" and not changed:
         return "unchanged", affiliation
-    _check_fields(affiliation, exclude=["person", "organization"])
-    if _breaks_affiliation_rules(affiliation, [*held, affiliation]):
-        raise _RowByRow
+    # The person may be created by this very row: it has no id yet.
+    _check(affiliation, {}, exclude=("person", "organization"))
+    if affiliation.start_on and affiliation.end_on and affiliation.end_on < affiliation.start_on:
+        raise ValidationError(_rule_message(Affiliation, "crm_affiliation_end_on_after_start_on"))
+    if affiliation.end_on is None:
+        for other in held:
+            if other is affiliation or other.end_on is not None:
+                continue
+            if other.organization_id == organization.pk and other.title == title:
+                rule = "crm_affiliation_one_active_per_role"
+                raise ValidationError(_rule_message(Affiliation, rule))
+            if other.is_primary and affiliation.is_primary:
+                rule = "crm_affiliation_one_primary_per_person"
+                raise ValidationError(_rule_message(Affiliation, rule))
     return action, affiliation
 
 
-def _plan_chunk(kind: str, chunk: list[tuple[int, dict[str, str]]]) -> dict:
-    """Check a chunk in Python with a few queries; raise _RowByRow at any doubt."""
+def _broken_rule(kind: str, instance, chunk: _Chunk) -> str | None:
+    """The name of a constraint the record would break, checked here to name it per row.
+
+    The database checks them all again on write (crm_organization_*, crm_person_*).
+    """
+    if kind == ORGANIZATIONS:
+        if instance.needs_verification and not instance.verification_note:
+            return "crm_organization_verification_has_note"
+        return None
+    email = instance.email.lower()
+    if email and chunk.owners.get(email, instance.slug) != instance.slug:
+        return "crm_person_email_unique"
+    return None
+
+
+def _plan_row(kind: str, number: int, values: dict[str, str], chunk: _Chunk, seen) -> _Row:
+    """Check one row against the chunk's lookups; raise ValidationError naming its fields."""
     model, columns = (
         (Organization, ORGANIZATION_COLUMNS) if kind == ORGANIZATIONS else (Person, PERSON_COLUMNS)
     )
-    slugs = [values.get("slug", "") for _number, values in chunk]
-    if "" in slugs or len(set(slugs)) != len(slugs):
-        raise _RowByRow
-    existing = model.objects.in_bulk(slugs, field_name="slug")
-    plan = {"rows": [], "create": [], "update": [], "affiliations": ([], [])}
-    if kind == PEOPLE:
-        emails = {values["email"].lower() for _n, values in chunk if values.get("email")}
-        owners = (
-            dict(
-                Person.objects.annotate(lower_email=Lower("email"))
-                .filter(lower_email__in=emails)
-                .values_list("lower_email", "slug")
-            )
-            if emails
-            else {}
+    errors: dict = {}
+    for column, text in values.items():
+        if "\x00" in text:
+            errors[column] = [_("This cell holds a NUL character; remove it.")]
+        elif len(text) > MAX_CELL_CHARS:
+            errors[column] = [
+                _("This cell holds %(length)d characters (at most %(limit)d): “%(start)s”.")
+                % {"length": len(text), "limit": MAX_CELL_CHARS, "start": _excerpt(text)}
+            ]
+    if errors:
+        raise ValidationError(errors)
+    slug = values.get("slug", "")
+    if not slug:
+        raise ValidationError({"slug": _("Give the record's key (slug).")})
+    first = seen.setdefault(slug, number)
+    if first != number:
+        raise ValidationError(
+            {
+                "slug": _("The key “%(slug)s” is already in row %(row)d of this file.")
+                % {"slug": _excerpt(slug), "row": first}
+            }
         )
-        wanted = {values.get("organization") for _n, values in chunk} - {"", None}
-        organizations = Organization.objects.in_bulk(wanted, field_name="slug") if wanted else {}
-        held: dict[int, list[Affiliation]] = {}
-        if existing:
-            people = [person.pk for person in existing.values()]
-            for affiliation in Affiliation.objects.filter(person__in=people).order_by("pk"):
-                held.setdefault(affiliation.person_id, []).append(affiliation)
-    for number, values in chunk:
-        slug = values["slug"]
-        instance = existing.get(slug)
-        action = "updated"
-        if instance is None:
-            instance = model(slug=slug)
-            action = "created"
-        old_email = getattr(instance, "email", "")
-        errors: dict = {}
-        changed = _apply(instance, values, columns, errors)
-        if errors:
-            raise _RowByRow
-        if action == "created" or changed:
-            _check_fields(instance)
-            if kind == ORGANIZATIONS and _breaks_organization_rules(instance):
-                raise _RowByRow
-            if kind == PEOPLE:
-                if _email_taken(owners, instance.email, slug):
-                    raise _RowByRow
-                if old_email and owners.get(old_email.lower()) == slug:
-                    del owners[old_email.lower()]
-                if instance.email:
-                    owners[instance.email.lower()] = slug
-            plan["create" if action == "created" else "update"].append(instance)
-        else:
-            action = "unchanged"
-        affiliation_action = None
-        if kind == PEOPLE:
-            affiliation_action, affiliation = _plan_affiliation(
-                instance, values, organizations, held.get(instance.pk, []) if instance.pk else []
-            )
-            if affiliation_action in ("created", "updated"):
-                plan["affiliations"][affiliation_action == "updated"].append(affiliation)
-                if affiliation_action == "updated" and action == "unchanged":
-                    action = "updated"
-        plan["rows"].append((number, action, affiliation_action, slug))
-    plan["model"], plan["fields"] = model, [*columns[1:], "updated_at"]
-    return plan
+    instance = chunk.existing.get(slug)
+    action = "updated"
+    if instance is None:
+        instance = model(slug=slug)
+        action = "created"
+    old_email = getattr(instance, "email", "")
+    changed = _apply(instance, values, columns, errors)
+    row = _Row(number, slug, action)
+    if action == "created" or changed or errors:
+        _check(instance, errors)
+        broken = _broken_rule(kind, instance, chunk)
+        if broken is not None:
+            raise ValidationError(_rule_message(model, broken))
+        row.instance = instance
+    else:
+        row.action = "unchanged"
+    if kind == PEOPLE:
+        row.affiliation_action, row.affiliation = _plan_affiliation(instance, values, chunk)
+        if row.affiliation_action == "updated" and row.action == "unchanged":
+            row.action = "updated"
+        # Later rows see this row's e-mail as taken.
+        if old_email and chunk.owners.get(old_email.lower()) == slug:
+            del chunk.owners[old_email.lower()]
+        if instance.email:
+            chunk.owners[instance.email.lower()] = slug
+    return row
 
 
-def _write(plan: dict, *, by) -> None:
-    model = plan["model"]
-    if plan["create"]:
-        bulk_create_with_history(plan["create"], model, default_user=by)
-    if plan["update"]:
-        now = timezone.now()
-        for instance in plan["update"]:
+# Writing.
+
+
+@functools.cache
+def _history_columns(history_model) -> list[str]:
+    return [f.attname for f in history_model._meta.concrete_fields if f.attname != "history_id"]
+
+
+def _history_row(history_model, instance, *, history_type: str, by, now) -> dict:
+    """The history row simple_history would write for ``instance`` (its state now)."""
+    row = {name: getattr(instance, name, None) for name in _history_columns(history_model)}
+    row.update(
+        history_date=now,
+        history_change_reason=None,
+        history_type=history_type,
+        history_user_id=by.pk if by is not None else None,
+    )
+    return row
+
+
+def _insert(model, rows: list[dict]) -> None:
+    """Insert rows (dicts of column attributes): COPY on PostgreSQL, bulk INSERT elsewhere."""
+    if not rows:
+        return
+    connection = connections[router.db_for_write(model)]
+    if connection.vendor != "postgresql":
+        model._base_manager.bulk_create([model(**row) for row in rows], batch_size=500)
+        return
+    names = list(rows[0])
+    column_of = {f.attname: f.column for f in model._meta.concrete_fields}
+    columns = ", ".join(connection.ops.quote_name(column_of[name]) for name in names)
+    sql = f"COPY {connection.ops.quote_name(model._meta.db_table)} ({columns}) FROM STDIN"
+    # Django turns psycopg's errors into its own (IntegrityError…) for its own
+    # statements; COPY goes to psycopg's cursor directly.
+    with (
+        connection.wrap_database_errors,
+        connection.cursor() as cursor,
+        cursor.cursor.copy(sql) as copy,
+    ):
+        for row in rows:
+            copy.write_row([row[name] for name in names])
+
+
+def _new_ids(model, count: int) -> list[int]:
+    """Take ``count`` ids from the table's sequence (PostgreSQL), for rows COPY will insert."""
+    connection = connections[router.db_for_write(model)]
+    with connection.cursor() as cursor:
+        cursor.execute(
+            "SELECT nextval(pg_get_serial_sequence(%s, %s)) FROM generate_series(1, %s)",
+            [model._meta.db_table, model._meta.pk.column, count],
+        )
+        return [row[0] for row in cursor.fetchall()]
+
+
+def _create(model, instances: list, *, by, now) -> None:
+    """Create ``instances`` and their "+" history rows."""
+    if not instances:
+        return
+    connection = connections[router.db_for_write(model)]
+    for instance in instances:
+        for model_field in model._meta.concrete_fields:
+            if getattr(model_field, "auto_now", False) or getattr(
+                model_field, "auto_now_add", False
+            ):
+                setattr(instance, model_field.attname, now)
+    if connection.vendor == "postgresql":
+        for instance, pk in zip(instances, _new_ids(model, len(instances)), strict=True):
+            instance.pk = pk
+        _insert(
+            model,
+            [
+                {f.attname: getattr(instance, f.attname) for f in model._meta.concrete_fields}
+                for instance in instances
+            ],
+        )
+    else:
+        model._base_manager.bulk_create(instances, batch_size=500)
+    history = model.history.model
+    _insert(
+        history,
+        [
+            _history_row(history, instance, history_type="+", by=by, now=now)
+            for instance in instances
+        ],
+    )
+
+
+def _update(model, instances: list, fields: list[str], *, by, now) -> None:
+    """Save ``fields`` of ``instances`` and their "~" history rows."""
+    if not instances:
+        return
+    if any(f.name == "updated_at" for f in model._meta.concrete_fields):
+        for instance in instances:
             instance.updated_at = now
-        bulk_update_with_history(plan["update"], model, plan["fields"], default_user=by)
-    new, changed = plan["affiliations"]
-    if new:
+        fields = [*fields, "updated_at"]
+    model._base_manager.bulk_update(instances, fields, batch_size=500)
+    history = model.history.model
+    _insert(
+        history,
+        [
+            _history_row(history, instance, history_type="~", by=by, now=now)
+            for instance in instances
+        ],
+    )
+
+
+def _write(kind: str, rows: list[_Row], *, by) -> None:
+    now = timezone.now()
+    model, columns = (
+        (Organization, ORGANIZATION_COLUMNS) if kind == ORGANIZATIONS else (Person, PERSON_COLUMNS)
+    )
+    records = [row for row in rows if row.instance is not None]
+    _create(model, [r.instance for r in records if r.action == "created"], by=by, now=now)
+    _update(
+        model, [r.instance for r in records if r.action == "updated"], columns[1:], by=by, now=now
+    )
+    if kind == PEOPLE:
+        new = [r.affiliation for r in rows if r.affiliation_action == "created"]
         for affiliation in new:
             affiliation.person_id = affiliation.person.pk
-        bulk_create_with_history(new, Affiliation, default_user=by)
-    if changed:
-        # updated_at too: a form opened before the import is then stale.
-        now = timezone.now()
-        for affiliation in changed:
-            affiliation.updated_at = now
-        fields = ["start_on", "end_on", "is_primary", "updated_at"]
-        bulk_update_with_history(changed, Affiliation, fields, default_user=by)
+        _create(Affiliation, new, by=by, now=now)
+        changed = [r.affiliation for r in rows if r.affiliation_action == "updated"]
+        _update(Affiliation, changed, ["start_on", "end_on", "is_primary"], by=by, now=now)
 
 
-def _import_chunk(kind, chunk, result: ImportResult, *, by) -> None:
-    """Import a chunk in a few statements, else row by row (the reference path)."""
-    try:
-        plan = _plan_chunk(kind, chunk)
-        with transaction.atomic():  # A savepoint: a failed bulk statement undoes the chunk.
-            _write(plan, by=by)
-    except (_RowByRow, DatabaseError):
-        for number, values in chunk:
-            _import_one(kind, number, values, result, by=by)
+def _database_message(error: DatabaseError) -> str:
+    first_line = str(error).strip().splitlines()[0] if str(error).strip() else type(error).__name__
+    return _("The database refused this row: %(reason)s") % {"reason": first_line[:300]}
+
+
+def _write_naming_failures(kind: str, rows: list[_Row], result: ImportResult, *, by) -> None:
+    """Write ``rows``; if the database refuses, halve until the refused rows are named."""
+    if not rows:
         return
-    result.rows += len(chunk)
-    for number, action, affiliation, slug in plan["rows"]:
-        if affiliation in ("created", "updated"):
-            name = f"affiliations_{affiliation}"
-            setattr(result, name, getattr(result, name) + 1)
-        setattr(result, action, getattr(result, action) + 1)
-        if len(result.preview) < PREVIEW_ROWS:
-            result.preview.append((number, action, slug))
-
-
-def _import_one(kind, number, values, result: ImportResult, *, by) -> None:
-    result.rows += 1
     try:
-        # A savepoint per row: after a database error PostgreSQL refuses every
-        # statement until a rollback, and later rows must still be checked so
-        # that the user sees all mistakes at once.
-        with transaction.atomic():
-            action = _import_row(kind, values, result, by=by)
-    except ValidationError as error:
-        result.errors.extend(_row_errors(number, error))
-    except (DatabaseError, ValueError) as error:
-        result.errors.append(RowError(number, "", str(error)))
-    else:
-        setattr(result, action, getattr(result, action) + 1)
+        with transaction.atomic():  # A savepoint: a refused write undoes only itself.
+            _write(kind, rows, by=by)
+    except DatabaseError as error:
+        if len(rows) == 1:
+            result.errors.append(RowError(rows[0].number, "", _database_message(error)))
+            return
+        middle = len(rows) // 2
+        _write_naming_failures(kind, rows[:middle], result, by=by)
+        _write_naming_failures(kind, rows[middle:], result, by=by)
+        return
+    for row in rows:
+        if row.affiliation_action in ("created", "updated"):
+            name = f"affiliations_{row.affiliation_action}"
+            setattr(result, name, getattr(result, name) + 1)
+        setattr(result, row.action, getattr(result, row.action) + 1)
         if len(result.preview) < PREVIEW_ROWS:
-            result.preview.append((number, action, values.get("slug", "")))
+            result.preview.append((row.number, row.action, row.slug))
+
+
+def _import_chunk(kind: str, chunk, result: ImportResult, seen: dict, *, by) -> None:
+    lookups = _Chunk.read(kind, chunk)
+    planned = []
+    for number, values in chunk:
+        result.rows += 1
+        try:
+            planned.append(_plan_row(kind, number, values, lookups, seen))
+        except ValidationError as error:
+            result.errors.extend(_row_errors(number, error))
+    _write_naming_failures(kind, planned, result, by=by)
+    # The preview lists rows in file order even when a half was retried.
+    result.preview.sort()
 
 
 def _kind_label(kind: str) -> str:
@@ -616,14 +906,16 @@ def import_contacts(
     by=None,
     expect: str | None = None,
     progress: Callable[[int], None] | None = None,
+    max_rows: int = MAX_ROWS,
 ) -> ImportResult:
     """Import an organisations or people file; save nothing unless every row is right.
 
     ``file`` is a binary file object. ``expect`` (ORGANIZATIONS or PEOPLE)
     refuses a file of the other kind. ``progress`` is called with each row
-    number. Raises ImportFileError when the file itself cannot be read.
+    number. Raises ImportFileError when the file itself cannot be read, is a
+    bomb, or holds more than ``max_rows`` rows.
     """
-    headers, rows = read_rows(file, filename)
+    headers, rows = read_rows(file, filename, max_rows=max_rows)
     kind = detect_kind(headers)
     if expect and kind != expect:
         raise ImportFileError(
@@ -632,9 +924,10 @@ def import_contacts(
         )
     _check_headers(headers, kind)
     result = ImportResult(kind=kind, dry_run=dry_run)
+    seen: dict[str, int] = {}  # slug -> first row: a key twice in one file is refused.
     with transaction.atomic():
         while chunk := list(islice(rows, CHUNK_ROWS)):
-            _import_chunk(kind, chunk, result, by=by)
+            _import_chunk(kind, chunk, result, seen, by=by)
             if progress is not None:
                 for number, _values in chunk:
                     progress(number)

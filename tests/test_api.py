@@ -303,6 +303,7 @@ def test_list_is_paginated_with_the_whole_payload_of_each_row(coordinator_api):
 
     assert response.json() == {
         "count": 1,
+        "count_exact": True,
         "next": None,
         "previous": None,
         "results": [detail.json()],

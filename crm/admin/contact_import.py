@@ -15,7 +15,9 @@ from django.utils.translation import gettext_lazy as _
 from crm import importing
 from crm.models import PendingImport
 
-# The previewed file waits in the database; larger files go to the command.
+# The previewed file waits in the database; larger files go to the command, and
+# so do files of more than importing.ADMIN_MAX_ROWS rows (one request must stay
+# well within the server's timeout; the command runs outside any request).
 MAX_UPLOAD_BYTES = 20 * 1024 * 1024
 
 
@@ -95,6 +97,7 @@ class ContactImportMixin:
                     dry_run=True,
                     by=request.user,
                     expect=self.import_kind,
+                    max_rows=importing.ADMIN_MAX_ROWS,
                 )
             except importing.ImportFileError as error:
                 form.add_error("file", str(error))
@@ -140,6 +143,7 @@ class ContactImportMixin:
                     dry_run=False,
                     by=request.user,
                     expect=self.import_kind,
+                    max_rows=importing.ADMIN_MAX_ROWS,
                 )
             except importing.ImportFileError as unreadable:
                 error = str(unreadable)

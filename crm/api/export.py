@@ -1,34 +1,263 @@
-"""Every list as a spreadsheet: streamed CSV and XLSX with all matching rows.
+"""Every list as a spreadsheet: streamed CSV and a constant-memory XLSX, all matching rows.
 
-Both walk the filtered queryset with ``iterator(chunk_size=…)``, so memory does
-not grow with the number of rows: related rows come from ``select_related`` and
-per-chunk prefetches, never one query per row. Columns are the serializer's
-fields, headed by their labels in the request's language.
+Each resource declares its columns once (``crm/api/exporters.py``, as pretix's
+exporters do): a header, a database expression and a kind. The filtered
+queryset of the list is annotated with those expressions and read as tuples;
+nothing goes through the serializer, and no Python object is made per cell.
+
+Two ways to the same CSV bytes:
+
+- on PostgreSQL, ``COPY (SELECT <formatting> FROM (<the queryset's own SQL>)) TO
+  STDOUT``: labels in the request's language (a ``CASE`` over the choices), local
+  times (``AT TIME ZONE``) and formula neutralisation are computed by the
+  database, and its output is streamed as it comes;
+- elsewhere (SQLite), the same queryset's rows formatted in Python.
+
+``tests/test_api_export.py`` compares the two byte for byte for every list, in
+French and English. The XLSX is written by XlsxWriter in ``constant_memory``
+mode (faster than openpyxl's write-only mode here: see docs/benchmarks.md), to
+a temporary file, then sent.
+
+``csv_response()`` and ``xlsx_response()`` are the entry points; each response
+carries ``row_count``: at once for XLSX, when the body has been sent for CSV
+(it is streamed).
 """
 
 import csv
-import operator
 import re
 import tempfile
 from collections.abc import Callable, Iterator
 from dataclasses import dataclass
-from datetime import date, datetime
+from enum import Enum
 
-from django.db import models
+import xlsxwriter
+from django.db import connections, models
+from django.db.models import F
 from django.http import FileResponse, StreamingHttpResponse
-from django.utils import timezone, translation
+from django.utils import timezone
+from django.utils.functional import Promise
 from django.utils.text import capfirst
-from openpyxl import Workbook
-from openpyxl.cell import WriteOnlyCell
-from openpyxl.cell.cell import ILLEGAL_CHARACTERS_RE
-from openpyxl.styles import Font
-from rest_framework import serializers
-from rest_framework.fields import SkipField
 
+from crm import clock
+
+# Rows fetched at a time by the Python path's server-side cursor.
 CHUNK_SIZE = 2000
 CSV_MEDIA_TYPE = "text/csv"
 XLSX_MEDIA_TYPE = "application/vnd.openxmlformats-officedocument.spreadsheetml.sheet"
 FORMATS = ("csv", "xlsx")
+
+
+class Kind(Enum):
+    TEXT = "text"
+    INTEGER = "integer"
+    BOOLEAN = "boolean"
+    DATE = "date"
+    MOMENT = "moment"  # A datetime, shown in the unit's local time.
+    LABEL = "label"  # The label of a choice, in the request's language.
+
+
+@dataclass(frozen=True)
+class Column:
+    """One column of an export: its header, what the database computes, and its kind.
+
+    ``value`` is a values path (``"project__name"``) or an expression, or a
+    function of the export's context (``today``) returning one. ``choices``
+    (LABEL only) is the model field whose choices name the values.
+    """
+
+    header: str | Promise
+    value: str | models.Expression | Callable[[dict], models.Expression]
+    kind: Kind = Kind.TEXT
+    choices: tuple[tuple[str, str | Promise], ...] = ()
+    width: int | None = None
+
+    def expression(self, context: dict) -> models.Expression:
+        value = self.value
+        if callable(value) and not isinstance(value, models.Expression):
+            value = value(context)
+        return F(value) if isinstance(value, str) else value
+
+
+# Formula neutralisation, the same rule in Python and in SQL.
+#
+# A cell starting with one of these is run as a formula by spreadsheet programs.
+FORMULA_STARTS = ("=", "@", "\t", "\r")
+# "+" and "-" start a formula too (OWASP's ``-2+3+cmd|' /C calc'!A0``); only a
+# value that is wholly a number or a phone number ("-12", "+228 90 00 00 00")
+# is kept as is. ASCII digits and spaces only, so that PostgreSQL's regular
+# expression below says exactly the same.
+PLAIN_NUMBER_RE = re.compile(r"[+-]?[0-9 \t\n\r\f\v().]+")
+# Control characters that XML (and so XLSX) cannot hold; NUL never reaches
+# PostgreSQL text.
+CONTROL_CHARACTERS_RE = re.compile(r"[\x00-\x08\x0b\x0c\x0e-\x1f]")
+# Deleted by translate(), much cheaper than a regular expression per cell.
+_CONTROL_CHARACTERS = "".join(chr(n) for n in (*range(1, 9), 11, 12, *range(14, 32)))
+_SQL_PLAIN_NUMBER = r"^[+-]?[0-9 \t\n\r\f\v().]+$"
+
+
+def neutralize(value: str) -> str:
+    """Return ``value`` safe in a spreadsheet cell: no formula, no control characters.
+
+    User text such as ``=HYPERLINK(…)`` would otherwise run when the file is
+    opened; a leading apostrophe makes it plain text, as spreadsheet programs do.
+    """
+    value = CONTROL_CHARACTERS_RE.sub("", value)
+    if value.startswith(FORMULA_STARTS) or (
+        value[:1] in ("+", "-") and not PLAIN_NUMBER_RE.fullmatch(value)
+    ):
+        return "'" + value
+    return value
+
+
+def _sql_neutralized(sql: str) -> str:
+    """SQL giving ``neutralize()`` of a text already rid of its control characters.
+
+    Empty and missing are one empty CSV cell, as Python's csv module writes
+    both (COPY would quote an empty string). The regular expression runs only
+    on the rare value starting with a sign.
+    """
+    return (
+        f"NULLIF(CASE WHEN left({sql}, 1) IN ('=', '@', E'\\t', E'\\r') THEN '''' || {sql} "
+        f"WHEN left({sql}, 1) IN ('+', '-') AND {sql} !~ '{_SQL_PLAIN_NUMBER}' "
+        f"THEN '''' || {sql} ELSE {sql} END, '')"
+    )
+
+
+# Reading the rows.
+
+
+@dataclass
+class Export:
+    """An export of one queryset: its columns bound to the request's language and day."""
+
+    queryset: models.QuerySet
+    columns: list[Column]
+    headers: list[str]
+    labels: list[dict[str, str]]  # per column, value -> label (LABEL columns)
+    timezone: object
+    aliases: list[str]
+
+    @classmethod
+    def of(cls, queryset, columns: list[Column]) -> "Export":
+        """Annotate ``queryset`` with the columns; call it with the request's language active."""
+        context = {"today": clock.today()}
+        aliases = [f"export_{n}" for n in range(len(columns))]
+        annotated = (
+            queryset.prefetch_related(None)
+            .annotate(
+                **{
+                    alias: column.expression(context)
+                    for alias, column in zip(aliases, columns, strict=True)
+                }
+            )
+            .values_list(*aliases)
+        )
+        return cls(
+            queryset=annotated,
+            columns=columns,
+            headers=[capfirst(str(column.header)) for column in columns],
+            labels=[{value: str(label) for value, label in column.choices} for column in columns],
+            timezone=timezone.get_current_timezone(),
+            aliases=aliases,
+        )
+
+    def rows(self) -> Iterator[tuple]:
+        return self.queryset.iterator(chunk_size=CHUNK_SIZE)
+
+    @property
+    def using(self) -> str:
+        return self.queryset.db
+
+
+def _csv_formatter(export: Export, index: int) -> Callable[[object], str]:
+    """How the Python path writes a column's value; ``_sql_formatted`` says the same in SQL."""
+    kind = export.columns[index].kind
+    if kind is Kind.TEXT:
+        return lambda value: "" if value is None else neutralize(str(value))
+    if kind is Kind.LABEL:
+        labels = export.labels[index]
+        return lambda value: "" if value is None else neutralize(labels.get(value, value))
+    if kind is Kind.INTEGER:
+        return lambda value: "" if value is None else str(value)
+    if kind is Kind.BOOLEAN:
+        return lambda value: "" if value is None else ("true" if value else "false")
+    if kind is Kind.DATE:
+        return lambda value: "" if value is None else value.isoformat()
+    tz = export.timezone
+    return lambda value: (
+        "" if value is None else timezone.localtime(value, tz).strftime("%Y-%m-%d %H:%M:%S")
+    )
+
+
+def _sql_formatted(export: Export, index: int, bind: Callable[[str, list], str]) -> tuple:
+    """SQL formatting a column as ``_csv_formatter()`` does, in two steps.
+
+    Returns two functions of a column's SQL: the first step reads the
+    queryset's column, the second the first step's result, so that a text's
+    control characters are deleted once and its first character then tested.
+    Constants are bound by ``bind``.
+    """
+    kind = export.columns[index].kind
+
+    def same(sql: str) -> str:
+        return sql
+
+    if kind in (Kind.TEXT, Kind.LABEL):
+        labels = export.labels[index]
+        controls = bind("%s", [_CONTROL_CHARACTERS])
+        if kind is Kind.LABEL and labels:
+            whens = " ".join(["WHEN %s THEN %s"] * len(labels))
+            cases = bind(whens, [item for pair in labels.items() for item in pair])
+
+            def first(sql: str) -> str:
+                return f"translate(CASE {sql} {cases} ELSE {sql} END, {controls}, '')"
+        else:
+
+            def first(sql: str) -> str:
+                return f"translate(({sql})::text, {controls}, '')"
+
+        return first, _sql_neutralized
+    if kind is Kind.INTEGER:
+        return (lambda sql: f"({sql})::text"), same
+    if kind is Kind.BOOLEAN:
+        return (lambda sql: f"CASE WHEN {sql} THEN 'true' WHEN NOT {sql} THEN 'false' END"), same
+    if kind is Kind.DATE:
+        return (lambda sql: f"to_char({sql}, 'YYYY-MM-DD')"), same
+    zone = bind("%s", [timezone.get_current_timezone_name()])
+    return (lambda sql: f"to_char({sql} AT TIME ZONE {zone}, 'YYYY-MM-DD HH24:MI:SS')"), same
+
+
+def copy_sql(export: Export) -> str:
+    """The ``COPY … TO STDOUT`` of the export, its parameters bound (PostgreSQL only).
+
+    The innermost query is the filtered queryset's own SQL, ordering included;
+    the two outer SELECTs only format its columns, so PostgreSQL keeps that
+    order. Constants (labels, the time zone) are bound by psycopg, never pasted.
+    """
+    connection = connections[export.using]
+    with connection.cursor() as cursor:
+
+        def bind(sql: str, params: list) -> str:
+            # Bound now; a "%" inside a label must survive the final binding.
+            return cursor.cursor.mogrify(sql, params).replace("%", "%%")
+
+        steps = [_sql_formatted(export, n, bind) for n in range(len(export.columns))]
+        first = ", ".join(
+            f"{step(f'export.{alias}')} AS {alias}"
+            for (step, _second), alias in zip(steps, export.aliases, strict=True)
+        )
+        second = ", ".join(
+            step(f"cleaned.{alias}")
+            for (_first, step), alias in zip(steps, export.aliases, strict=True)
+        )
+        inner, inner_params = export.queryset.query.sql_with_params()
+        select = f"SELECT {second} FROM (SELECT {first} FROM ({inner}) AS export) AS cleaned"
+        bound = cursor.cursor.mogrify(select, inner_params)
+    return f"COPY ({bound}) TO STDOUT WITH (FORMAT csv)"
+
+
+def uses_copy(export: Export) -> bool:
+    return connections[export.using].vendor == "postgresql"
 
 
 class _Echo:
@@ -38,494 +267,183 @@ class _Echo:
         return value
 
 
-def _columns(serializer: serializers.Serializer) -> list[tuple[str, serializers.Field]]:
-    return [(name, field) for name, field in serializer.fields.items() if not field.write_only]
-
-
-def _headers(columns) -> list[str]:
-    return [capfirst(str(field.label or name)) for name, field in columns]
-
-
-def _typed(field: serializers.Field, instance, represented):
-    """Return a cell value: dates and moments as such, lists joined, else text."""
-    if isinstance(field, (serializers.DateField, serializers.DateTimeField)):
-        try:
-            value = field.get_attribute(instance)
-        except SkipField:
-            return None
-        if isinstance(value, datetime):
-            # Spreadsheets know no time zones: the unit's local time, as shown.
-            return timezone.localtime(value).replace(tzinfo=None)
-        return value if isinstance(value, date) else None
-    if isinstance(represented, list):
-        return "; ".join(str(item) for item in represented)
-    return represented
-
-
-def _serialized_rows(queryset, serializer: serializers.Serializer, columns) -> Iterator[list]:
-    """The reference path: model instances through the serializer, row by row."""
-    for instance in queryset.iterator(chunk_size=CHUNK_SIZE):
-        data = serializer.to_representation(instance)
-        yield [_typed(field, instance, data.get(name)) for name, field in columns]
-
-
-def _rows(queryset, serializer: serializers.Serializer, columns) -> Iterator[list]:
-    """Cell values of every row: the fast path when every column has one, else the serializer's.
-
-    Both yield the same values (``tests/test_api_export.py`` compares them for
-    every list). Call it with the language of the labels active.
-    """
-    plan = fast_plan(queryset, serializer, columns)
-    if plan is None:
-        return _serialized_rows(queryset, serializer, columns)
-    return plan.rows(queryset, CHUNK_SIZE)
-
-
-# The fast path.
-#
-# Per export, each column is compiled once into the database values it needs
-# (``values_list`` paths, joins included) and a function that turns them into
-# the cell value the serializer path gives. Rows are then read as tuples over
-# the same server-side cursor: no model instances, no DRF field per cell, labels
-# looked up in dicts built once per export, "today" computed once.
-#
-# A column is compiled only when its field is one of the shapes below; any other
-# (a list of related ids or names, e.g. an interaction's organisations, a
-# nested serializer, an unknown method field or property) makes the whole
-# export take the serializer path, which stays the reference.
-
-# Fields whose representation of a non-null database value is the value itself
-# (or str() of a str).
-_INTEGER_FIELDS = tuple(
-    kind
-    for kind in (serializers.IntegerField, getattr(serializers, "BigIntegerField", None))
-    if kind is not None
-)
-_IDENTITY_FIELDS = (
-    *_INTEGER_FIELDS,
-    serializers.CharField,
-    serializers.EmailField,
-    serializers.URLField,
-    serializers.SlugField,
-    serializers.ReadOnlyField,
-)
-# Fields whose own to_representation is applied to the database value.
-_REPRESENTED_FIELDS = (
-    serializers.ChoiceField,
-    serializers.BooleanField,
-    serializers.DecimalField,
-    serializers.FloatField,
-    serializers.UUIDField,
-    serializers.JSONField,
-)
-
-
-@dataclass
-class _Computed:
-    """A property or method of a model, computed from some of its fields."""
-
-    paths: tuple[str, ...]
-    compute: Callable[..., object]
-
-
-def _computed() -> dict[tuple[type, str], _Computed]:
-    """Properties and methods of models that serializers export, as functions of fields.
-
-    Each must say what the model's own code says; the comparison test of every
-    list catches a drift.
-    """
-    from crm.models import Affiliation, Partnership, Person
-
-    return {
-        (Person, "full_name"): _Computed(
-            ("given_name", "family_name"), lambda given, family: f"{given} {family}".strip()
-        ),
-        (Affiliation, "is_active"): _Computed(("end_on",), lambda end_on: end_on is None),
-        (Partnership, "__str__"): _Computed(
-            ("organization__name", "project__name"),
-            lambda organization, project: f"{organization} — {project}",
-        ),
-    }
-
-
-def _is_overdue_column():
-    """FollowUpSerializer.is_overdue: the one meaning of overdue on values, today once.
-
-    SQL paths use ``FollowUp.objects.overdue_expression(today=…)`` instead.
-    """
-    from crm.managers import is_overdue
-
-    def make(context):
-        today = context["today"]
-        return lambda status, due_on: is_overdue(status=status, due_on=due_on, today=today)
-
-    return ("status", "due_on"), make
-
-
-class _Plan:
-    """The values to read and, per column, how to make its cell from them."""
-
-    def __init__(self):
-        self.paths: list[str] = []
-        # Per column: (indexes in the row tuple, factory(context) -> function).
-        self.columns: list[tuple[tuple[int, ...], Callable]] = []
-
-    def index(self, path: str) -> int:
-        if path not in self.paths:
-            self.paths.append(path)
-        return self.paths.index(path)
-
-    def add(self, paths, make) -> None:
-        self.columns.append((tuple(self.index(path) for path in paths), make))
-
-    def rows(self, queryset, chunk_size: int) -> Iterator[list]:
-        # Computed when the rows are read, in the language and time zone then
-        # active, as the serializer path does.
-        context = {
-            "today": timezone.localdate(),
-            "timezone": timezone.get_current_timezone(),
-        }
-        getters = []
-        for indexes, make in self.columns:
-            function = make(context)
-            if len(indexes) == 1:
-                (i,) = indexes
-                if function is None:
-                    getters.append(operator.itemgetter(i))
-                else:
-                    getters.append(lambda row, i=i, function=function: function(row[i]))
-            else:
-                pick = operator.itemgetter(*indexes)
-                getters.append(lambda row, pick=pick, function=function: function(*pick(row)))
-        values = queryset.values_list(*self.paths).iterator(chunk_size=chunk_size)
-        for row in values:
-            yield [getter(row) for getter in getters]
-
-
-def _path(model, source_attrs, annotations):
-    """Return (values path, final model, last attribute) of a dotted source, or None.
-
-    Only forward relations (foreign keys, one-to-one) are followed; the last
-    attribute is checked by the caller.
-    """
-    parts = []
-    for attr in source_attrs[:-1]:
-        try:
-            field = model._meta.get_field(attr)
-        except Exception:
-            return None
-        if not (field.concrete and (field.many_to_one or field.one_to_one)):
-            return None
-        parts.append(attr)
-        model = field.related_model
-    last = source_attrs[-1]
-    if not parts and last in annotations:
-        return "__".join([last]), None, last
-    return "__".join(parts), model, last
-
-
-def _model_field(model, name):
-    """The concrete field called ``name`` (or whose column attribute it is), or None."""
-    for field in model._meta.concrete_fields:
-        if name in (field.name, field.attname):
-            return field
-    return None
-
-
-def _join(prefix: str, name: str) -> str:
-    return f"{prefix}__{name}" if prefix else name
-
-
-def _none_or(function):
-    return lambda value: None if value is None else function(value)
-
-
-def _typed_moment(context):
-    tz = context["timezone"]
-
-    def typed(value):
-        if isinstance(value, datetime):
-            return timezone.localtime(value, tz).replace(tzinfo=None)
-        return value if isinstance(value, date) else None
-
-    return typed
-
-
-def _listed(value):
-    if isinstance(value, list):
-        return "; ".join(str(item) for item in value)
-    return value
-
-
-def _compile(plan: _Plan, queryset, serializer, name: str, field) -> bool:
-    from crm.api.serializers import ChoiceLabelField, FollowUpSerializer, UserLabelField
-    from crm.models import FollowUp
-
-    model = queryset.model
-    annotations = queryset.query.annotations
-    kind = type(field)
-    if getattr(field, "coerce_to_string", False):  # A big integer sent as text.
-        return False
-
-    if kind is serializers.SerializerMethodField:
-        method = getattr(type(serializer), field.method_name, None)
-        if (
-            model is FollowUp
-            and field.method_name == "get_is_overdue"
-            and method is FollowUpSerializer.get_is_overdue
-        ):
-            plan.add(*_is_overdue_column())
-            return True
-        return False
-
-    source_attrs = field.source_attrs
-    if not source_attrs or field.source == "*":
-        return False
-
-    if kind is ChoiceLabelField:
-        # source="get_<field>_display": the label of the value, in the language
-        # active when the rows are read; an unknown value is shown as itself.
-        resolved = _path(model, source_attrs, {})
-        last = source_attrs[-1]
-        if resolved is None or not (last.startswith("get_") and last.endswith("_display")):
-            return False
-        prefix, target, _last = resolved
-        choice = _model_field(target, last[len("get_") : -len("_display")])
-        if choice is None or not choice.choices:
-            return False
-
-        def make_label(context, choice=choice):
-            labels = {value: str(label) for value, label in choice.flatchoices}
-            return _none_or(lambda value: str(labels.get(value, value)))
-
-        plan.add([_join(prefix, choice.name)], make_label)
-        return True
-
-    resolved = _path(model, source_attrs, annotations)
-    if resolved is None:
-        return False
-    prefix, target, last = resolved
-    if target is None:  # An annotation of the queryset.
-        if isinstance(field, (serializers.DateField, serializers.DateTimeField)):
-            plan.add([prefix], _typed_moment)
-            return True
-        if kind in _IDENTITY_FIELDS:
-            plan.add([prefix], lambda context: None)
-            return True
-        return False
-
-    if kind is UserLabelField:
-        # user_label(): the full name, else the user name; None without a user.
-        from django.contrib.auth.models import AbstractUser
-
-        relation = _model_field(target, last)
-        if relation is None or not relation.many_to_one:
-            return False
-        user_model = relation.related_model
-        if user_model.get_full_name is not AbstractUser.get_full_name or (
-            user_model.USERNAME_FIELD != "username"
-        ):
-            return False
-        base = _join(prefix, relation.name)
-
-        def make_user(context):
-            def label(first_name, last_name, username):
-                if username is None:
-                    return None
-                return f"{first_name} {last_name}".strip() or username
-
-            return label
-
-        plan.add([f"{base}__first_name", f"{base}__last_name", f"{base}__username"], make_user)
-        return True
-
-    if isinstance(field, serializers.ManyRelatedField):
-        return False
-    if kind in (serializers.PrimaryKeyRelatedField,) or (
-        isinstance(field, serializers.PrimaryKeyRelatedField)
-        and type(field).to_representation is serializers.PrimaryKeyRelatedField.to_representation
-        and type(field).get_attribute is serializers.PrimaryKeyRelatedField.get_attribute
-    ):
-        relation = _model_field(target, last)
-        if relation is None or not relation.is_relation or field.pk_field is not None:
-            return False
-        plan.add([_join(prefix, relation.name)], lambda context: None)
-        return True
-
-    model_field = _model_field(target, last)
-    if model_field is None:
-        computed = _computed().get((target, last))
-        if computed is None:
-            return False
-        paths = [_join(prefix, path) for path in computed.paths]
-        compute = computed.compute
-        if prefix:
-            # The related row may be missing: then the cell is empty, as the
-            # serializer's default (or a skipped field) makes it.
-            guard = prefix
-            paths = [guard, *paths]
-            represent = field.to_representation if kind not in _IDENTITY_FIELDS else None
-
-            def make_guarded(context, compute=compute, represent=represent):
-                def cell(related, *values):
-                    if related is None:
-                        return None
-                    value = compute(*values)
-                    if value is None:
-                        return None
-                    return _listed(represent(value)) if represent else value
-
-                return cell
-
-            plan.add(paths, make_guarded)
-            return True
-        if kind not in _IDENTITY_FIELDS and kind not in _REPRESENTED_FIELDS:
-            return False
-        represent = field.to_representation if kind not in _IDENTITY_FIELDS else None
-
-        def make_computed(context, compute=compute, represent=represent):
-            def cell(*values):
-                value = compute(*values)
-                if value is None:
-                    return None
-                return _listed(represent(value)) if represent else value
-
-            return cell
-
-        plan.add(paths, make_computed)
-        return True
-
-    path = _join(prefix, model_field.name)
-    if isinstance(field, (serializers.DateField, serializers.DateTimeField)):
-        if type(field) not in (serializers.DateField, serializers.DateTimeField):
-            return False
-        plan.add([path], _typed_moment)
-        return True
-    # A foreign key only as its column (``partnership.organization_id``): its id.
-    if model_field.is_relation and (last != model_field.attname or kind not in _INTEGER_FIELDS):
-        return False
-    if kind in _IDENTITY_FIELDS:
-        if (kind in _INTEGER_FIELDS and isinstance(model_field, models.IntegerField)) or (
-            kind not in _INTEGER_FIELDS
-            and isinstance(model_field, (models.CharField, models.TextField))
-        ):
-            plan.add([path], lambda context: None)
-        else:
-            plan.add([path], lambda context, field=field: _none_or(field.to_representation))
-        return True
-    if kind in _REPRESENTED_FIELDS:
-        plan.add(
-            [path],
-            lambda context, field=field: _none_or(
-                lambda value: _listed(field.to_representation(value))
-            ),
+# Python's csv module quotes a value holding "\r" only when "\r" is in its line
+# terminator, as COPY does: write with "\r\n", then end the line with "\n" as
+# COPY does.
+_WRITER = csv.writer(_Echo(), lineterminator="\r\n")
+
+
+def _csv_line(values: list[str]) -> str:
+    """One CSV line as PostgreSQL's COPY writes it: quotes when needed, "\\n" at the end."""
+    return _WRITER.writerow(values)[:-2] + "\n"
+
+
+def csv_lines_python(export: Export, counter: dict) -> Iterator[str]:
+    """The Python path: the same rows, formatted as ``copy_sql()`` formats them."""
+    formatters = [_csv_formatter(export, n) for n in range(len(export.columns))]
+    lines = []
+    count = 0
+    for row in export.rows():
+        lines.append(
+            _csv_line([format_(value) for format_, value in zip(formatters, row, strict=True)])
         )
-        return True
-    return False
+        count += 1
+        if len(lines) == 500:
+            yield "".join(lines)
+            lines = []
+    yield "".join(lines)
+    counter["rows"] = count
 
 
-def fast_plan(queryset, serializer: serializers.Serializer, columns) -> _Plan | None:
-    """Compile the columns for the fast path; None if one of them has no fast form."""
-    plan = _Plan()
-    for name, field in columns:
-        if not _compile(plan, queryset, serializer, name, field):
-            return None
-    return plan
-
-
-# A cell starting with one of these is run as a formula by spreadsheet programs.
-FORMULA_STARTS = ("=", "@", "\t", "\r")
-# "+" and "-" start a formula too (OWASP's ``-2+3+cmd|' /C calc'!A0``); only a
-# value that is wholly a number or a phone number ("-12", "+228 90 00 00 00")
-# is kept as is.
-PLAIN_NUMBER_RE = re.compile(r"[+-]?[\d\s().]+")
-
-
-def neutralize(value: str) -> str:
-    """Return ``value`` safe in a spreadsheet cell: no formula, no control characters.
-
-    User text such as ``=HYPERLINK(…)`` would otherwise run when the file is
-    opened; a leading apostrophe makes it plain text, as spreadsheet programs do.
-    """
-    value = ILLEGAL_CHARACTERS_RE.sub("", value)
-    if value.startswith(FORMULA_STARTS) or (
-        value[:1] in ("+", "-") and not PLAIN_NUMBER_RE.fullmatch(value)
-    ):
-        return "'" + value
-    return value
-
-
-def _csv_value(value):
-    if isinstance(value, datetime):
-        return value.isoformat(sep=" ", timespec="seconds")
-    if isinstance(value, date):
-        return value.isoformat()
-    if isinstance(value, bool):
-        return "true" if value else "false"
-    if isinstance(value, str):
-        return neutralize(value)
-    return "" if value is None else value
+def csv_bytes_copy(sql: str, using: str, counter: dict) -> Iterator[bytes]:
+    """Stream COPY's output as PostgreSQL sends it."""
+    connection = connections[using]
+    with connection.wrap_database_errors, connection.cursor() as cursor:
+        with cursor.cursor.copy(sql) as copy:
+            for block in copy:
+                yield bytes(block)
+        counter["rows"] = cursor.cursor.rowcount
 
 
 def _filename(basename: str, extension: str) -> str:
-    return f"{basename}-{timezone.localdate():%Y-%m-%d}.{extension}"
+    return f"{basename}-{clock.today():%Y-%m-%d}.{extension}"
 
 
-def csv_response(queryset, serializer: serializers.Serializer, basename: str):
-    """Stream ``queryset`` as CSV (UTF-8 with a BOM, which spreadsheet programs need)."""
-    columns = _columns(serializer)
-    headers = _headers(columns)
-    # The response is produced after the view returns, when the middleware has
-    # already reset the language: labels in the rows need it set again.
-    language = translation.get_language()
+class _RowCount:
+    """``response.row_count``: None until a streamed body has been sent."""
 
-    def lines() -> Iterator[str]:
-        writer = csv.writer(_Echo())
-        yield "\ufeff" + writer.writerow(headers)
-        with translation.override(language):
-            for row in _rows(queryset, serializer, columns):
-                yield writer.writerow([_csv_value(value) for value in row])
+    def __get__(self, response, owner=None):
+        if response is None:
+            return self
+        return response._export_counter.get("rows")
 
-    response = StreamingHttpResponse(lines(), content_type=f"{CSV_MEDIA_TYPE}; charset=utf-8")
+
+class CSVResponse(StreamingHttpResponse):
+    row_count = _RowCount()
+
+
+def csv_response(queryset, columns: list[Column], basename: str) -> CSVResponse:
+    """Stream ``queryset`` as CSV (UTF-8 with a BOM, which spreadsheet programs need).
+
+    By COPY on PostgreSQL, else in Python; the same bytes either way.
+    """
+    export = Export.of(queryset, columns)
+    counter: dict = {}
+    header = "\ufeff" + _csv_line(export.headers)
+    if uses_copy(export):
+        # Built now, while the request's language and time zone are active.
+        body = csv_bytes_copy(copy_sql(export), export.using, counter)
+    else:
+        body = csv_lines_python(export, counter)
+
+    def content():
+        yield header.encode()
+        for part in body:
+            yield part if isinstance(part, bytes) else part.encode()
+
+    response = CSVResponse(content(), content_type=f"{CSV_MEDIA_TYPE}; charset=utf-8")
+    response._export_counter = counter
     response["Content-Disposition"] = f'attachment; filename="{_filename(basename, "csv")}"'
     return response
 
 
-def xlsx_response(queryset, serializer: serializers.Serializer, basename: str, title: str):
-    """Write ``queryset`` to an XLSX workbook, dates typed, and send it.
+# XLSX.
 
-    openpyxl's write-only mode keeps rows on disk as they are written; the
-    finished file is sent from a temporary file, not from memory.
+_WIDTHS = {Kind.INTEGER: 10, Kind.BOOLEAN: 9, Kind.DATE: 12, Kind.MOMENT: 17, Kind.LABEL: 16}
+_MAX_WIDTH = 50
+
+
+def typed_rows(export: Export) -> Iterator[list]:
+    """Rows as cell values: dates and local naive moments typed, labels and text neutralised."""
+    converters = []
+    for index, column in enumerate(export.columns):
+        if column.kind is Kind.TEXT:
+            converters.append(lambda value: neutralize(str(value)) if value else None)
+        elif column.kind is Kind.LABEL:
+            labels = export.labels[index]
+            converters.append(
+                lambda value, labels=labels: (
+                    neutralize(labels.get(value, value)) if value else None
+                )
+            )
+        elif column.kind is Kind.MOMENT:
+            tz = export.timezone
+            converters.append(
+                lambda value, tz=tz: (
+                    None if value is None else timezone.localtime(value, tz).replace(tzinfo=None)
+                )
+            )
+        else:
+            converters.append(None)
+    for row in export.rows():
+        yield [
+            value if convert is None else convert(value)
+            for convert, value in zip(converters, row, strict=True)
+        ]
+
+
+def write_xlsx(export: Export, file, title: str) -> int:
+    """Write the export to ``file`` as one sheet; return the number of rows.
+
+    Frozen header, autofilter, column widths from the header and the kind,
+    dates as dd/mm/yyyy and moments as dd/mm/yyyy hh:mm.
     """
-    columns = _columns(serializer)
-    workbook = Workbook(write_only=True)
-    sheet = workbook.create_sheet(title=title[:31])
-    bold = Font(bold=True)
-    header_cells = []
-    for header in _headers(columns):
-        cell = WriteOnlyCell(sheet, value=header)
-        cell.font = bold
-        header_cells.append(cell)
-    sheet.append(header_cells)
-    for row in _rows(queryset, serializer, columns):
-        cells = []
-        for value in row:
-            if isinstance(value, str):
-                value = neutralize(value)
-            cell = WriteOnlyCell(sheet, value=value)
-            if isinstance(value, datetime):
-                cell.number_format = "yyyy-mm-dd hh:mm"
-            elif isinstance(value, date):
-                cell.number_format = "yyyy-mm-dd"
-            cells.append(cell)
-        sheet.append(cells)
+    workbook = xlsxwriter.Workbook(
+        file,
+        {"constant_memory": True, "tmpdir": tempfile.gettempdir(), "strings_to_numbers": False},
+    )
+    # Sheet names: at most 31 characters, none of []:*?/\ .
+    sheet = workbook.add_worksheet(re.sub(r"[\[\]:*?/\\]", " ", title)[:31] or "Export")
+    bold = workbook.add_format({"bold": True})
+    day = workbook.add_format({"num_format": "dd/mm/yyyy"})
+    moment = workbook.add_format({"num_format": "dd/mm/yyyy hh:mm"})
+    writers = []
+    for index, column in enumerate(export.columns):
+        width = column.width or _WIDTHS.get(column.kind, 24)
+        sheet.set_column(index, index, min(max(width, len(export.headers[index]) + 2), _MAX_WIDTH))
+        if column.kind is Kind.DATE:
+            writers.append((sheet.write_datetime, day))
+        elif column.kind is Kind.MOMENT:
+            writers.append((sheet.write_datetime, moment))
+        elif column.kind is Kind.INTEGER:
+            writers.append((sheet.write_number, None))
+        elif column.kind is Kind.BOOLEAN:
+            writers.append((sheet.write_boolean, None))
+        else:
+            writers.append((sheet.write_string, None))
+    sheet.freeze_panes(1, 0)
+    for index, header in enumerate(export.headers):
+        sheet.write_string(0, index, header, bold)
+    number = 0
+    for number, row in enumerate(typed_rows(export), start=1):
+        for index, value in enumerate(row):
+            if value is not None:
+                write, cell_format = writers[index]
+                if cell_format is None:
+                    write(number, index, value)
+                else:
+                    write(number, index, value, cell_format)
+    sheet.autofilter(0, 0, number, len(export.columns) - 1)
+    workbook.close()
+    return number
+
+
+class XLSXResponse(FileResponse):
+    row_count: int
+
+
+def xlsx_response(queryset, columns: list[Column], basename: str, title: str) -> XLSXResponse:
+    """Write ``queryset`` to an XLSX workbook on disk, then send it; ``row_count`` is set."""
+    export = Export.of(queryset, columns)
     # Closed (and so deleted) by FileResponse once sent.
     file = tempfile.TemporaryFile()  # noqa: SIM115
-    workbook.save(file)
+    rows = write_xlsx(export, file, title)
     file.seek(0)
-    return FileResponse(
+    response = XLSXResponse(
         file,
         as_attachment=True,
         filename=_filename(basename, "xlsx"),
         content_type=XLSX_MEDIA_TYPE,
     )
+    response.row_count = rows
+    return response

@@ -19,7 +19,7 @@ from rest_framework.decorators import action
 from rest_framework.response import Response
 
 from crm import clock, services
-from crm.api import export, filters, serializers
+from crm.api import export, exporters, filters, serializers
 from crm.api.pagination import SyncCursorPagination
 from crm.api.renderers import CSVRenderer, XLSXRenderer
 from crm.api.serializers import django_errors_to_drf
@@ -156,11 +156,12 @@ class CrmViewSet(viewsets.ModelViewSet):
             if errors:
                 raise exceptions.ValidationError(errors)
             queryset = self.filter_queryset(self.get_queryset())
-            serializer = self.get_serializer()
+            columns = exporters.columns_for(queryset.model)
+            # Both responses carry row_count (for CSV, once the body is sent).
             if format_ == "csv":
-                return export.csv_response(queryset, serializer, self.export_basename)
+                return export.csv_response(queryset, columns, self.export_basename)
             title = str(queryset.model._meta.verbose_name_plural)
-            return export.xlsx_response(queryset, serializer, self.export_basename, title)
+            return export.xlsx_response(queryset, columns, self.export_basename, title)
         return super().list(request, *args, **kwargs)
 
     def requested_version(self) -> Version:

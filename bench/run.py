@@ -1,0 +1,640 @@
+"""`make bench`: issue 10's ratios on PostgreSQL, at two sizes, in one run.
+
+For each size (10,000 and 1,000,000 follow-ups by default) the scratch database
+is emptied and filled by ``manage.py generate_data``; then every figure is the
+median of ``--runs`` timed runs (after one untimed warm-up), and every
+comparison is measured side by side, its two sides alternating run by run so
+that the machine's load weighs on both alike:
+
+- the dashboard (a Staff member's own; Coordination's whole team), the admin's
+  follow-up changelist and its search on a title, through Django's test Client,
+  with their SQL statement counts;
+- the API's page of 100 follow-ups against the same 100 rows through
+  ``values()`` + ``json.dumps`` (no count), and the API's page of partnerships;
+- the CSV export of every follow-up against PostgreSQL's ``COPY (SELECT …) TO
+  STDOUT`` of the same rows and joins, and the peak of Python allocations of the
+  export at this size against 100,000 rows;
+- the XLSX export of ``--xlsx-rows`` rows against COPY of the same rows, and the
+  two constant-memory writers (openpyxl write-only, XlsxWriter constant_memory)
+  on the same rows;
+- importing ``--import-rows`` organisations from CSV against ``COPY FROM`` of the
+  same file (first size only: it does not depend on the follow-ups);
+- over HTTP (``--http-seconds`` > 0): gunicorn, 2 sync workers on 127.0.0.1, 8
+  client threads for that long on the API's follow-up list (page of 50, token
+  authentication) and then on a bare view returning the same 50 rows through
+  ``values()`` (bench/wsgi_bare.py): requests per second, p50/p95, errors.
+
+Then it prints the ratios of the issue's table and, with ``--write``, writes
+docs/benchmarks.md. ``make bench-smoke`` runs the same code at a tiny size (CI:
+it must keep working; nothing is timed there).
+
+    DATABASE_URL=postgres://postgres@127.0.0.1:5432/crm_bench python bench/run.py
+
+It empties the database it is given: the name must contain "bench".
+"""
+
+import argparse
+import http.client
+import json
+import os
+import platform
+import socket
+import statistics
+import subprocess
+import sys
+import tempfile
+import threading
+import time
+import tracemalloc
+from collections.abc import Callable
+from dataclasses import dataclass, field
+from pathlib import Path
+
+# Django is set up by bench/seed.py: import it first.
+from seed import postgresql_version, require_postgresql, reset_database, seed_follow_ups
+
+# isort: split
+
+import django
+import openpyxl
+import psycopg
+import xlsxwriter
+from django.contrib.auth import get_user_model
+from django.contrib.auth.models import Group
+from django.db import connection
+from django.test import Client
+from django.test.utils import CaptureQueriesContext
+from export_vs_copy import copy_select, subset_bound, write_organizations
+from openpyxl.cell import WriteOnlyCell
+
+from crm import importing, roles
+from crm.api import export, exporters
+from crm.models import ApiToken, FollowUp
+
+ROOT = Path(__file__).resolve().parent.parent
+VALUES_FIELDS = ("id", "title", "due_on", "status", "priority", "assignee_id", "project_id")
+
+
+@dataclass
+class Figure:
+    """The median of timed runs, with its SQL statement count."""
+
+    seconds: list[float] = field(default_factory=list)
+    queries: int | None = None
+
+    @property
+    def median(self) -> float:
+        return statistics.median(self.seconds)
+
+    def ms(self) -> str:
+        return f"{self.median * 1000:,.0f} ms"
+
+
+def timed(run: Callable[[], object], runs: int) -> Figure:
+    run()  # Warm-up: imports, caches, the database's buffers.
+    figure = Figure()
+    for _ in range(runs):
+        with CaptureQueriesContext(connection) as captured:
+            started = time.perf_counter()
+            run()
+            figure.seconds.append(time.perf_counter() - started)
+        figure.queries = len(captured)
+    return figure
+
+
+def side_by_side(runs: int, **sides: Callable[[], object]) -> dict[str, Figure]:
+    """Time each side ``runs`` times, alternating, after one warm-up of each."""
+    for run in sides.values():
+        run()
+    figures = {name: Figure() for name in sides}
+    for _ in range(runs):
+        for name, run in sides.items():
+            with CaptureQueriesContext(connection) as captured:
+                started = time.perf_counter()
+                run()
+                figures[name].seconds.append(time.perf_counter() - started)
+            figures[name].queries = len(captured)
+    return figures
+
+
+def get(client: Client, url: str, **extra) -> int:
+    response = client.get(url, secure=True, **extra)
+    assert response.status_code == 200, (url, response.status_code)
+    size = 0
+    if response.streaming:
+        for block in response.streaming_content:
+            size += len(block)
+    else:
+        size = len(response.content)
+    response.close()
+    return size
+
+
+def copy_rows(where: str = "") -> int:
+    size = 0
+    sql = f"COPY ({copy_select(where)}) TO STDOUT WITH CSV HEADER"
+    with connection.cursor() as cursor, cursor.copy(sql) as copy:
+        for block in copy:
+            size += len(block)
+    return size
+
+
+def python_peak(run: Callable[[], object]) -> float:
+    tracemalloc.start()
+    try:
+        run()
+        return tracemalloc.get_traced_memory()[1] / 1024 / 1024
+    finally:
+        tracemalloc.stop()
+
+
+# The two constant-memory XLSX writers, on the same typed rows.
+
+
+def write_openpyxl(rows: list[list], headers: list[str]) -> None:
+    workbook = openpyxl.Workbook(write_only=True)
+    sheet = workbook.create_sheet("Export")
+    sheet.freeze_panes = "A2"
+    sheet.append(headers)
+    for row in rows:
+        cells = []
+        for value in row:
+            cell = WriteOnlyCell(sheet, value=value)
+            if hasattr(value, "year"):
+                cell.number_format = "dd/mm/yyyy"
+            cells.append(cell)
+        sheet.append(cells)
+    with tempfile.TemporaryFile() as file:
+        workbook.save(file)
+
+
+def write_xlsxwriter(rows: list[list], headers: list[str]) -> None:
+    with tempfile.TemporaryFile() as file:
+        workbook = xlsxwriter.Workbook(file, {"constant_memory": True})
+        sheet = workbook.add_worksheet("Export")
+        day = workbook.add_format({"num_format": "dd/mm/yyyy"})
+        sheet.freeze_panes(1, 0)
+        sheet.write_row(0, 0, headers)
+        for number, row in enumerate(rows, start=1):
+            for column, value in enumerate(row):
+                if value is None:
+                    continue
+                if hasattr(value, "year"):
+                    sheet.write_datetime(number, column, value, day)
+                else:
+                    sheet.write(number, column, value)
+        workbook.close()
+
+
+# The import against COPY FROM.
+
+
+def import_side_by_side(rows: int, runs: int) -> dict[str, Figure]:
+    columns = ", ".join([*importing.ORGANIZATION_COLUMNS, "created_at", "updated_at"])
+    figures = {"import": Figure(), "COPY FROM": Figure()}
+    with tempfile.TemporaryDirectory(prefix="crm-bench-") as name:
+        import_path, copy_path = write_organizations(Path(name), rows)
+        for n in range(runs + 1):  # The first pair is the warm-up.
+            started = time.perf_counter()
+            with import_path.open("rb") as file:
+                result = importing.import_contacts(file, filename="o.csv", dry_run=False)
+            imported = time.perf_counter() - started
+            assert result.created == rows and not result.errors, result.errors[:3]
+            with connection.cursor() as cursor:
+                cursor.execute("DELETE FROM crm_organization WHERE slug LIKE 'imported-%%'")
+                started = time.perf_counter()
+                with (
+                    copy_path.open("rb") as file,
+                    cursor.copy(
+                        f"COPY crm_organization ({columns}) FROM STDIN WITH (FORMAT csv)"
+                    ) as copy,
+                ):
+                    while block := file.read(1 << 20):
+                        copy.write(block)
+                copied = time.perf_counter() - started
+                cursor.execute("DELETE FROM crm_organization WHERE slug LIKE 'imported-%%'")
+                cursor.execute("VACUUM ANALYZE crm_organization")
+            if n:
+                figures["import"].seconds.append(imported)
+                figures["COPY FROM"].seconds.append(copied)
+    return figures
+
+
+# HTTP.
+
+
+def free_port() -> int:
+    with socket.socket() as probe:
+        probe.bind(("127.0.0.1", 0))
+        return probe.getsockname()[1]
+
+
+def hammer(port: int, path: str, headers: dict, seconds: float, clients: int = 8) -> dict:
+    """``clients`` threads GET ``path`` in a loop for ``seconds``; rates and latencies."""
+    latencies: list[float] = []
+    errors = [0]
+    lock = threading.Lock()
+    deadline = time.monotonic() + seconds
+
+    def client() -> None:
+        mine, failed = [], 0
+        connection_ = http.client.HTTPConnection("127.0.0.1", port, timeout=30)
+        while time.monotonic() < deadline:
+            started = time.perf_counter()
+            try:
+                connection_.request("GET", path, headers=headers)
+                response = connection_.getresponse()
+                response.read()
+                if response.status != 200:
+                    failed += 1
+            except (OSError, http.client.HTTPException):
+                failed += 1
+                connection_.close()
+                connection_ = http.client.HTTPConnection("127.0.0.1", port, timeout=30)
+            mine.append(time.perf_counter() - started)
+        connection_.close()
+        with lock:
+            latencies.extend(mine)
+            errors[0] += failed
+
+    threads = [threading.Thread(target=client) for _ in range(clients)]
+    started = time.monotonic()
+    for thread in threads:
+        thread.start()
+    for thread in threads:
+        thread.join()
+    elapsed = time.monotonic() - started
+    latencies.sort()
+    return {
+        "requests": len(latencies),
+        "rate": len(latencies) / elapsed,
+        "p50": latencies[len(latencies) // 2] if latencies else 0.0,
+        "p95": latencies[int(len(latencies) * 0.95)] if latencies else 0.0,
+        "errors": errors[0],
+    }
+
+
+def http_side_by_side(user, seconds: float) -> dict[str, dict] | None:
+    gunicorn = Path(sys.executable).parent / "gunicorn"
+    if not gunicorn.exists():
+        print("gunicorn is not installed: HTTP figures skipped.")
+        return None
+    _token, key = ApiToken.create_for(user, name="bench")
+    port = free_port()
+    environment = {
+        **os.environ,
+        "DJANGO_ALLOWED_HOSTS": "127.0.0.1",
+        "DJANGO_DEBUG": "0",
+    }
+    server = subprocess.Popen(
+        [
+            str(gunicorn),
+            "--workers=2",
+            f"--bind=127.0.0.1:{port}",
+            "--chdir",
+            str(ROOT / "bench"),
+            "--log-level=warning",
+            "wsgi_bare:application",
+        ],
+        env=environment,
+    )
+    try:
+        for _ in range(100):
+            try:
+                socket.create_connection(("127.0.0.1", port), timeout=1).close()
+                break
+            except OSError:
+                time.sleep(0.1)
+        headers = {"Authorization": f"Token {key}", "X-Forwarded-Proto": "https"}
+        api_path = "/api/v1/follow-ups/?page_size=50"
+        hammer(port, api_path, headers, 1)  # Warm-up of both workers.
+        hammer(port, "/bench/bare/", {}, 1)
+        return {
+            "api": hammer(port, api_path, headers, seconds),
+            "bare": hammer(port, "/bench/bare/", {}, seconds),
+        }
+    finally:
+        server.terminate()
+        server.wait(timeout=30)
+
+
+# One size.
+
+
+def users() -> tuple:
+    User = get_user_model()
+    staff = User.objects.filter(username="synthetic-user-000").get()
+    coordinator = User.objects.create_superuser("bench-coordinator", "bench@example.invalid")
+    group, created = Group.objects.get_or_create(name=roles.COORDINATION)
+    if created:
+        group.permissions.set(roles.role_permissions(roles.COORDINATION))
+    coordinator.groups.add(group)
+    return staff, coordinator
+
+
+def measure_size(size: int, options) -> dict:
+    print(f"\n## {size:,} follow-ups\n", flush=True)
+    reset_database()
+    seeded = seed_follow_ups(size)
+    print(f"generate_data: {seeded.seconds:.1f} s", flush=True)
+    staff, coordinator = users()
+    mine, team = Client(), Client()
+    mine.force_login(staff)
+    team.force_login(coordinator)
+    runs = options.runs
+    figures: dict = {"size": size, "generate_seconds": seeded.seconds}
+
+    figures["dashboard mine"] = timed(lambda: get(mine, "/"), runs)
+    figures["dashboard team"] = timed(lambda: get(team, "/?scope=team"), runs)
+    figures["changelist"] = timed(lambda: get(team, "/admin/crm/followup/"), runs)
+    title = FollowUp.objects.order_by("-id").values_list("title", flat=True).first()
+    figures["admin search"] = timed(
+        lambda: get(team, "/admin/crm/followup/", data={"q": title}), runs
+    )
+    page = side_by_side(
+        runs,
+        api=lambda: get(team, "/api/v1/follow-ups/?page_size=100"),
+        values=lambda: json.dumps(
+            list(FollowUp.objects.order_by("due_on", "id").values(*VALUES_FIELDS)[:100]),
+            default=str,
+        ),
+    )
+    figures["api page"], figures["values page"] = page["api"], page["values"]
+    figures["api partnerships"] = timed(
+        lambda: get(team, "/api/v1/partnerships/?page_size=100"), runs
+    )
+    print("pages measured", flush=True)
+
+    csv_runs = max(1, runs if size <= 200_000 else min(runs, 5))
+    csv = side_by_side(
+        csv_runs,
+        export=lambda: get(team, "/api/v1/follow-ups/?format=csv"),
+        copy=copy_rows,
+    )
+    figures["csv"], figures["copy"] = csv["export"], csv["copy"]
+    subset = min(size, 100_000)
+    bound = subset_bound(subset)
+    figures["csv peak"] = python_peak(lambda: get(team, "/api/v1/follow-ups/?format=csv"))
+    figures["csv peak subset"] = python_peak(
+        lambda: get(team, f"/api/v1/follow-ups/?format=csv&due_before={bound}")
+    )
+    figures["csv subset rows"] = FollowUp.objects.filter(due_on__lte=bound).count()
+    print("CSV measured", flush=True)
+
+    xlsx_rows = min(size, options.xlsx_rows)
+    xlsx_bound = subset_bound(xlsx_rows)
+    xlsx = side_by_side(
+        runs,
+        export=lambda: get(team, f"/api/v1/follow-ups/?format=xlsx&due_before={xlsx_bound}"),
+        copy=lambda: copy_rows(f"WHERE f.due_on <= '{xlsx_bound}'"),
+    )
+    figures["xlsx"], figures["xlsx copy"] = xlsx["export"], xlsx["copy"]
+    figures["xlsx rows"] = FollowUp.objects.filter(due_on__lte=xlsx_bound).count()
+    queryset = FollowUp.objects.filter(due_on__lte=xlsx_bound).order_by("due_on", "id")
+    bound_export = export.Export.of(queryset, exporters.columns_for(FollowUp))
+    rows = list(export.typed_rows(bound_export))
+    writers = side_by_side(
+        max(1, min(runs, 3)),
+        openpyxl=lambda: write_openpyxl(rows, bound_export.headers),
+        xlsxwriter=lambda: write_xlsxwriter(rows, bound_export.headers),
+    )
+    figures["openpyxl"], figures["xlsxwriter"] = writers["openpyxl"], writers["xlsxwriter"]
+    print("XLSX measured", flush=True)
+
+    if options.import_rows and options.first:
+        imported = import_side_by_side(options.import_rows, runs)
+        figures["import"], figures["copy from"] = imported["import"], imported["COPY FROM"]
+        print("import measured", flush=True)
+    if options.http_seconds and size == max(options.sizes):
+        figures["http"] = http_side_by_side(staff, options.http_seconds)
+    return figures
+
+
+# Reporting.
+
+
+def ratio(a: float, b: float) -> str:
+    return f"{a / b:.2f}" if b else "–"
+
+
+def report(results: list[dict], options) -> str:
+    small, large = results[0], results[-1]
+    s, l_ = f"{small['size']:,}", f"{large['size']:,}"
+    lines = [
+        f"| what | at {s} | at {l_} | {l_} ÷ {s} | statements ({s} → {l_}) |",
+        "|---|---|---|---|---|",
+    ]
+    for key, label in (
+        ("dashboard mine", "dashboard, a Staff member's own"),
+        ("dashboard team", "dashboard, Coordination's whole team"),
+        ("changelist", "admin follow-up changelist, first page"),
+        ("admin search", "admin search on a title"),
+        ("api page", "API follow-ups, page of 100"),
+        ("values page", "the same 100 rows by values() + json.dumps"),
+        ("api partnerships", "API partnerships, page of 100"),
+        ("csv", "CSV export, every follow-up"),
+        ("copy", "COPY (SELECT …) TO STDOUT, the same rows"),
+    ):
+        a, b = small[key], large[key]
+        lines.append(
+            f"| {label} | {a.ms()} | {b.ms()} | {ratio(b.median, a.median)} | "
+            f"{a.queries} → {b.queries} |"
+        )
+    lines += ["", "| ratio | goal | measured |", "|---|---|---|"]
+
+    def row(name: str, goal: str, value: str) -> None:
+        lines.append(f"| {name} | {goal} | {value} |")
+
+    for key, name in (("dashboard mine", "mine"), ("dashboard team", "team")):
+        value = ratio(large[key].median, small[key].median)
+        same = large[key].queries == small[key].queries
+        row(
+            f"dashboard ({name}) at {l_} ÷ at {s}",
+            "≤ 1.5, same number of queries",
+            f"{value}; {small[key].queries} → {large[key].queries} statements"
+            + ("" if same else " (not the same)"),
+        )
+    row(
+        f"admin follow-up changelist at {l_} ÷ at {s}",
+        "≤ 1.5",
+        ratio(large["changelist"].median, small["changelist"].median),
+    )
+    row(
+        f"admin search ÷ changelist first page, at {l_}",
+        "≤ 3",
+        ratio(large["admin search"].median, large["changelist"].median),
+    )
+    row(
+        f"API page of 100 ÷ values() + json.dumps, at {l_}",
+        "≤ 2",
+        ratio(large["api page"].median, large["values page"].median),
+    )
+    row(
+        f"CSV export of {l_} rows ÷ COPY",
+        "≤ 2",
+        ratio(large["csv"].median, large["copy"].median),
+    )
+    row(
+        f"CSV export's peak Python memory, {l_} rows ÷ {large['csv subset rows']:,} rows",
+        "≤ 1.2",
+        f"{ratio(large['csv peak'], large['csv peak subset'])} "
+        f"({large['csv peak']:.1f} MB ÷ {large['csv peak subset']:.1f} MB)",
+    )
+    row(
+        f"XLSX export ({large['xlsx rows']:,} rows) ÷ COPY",
+        "≤ 15",
+        ratio(large["xlsx"].median, large["xlsx copy"].median),
+    )
+    row(
+        "XLSX writers on those rows: XlsxWriter constant_memory ÷ openpyxl write-only",
+        "the faster is kept",
+        f"{ratio(large['xlsxwriter'].median, large['openpyxl'].median)} "
+        f"({large['xlsxwriter'].ms()} ÷ {large['openpyxl'].ms()})",
+    )
+    if "import" in small:
+        row(
+            f"import {options.import_rows:,} organisations ÷ COPY FROM",
+            "≤ 4",
+            f"{ratio(small['import'].median, small['copy from'].median)} "
+            f"({small['import'].ms()} ÷ {small['copy from'].ms()})",
+        )
+    http = large.get("http")
+    if http:
+        api, bare = http["api"], http["bare"]
+        row(
+            "HTTP: API follow-up list (50, token) ÷ bare values() view, requests/s",
+            "≥ 0.6, 0 errors",
+            f"{api['rate'] / bare['rate']:.2f} ({api['rate']:.1f} ÷ {bare['rate']:.1f} req/s); "
+            f"errors {api['errors']} / {bare['errors']}; "
+            f"p50 {api['p50'] * 1000:.0f} / {bare['p50'] * 1000:.0f} ms, "
+            f"p95 {api['p95'] * 1000:.0f} / {bare['p95'] * 1000:.0f} ms",
+        )
+    return "\n".join(lines)
+
+
+def machine() -> str:
+    model = "unknown CPU"
+    try:
+        for line in Path("/proc/cpuinfo").read_text().splitlines():
+            if line.startswith("model name"):
+                model = line.split(":", 1)[1].strip()
+                break
+    except OSError:
+        pass
+    memory = ""
+    try:
+        total = next(
+            line for line in Path("/proc/meminfo").read_text().splitlines() if "MemTotal" in line
+        )
+        memory = f", {int(total.split()[1]) / 1024 / 1024:.1f} GB of memory"
+    except (OSError, StopIteration):
+        pass
+    return f"{model}, {os.cpu_count()} cores{memory}, {platform.platform()}"
+
+
+def versions() -> str:
+    return (
+        f"Python {platform.python_version()}, Django {django.get_version()}, "
+        f"psycopg {psycopg.__version__}, XlsxWriter {xlsxwriter.__version__}, "
+        f"openpyxl {openpyxl.__version__}; {postgresql_version().split(',')[0]}"
+    )
+
+
+def main() -> None:
+    parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
+    parser.add_argument("--sizes", default="10000,1000000", help="follow-ups, comma-separated")
+    parser.add_argument("--runs", type=int, default=5, help="timed runs per figure (≥ 5)")
+    parser.add_argument("--xlsx-rows", type=int, default=20_000)
+    parser.add_argument("--import-rows", type=int, default=100_000)
+    parser.add_argument("--http-seconds", type=float, default=30)
+    parser.add_argument("--write", type=Path, help="write the report there (docs/benchmarks.md)")
+    parser.add_argument("--force", action="store_true")
+    options = parser.parse_args()
+    options.sizes = [int(size) for size in options.sizes.split(",")]
+    require_postgresql(force=options.force)
+    load_before = os.getloadavg()
+    print(f"{machine()}\n{versions()}\nload average {load_before[0]:.2f}", flush=True)
+    results = []
+    for n, size in enumerate(options.sizes):
+        options.first = n == 0
+        results.append(measure_size(size, options))
+    load_after = os.getloadavg()
+    text = report(results, options)
+    print("\n" + text)
+    if options.write:
+        write_doc(options, results, text, load_before, load_after)
+
+
+def write_doc(options, results, text: str, load_before, load_after) -> None:
+    sizes = " and ".join(f"{size:,}" for size in options.sizes)
+    generated = "; ".join(
+        f"{result['size']:,} follow-ups in {result['generate_seconds']:.0f} s"
+        for result in results
+    )
+    command = (
+        "make bench  # DATABASE_URL=postgres://postgres@127.0.0.1:5432/crm_bench by default\n"
+        f"# which runs: python bench/run.py --sizes {','.join(map(str, options.sizes))} "
+        f"--runs {options.runs} --xlsx-rows {options.xlsx_rows} "
+        f"--import-rows {options.import_rows} --http-seconds {options.http_seconds:g} "
+        "--write docs/benchmarks.md"
+    )
+    body = BENCHMARKS_MD.format(
+        sizes=sizes,
+        runs=options.runs,
+        machine=machine(),
+        versions=versions(),
+        load=f"{load_before[0]:.2f} at the start, {load_after[0]:.2f} at the end",
+        generated=generated,
+        figures=text,
+        command=command,
+        today=time.strftime("%Y-%m-%d"),
+    )
+    options.write.write_text(body, encoding="utf-8")
+    print(f"\nWritten: {options.write}")
+
+
+BENCHMARKS_MD = """# Benchmarks
+
+Written by `make bench` (bench/run.py) on {today}. Sizes run: {sizes} follow-ups.
+
+## Method
+
+For each size the scratch PostgreSQL database is emptied and filled by
+`python manage.py generate_data --follow-ups N` ({generated}): organisations,
+people, affiliations, interactions with their links, partnerships with their
+stage history and follow-ups, in proportion, with a fixed seed. Each figure is
+the median of {runs} timed runs after an untimed warm-up; each comparison (API
+page against `values()`, CSV export against `COPY`, XLSX against `COPY`, the two
+XLSX writers, import against `COPY FROM`) is measured side by side, its two
+sides alternating run by run, so that the machine's load weighs on both alike.
+Pages and exports go through Django's test Client as a logged-in user, which
+includes the middleware, authentication and permissions; the statement counts
+are those of one run. The HTTP figure runs gunicorn (2 sync workers) on
+127.0.0.1 and 8 client threads for the given time, against the API's list and
+against a bare view (bench/wsgi_bare.py) returning the same rows through
+`values()`.
+
+## Machine
+
+- {machine}
+- {versions}
+- Load average: {load}. The machine is shared: the absolute times move with
+  the load, the side-by-side ratios much less.
+
+## Figures
+
+{figures}
+
+## To reproduce
+
+```sh
+{command}
+```
+
+`make bench-smoke` runs the same code at a tiny size, as CI does, to keep it
+working; it times nothing worth reading.
+"""
+
+
+if __name__ == "__main__":
+    main()
