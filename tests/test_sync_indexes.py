@@ -23,8 +23,9 @@ def _synced_models() -> list:
     )
 
 
-def test_the_synced_lists_are_the_expected_five():
+def test_the_synced_lists_are_the_expected_ones():
     assert [model.__name__ for model in _synced_models()] == [
+        "Affiliation",
         "FollowUp",
         "Interaction",
         "Organization",

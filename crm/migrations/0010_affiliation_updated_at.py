@@ -30,4 +30,8 @@ class Migration(migrations.Migration):
             ),
             preserve_default=False,
         ),
+        migrations.AddIndex(
+            model_name="affiliation",
+            index=models.Index(fields=["updated_at", "id"], name="crm_affiliation_sync_idx"),
+        ),
     ]

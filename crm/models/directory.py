@@ -166,6 +166,10 @@ class Affiliation(models.Model):
         verbose_name = _("affiliation")
         verbose_name_plural = _("affiliations")
         ordering = ["-is_primary", "title"]
+        indexes = [
+            # API sync: ?updated_since=… ORDER BY updated_at, id (the cursor pages).
+            models.Index(fields=["updated_at", "id"], name="crm_affiliation_sync_idx"),
+        ]
         constraints = [
             span_constraint("start_on", "end_on", "affiliation"),
             models.UniqueConstraint(
