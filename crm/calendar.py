@@ -13,7 +13,8 @@ from django.utils import timezone, translation
 from django.utils.translation import gettext as _
 from django.views.decorators.http import require_safe
 
-from crm.models import FollowUp, Interaction, StaffProfile
+from crm.audit import filters_of, record_export
+from crm.models import ExportLog, FollowUp, Interaction, StaffProfile
 
 
 def calendar_url_for(user, request: HttpRequest) -> str:
@@ -90,6 +91,14 @@ def calendar_feed(request: HttpRequest, secret: str) -> HttpResponse:
         calendar = build_calendar(
             profile.user, host=request.get_host().split(":")[0], today=timezone.localdate()
         )
+    record_export(
+        request,
+        user=profile.user,
+        kind=ExportLog.Kind.CALENDAR,
+        resource="calendar",
+        filters=filters_of(request.GET),
+        row_count=len(calendar.walk("VEVENT")),
+    )
     response = HttpResponse(calendar.to_ical(), content_type="text/calendar; charset=utf-8")
     response["Content-Disposition"] = 'inline; filename="compact-crm.ics"'
     # The URL is a secret: keep it out of shared caches.

@@ -1,7 +1,7 @@
 from django.contrib import admin
 from django.urls import include, path
 
-from crm import calendar, views
+from crm import calendar, security, views
 from crm.api import pages
 
 urlpatterns = [
@@ -35,6 +35,7 @@ urlpatterns = [
     path("account/tokens/<int:pk>/revoke/", pages.token_revoke, name="api-token-revoke"),
     path("account/calendar/regenerate/", pages.calendar_regenerate, name="calendar-regenerate"),
     path("calendar/<str:secret>.ics", calendar.calendar_feed, name="calendar-feed"),
-    path("accounts/", include("django.contrib.auth.urls")),
+    path("accounts/", include("crm.auth_urls")),
+    path("healthz", security.healthz, name="healthz"),
     path("i18n/", include("django.conf.urls.i18n")),
 ]

@@ -4,6 +4,8 @@ from django.utils.translation import gettext_lazy as _
 from rest_framework import pagination
 from rest_framework.exceptions import ValidationError
 
+from crm.security import is_ascii_int
+
 
 def _strict_page_size(paginator, request) -> int:
     """Return the page size asked for, at most the maximum; refuse a malformed one.
@@ -14,7 +16,7 @@ def _strict_page_size(paginator, request) -> int:
     value = request.query_params.get(paginator.page_size_query_param)
     if value is None:
         return paginator.page_size
-    if not value.isdigit() or int(value) < 1:
+    if not is_ascii_int(value) or int(value) < 1:
         raise ValidationError(
             {paginator.page_size_query_param: _("Give a whole number from 1 to 500.")}
         )

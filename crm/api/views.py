@@ -21,8 +21,10 @@ from rest_framework.response import Response
 from crm import services
 from crm.api import export, filters, serializers
 from crm.api.pagination import SyncCursorPagination
+from crm.api.parameters import check_query_parameters
 from crm.api.renderers import CSVRenderer, XLSXRenderer
 from crm.api.serializers import django_errors_to_drf
+from crm.audit import filters_of, record_export
 from crm.emails import notify_assignment
 from crm.models import (
     Affiliation,
@@ -35,6 +37,7 @@ from crm.models import (
     Project,
     StageChange,
 )
+from crm.security import is_ascii_int
 
 FORMAT_PARAMETER = OpenApiParameter(
     "format",
@@ -106,6 +109,7 @@ class CrmViewSet(viewsets.ModelViewSet):
     def initial(self, request, *args, **kwargs):
         super().initial(request, *args, **kwargs)
         self.check_repeated_parameters(request)
+        check_query_parameters(self, request)
 
     def check_repeated_parameters(self, request) -> None:
         """Refuse a parameter given twice unless it takes several values.
@@ -151,12 +155,24 @@ class CrmViewSet(viewsets.ModelViewSet):
             errors = {
                 name: [_("Give a whole number.")]
                 for name in ("page", "page_size")
-                if request.query_params.get(name, "") and not request.query_params[name].isdigit()
+                if request.query_params.get(name, "")
+                and not is_ascii_int(request.query_params[name])
             }
             if errors:
                 raise exceptions.ValidationError(errors)
             queryset = self.filter_queryset(self.get_queryset())
             serializer = self.get_serializer()
+            # Recorded before the file is written: a download cut short was still
+            # asked for. One COUNT of the same filtered rows gives its size (the
+            # CSV is streamed after this method returns).
+            record_export(
+                request,
+                user=request.user,
+                kind=format_,
+                resource=self.export_basename,
+                filters=filters_of(request.query_params),
+                row_count=queryset.order_by().count(),
+            )
             if format_ == "csv":
                 return export.csv_response(queryset, serializer, self.export_basename)
             title = str(queryset.model._meta.verbose_name_plural)
