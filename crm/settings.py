@@ -162,7 +162,8 @@ SESSION_EXPIRE_AT_BROWSER_CLOSE = True
 
 # How many proxies (load balancer, TLS terminator) stand in front of the app
 # servers: the client's address is read that far from the right of
-# X-Forwarded-For, for login lock-outs and throttles; 0 trusts no header.
+# X-Forwarded-For, for login lock-outs, password-reset limits and the export
+# log; 0 trusts no header.
 CRM_TRUSTED_PROXY_COUNT = env_int("CRM_TRUSTED_PROXY_COUNT", default=0)
 
 # Login protection (django-axes): after CRM_LOGIN_FAILURE_LIMIT failed logins for
@@ -235,19 +236,16 @@ REST_FRAMEWORK = {
         "rest_framework.parsers.FormParser",
         "rest_framework.parsers.MultiPartParser",
     ],
-    # Per personal token, per logged-in user (session) and per address for
-    # requests without credentials; rates like "2000/hour" (crm/api/throttling.py).
+    # Per personal token and per logged-in user (session); rates like
+    # "2000/hour" (crm/api/throttling.py).
     "DEFAULT_THROTTLE_CLASSES": [
         "crm.api.throttling.TokenRateThrottle",
         "crm.api.throttling.SessionUserRateThrottle",
-        "crm.api.throttling.AnonymousRateThrottle",
     ],
     "DEFAULT_THROTTLE_RATES": {
         "token": env_rate("CRM_API_RATE_TOKEN", default="2000/hour"),
         "user": env_rate("CRM_API_RATE_USER", default="2000/hour"),
-        "anon": env_rate("CRM_API_RATE_ANON", default="60/hour"),
     },
-    "NUM_PROXIES": CRM_TRUSTED_PROXY_COUNT,
     "PAGE_SIZE": 50,
     "DEFAULT_SCHEMA_CLASS": "drf_spectacular.openapi.AutoSchema",
     "DEFAULT_VERSIONING_CLASS": None,

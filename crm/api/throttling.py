@@ -1,9 +1,10 @@
-"""Request rates of the API: per personal token, per logged-in user, per address.
+"""Request rates of the API: per personal token and per logged-in user.
 
-Rates come from the environment (``CRM_API_RATE_TOKEN``, ``CRM_API_RATE_USER``,
-``CRM_API_RATE_ANON``); counts live in the default cache (``CRM_CACHE``). Each
-class applies to one kind of caller and lets the others through, so a user's
-script with a token and the same user's browser are counted apart.
+Rates come from the environment (``CRM_API_RATE_TOKEN``, ``CRM_API_RATE_USER``);
+counts live in the default cache (``CRM_CACHE``). Each class applies to one kind
+of caller and lets the other through, so a user's script with a token and the
+same user's browser are counted apart. Requests without valid credentials are
+refused (401) before any throttle: they reach no data.
 """
 
 from rest_framework.throttling import SimpleRateThrottle
@@ -31,14 +32,3 @@ class SessionUserRateThrottle(SimpleRateThrottle):
         if isinstance(request.auth, ApiToken) or not request.user.is_authenticated:
             return None
         return self.cache_format % {"scope": self.scope, "ident": request.user.pk}
-
-
-class AnonymousRateThrottle(SimpleRateThrottle):
-    """Requests without credentials, per client address (they only ever get a 401)."""
-
-    scope = "anon"
-
-    def get_cache_key(self, request, view):
-        if request.user.is_authenticated:
-            return None
-        return self.cache_format % {"scope": self.scope, "ident": self.get_ident(request)}
