@@ -178,3 +178,18 @@ def test_password_reset_counts_each_address_apart(settings):
         Client(REMOTE_ADDR=address).post("/accounts/password_reset/", {"email": "a@example.org"})
 
     assert len(mail.outbox) == 2
+
+
+def test_the_access_attempts_changelist_runs_a_fixed_number_of_queries(
+    coordinator, django_assert_num_queries
+):
+    for number in range(5):
+        fail(Client(REMOTE_ADDR=f"10.0.0.{number + 1}"), "/accounts/login/", f"user{number}", 2)
+    client = Client()
+    client.force_login(coordinator)
+    client.get("/admin/axes/accessattempt/")
+
+    # Session, user, permissions (2), counts (2), the page, the date hierarchy (2).
+    with django_assert_num_queries(9):
+        response = client.get("/admin/axes/accessattempt/")
+    assert len(response.context["cl"].result_list) == 5
