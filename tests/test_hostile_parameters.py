@@ -3,12 +3,22 @@
 import json
 
 import pytest
+from django.conf import settings
 from django.test import Client
+from django.utils import translation
 
 from crm.api.parameters import MAX_JSON_DEPTH, json_depth
 from tests import factories
 
 pytestmark = pytest.mark.django_db
+
+
+@pytest.fixture(autouse=True)
+def default_language_after():
+    # The English requests below leave English active in this thread; the
+    # tests that follow expect the project's language.
+    yield
+    translation.activate(settings.LANGUAGE_CODE)
 
 
 @pytest.fixture
