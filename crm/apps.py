@@ -9,8 +9,13 @@ class CrmConfig(AppConfig):
     default_auto_field = "django.db.models.BigAutoField"
 
     def ready(self) -> None:
+        from django.contrib.auth.signals import user_logged_in
+
         from crm.roles import sync_role_permissions
+        from crm.security import start_session_clock
 
         # After every migrate, so that a model added later joins the roles
         # without anyone remembering to grant it by hand.
         post_migrate.connect(sync_role_permissions, sender=self)
+        # The session's idle and absolute clocks start at login.
+        user_logged_in.connect(start_session_clock, dispatch_uid="crm.start_session_clock")

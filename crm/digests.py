@@ -10,7 +10,7 @@ once: the unique (user, digest_on) lets exactly one INSERT through, so a second
 run, here or elsewhere, finds the row and skips that digest. A failed row is
 claimed again by the next run (``attempts`` + 1). A row left "sending" by a
 process that died between claim and mark is claimed again once older than
-``RECLAIM_AFTER``; the price is that if the process died *after* the mail left,
+``claim_lease()``; the price is that if the process died *after* the mail left,
 that person gets the digest twice, which beats never getting it.
 """
 
@@ -18,6 +18,7 @@ import logging
 from dataclasses import dataclass, field
 from datetime import date, datetime, timedelta
 
+from django.conf import settings
 from django.contrib.auth import get_user_model
 from django.db import IntegrityError, transaction
 from django.db.models import Count, Q
@@ -32,8 +33,15 @@ from crm.models import DigestLog, FollowUp, Partnership, Project
 
 logger = logging.getLogger(__name__)
 
-# A claim this old whose row still says "sending" belongs to a dead process.
-RECLAIM_AFTER = timedelta(hours=1)
+
+def claim_lease() -> timedelta:
+    """Return how long a claim lasts: a row still "sending" after it belongs to a dead run.
+
+    Minutes, not an hour (``CRM_DIGEST_CLAIM_LEASE_MINUTES``): with the command
+    run hourly, a killed run's digests go out with the next run. Sending one
+    digest takes seconds, so a live run never holds a claim that long.
+    """
+    return timedelta(minutes=settings.CRM_DIGEST_CLAIM_LEASE_MINUTES)
 
 
 @dataclass
@@ -207,7 +215,7 @@ def claim(user, *, on: date, counts: dict[str, int], now: datetime) -> DigestLog
 
     The INSERT runs in its own short transaction: of two runs racing, the
     database lets exactly one through. A failed row, or one stuck "sending"
-    past RECLAIM_AFTER, is taken back under a row lock: a run that finds the
+    past ``claim_lease()``, is taken back under a row lock: a run that finds the
     row locked skips it (SKIP LOCKED), and one that comes after the lock is
     released sees "sending" and leaves it. (SQLite has no row locks, but its
     IMMEDIATE transactions run the whole block one run at a time.)
@@ -224,7 +232,7 @@ def claim(user, *, on: date, counts: dict[str, int], now: datetime) -> DigestLog
     except IntegrityError:
         pass
     retryable = Q(status=DigestLog.Status.FAILED) | Q(
-        status=DigestLog.Status.SENDING, claimed_at__lt=now - RECLAIM_AFTER
+        status=DigestLog.Status.SENDING, claimed_at__lt=now - claim_lease()
     )
     with transaction.atomic():
         log = (
@@ -326,7 +334,7 @@ def _one(user, *, on, log, projects, dry_run) -> Outcome:
     if log is not None:
         if log.status == DigestLog.Status.SENT:
             return Outcome(user, ALREADY_SENT)
-        if log.status == DigestLog.Status.SENDING and log.claimed_at >= now - RECLAIM_AFTER:
+        if log.status == DigestLog.Status.SENDING and log.claimed_at >= now - claim_lease():
             return Outcome(user, TAKEN)
     try:
         digest = compute(user, on=on, projects=projects)

@@ -5,6 +5,7 @@ Each helper fails loudly, naming the variable, instead of letting a typo such as
 """
 
 import os
+import re
 
 from django.core.exceptions import ImproperlyConfigured
 
@@ -52,3 +53,17 @@ def env_list(name: str, default: list[str] | None = None) -> list[str]:
     if raw is None:
         return list(default or [])
     return [item.strip() for item in raw.split(",") if item.strip()]
+
+
+_RATE_RE = re.compile(r"[0-9]+/(second|minute|hour|day)")
+
+
+def env_rate(name: str, default: str) -> str:
+    """Return the variable read as a request rate such as ``2000/hour``."""
+    value = os.environ.get(name, default).strip()
+    if not _RATE_RE.fullmatch(value):
+        raise ImproperlyConfigured(
+            f"{name}={value!r} is not a rate: write a number, a slash and second, "
+            "minute, hour or day (e.g. 2000/hour)."
+        )
+    return value

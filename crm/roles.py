@@ -14,7 +14,8 @@ READ_ONLY = "Read-only"
 
 # Everyone manages their own API tokens on their token page; in the admin, where
 # all users' tokens are listed, only Coordination sees and revokes them.
-COORDINATION_ONLY_MODELS = ["apitoken"]
+# The export log is an audit of everyone, for Coordination alone as well.
+COORDINATION_ONLY_MODELS = ["apitoken", "exportlog"]
 
 
 def role_permissions(role: str):
@@ -30,7 +31,12 @@ def role_permissions(role: str):
             content_type__app_label="auth",
             codename__in=["view_user", "add_user", "change_user", "view_group"],
         )
-        return crm | accounts
+        # Login lock-outs (django-axes): see them, and unlock by deleting them.
+        logins = Permission.objects.filter(
+            content_type__app_label="axes",
+            codename__in=["view_accessattempt", "delete_accessattempt", "view_accesslog"],
+        )
+        return crm | accounts | logins
     crm = crm.exclude(content_type__model__in=COORDINATION_ONLY_MODELS)
     if role == STAFF:
         # Staff keep records up to date but delete nothing: organisations, people

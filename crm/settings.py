@@ -4,13 +4,14 @@ Every value a deployment changes comes from an environment variable; see the REA
 for the list. Nothing secret is written here.
 """
 
+from datetime import timedelta
 from pathlib import Path
 
 import dj_database_url
 from django.core.exceptions import ImproperlyConfigured
 from django.utils.translation import gettext_lazy as _
 
-from crm.env import env_bool, env_int, env_list, env_str
+from crm.env import env_bool, env_int, env_list, env_rate, env_str
 
 BASE_DIR = Path(__file__).resolve().parent.parent
 
@@ -40,10 +41,13 @@ INSTALLED_APPS = [
     "drf_spectacular",
     "drf_spectacular_sidecar",
     "simple_history",
+    "axes",
     "crm",
 ]
 
 MIDDLEWARE = [
+    # First: load balancers probe by IP and over plain HTTP (crm/security.py).
+    "crm.security.HealthCheckMiddleware",
     "django.middleware.security.SecurityMiddleware",
     "whitenoise.middleware.WhiteNoiseMiddleware",
     "django.contrib.sessions.middleware.SessionMiddleware",
@@ -54,6 +58,10 @@ MIDDLEWARE = [
     "django.contrib.messages.middleware.MessageMiddleware",
     "django.middleware.clickjacking.XFrameOptionsMiddleware",
     "simple_history.middleware.HistoryRequestMiddleware",
+    "crm.security.SessionTimeoutMiddleware",
+    "crm.security.HostileParameterMiddleware",
+    # Last, as django-axes asks: turns a locked-out login into its answer.
+    "axes.middleware.AxesMiddleware",
 ]
 
 ROOT_URLCONF = "crm.urls"
@@ -133,6 +141,68 @@ SECURE_CONTENT_TYPE_NOSNIFF = True
 if env_bool("DJANGO_BEHIND_TLS_PROXY", default=False):
     SECURE_PROXY_SSL_HEADER = ("HTTP_X_FORWARDED_PROTO", "https")
 X_FRAME_OPTIONS = "DENY"
+# HTTPS only, in production (README, "Production"): redirect plain HTTP and tell
+# browsers never to try it again for this long. The health check is exempt: load
+# balancers probe over plain HTTP.
+SECURE_SSL_REDIRECT = env_bool("DJANGO_SECURE_SSL_REDIRECT", default=False)
+SECURE_REDIRECT_EXEMPT = [r"^healthz$"]
+SECURE_HSTS_SECONDS = env_int("DJANGO_SECURE_HSTS_SECONDS", default=0)
+SECURE_HSTS_INCLUDE_SUBDOMAINS = env_bool("DJANGO_SECURE_HSTS_INCLUDE_SUBDOMAINS", default=False)
+SECURE_HSTS_PRELOAD = env_bool("DJANGO_SECURE_HSTS_PRELOAD", default=False)
+
+# Sessions: closed after CRM_SESSION_IDLE_MINUTES without a request, and after
+# CRM_SESSION_MAX_HOURS in any case (crm.security.SessionTimeoutMiddleware); the
+# cookie dies with the browser and never outlives the session.
+CRM_SESSION_IDLE_MINUTES = env_int("CRM_SESSION_IDLE_MINUTES", default=60)
+CRM_SESSION_MAX_HOURS = env_int("CRM_SESSION_MAX_HOURS", default=10)
+if CRM_SESSION_IDLE_MINUTES < 1 or CRM_SESSION_MAX_HOURS < 1:
+    raise ImproperlyConfigured("CRM_SESSION_IDLE_MINUTES and CRM_SESSION_MAX_HOURS must be ≥ 1.")
+SESSION_COOKIE_AGE = CRM_SESSION_MAX_HOURS * 3600
+SESSION_EXPIRE_AT_BROWSER_CLOSE = True
+
+# How many proxies (load balancer, TLS terminator) stand in front of the app
+# servers: the client's address is read that far from the right of
+# X-Forwarded-For, for login lock-outs, password-reset limits and the export
+# log; 0 trusts no header.
+CRM_TRUSTED_PROXY_COUNT = env_int("CRM_TRUSTED_PROXY_COUNT", default=0)
+
+# Login protection (django-axes): after CRM_LOGIN_FAILURE_LIMIT failed logins for
+# one user name from one address, on the site's or the admin's login form, that
+# pair is locked out for CRM_LOGIN_COOLOFF_MINUTES (0: until Coordination unlocks
+# it in the admin, "Access attempts"). Kept in the database: every app server
+# sees the same count.
+AUTHENTICATION_BACKENDS = [
+    "axes.backends.AxesStandaloneBackend",
+    "django.contrib.auth.backends.ModelBackend",
+]
+AXES_FAILURE_LIMIT = env_int("CRM_LOGIN_FAILURE_LIMIT", default=5)
+_cooloff_minutes = env_int("CRM_LOGIN_COOLOFF_MINUTES", default=30)
+AXES_COOLOFF_TIME = timedelta(minutes=_cooloff_minutes) if _cooloff_minutes > 0 else None
+AXES_LOCKOUT_PARAMETERS = [["username", "ip_address"]]
+AXES_RESET_ON_SUCCESS = True
+AXES_CLIENT_IP_CALLABLE = "crm.security.client_ip"
+AXES_LOCKOUT_CALLABLE = "crm.security.lockout_response"
+# The admin registered in crm/admin/security.py replaces axes' own.
+AXES_ENABLE_ADMIN = False
+
+# Password reset by e-mail: off unless turned on; then at most
+# CRM_PASSWORD_RESET_PER_HOUR requests an hour per address and per e-mail.
+CRM_PASSWORD_RESET_ENABLED = env_bool("CRM_PASSWORD_RESET_ENABLED", default=False)
+CRM_PASSWORD_RESET_PER_HOUR = env_int("CRM_PASSWORD_RESET_PER_HOUR", default=5)
+
+# Cache: per process by default (throttle counts are then per app server);
+# "database" shares it between servers (run `manage.py createcachetable` once).
+_cache = env_str("CRM_CACHE", default="locmem")
+if _cache not in ("locmem", "database"):
+    raise ImproperlyConfigured(f"CRM_CACHE={_cache!r}: use locmem or database.")
+CACHES = {
+    "default": {
+        "BACKEND": "django.core.cache.backends.db.DatabaseCache"
+        if _cache == "database"
+        else "django.core.cache.backends.locmem.LocMemCache",
+        "LOCATION": "crm_cache",
+    }
+}
 
 # How many days without an interaction before a partnership counts as stale, by
 # stage, where the partnership sets no cadence of its own. Closed partnerships are
@@ -161,6 +231,21 @@ REST_FRAMEWORK = {
         "rest_framework.filters.OrderingFilter",
     ],
     "DEFAULT_PAGINATION_CLASS": "crm.api.pagination.PageNumberPagination",
+    "DEFAULT_PARSER_CLASSES": [
+        "crm.api.parameters.DepthLimitedJSONParser",
+        "rest_framework.parsers.FormParser",
+        "rest_framework.parsers.MultiPartParser",
+    ],
+    # Per personal token and per logged-in user (session); rates like
+    # "2000/hour" (crm/api/throttling.py).
+    "DEFAULT_THROTTLE_CLASSES": [
+        "crm.api.throttling.TokenRateThrottle",
+        "crm.api.throttling.SessionUserRateThrottle",
+    ],
+    "DEFAULT_THROTTLE_RATES": {
+        "token": env_rate("CRM_API_RATE_TOKEN", default="2000/hour"),
+        "user": env_rate("CRM_API_RATE_USER", default="2000/hour"),
+    },
     "PAGE_SIZE": 50,
     "DEFAULT_SCHEMA_CLASS": "drf_spectacular.openapi.AutoSchema",
     "DEFAULT_VERSIONING_CLASS": None,
@@ -224,3 +309,15 @@ LOGGING = {
     "handlers": {"console": {"class": "logging.StreamHandler"}},
     "root": {"handlers": ["console"], "level": env_str("DJANGO_LOG_LEVEL", "INFO")},
 }
+
+# A digest claim still "sending" after this many minutes belongs to a run that
+# died; the next run (hourly, docs/deploy.md) takes it back.
+CRM_DIGEST_CLAIM_LEASE_MINUTES = env_int("CRM_DIGEST_CLAIM_LEASE_MINUTES", default=10)
+
+# Exports and calendar fetches are logged (ExportLog); `purge_export_log` deletes
+# entries older than this many days.
+CRM_EXPORT_LOG_RETENTION_DAYS = env_int("CRM_EXPORT_LOG_RETENTION_DAYS", default=365)
+
+# `dumpdata` keeps timestamps to the microsecond, so a restored copy keeps every
+# record's ETag (docs/backup.md).
+SERIALIZATION_MODULES = {"json": "crm.serializers_json"}

@@ -1,6 +1,7 @@
 from django.contrib import admin
 from django.urls import include, path
 
+from crm import security
 from crm.views import (
     accounts,
     calendar,
@@ -44,6 +45,7 @@ urlpatterns = [
     path("account/tokens/<int:pk>/revoke/", accounts.token_revoke, name="api-token-revoke"),
     path("account/calendar/regenerate/", accounts.calendar_regenerate, name="calendar-regenerate"),
     path("calendar/<str:secret>.ics", calendar.calendar_feed, name="calendar-feed"),
-    path("accounts/", include("django.contrib.auth.urls")),
+    path("accounts/", include("crm.auth_urls")),
+    path("healthz", security.healthz, name="healthz"),
     path("i18n/", include("django.conf.urls.i18n")),
 ]

@@ -32,6 +32,15 @@ def plain_static_files(settings):
     settings.WHITENOISE_USE_FINDERS = True
 
 
+@pytest.fixture(autouse=True)
+def fresh_cache():
+    # API throttle counts live in the cache: one test's requests must not count
+    # against the next one's.
+    from django.core.cache import cache
+
+    cache.clear()
+
+
 @pytest.fixture
 def today() -> date:
     return TODAY

@@ -239,16 +239,32 @@ def test_a_digest_being_sent_by_another_run_is_left_alone(agenda, amavi, mailout
     assert "staffer: skipped, being sent by another run" in out
 
 
-def test_a_claim_left_by_a_dead_run_is_taken_back_after_an_hour(agenda, amavi, mailoutbox):
-    DigestLog.objects.create(
-        user=amavi,
-        digest_on=TODAY,
-        status="sending",
-        claimed_at=timezone.now() - digests.RECLAIM_AFTER - timedelta(minutes=1),
-    )
+def test_a_killed_runs_claim_is_retried_after_the_lease_and_not_before(
+    agenda, amavi, mailoutbox, monkeypatch, settings
+):
+    settings.CRM_DIGEST_CLAIM_LEASE_MINUTES = 10
+    started = timezone.now()
+    clock = {"now": started}
+    monkeypatch.setattr(timezone, "now", lambda: clock["now"])
+    build = digests.message
 
+    class KilledWhileSending:
+        def send(self):
+            raise SystemExit("killed")  # not an error the run can catch: the process dies
+
+    monkeypatch.setattr(digests, "message", lambda digest: KilledWhileSending())
+    with pytest.raises(SystemExit):
+        send()
+    monkeypatch.setattr(digests, "message", build)
+    assert DigestLog.objects.get().status == "sending"
+
+    clock["now"] = started + timedelta(minutes=9)
+    out = send()
+    assert mailoutbox == []
+    assert "staffer: skipped, being sent by another run" in out
+
+    clock["now"] = started + timedelta(minutes=11)
     send()
-
     assert len(mailoutbox) == 1
     log = DigestLog.objects.get()
     assert (log.status, log.attempts) == ("sent", 2)

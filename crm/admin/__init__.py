@@ -15,6 +15,7 @@ from crm.admin import (  # noqa: F401
     missions,
     partnerships,
     reference,
+    security,
 )
 
 admin.site.site_header = _("Compact partnerships")

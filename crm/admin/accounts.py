@@ -1,12 +1,15 @@
 """User accounts, staff profiles, API tokens and the log of digests sent."""
 
 from django.contrib import admin, messages
+from django.contrib.admin.utils import unquote
 from django.contrib.auth import get_user_model
 from django.contrib.auth.admin import UserAdmin
+from django.core.exceptions import PermissionDenied
 from django.utils import timezone
 from django.utils.translation import gettext_lazy as _
 from django.utils.translation import ngettext
 
+from crm import roles
 from crm.models import ApiToken, DigestLog, StaffProfile
 
 User = get_user_model()
@@ -35,15 +38,46 @@ class StaffUserAdmin(UserAdmin):
             return False
         return super().has_change_permission(request, obj)
 
+    def user_change_password(self, request, id, form_url=""):
+        """Refuse to set a coordinator's or superuser's password for them.
+
+        Whoever sets it can log in as them, and every change they then make is
+        recorded under the victim's name: only a superuser, or the person, may.
+        """
+        user = self.get_object(request, unquote(id))
+        if (
+            user is not None
+            and user.pk != request.user.pk
+            and not request.user.is_superuser
+            and (user.is_superuser or roles.is_coordination(user))
+        ):
+            raise PermissionDenied
+        return super().user_change_password(request, id, form_url)
+
 
 @admin.register(StaffProfile)
 class StaffProfileAdmin(admin.ModelAdmin):
+    """Each person's CRM preferences; tied to its user for good.
+
+    The user is never changed here (re-linking a profile would hand over its
+    calendar address); only Coordination, or the person, changes a profile.
+    """
+
     list_display = ["user", "language"]
     list_filter = ["language"]
     list_select_related = ["user"]
     search_fields = ["user__username", "user__first_name", "user__last_name", "user__email"]
-    autocomplete_fields = ["user"]
     fields = ["user", "language"]
+    readonly_fields = ["user"]
+
+    def has_add_permission(self, request) -> bool:
+        # Profiles are made on first use (StaffProfile.for_user), never by hand.
+        return False
+
+    def has_change_permission(self, request, obj=None) -> bool:
+        if not super().has_change_permission(request, obj):
+            return False
+        return obj is None or obj.user_id == request.user.pk or roles.is_coordination(request.user)
 
 
 # API tokens.

@@ -25,6 +25,7 @@ from crm.models import (
     Project,
     StageChange,
 )
+from crm.security import is_ascii_int
 
 ME = "me"
 
@@ -36,7 +37,7 @@ class UserOrMeField(forms.CharField):
         value = super().clean(value)
         if value in (None, "") or value == ME:
             return value
-        if not value.isdigit() or len(value) > 18:
+        if not is_ascii_int(value):
             raise ValidationError(_("Give a user id or “me”."), code="invalid")
         return int(value)
 

@@ -16,6 +16,8 @@ from rest_framework import pagination
 from rest_framework.exceptions import ValidationError
 from rest_framework.response import Response
 
+from crm.security import is_ascii_int
+
 # Rows counted at most for a page's ``count``.
 COUNT_CAP = 10_000
 
@@ -79,7 +81,7 @@ def _strict_page_size(paginator, request) -> int:
     value = request.query_params.get(paginator.page_size_query_param)
     if value is None:
         return paginator.page_size
-    if not value.isdigit() or int(value) < 1:
+    if not is_ascii_int(value) or int(value) < 1:
         raise ValidationError(
             {paginator.page_size_query_param: _("Give a whole number from 1 to 500.")}
         )

@@ -21,8 +21,10 @@ from rest_framework.response import Response
 from crm import clock, services
 from crm.api import export, exporters, filters, serializers
 from crm.api.pagination import SyncCursorPagination
+from crm.api.parameters import check_query_parameters
 from crm.api.renderers import CSVRenderer, XLSXRenderer
 from crm.api.serializers import django_errors_to_drf
+from crm.audit import count_rows_when_sent, filters_of, record_export
 from crm.models import (
     Affiliation,
     FollowUp,
@@ -34,6 +36,7 @@ from crm.models import (
     Project,
     StageChange,
 )
+from crm.security import is_ascii_int
 from crm.versions import StaleVersion, Version, version_of
 
 FORMAT_PARAMETER = OpenApiParameter(
@@ -106,6 +109,7 @@ class CrmViewSet(viewsets.ModelViewSet):
     def initial(self, request, *args, **kwargs):
         super().initial(request, *args, **kwargs)
         self.check_repeated_parameters(request)
+        check_query_parameters(self, request)
 
     def check_repeated_parameters(self, request) -> None:
         """Refuse a parameter given twice unless it takes several values.
@@ -151,17 +155,28 @@ class CrmViewSet(viewsets.ModelViewSet):
             errors = {
                 name: [_("Give a whole number.")]
                 for name in ("page", "page_size")
-                if request.query_params.get(name, "") and not request.query_params[name].isdigit()
+                if request.query_params.get(name, "")
+                and not is_ascii_int(request.query_params[name])
             }
             if errors:
                 raise exceptions.ValidationError(errors)
             queryset = self.filter_queryset(self.get_queryset())
             columns = exporters.columns_for(queryset.model)
-            # Both responses carry row_count (for CSV, once the body is sent).
+            # Recorded before the file is written (a download cut short was
+            # still asked for); its row count once the rows are written.
+            entry = record_export(
+                request,
+                user=request.user,
+                kind=format_,
+                resource=self.export_basename,
+                filters=filters_of(request.query_params),
+            )
             if format_ == "csv":
-                return export.csv_response(queryset, columns, self.export_basename)
-            title = str(queryset.model._meta.verbose_name_plural)
-            return export.xlsx_response(queryset, columns, self.export_basename, title)
+                response = export.csv_response(queryset, columns, self.export_basename)
+            else:
+                title = str(queryset.model._meta.verbose_name_plural)
+                response = export.xlsx_response(queryset, columns, self.export_basename, title)
+            return count_rows_when_sent(response, entry)
         return super().list(request, *args, **kwargs)
 
     def requested_version(self) -> Version:

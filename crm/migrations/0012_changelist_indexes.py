@@ -51,7 +51,7 @@ def drop_trigram_indexes(apps, schema_editor):
 
 class Migration(migrations.Migration):
     dependencies = [
-        ("crm", "0010_affiliation_updated_at"),
+        ("crm", "0011_export_log"),
         migrations.swappable_dependency(settings.AUTH_USER_MODEL),
     ]
 

@@ -6,6 +6,7 @@ per concept; everything is importable from ``crm.models``.
 """
 
 from crm.models.accounts import ApiToken, DigestLog, StaffProfile
+from crm.models.audit import ExportLog
 from crm.models.choices import (
     OPEN_FOLLOW_UP_STATUSES,
     DatePrecision,
@@ -45,6 +46,7 @@ __all__ = [
     "DatePrecision",
     "DigestLog",
     "DigestStatus",
+    "ExportLog",
     "FollowUp",
     "FollowUpPlan",
     "FollowUpPlanStep",

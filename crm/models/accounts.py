@@ -175,7 +175,7 @@ class DigestLog(models.Model):
     sending, and the unique (user, day) makes a second run, on this server or
     another, find it and leave that digest alone. A failed row is claimed again
     by the next run; so is a row left "sending" by a process that died, once it
-    is older than ``crm.digests.RECLAIM_AFTER``.
+    is older than ``crm.digests.claim_lease()``.
     """
 
     Status = DigestStatus

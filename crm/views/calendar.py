@@ -5,8 +5,9 @@ from django.utils import translation
 from django.views.decorators.http import require_safe
 
 from crm import clock
+from crm.audit import filters_of, record_export
 from crm.calendar import build_calendar
-from crm.models import StaffProfile
+from crm.models import ExportLog, StaffProfile
 
 
 @require_safe
@@ -20,6 +21,14 @@ def calendar_feed(request: HttpRequest, secret: str) -> HttpResponse:
         calendar = build_calendar(
             profile.user, host=request.get_host().split(":")[0], today=clock.today()
         )
+    record_export(
+        request,
+        user=profile.user,
+        kind=ExportLog.Kind.CALENDAR,
+        resource="calendar",
+        filters=filters_of(request.GET),
+        row_count=len(calendar.walk("VEVENT")),
+    )
     response = HttpResponse(calendar.to_ical(), content_type="text/calendar; charset=utf-8")
     response["Content-Disposition"] = 'inline; filename="compact-crm.ics"'
     # The URL is a secret: keep it out of shared caches.

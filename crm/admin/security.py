@@ -1,0 +1,122 @@
+"""Login lock-outs (django-axes) and the export log: read by Coordination, written by the code."""
+
+from axes.models import AccessAttempt, AccessLog
+from django.conf import settings
+from django.contrib import admin, messages
+from django.utils.translation import gettext_lazy as _
+from django.utils.translation import ngettext
+
+from crm.models import ExportLog
+
+
+class ReadOnlyAdmin(admin.ModelAdmin):
+    """A record the code writes and nobody edits."""
+
+    def has_add_permission(self, request) -> bool:
+        return False
+
+    def has_change_permission(self, request, obj=None) -> bool:
+        return False
+
+
+class LockedOutFilter(admin.SimpleListFilter):
+    title = _("locked out")
+    parameter_name = "locked_out"
+
+    def lookups(self, request, model_admin):
+        return [("yes", _("Yes")), ("no", _("No"))]
+
+    def queryset(self, request, queryset):
+        limit = settings.AXES_FAILURE_LIMIT
+        if self.value() == "yes":
+            return queryset.filter(failures_since_start__gte=limit)
+        if self.value() == "no":
+            return queryset.filter(failures_since_start__lt=limit)
+        return queryset
+
+
+@admin.register(AccessAttempt)
+class AccessAttemptAdmin(ReadOnlyAdmin):
+    """Failed logins per user name and address; deleting them unlocks the pair.
+
+    Kept by django-axes for the site's and the admin's login forms. Coordination
+    unlocks a colleague with the "Unlock" action (or by deleting the row).
+    """
+
+    list_display = ["username", "ip_address", "failures_since_start", "locked", "attempt_time"]
+    list_filter = [LockedOutFilter, "attempt_time"]
+    search_fields = ["username", "ip_address"]
+    date_hierarchy = "attempt_time"
+    fields = ["username", "ip_address", "user_agent", "path_info", "failures_since_start"]
+    readonly_fields = fields
+    actions = ["unlock"]
+
+    @admin.display(description=_("locked out"), boolean=True)
+    def locked(self, attempt: AccessAttempt) -> bool:
+        return attempt.failures_since_start >= settings.AXES_FAILURE_LIMIT
+
+    @admin.action(permissions=["delete"], description=_("Unlock (forget these failed logins)"))
+    def unlock(self, request, queryset):
+        count, _per_model = queryset.delete()
+        self.message_user(
+            request,
+            ngettext(
+                "%(count)d user name and address unlocked.",
+                "%(count)d user names and addresses unlocked.",
+                count,
+            )
+            % {"count": count},
+            messages.SUCCESS,
+        )
+
+
+@admin.register(AccessLog)
+class AccessLogAdmin(ReadOnlyAdmin):
+    """Successful logins and logouts, by user name and address (django-axes)."""
+
+    list_display = ["username", "ip_address", "attempt_time", "logout_time", "path_info"]
+    list_filter = ["attempt_time"]
+    search_fields = ["username", "ip_address"]
+    date_hierarchy = "attempt_time"
+    fields = ["username", "ip_address", "user_agent", "path_info", "attempt_time", "logout_time"]
+    readonly_fields = fields
+
+    def has_delete_permission(self, request, obj=None) -> bool:
+        return False
+
+
+@admin.register(ExportLog)
+class ExportLogAdmin(ReadOnlyAdmin):
+    """Who took which list out of the CRM, when, with which filters and how many rows."""
+
+    list_display = [
+        "created_at",
+        "username",
+        "token_prefix",
+        "kind",
+        "resource",
+        "filters",
+        "row_count",
+        "address",
+    ]
+    list_filter = ["kind", "resource", "created_at", ("token", admin.EmptyFieldListFilter)]
+    search_fields = ["username", "token_prefix", "resource"]
+    date_hierarchy = "created_at"
+    fields = [
+        "created_at",
+        "user",
+        "username",
+        "token",
+        "token_prefix",
+        "kind",
+        "resource",
+        "filters",
+        "row_count",
+        "address",
+    ]
+    readonly_fields = fields
+    list_select_related = ["user", "token"]
+
+    def has_delete_permission(self, request, obj=None) -> bool:
+        # Old entries go by purge_export_log, at the retention the deployment set.
+        return False

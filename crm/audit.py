@@ -1,0 +1,77 @@
+"""Recording what leaves the CRM: exports and calendar fetches (``ExportLog``)."""
+
+import ipaddress
+from datetime import timedelta
+
+from django.conf import settings
+from django.db.models import QuerySet
+from django.utils import timezone
+
+from crm.models import ApiToken, ExportLog
+from crm.security import client_ip
+
+# Longest query parameter value kept in the log: enough to read any honest filter.
+MAX_FILTER_VALUE = 200
+
+
+def filters_of(query_params) -> dict[str, list[str]]:
+    """Return the query parameters as a dict of lists, long values cut short."""
+    return {
+        name: [value[:MAX_FILTER_VALUE] for value in values]
+        for name, values in query_params.lists()
+    }
+
+
+def record_export(
+    request, *, user, kind: str, resource: str, filters: dict, row_count: int | None = None
+) -> ExportLog:
+    """Write one entry of the export log; the token is taken from the API request."""
+    token = getattr(request, "auth", None)
+    token = token if isinstance(token, ApiToken) else None
+    return ExportLog.objects.create(
+        user=user,
+        username=user.get_username(),
+        token=token,
+        token_prefix=token.prefix if token else "",
+        kind=kind,
+        resource=resource,
+        filters=filters,
+        row_count=row_count,
+        address=_address(request),
+    )
+
+
+def count_rows_when_sent(response, entry: ExportLog):
+    """Record ``response.row_count`` on ``entry``: now, or once a streamed body is sent.
+
+    No second query counts the rows: the export counts what it writes. An entry
+    whose download was cut short keeps no row count.
+    """
+    if not response.streaming or response.row_count is not None:
+        ExportLog.objects.filter(pk=entry.pk).update(row_count=response.row_count)
+        return response
+
+    def content():
+        yield from response.streaming_content
+        ExportLog.objects.filter(pk=entry.pk).update(row_count=response.row_count)
+
+    response.streaming_content = content()
+    return response
+
+
+def _address(request) -> str | None:
+    # A proxy's header may carry anything; the column takes addresses only.
+    try:
+        return str(ipaddress.ip_address(client_ip(request)))
+    except ValueError:
+        return None
+
+
+def purge(*, older_than_days: int | None = None, dry_run: bool = False) -> int:
+    """Delete entries older than the retention (``CRM_EXPORT_LOG_RETENTION_DAYS``)."""
+    days = settings.CRM_EXPORT_LOG_RETENTION_DAYS if older_than_days is None else older_than_days
+    old: QuerySet = ExportLog.objects.filter(created_at__lt=timezone.now() - timedelta(days=days))
+    if dry_run:
+        return old.count()
+    deleted, _per_model = old.delete()
+    return deleted
