@@ -51,8 +51,10 @@ def count_rows_when_sent(response, entry: ExportLog):
         ExportLog.objects.filter(pk=entry.pk).update(row_count=response.row_count)
         return response
 
+    body = response.streaming_content
+
     def content():
-        yield from response.streaming_content
+        yield from body
         ExportLog.objects.filter(pk=entry.pk).update(row_count=response.row_count)
 
     response.streaming_content = content()

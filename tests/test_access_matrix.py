@@ -153,7 +153,11 @@ API_RESOURCES = {
     "follow-ups": "follow_up",
     "stage-changes": "stage_change",
 }
-API_ACTIONS = {"partnerships": "change-stage", "follow-ups": "complete"}
+# The state actions: POST only, each calling its service.
+API_ACTIONS = {
+    "partnerships": ["change-stage", "assign-owner"],
+    "follow-ups": ["complete", "reassign", "snooze", "mark-waiting", "cancel", "reopen"],
+}
 
 for resource, sample in API_RESOURCES.items():
     base = f"api/v1/^{resource}"
@@ -163,8 +167,7 @@ for resource, sample in API_RESOURCES.items():
     PAGES[f"{base}{suffix}"] = (f"/api/v1/{resource}.json", API_READ)
     PAGES[f"{base}/(?P<pk>[^/.]+)/$"] = (detail, API_READ)
     PAGES[f"{base}/(?P<pk>[^/.]+){suffix}"] = (detail.rstrip("/") + ".json", API_READ)
-    if resource in API_ACTIONS:
-        action = API_ACTIONS[resource]
+    for action in API_ACTIONS.get(resource, []):
         PAGES[f"{base}/(?P<pk>[^/.]+)/{action}/$"] = (f"{detail}{action}/", API_POST_ONLY)
         PAGES[f"{base}/(?P<pk>[^/.]+)/{action}{suffix}"] = (
             f"{detail}{action}.json",
@@ -200,6 +203,17 @@ ADMIN_MODELS: dict[str, tuple[str, str, str, str]] = {
     "axes.accessattempt": ("C", "", "C", "attempt"),
     "axes.accesslog": ("C", "", "", "access_log"),
 }
+# The change form's buttons: one state action on one record, its page shown to
+# those who may change the record (a GET never changes anything).
+PAGES["admin/crm/followup/<path:object_id>/act/<str:action>/"] = (
+    "/admin/crm/followup/{w.follow_up.pk}/act/snooze/",
+    "302 302 403 403 200 200",
+)
+PAGES["admin/crm/partnership/<path:object_id>/act/<str:action>/"] = (
+    "/admin/crm/partnership/{w.partnership.pk}/act/change_stage/",
+    "302 302 403 403 200 200",
+)
+
 # Models whose history (django-simple-history) has a page per past version.
 SIMPLE_HISTORY = {
     "organization",

@@ -180,3 +180,13 @@ def test_purge_dry_run_deletes_nothing():
     call_command("purge_export_log", "--dry-run", "--days", "10", stdout=StringIO())
 
     assert ExportLog.objects.count() == 1
+
+
+def test_a_csv_download_cut_short_is_recorded_without_a_row_count(api_client, staff_user):
+    factories.FollowUpFactory.create_batch(2)
+    api_client.force_authenticate(staff_user)
+
+    api_client.get("/api/v1/follow-ups/?format=csv")  # The body is never read.
+
+    log = ExportLog.objects.get()
+    assert (log.resource, log.row_count) == ("follow-ups", None)
