@@ -112,7 +112,13 @@ def team_summary(*, on: date) -> list[ProjectSummary]:
     ]
 
 
-def compute(user, *, on: date, projects: list[ProjectSummary] | None = None) -> Digest:
+def compute(
+    user,
+    *,
+    on: date,
+    projects: list[ProjectSummary] | None = None,
+    coordination: bool = False,
+) -> Digest:
     """Return ``user``'s digest for the day ``on``, in two queries whatever the volume.
 
     The follow-ups are sorted as on the dashboard (crm.agenda); "due soon" is
@@ -125,9 +131,11 @@ def compute(user, *, on: date, projects: list[ProjectSummary] | None = None) -> 
         .order_by("due_on", "id")
     )
     groups = {group.key: group.follow_ups for group in group_follow_ups(follow_ups, on=on)}
+    # The partnerships the user owns; a coordinator also hears of those that
+    # nobody owns, so that no silence goes unreported.
     stale = (
         Partnership.objects.gone_quiet(today=on)
-        .filter(owner=user)
+        .watched_by(user, coordination=coordination)
         .select_related("organization", "project")
     )
     return Digest(
@@ -315,7 +323,7 @@ def _one(user, *, on, log, projects, dry_run) -> Outcome:
         if log.status == DigestLog.Status.SENDING and log.claimed_at >= now - RECLAIM_AFTER:
             return Outcome(user, TAKEN)
     try:
-        digest = compute(user, on=on, projects=projects)
+        digest = compute(user, on=on, projects=projects, coordination=projects is not None)
     except Exception as error:
         logger.exception("Digest of %s for %s could not be computed", user, on)
         return Outcome(user, FAILED, error=f"{type(error).__name__}: {error}")

@@ -248,7 +248,7 @@ def test_dashboard_shows_stale_partnerships_amber_then_red(client, staff_user):
 
     response = client.get("/")
 
-    stale = {p.organization.name: p.staleness for p in response.context["stale_partnerships"]}
+    stale = {p.organization.name: p.staleness for p in response.context["quiet"].partnerships}
     assert stale == {"Red Org": "red", "Amber Org": "amber"}
     assert 'class="stale-red"' in response.text
     assert 'class="stale-amber"' in response.text
@@ -274,8 +274,8 @@ def test_my_dashboard_shows_only_the_partnerships_i_own_gone_quiet(
     client.force_login(coordinator)
     team = client.get("/?scope=team")
 
-    assert [p.organization.name for p in mine.context["stale_partnerships"]] == ["Mine Org"]
-    assert {p.organization.name for p in team.context["stale_partnerships"]} == {
+    assert [p.organization.name for p in mine.context["quiet"].partnerships] == ["Mine Org"]
+    assert {p.organization.name for p in team.context["quiet"].partnerships} == {
         "Mine Org",
         "Colleague Org",
         "Nobody's Org",
@@ -958,7 +958,7 @@ def test_dashboard_queries_do_not_grow_with_rows(client, coordinator):
     many = count_queries(client, "/?scope=team")
 
     assert many == few
-    assert len(client.get("/?scope=team").context["stale_partnerships"]) == 30
+    assert len(client.get("/?scope=team").context["quiet"].partnerships) == 30
 
 
 def test_organization_page_queries_do_not_grow_with_rows(client, staff_user, coordinator):

@@ -77,6 +77,43 @@ def _group_filters(key: str, on: date) -> dict[str, str]:
     return {"status__in": OPEN_NOT_WAITING, **{k: v.isoformat() for k, v in dates.items()}}
 
 
+# Partnerships gone quiet listed on the dashboard; the count says how many more.
+QUIET_LIMIT = 50
+
+
+@dataclass
+class QuietPartnerships:
+    """The quiet partnerships of the scope shown, and how many the rest of the team has."""
+
+    partnerships: list[Partnership]
+    total: int
+    # Quiet partnerships outside the scope shown ("mine"): never hidden behind
+    # a reassuring message.
+    elsewhere: int
+
+    @property
+    def more(self) -> int:
+        return self.total - len(self.partnerships)
+
+
+def _quiet_partnerships(user, *, scope: str, on: date, coordination: bool) -> QuietPartnerships:
+    """Return the scope's quiet partnerships, as the morning digest picks them.
+
+    "Mine" is what the user owns, and for Coordination also what nobody owns;
+    "team" is every quiet partnership.
+    """
+    everything = Partnership.objects.gone_quiet(today=on)
+    shown = everything
+    if scope == "mine":
+        shown = everything.watched_by(user, coordination=coordination)
+    partnerships = list(shown.select_related("organization", "project", "owner")[:QUIET_LIMIT])
+    total = len(partnerships)
+    if total == QUIET_LIMIT:
+        total = shown.count()
+    elsewhere = everything.count() - total if scope == "mine" else 0
+    return QuietPartnerships(partnerships, total, elsewhere)
+
+
 @require_GET
 @login_required
 def dashboard(request: HttpRequest) -> HttpResponse:
@@ -87,12 +124,7 @@ def dashboard(request: HttpRequest) -> HttpResponse:
     follow_ups = FollowUp.objects.open().select_related("project", "organization", "assignee")
     if scope == "mine":
         follow_ups = follow_ups.for_assignee(request.user)
-    stale = Partnership.objects.gone_quiet(today=on).select_related(
-        "organization", "project", "owner"
-    )
-    if scope == "mine":
-        # As in the morning digest: the partnerships the user owns.
-        stale = stale.filter(owner=request.user)
+    quiet = _quiet_partnerships(request.user, scope=scope, on=on, coordination=may_see_team)
     mine = {"assignee__id__exact": request.user.pk} if scope == "mine" else {}
     groups = [
         DashboardGroup(
@@ -108,7 +140,7 @@ def dashboard(request: HttpRequest) -> HttpResponse:
         "scope": scope,
         "may_see_team": may_see_team,
         "groups": groups,
-        "stale_partnerships": stale,
+        "quiet": quiet,
         "chart": _project_chart(on=on),
         "calendar_url": calendar_url_for(request.user, request),
         **action_context(request),
