@@ -349,6 +349,20 @@ class FollowUpForm(forms.ModelForm):
         self.fields["person"].queryset = Person.objects.order_by("family_name", "given_name")
 
 
+class FollowUpEditForm(VersionedModelForm):
+    """A follow-up's own facts; its status, assignee and due date move by their actions."""
+
+    class Meta:
+        model = FollowUp
+        fields = ["title", "description", "priority", "project", "organization", "person"]
+        widgets = {"description": forms.Textarea(attrs={"rows": 4})}
+
+    def __init__(self, *args, **kwargs):
+        super().__init__(*args, **kwargs)
+        self.fields["project"].queryset = Project.objects.order_by("name")
+        self.fields["person"].queryset = Person.objects.order_by("family_name", "given_name")
+
+
 class InteractionForm(forms.Form):
     """An interaction; saved with its follow-ups by ``crm.services.interaction_log``."""
 

@@ -29,6 +29,8 @@ urlpatterns = [
         name="interaction-apply-plan",
     ),
     path("follow-ups/new/", follow_ups.follow_up_new, name="follow-up-new"),
+    path("follow-ups/<int:pk>/", follow_ups.follow_up_page, name="follow-up"),
+    path("follow-ups/<int:pk>/edit/", follow_ups.follow_up_edit, name="follow-up-edit"),
     *(
         path(
             f"follow-ups/<int:pk>/{action}/",

@@ -706,7 +706,7 @@ def test_staff_add_a_follow_up_prefilled_from_an_interaction(client, staff_user,
     )
 
     created = FollowUp.objects.get(title="Send the deck")
-    assert response["Location"] == f"/organizations/visa/#follow-up-{created.pk}"
+    assert response["Location"] == f"/follow-ups/{created.pk}/"
     assert (created.created_by, created.interaction) == (staff_user, world["interaction"])
     assert created.history.first().history_user == staff_user
 

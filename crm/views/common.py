@@ -11,6 +11,7 @@ from django.utils import timezone
 from django.utils.http import url_has_allowed_host_and_scheme, urlencode
 
 from crm.models import FollowUp, Interaction, Mission, Organization, Project
+from crm.versions import StaleVersion
 
 # Follow-ups listed per dashboard group and per page; the rest is one link
 # away, in the admin's changelist filtered the same way.
@@ -106,3 +107,18 @@ def prefill_from_url(request: HttpRequest) -> dict[str, Any]:
         if key:
             values[name] = model.objects.filter(**{field: key}).first()
     return {name: value for name, value in values.items() if value is not None}
+
+
+def save_versioned(request: HttpRequest, form, *, reason: str = ""):
+    """Save a valid ``VersionedModelForm``; return the record, or None with the errors on the form.
+
+    A copy opened on an older version is refused with who changed it and a link
+    to reload; what the user typed stays in the form.
+    """
+    try:
+        return form.save_by(by=request.user, reason=reason)
+    except StaleVersion as error:
+        form.add_error(None, error.message(reload_url=request.path))
+    except ValidationError as error:
+        add_errors(form, error)
+    return None
