@@ -17,11 +17,13 @@ from django.utils.translation import gettext as _
 
 from crm.emails import notify_assignment
 from crm.models import (
+    Affiliation,
     FollowUp,
     FollowUpPlan,
     Interaction,
     Organization,
     Partnership,
+    Person,
     Project,
     StageChange,
 )
@@ -361,3 +363,37 @@ def interaction_log(
         raise ValidationError(errors)
     notify_assignment(follow_ups=saved, by=by)
     return interaction
+
+
+# The directory, from the staff pages (issue 11).
+
+
+@transaction.atomic
+def person_create(
+    *,
+    by: AbstractBaseUser | None,
+    given_name: str,
+    family_name: str,
+    organization: Organization | None = None,
+    title: str = "",
+    **fields: Any,
+) -> Person:
+    """Record a person and, when ``organization`` is given, the role they hold there.
+
+    The first current role of a person is their primary one.
+    """
+    from django.utils.text import slugify
+
+    from crm.forms import unique_slug
+
+    person = Person(given_name=given_name.strip(), family_name=family_name.strip(), **fields)
+    person.slug = unique_slug(Person, slugify(f"{person.given_name} {person.family_name}"))
+    record_create(instance=person, by=by)
+    if organization is not None:
+        record_create(
+            instance=Affiliation(
+                person=person, organization=organization, title=title.strip(), is_primary=True
+            ),
+            by=by,
+        )
+    return person

@@ -5,10 +5,13 @@ from crm import calendar
 from crm.views import (
     accounts,
     dashboard,
+    directory,
     follow_ups,
     interactions,
     missions,
+    organization_forms,
     organizations,
+    people,
     projects,
     search,
 )
@@ -16,9 +19,30 @@ from crm.views import (
 urlpatterns = [
     path("", dashboard.dashboard, name="dashboard"),
     path("search/", search.search, name="search"),
+    path("organizations/", directory.organization_list, name="organizations"),
+    # Before <slug:slug>/, which "new" would otherwise match.
+    path("organizations/new/", organization_forms.organization_new, name="organization-new"),
     path("organizations/<slug:slug>/", organizations.organization, name="organization"),
+    path(
+        "organizations/<slug:slug>/edit/",
+        organization_forms.organization_edit,
+        name="organization-edit",
+    ),
+    path(
+        "organizations/<slug:slug>/partnerships/new/",
+        organization_forms.partnership_new,
+        name="partnership-new",
+    ),
+    path("people/", directory.person_list, name="people"),
+    path("people/new/", people.person_new, name="person-new"),
+    path("people/<slug:slug>/", people.person, name="person"),
+    path("people/<slug:slug>/edit/", people.person_edit, name="person-edit"),
+    path("roles/new/", people.affiliation_new, name="affiliation-new"),
+    path("roles/<int:pk>/edit/", people.affiliation_edit, name="affiliation-edit"),
+    path("projects/", directory.project_list, name="projects"),
     path("projects/<slug:code>/", projects.project, name="project"),
     path("partnerships/<int:pk>/stage/", projects.partnership_stage, name="partnership-stage"),
+    path("missions/", directory.mission_list, name="missions"),
     path("missions/<slug:slug>/", missions.mission, name="mission"),
     # Before <slug:slug>/, which "new" would otherwise match.
     path("interactions/new/", interactions.interaction_new, name="interaction-new"),

@@ -126,6 +126,9 @@ class Person(models.Model):
     def __str__(self) -> str:
         return self.full_name
 
+    def get_absolute_url(self) -> str:
+        return reverse("person", args=[self.slug])
+
     def natural_key(self) -> tuple[str]:
         return (self.slug,)
 

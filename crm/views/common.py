@@ -94,7 +94,10 @@ def open_follow_ups(queryset, **admin_filters: Any) -> FollowUpList:
 
 
 def prefill_from_url(request: HttpRequest) -> dict[str, Any]:
-    """Return the organisation, project, interaction and mission named in the URL."""
+    """Return the organisation, project, interaction and mission named in the URL.
+
+    The project defaults to the organisation's only one, when it has one only.
+    """
     values: dict[str, Any] = {}
     lookups = [
         ("organization", Organization, "slug"),
@@ -106,7 +109,15 @@ def prefill_from_url(request: HttpRequest) -> dict[str, Any]:
         key = request.GET.get(name)
         if key:
             values[name] = model.objects.filter(**{field: key}).first()
-    return {name: value for name, value in values.items() if value is not None}
+    values = {name: value for name, value in values.items() if value is not None}
+    if "organization" in values and "project" not in values:
+        # An organisation that is a partner of one project only: that project.
+        projects = list(
+            Project.objects.filter(partnerships__organization=values["organization"])[:2]
+        )
+        if len(projects) == 1:
+            values["project"] = projects[0]
+    return values
 
 
 def save_versioned(request: HttpRequest, form, *, reason: str = ""):
