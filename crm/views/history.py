@@ -7,6 +7,7 @@ put off (with the reason), edited.
 
 from dataclasses import dataclass, field
 from datetime import date, datetime
+from itertools import pairwise
 from typing import Any
 
 from django.contrib.auth import get_user_model
@@ -193,3 +194,70 @@ def snoozes_and_reassignments(follow_ups, *, limit: int) -> list[FollowUpEvent]:
                 )
             )
     return events
+
+
+@dataclass
+class RecordChange:
+    """One edit of a record's own fields: which fields, from what to what, by whom."""
+
+    at: datetime
+    by: Any
+    reason: str
+    changes: list[tuple[str, Any, Any]]  # (field label, before, after)
+
+    @property
+    def day(self) -> date:
+        from django.utils import timezone
+
+        return timezone.localdate(self.at)
+
+
+# Bookkeeping columns that every save touches: not a change anyone made.
+_UNTOLD = {"id", "updated_at", "created_at", "slug"}
+
+
+def _shown(model_field, value) -> Any:
+    """Return a value as a person reads it: a choice's label, yes or no."""
+    from django.utils.translation import gettext
+
+    if model_field.choices and value is not None:
+        return dict(model_field.flatchoices).get(value, value)
+    if isinstance(value, bool):
+        return gettext("yes") if value else gettext("no")
+    return value
+
+
+def record_changes(instance, *, limit: int) -> list[RecordChange]:
+    """Return the newest ``limit`` edits of ``instance``, newest first (one query).
+
+    Each history row is compared with the one before it; creation is not an
+    edit. Only the record's own columns are compared, not its relations' rows.
+    """
+    rows = list(
+        instance.history.select_related("history_user").order_by("-history_date", "-history_id")[
+            : limit + 1
+        ]
+    )
+    fields = [
+        field
+        for field in type(instance)._meta.concrete_fields
+        if field.attname not in _UNTOLD and not field.is_relation
+    ]
+    changes = []
+    for newer, older in pairwise(rows):
+        diff = [
+            (
+                str(field.verbose_name),
+                _shown(field, getattr(older, field.attname)),
+                _shown(field, getattr(newer, field.attname)),
+            )
+            for field in fields
+            if getattr(older, field.attname) != getattr(newer, field.attname)
+        ]
+        if diff:
+            changes.append(
+                RecordChange(
+                    newer.history_date, newer.history_user, newer.history_change_reason or "", diff
+                )
+            )
+    return changes

@@ -147,6 +147,8 @@ def interaction_new(request: HttpRequest) -> HttpResponse:
         "formset": formset,
         "new_person": new_person,
         "show_errors": show_errors,
+        # Each script once, however many forms use it.
+        "media": form.media + new_person.media,
     }
     return render(request, "crm/interaction_form.html", context)
 

@@ -14,7 +14,7 @@ from django.views.decorators.http import require_GET
 from crm.models import Interaction, Organization, StageChange
 from crm.views import common
 from crm.views.common import action_context, open_follow_ups, require
-from crm.views.history import snoozes_and_reassignments
+from crm.views.history import record_changes, snoozes_and_reassignments
 
 # Each source of an organisation's timeline is cut at this many rows, newest
 # first, so that a long relationship still loads in three bounded queries.
@@ -24,7 +24,7 @@ TIMELINE_LIMIT = 100
 @dataclass
 class TimelineEntry:
     # interaction, follow_up_opened, follow_up_done, stage_change, follow_up_event
-    # (a snooze or a reassignment)
+    # (a snooze or a reassignment), record_change (an edit of the organisation)
     kind: str
     day: date
     moment: datetime | None
@@ -79,6 +79,10 @@ def _organization_timeline(organization: Organization) -> list[TimelineEntry]:
             )
     entries += [
         TimelineEntry("stage_change", local(c.changed_at), c.changed_at, c) for c in changes
+    ]
+    entries += [
+        TimelineEntry("record_change", local(change.at), change.at, change)
+        for change in record_changes(organization, limit=TIMELINE_LIMIT)
     ]
     entries += [
         TimelineEntry("follow_up_event", local(event.at), event.at, event)

@@ -14,6 +14,9 @@
   }
 
   function enhance(select) {
+    // Once per list, even if the script is loaded twice.
+    if (select.dataset.chooserReady) return;
+    select.dataset.chooserReady = "1";
     var words = select.dataset;
     var box = document.createElement("input");
     box.type = "search";
