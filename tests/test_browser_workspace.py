@@ -230,3 +230,24 @@ def test_log_a_meeting_with_a_person_met_for_the_first_time(
     assert newcomer.affiliations.get().title == "Responsable des partenariats"
     # The project of Visa's only partnership was filled in.
     assert list(interaction.projects.all()) == [world["project"]]
+
+
+def test_the_pipeline_fits_its_eight_stages_on_one_row_at_a_computer_s_width(
+    world,
+    live_server,
+    browser_page,  # noqa: F811
+    request,
+):
+    page = browser_page
+    page.set_viewport_size({"width": 1366, "height": 900})
+    log_in(page, live_server)
+
+    page.goto(f"{live_server.url}/projects/paiements-digitaux/")
+
+    tops = page.eval_on_selector_all(
+        ".pipeline .stage-column", "columns => columns.map(c => c.getBoundingClientRect().top)"
+    )
+    assert len(tops) == 8
+    assert len(set(tops)) == 1
+    assert page.evaluate("document.documentElement.scrollWidth") <= 1366
+    screenshot(page, request, "project")
