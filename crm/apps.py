@@ -1,4 +1,5 @@
 from django.apps import AppConfig
+from django.db.backends.signals import connection_created
 from django.db.models.signals import post_migrate
 from django.utils.translation import gettext_lazy as _
 
@@ -14,3 +15,9 @@ class CrmConfig(AppConfig):
         # After every migrate, so that a model added later joins the roles
         # without anyone remembering to grant it by hand.
         post_migrate.connect(sync_role_permissions, sender=self)
+
+        from crm.search import register_sqlite_functions
+
+        # The accent-blind search's functions, on SQLite (PostgreSQL has
+        # unaccent and pg_trgm).
+        connection_created.connect(register_sqlite_functions)
