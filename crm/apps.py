@@ -21,3 +21,17 @@ class CrmConfig(AppConfig):
         # The accent-blind search's functions, on SQLite (PostgreSQL has
         # unaccent and pg_trgm).
         connection_created.connect(register_sqlite_functions)
+
+        from django.contrib.auth.signals import user_logged_in
+
+        from crm.middleware import remember_language_on_login
+
+        user_logged_in.connect(remember_language_on_login)
+
+        from django.contrib.auth.models import Group
+
+        from crm.roles import role_label
+
+        # The role groups are named in English in the database (the code refers
+        # to them by name); wherever a group is shown, its name is translated.
+        Group.__str__ = role_label

@@ -71,5 +71,6 @@ urlpatterns = [
     path("account/calendar/regenerate/", accounts.calendar_regenerate, name="calendar-regenerate"),
     path("calendar/<str:secret>.ics", calendar.calendar_feed, name="calendar-feed"),
     path("accounts/", include("django.contrib.auth.urls")),
-    path("i18n/", include("django.conf.urls.i18n")),
+    # Django's set_language, which also saves a logged-in user's choice.
+    path("i18n/setlang/", accounts.set_language, name="set_language"),
 ]
