@@ -534,10 +534,10 @@ def test_mission_page_reports_dates_people_meetings_and_follow_ups(client, staff
     assert "Washington, San Francisco" in text
     assert "Cina" in text and "Minister" in text
     assert "CCA session" in text and "Agreed to talk again" in text
-    ((organization, row),) = response.context["follow_ups_per_organization"]
-    assert organization == visa
-    assert [f.title for f in row["open"]] == ["Send the note"]
-    assert [f.title for f in row["closed"]] == ["Thank them"]
+    (row,) = response.context["partners"]
+    assert row.organization == visa
+    assert [f.title for f in row.open] == ["Send the note"]
+    assert [f.title for f in row.closed] == ["Thank them"]
     assert "Thanked by e-mail" in text
     assert 'href="/static/crm/print.css" media="print"' in text
 
