@@ -136,3 +136,29 @@ class Group:
     key: str
     label: str
     results: list
+
+
+def similar_pairs(model, name_sql: str, *, threshold: float, limit: int) -> list[tuple]:
+    """Return up to ``limit`` pairs of ``model`` ids whose names look alike, most alike first.
+
+    ``name_sql`` is the name as SQL over the table's columns, written with the
+    ``{t}`` alias (e.g. ``{t}.name``). One query: the table joined with itself,
+    each pair once (smaller id first), compared folded with trigram similarity.
+    """
+    from django.db import connection
+
+    table = connection.ops.quote_name(model._meta.db_table)
+    if connection.vendor == "sqlite":
+        fold_sql, similarity_sql = "crm_fold({})", "crm_similarity({}, {})"
+    else:
+        fold_sql, similarity_sql = "unaccent(lower({}))", "similarity({}, {})"
+    left = fold_sql.format(name_sql.format(t="a"))
+    right = fold_sql.format(name_sql.format(t="b"))
+    score = similarity_sql.format(left, right)
+    sql = (
+        f"SELECT a.id, b.id, {score} AS score FROM {table} a JOIN {table} b ON a.id < b.id "
+        f"WHERE {score} >= %s ORDER BY score DESC, a.id, b.id LIMIT %s"
+    )
+    with connection.cursor() as cursor:
+        cursor.execute(sql, [threshold, limit])
+        return cursor.fetchall()

@@ -95,7 +95,7 @@ def _kwargs(world) -> dict[str, dict]:
         "follow-up-snooze": follow_up,
         "follow-up-reassign": follow_up,
         "follow-up-waiting": follow_up,
-        "merge-organizations": {"kept": world["organization"].pk, "other": "OTHER"},
+        "merge": {"kind": "organizations", "kept": world["organization"].pk, "other": "OTHER"},
     }
 
 
@@ -251,3 +251,30 @@ def test_the_pipeline_fits_its_eight_stages_on_one_row_at_a_computer_s_width(
     assert len(set(tops)) == 1
     assert page.evaluate("document.documentElement.scrollWidth") <= 1366
     screenshot(page, request, "project")
+
+
+@pytest.mark.parametrize("width", WIDTHS.values(), ids=WIDTHS.keys())
+def test_merge_two_organisations(world, live_server, browser_page, request, width):  # noqa: F811
+    factories.OrganizationFactory(slug="visa-inc", name="Visa Inc", city="San Francisco")
+    page = browser_page
+    page.set_viewport_size({"width": width, "height": 900})
+    log_in(page, live_server)
+
+    page.click("nav.main-nav a[href='/duplicates/']")
+    page.wait_for_url("**/duplicates/")
+    screenshot(page, request, "duplicates")
+    row = page.locator("#duplicate-organizations tr", has_text="Visa Inc")
+    row.get_by_role("link").last.click()
+    page.wait_for_url("**/duplicates/organizations/*/*/")
+    # The older record is offered as the one kept; "keep the other" would swap.
+    assert "Visa Inc" in page.locator(".merge-other").inner_text()
+    page.fill("#id_reason", "Saisie en double")
+    screenshot(page, request, "merge")
+    assert page.evaluate("document.documentElement.scrollWidth") <= width
+    page.click("form button.primary")
+    page.wait_for_url("**/organizations/visa/")
+
+    assert "San Francisco" in page.locator("main").inner_text()
+    screenshot(page, request, "kept")
+    assert not Organization.objects.filter(slug="visa-inc").exists()
+    assert Organization.objects.get(slug="visa").city == "San Francisco"

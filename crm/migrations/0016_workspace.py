@@ -1,10 +1,12 @@
 # The staff workspace (issue 11):
 # - every partnership has an owner: those without one fall to their project's lead;
 # - a person's chosen language of the pages is kept on their profile;
+# - Merge records two organisations or two people merged into one;
 # - on PostgreSQL, the extensions of the accent- and typo-tolerant search
 #   (unaccent, pg_trgm); SQLite gets Python functions at connection time instead
 #   (crm.search).
 
+import django.db.models.deletion
 from django.conf import settings
 from django.db import migrations, models
 
@@ -81,4 +83,65 @@ class Migration(migrations.Migration):
             unowned_partnerships_to_the_project_lead, migrations.RunPython.noop, elidable=True
         ),
         migrations.RunPython(create_search_extensions, migrations.RunPython.noop),
+        migrations.CreateModel(
+            name="Merge",
+            fields=[
+                (
+                    "id",
+                    models.BigAutoField(
+                        auto_created=True, primary_key=True, serialize=False, verbose_name="ID"
+                    ),
+                ),
+                (
+                    "kind",
+                    models.CharField(
+                        choices=[("organization", "Organisation"), ("person", "Person")],
+                        max_length=20,
+                        verbose_name="kind",
+                    ),
+                ),
+                ("kept_id", models.PositiveBigIntegerField(verbose_name="record kept")),
+                (
+                    "kept_name",
+                    models.CharField(max_length=300, verbose_name="name of the record kept"),
+                ),
+                (
+                    "removed_id",
+                    models.PositiveBigIntegerField(verbose_name="record merged into it"),
+                ),
+                (
+                    "removed_slug",
+                    models.CharField(max_length=100, verbose_name="slug of the record merged"),
+                ),
+                (
+                    "removed_name",
+                    models.CharField(max_length=300, verbose_name="name of the record merged"),
+                ),
+                ("moved", models.JSONField(default=dict, verbose_name="what moved")),
+                ("reason", models.TextField(blank=True, verbose_name="reason")),
+                ("merged_at", models.DateTimeField(verbose_name="merged at")),
+                (
+                    "merged_by",
+                    models.ForeignKey(
+                        blank=True,
+                        null=True,
+                        on_delete=django.db.models.deletion.SET_NULL,
+                        related_name="+",
+                        to=settings.AUTH_USER_MODEL,
+                        verbose_name="merged by",
+                    ),
+                ),
+            ],
+            options={
+                "verbose_name": "merge",
+                "verbose_name_plural": "merges",
+                "ordering": ["-merged_at", "-id"],
+                "constraints": [
+                    models.CheckConstraint(
+                        condition=models.Q(("kind__in", ["organization", "person"])),
+                        name="crm_merge_kind_valid",
+                    )
+                ],
+            },
+        ),
     ]
