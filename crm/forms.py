@@ -21,6 +21,7 @@ from crm.models import (
     Project,
 )
 from crm.roles import staff_members
+from crm.slugs import unique_slug
 from crm.versions import version_of
 
 
@@ -484,21 +485,6 @@ class ApplyPlanForm(forms.Form):
 
 
 # Adding and correcting the directory from the staff pages.
-
-
-def unique_slug(model, text: str, *, max_length: int = 100) -> str:
-    """Return a slug made from ``text`` that no row of ``model`` uses yet."""
-    from django.utils.text import slugify
-
-    base = slugify(text)[: max_length - 5].strip("-") or model._meta.model_name
-    taken = set(
-        model._base_manager.filter(slug__startswith=base).values_list("slug", flat=True)[:1000]
-    )
-    slug, number = base, 2
-    while slug in taken:
-        slug = f"{base}-{number}"
-        number += 1
-    return slug
 
 
 class OrganizationForm(VersionedModelForm):

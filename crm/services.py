@@ -27,6 +27,7 @@ from crm.models import (
     Project,
     StageChange,
 )
+from crm.slugs import unique_slug
 from crm.versions import StaleVersion, version_of
 
 # Fields that carry a workflow's state: each changes only through its own
@@ -382,12 +383,8 @@ def person_create(
 
     The first current role of a person is their primary one.
     """
-    from django.utils.text import slugify
-
-    from crm.forms import unique_slug
-
     person = Person(given_name=given_name.strip(), family_name=family_name.strip(), **fields)
-    person.slug = unique_slug(Person, slugify(f"{person.given_name} {person.family_name}"))
+    person.slug = unique_slug(Person, f"{person.given_name} {person.family_name}")
     record_create(instance=person, by=by)
     if organization is not None:
         record_create(
@@ -411,7 +408,7 @@ def _link_models() -> tuple:
     return (InteractionOrganization, InteractionPerson, MissionMember)
 
 
-def _links_to(model) -> list:
+def links_to(model) -> list:
     """Return the foreign keys that point at ``model``, history tables excepted."""
     return [
         relation.field
@@ -487,7 +484,7 @@ def _resolve_clash(row, field_name: str, kept, *, by, reason: str, today: date) 
 
 def _merge(kept, other, *, by, reason: str, today: date) -> dict[str, int]:
     moved: dict[str, int] = {}
-    for field in _links_to(type(kept)):
+    for field in links_to(type(kept)):
         model = field.model
         rows = model._base_manager.select_for_update().filter(**{field.name: other}).order_by("pk")
         for row in rows:

@@ -103,7 +103,7 @@ class MergeForm(forms.Form):
 def _what_moves(record) -> list[tuple[str, int]]:
     """Count what points at ``record``, per kind of row (one query per kind)."""
     counts = []
-    for field in services._links_to(type(record)):
+    for field in services.links_to(type(record)):
         count = field.model._base_manager.filter(**{field.name: record}).count()
         if count:
             counts.append((str(field.model._meta.verbose_name_plural), count))

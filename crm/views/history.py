@@ -13,6 +13,7 @@ from typing import Any
 from django.contrib.auth import get_user_model
 from django.db.models import F, Q, Window
 from django.db.models.functions import Lag
+from django.utils import timezone
 
 from crm.models import FollowUp
 
@@ -35,8 +36,6 @@ class FollowUpEvent:
 
     @property
     def day(self) -> date:
-        from django.utils import timezone
-
         return timezone.localdate(self.at)
 
 
@@ -207,8 +206,6 @@ class RecordChange:
 
     @property
     def day(self) -> date:
-        from django.utils import timezone
-
         return timezone.localdate(self.at)
 
 
