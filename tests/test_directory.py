@@ -223,3 +223,19 @@ def test_organization_count_in_the_list_heading(client, staff_user):
         client.get("/organizations/").context["page"].paginator.count
         == Organization.objects.count()
     )
+
+
+def test_a_person_s_page_queries_do_not_grow_with_rows(client, staff_user):
+    person = factories.PersonFactory()
+    client.force_login(staff_user)
+
+    def add(count):
+        for _ in range(count):
+            factories.AffiliationFactory(person=person, title=f"Role {_}")
+            factories.InteractionFactory().people.add(person)
+            factories.FollowUpFactory(person=person, organization=factories.OrganizationFactory())
+
+    add(1)
+    few = queries(client, person.get_absolute_url())
+    add(10)
+    assert queries(client, person.get_absolute_url()) == few
