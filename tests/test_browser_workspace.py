@@ -278,3 +278,20 @@ def test_merge_two_organisations(world, live_server, browser_page, request, widt
     screenshot(page, request, "kept")
     assert not Organization.objects.filter(slug="visa-inc").exists()
     assert Organization.objects.get(slug="visa").city == "San Francisco"
+
+
+def test_pages_print_without_the_site_s_chrome(world, live_server, browser_page):  # noqa: F811
+    page = browser_page
+    log_in(page, live_server)
+
+    for url in (
+        "/missions/usa/",
+        "/organizations/",
+        f"/follow-ups/{world['follow_up'].pk}/",
+    ):
+        page.goto(f"{live_server.url}{url}")
+        page.emulate_media(media="print")
+        assert not page.locator(".site-header").is_visible(), url
+        assert not page.locator("form").first.is_visible(), url
+        assert page.locator("main h1").is_visible(), url
+        page.emulate_media(media="screen")
