@@ -26,6 +26,7 @@ from crm.models import (
     InteractionOrganization,
     InteractionPerson,
     InteractionProject,
+    Merge,
     Mission,
     MissionMember,
     Organization,
@@ -208,8 +209,8 @@ def test_every_crm_model_is_in_the_admin():
             continue
         assert admin.site.is_registered(model) or model in inline_models, model
     # API tokens have their own admin tests (tests/test_api_tokens.py): only
-    # Coordination sees them.
-    assert {model for model in MAKERS} | {ApiToken} == {
+    # Coordination sees them. Merges are a read-only record (tests/test_merge.py).
+    assert {model for model in MAKERS} | {ApiToken, Merge} == {
         model for model in admin.site._registry if model._meta.app_label == "crm"
     }
     assert inline_models >= INLINE_ONLY

@@ -213,3 +213,18 @@ def test_an_unknown_kind_or_record_is_refused_cleanly(client, coordinator):
     client.force_login(coordinator)
     assert client.get("/duplicates/planets/1/2/").status_code == 403
     assert client.get("/duplicates/organizations/999998/999999/").status_code == 404
+
+
+def test_the_admin_lists_merges_read_only(client, pair, coordinator):
+    services.organization_merge(kept=pair["kept"], other=pair["other"], by=coordinator)
+    coordinator.is_superuser = True
+    coordinator.save()
+    client.force_login(coordinator)
+
+    changelist = client.get("/admin/crm/merge/")
+    merge = Merge.objects.get()
+
+    assert changelist.status_code == 200 and "Visa Inc." in changelist.text
+    assert client.get("/admin/crm/merge/add/").status_code == 403
+    assert client.post(f"/admin/crm/merge/{merge.pk}/delete/", {"post": "yes"}).status_code == 403
+    assert Merge.objects.exists()
