@@ -6,8 +6,11 @@ BIN := $(VENV)/bin
 MANAGE := $(BIN)/python manage.py
 
 # `make run` is a developer's local server: debug on, an SQLite file unless
-# DATABASE_URL says otherwise.
-RUN_ENV := DJANGO_DEBUG=$${DJANGO_DEBUG:-1}
+# DATABASE_URL says otherwise. Links in e-mails (CRM_BASE_URL) point at the
+# address it serves, unless CRM_BASE_URL says otherwise:
+# `make run RUN_ADDRESS=0.0.0.0:8080`.
+RUN_ADDRESS ?= 127.0.0.1:8000
+RUN_ENV := DJANGO_DEBUG=$${DJANGO_DEBUG:-1} CRM_BASE_URL=$${CRM_BASE_URL:-http://$(RUN_ADDRESS)}
 # Tests need a secret key but no real one.
 TEST_ENV := DJANGO_SECRET_KEY=$${DJANGO_SECRET_KEY:-tests-only-not-a-secret}
 
@@ -31,7 +34,7 @@ install-dev: $(VENV)/.dev-installed
 run: install
 	$(RUN_ENV) $(MANAGE) migrate --no-input
 	$(RUN_ENV) $(MANAGE) setup_local
-	$(RUN_ENV) $(MANAGE) runserver 127.0.0.1:8000
+	$(RUN_ENV) $(MANAGE) runserver $(RUN_ADDRESS)
 
 test: install-dev
 	$(TEST_ENV) $(BIN)/python -m pytest $(PYTEST_ARGS)

@@ -1,4 +1,5 @@
 from django.apps import AppConfig
+from django.db.backends.signals import connection_created
 from django.db.models.signals import post_migrate
 from django.utils.translation import gettext_lazy as _
 
@@ -19,3 +20,23 @@ class CrmConfig(AppConfig):
         post_migrate.connect(sync_role_permissions, sender=self)
         # The session's idle and absolute clocks start at login.
         user_logged_in.connect(start_session_clock, dispatch_uid="crm.start_session_clock")
+
+        from crm.search import register_sqlite_functions
+
+        # The accent-blind search's functions, on SQLite (PostgreSQL has
+        # unaccent and pg_trgm).
+        connection_created.connect(register_sqlite_functions)
+
+        from django.contrib.auth.signals import user_logged_in
+
+        from crm.middleware import remember_language_on_login
+
+        user_logged_in.connect(remember_language_on_login)
+
+        from django.contrib.auth.models import Group
+
+        from crm.roles import role_label
+
+        # The role groups are named in English in the database (the code refers
+        # to them by name); wherever a group is shown, its name is translated.
+        Group.__str__ = role_label

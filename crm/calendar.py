@@ -23,8 +23,11 @@ def calendar_url_for(user, request: HttpRequest) -> str:
     return request.build_absolute_uri(reverse("calendar-feed", args=[secret]))
 
 
-def build_calendar(user, *, host: str, today) -> icalendar.Calendar:
-    """Return the open follow-ups and upcoming interactions of ``user`` as a calendar."""
+def build_calendar(user, *, host: str, today, base_url: str = "") -> icalendar.Calendar:
+    """Return the open follow-ups and upcoming interactions of ``user`` as a calendar.
+
+    Each event links back to its page (``base_url`` + the record's path).
+    """
     calendar = icalendar.Calendar()
     calendar.add("prodid", "-//Compact Togo//Partnerships CRM//EN")
     calendar.add("version", "2.0")
@@ -54,6 +57,7 @@ def build_calendar(user, *, host: str, today) -> icalendar.Calendar:
         if follow_up.description:
             lines += ["", follow_up.description]
         event.add("description", "\n".join(lines))
+        event.add("url", base_url + follow_up.get_absolute_url())
         event.add("categories", [_("Follow-up")])
         event.add("transp", "TRANSPARENT")
         calendar.add_component(event)
@@ -75,6 +79,7 @@ def build_calendar(user, *, host: str, today) -> icalendar.Calendar:
             event.add("location", interaction.city)
         if interaction.summary:
             event.add("description", interaction.summary)
+        event.add("url", base_url + interaction.get_absolute_url())
         event.add("categories", [interaction.get_kind_display()])
         calendar.add_component(event)
     return calendar

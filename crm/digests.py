@@ -132,7 +132,13 @@ def team_summary(*, on: date) -> list[ProjectSummary]:
     ]
 
 
-def compute(user, *, on: date, projects: list[ProjectSummary] | None = None) -> Digest:
+def compute(
+    user,
+    *,
+    on: date,
+    projects: list[ProjectSummary] | None = None,
+    coordination: bool = False,
+) -> Digest:
     """Return ``user``'s digest for the day ``on``, in five queries whatever the volume.
 
     The follow-ups are read as on the dashboard (crm.agenda); "due soon" is
@@ -141,9 +147,11 @@ def compute(user, *, on: date, projects: list[ProjectSummary] | None = None) -> 
     """
     follow_ups = FollowUp.objects.for_assignee(user).select_related("project", "organization")
     groups = digest_groups(follow_ups, today=on)
+    # The partnerships the user owns; a coordinator also hears of those that
+    # nobody owns, so that no silence goes unreported.
     stale = (
         Partnership.objects.gone_quiet(today=on)
-        .filter(owner=user)
+        .watched_by(user, coordination=coordination)
         .select_related("organization", "project")
     )
     stale_list, stale_total = first_and_total(stale, limit=GROUP_LIMIT)
@@ -337,7 +345,7 @@ def _one(user, *, on, log, projects, dry_run) -> Outcome:
         if log.status == DigestLog.Status.SENDING and log.claimed_at >= now - claim_lease():
             return Outcome(user, TAKEN)
     try:
-        digest = compute(user, on=on, projects=projects)
+        digest = compute(user, on=on, projects=projects, coordination=projects is not None)
     except Exception as error:
         logger.exception("Digest of %s for %s could not be computed", user, on)
         return Outcome(user, FAILED, error=f"{type(error).__name__}: {error}")

@@ -22,6 +22,7 @@ from crm.models import (
     Project,
 )
 from crm.roles import staff_members
+from crm.slugs import unique_slug
 from crm.versions import StaleVersion, version_of
 
 
@@ -399,6 +400,41 @@ class DateInput(forms.DateInput):
         super().__init__(attrs, format="%Y-%m-%d")
 
 
+# What crm/static/crm/chooser.js reads: its wording, translated here.
+CHOOSER_ATTRS = {
+    "data-chooser": "",
+    "data-filter-placeholder": _("Type to filter…"),
+    "data-filter-label": _("Filter the list:"),
+    "data-remove-label": _("Remove"),
+}
+
+
+class SearchableSelectMultiple(forms.SelectMultiple):
+    """A list box that works without JavaScript; crm/static/crm/chooser.js adds a filter box.
+
+    Without the script it is a plain multiple select (Ctrl/Cmd-click on a
+    computer, a native picker on a phone); with it, a text box filters the
+    options as one types (accents and case ignored) and the chosen ones are
+    listed above, each with a button to remove it.
+    """
+
+    class Media:
+        js = [forms.widgets.Script("crm/chooser.js", defer=True)]
+
+    def __init__(self, attrs=None):
+        super().__init__({**CHOOSER_ATTRS, "size": 8, **(attrs or {})})
+
+
+class SearchableSelect(forms.Select):
+    """A single choice with the same filter box as ``SearchableSelectMultiple``."""
+
+    class Media:
+        js = [forms.widgets.Script("crm/chooser.js", defer=True)]
+
+    def __init__(self, attrs=None):
+        super().__init__({**CHOOSER_ATTRS, **(attrs or {})})
+
+
 class StaffChoiceField(forms.ModelChoiceField):
     def label_from_instance(self, user) -> str:
         return user.get_full_name() or user.get_username()
@@ -470,6 +506,8 @@ class FollowUpForm(forms.ModelForm):
         ]
         widgets = {
             "due_on": DateInput,
+            "organization": SearchableSelect,
+            "person": SearchableSelect,
             "interaction": forms.HiddenInput,
             "description": forms.Textarea(attrs={"rows": 3}),
         }
@@ -479,6 +517,20 @@ class FollowUpForm(forms.ModelForm):
         self.fields["assignee"] = StaffChoiceField(
             label=_("Assignee"), queryset=staff_members(), required=False
         )
+        self.fields["project"].queryset = Project.objects.order_by("name")
+        self.fields["person"].queryset = Person.objects.order_by("family_name", "given_name")
+
+
+class FollowUpEditForm(VersionedModelForm):
+    """A follow-up's own facts; its status, assignee and due date move by their actions."""
+
+    class Meta:
+        model = FollowUp
+        fields = ["title", "description", "priority", "project", "organization", "person"]
+        widgets = {"description": forms.Textarea(attrs={"rows": 4})}
+
+    def __init__(self, *args, **kwargs):
+        super().__init__(*args, **kwargs)
         self.fields["project"].queryset = Project.objects.order_by("name")
         self.fields["person"].queryset = Person.objects.order_by("family_name", "given_name")
 
@@ -498,21 +550,24 @@ class InteractionForm(forms.Form):
     mission = forms.ModelChoiceField(
         label=_("Mission"), queryset=Mission.objects.all(), required=False
     )
+    # Lists that grow with the directory: a list box with a filter box
+    # (SearchableSelectMultiple), not a wall of checkboxes.
     organizations = forms.ModelMultipleChoiceField(
         label=_("Organisations"),
         queryset=Organization.objects.order_by("name"),
-        widget=forms.CheckboxSelectMultiple,
+        widget=SearchableSelectMultiple,
     )
     people = forms.ModelMultipleChoiceField(
         label=_("People met"),
         queryset=Person.objects.order_by("family_name", "given_name"),
-        widget=forms.CheckboxSelectMultiple,
+        widget=SearchableSelectMultiple,
         required=False,
+        help_text=_("Someone met for the first time: add them below."),
     )
     staff = StaffMultipleChoiceField(
         label=_("Staff present"),
         queryset=staff_members(),
-        widget=forms.CheckboxSelectMultiple,
+        widget=SearchableSelectMultiple,
         required=False,
     )
     projects = forms.ModelMultipleChoiceField(
@@ -561,3 +616,151 @@ class ApplyPlanForm(forms.Form):
         super().__init__(*args, **kwargs)
         self.fields["project"].queryset = interaction.projects.all()
         self.fields["organization"].queryset = interaction.organizations.all()
+
+
+# Adding and correcting the directory from the staff pages.
+
+
+class OrganizationForm(VersionedModelForm):
+    class Meta:
+        model = Organization
+        fields = [
+            "name",
+            "short_name",
+            "kind",
+            "country",
+            "city",
+            "website",
+            "description",
+            "is_identified",
+            "needs_verification",
+            "verification_note",
+        ]
+        widgets = {
+            "description": forms.Textarea(attrs={"rows": 4}),
+            "verification_note": forms.Textarea(attrs={"rows": 2}),
+        }
+
+    def clean_country(self) -> str:
+        country = self.cleaned_data["country"].strip().upper()
+        if country and not (len(country) == 2 and country.isalpha()):
+            raise forms.ValidationError(_("Two letters, e.g. TG or US."))
+        return country
+
+    def clean(self):
+        cleaned_data = super().clean()
+        note = (cleaned_data.get("verification_note") or "").strip()
+        if cleaned_data.get("needs_verification") and not note:
+            self.add_error("verification_note", _("Say what needs to be checked."))
+        return cleaned_data
+
+    def save_by(self, *, by, reason: str = ""):
+        if self.instance.pk is None:
+            self.instance.slug = unique_slug(Organization, self.cleaned_data["name"])
+        return super().save_by(by=by, reason=reason)
+
+
+class PersonForm(VersionedModelForm):
+    class Meta:
+        model = Person
+        fields = ["given_name", "family_name", "email", "phone", "preferred_language", "notes"]
+        widgets = {"notes": forms.Textarea(attrs={"rows": 3})}
+
+    def save_by(self, *, by, reason: str = ""):
+        if self.instance.pk is None:
+            name = f"{self.cleaned_data['given_name']} {self.cleaned_data['family_name']}"
+            self.instance.slug = unique_slug(Person, name)
+        return super().save_by(by=by, reason=reason)
+
+
+class AffiliationForm(VersionedModelForm):
+    """A role a person holds in an organisation; ended by giving it an end date."""
+
+    class Meta:
+        model = Affiliation
+        fields = ["person", "organization", "title", "start_on", "end_on", "is_primary"]
+        widgets = {
+            "person": SearchableSelect,
+            "organization": SearchableSelect,
+            "start_on": DateInput,
+            "end_on": DateInput,
+        }
+
+    def __init__(self, *args, fixed: dict | None = None, **kwargs):
+        super().__init__(*args, **kwargs)
+        self.fields["person"].queryset = Person.objects.order_by("family_name", "given_name")
+        self.fields["organization"].queryset = Organization.objects.order_by("name")
+        # The side the form was opened from is shown, not chosen again.
+        for name, value in (fixed or {}).items():
+            self.fields[name].initial = value
+            self.fields[name].disabled = True
+        if self.instance.pk is not None:
+            self.fields["person"].disabled = True
+            self.fields["organization"].disabled = True
+
+    def clean(self):
+        cleaned_data = super().clean()
+        _check_span(self, "start_on", "end_on")
+        return cleaned_data
+
+
+class NewPersonForm(forms.Form):
+    """A person met for the first time, recorded with the meeting that introduced them.
+
+    All blank: nobody new. The organisation is chosen among all of them (the
+    meeting's own are the usual answer).
+    """
+
+    prefix = "new_person"
+
+    given_name = forms.CharField(label=_("Given name"), max_length=100, required=False)
+    family_name = forms.CharField(label=_("Family name"), max_length=100, required=False)
+    organization = forms.ModelChoiceField(
+        label=_("Organisation"),
+        queryset=Organization.objects.order_by("name"),
+        required=False,
+        widget=SearchableSelect,
+    )
+    title = forms.CharField(label=_("Title or role"), max_length=200, required=False)
+    email = forms.EmailField(label=_("E-mail"), required=False)
+
+    def is_blank(self) -> bool:
+        return not any(
+            (self.cleaned_data.get(name) or "")
+            for name in ("given_name", "family_name", "title", "email")
+        )
+
+    def clean(self):
+        cleaned_data = super().clean()
+        if self.is_blank():
+            return cleaned_data
+        if not cleaned_data.get("family_name"):
+            self.add_error("family_name", _("Give at least the family name."))
+        if cleaned_data.get("title") and not cleaned_data.get("organization"):
+            self.add_error("organization", _("Say where this person holds this role."))
+        if cleaned_data.get("organization") and not cleaned_data.get("title"):
+            self.add_error("title", _("Give the person's title or role there."))
+        return cleaned_data
+
+
+class PartnershipForm(forms.ModelForm):
+    """A new partnership of an organisation; saved by ``crm.services.partnership_create``."""
+
+    class Meta:
+        model = Partnership
+        fields = ["project", "role", "stage", "owner", "contact_cadence_days", "notes"]
+        widgets = {"notes": forms.Textarea(attrs={"rows": 3})}
+
+    def __init__(self, *args, organization: Organization, **kwargs):
+        super().__init__(*args, **kwargs)
+        self.instance.organization = organization
+        self.fields["project"].queryset = Project.objects.exclude(
+            partnerships__organization=organization
+        ).order_by("name")
+        # Every partnership has an owner: the colleague whose dashboard and
+        # digest tell when it goes quiet.
+        self.fields["owner"] = StaffChoiceField(
+            label=_("Owner"),
+            queryset=staff_members(),
+            help_text=_("Told by the dashboard and the morning digest when it goes quiet."),
+        )

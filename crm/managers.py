@@ -439,6 +439,17 @@ class PartnershipQuerySet(models.QuerySet):
         )
         return self.annotate(next_follow_up_on=Subquery(earliest, output_field=models.DateField()))
 
+    def watched_by(self, user, *, coordination: bool):
+        """Partnerships whose silence is ``user``'s to notice.
+
+        Those the user owns; for Coordination, also those nobody owns, so that a
+        partnership gone quiet always reaches someone's dashboard and digest.
+        """
+        watched = Q(owner=user)
+        if coordination:
+            watched |= Q(owner__isnull=True)
+        return self.filter(watched)
+
 
 class PartnershipManager(models.Manager.from_queryset(PartnershipQuerySet)):
     def get_by_natural_key(self, organization: str, project: str):

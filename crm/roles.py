@@ -7,10 +7,24 @@ covered and no grant drifts.
 
 from django.contrib.auth.models import Group, Permission
 from django.db.models import Q
+from django.utils.translation import gettext_lazy as _
 
 COORDINATION = "Coordination"
 STAFF = "Staff"
 READ_ONLY = "Read-only"
+
+# How each role is called on screen; the group's name in the database stays.
+ROLE_LABELS = {
+    COORDINATION: _("Coordination"),
+    STAFF: _("Staff"),
+    READ_ONLY: _("Read-only"),
+}
+
+
+def role_label(group: Group) -> str:
+    """Return a group's name as shown to people: translated for the three roles."""
+    return str(ROLE_LABELS.get(group.name, group.name))
+
 
 # Everyone manages their own API tokens on their token page; in the admin, where
 # all users' tokens are listed, only Coordination sees and revokes them.

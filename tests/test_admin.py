@@ -27,6 +27,7 @@ from crm.models import (
     InteractionOrganization,
     InteractionPerson,
     InteractionProject,
+    Merge,
     Mission,
     MissionMember,
     Organization,
@@ -212,8 +213,8 @@ def test_every_crm_model_is_in_the_admin():
         assert admin.site.is_registered(model) or model in inline_models, model
     # API tokens and the export log have their own admin tests
     # (tests/test_api_tokens.py, tests/test_export_log.py): only Coordination
-    # sees them.
-    assert {model for model in MAKERS} | {ApiToken, ExportLog} == {
+    # sees them. Merges are a read-only record (tests/test_merge.py).
+    assert {model for model in MAKERS} | {ApiToken, ExportLog, Merge} == {
         model for model in admin.site._registry if model._meta.app_label == "crm"
     }
     assert inline_models >= INLINE_ONLY

@@ -177,7 +177,7 @@ def test_log_an_interaction_with_two_follow_ups(loop, live_server, browser_page,
     page.fill("#id_title", "Appel avec Visa sur le pilote")
     page.fill("#id_occurred_on", "2026-01-14")
     page.select_option("#id_kind", "call")
-    page.get_by_label("Visa", exact=True).check()
+    page.select_option("#id_organizations", label="Visa")
     page.get_by_label("Paiements digitaux", exact=True).check()
     page.fill("#id_outcome", "Visa enverra une proposition.")
     for index, (title, due_on) in enumerate(

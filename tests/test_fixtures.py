@@ -94,7 +94,10 @@ def test_fixture_holds_three_ict_projects_and_no_energy_project(facts):
 def test_fixture_holds_one_mission_with_two_delegation_members(facts):
     mission = Mission.objects.get()
     assert mission.slug == "mission-usa-2023-09"
-    assert mission.organizer.slug == "cca"
+    # The source says the meetings were held under the CCA's auspices, not who
+    # organised the mission.
+    assert mission.organizer is None
+    assert "sous les auspices du Corporate Council on Africa" in mission.description
     assert mission.city_list == ["Washington", "San Francisco", "Los Angeles"]
     assert set(mission.delegation.values_list("person__slug", flat=True)) == {
         "cina-lawson",
@@ -244,3 +247,19 @@ def test_a_bad_row_keyed_through_relations_is_named_by_its_natural_key(facts, tm
         CommandError, match=r"crm\.Affiliation .*'cina-lawson', 'mcc', 'Backwards'"
     ):
         call_command("loaddata", str(bad), verbosity=0)
+
+
+def test_fixture_leaves_the_placeholders_country_empty(facts):
+    placeholders = Organization.objects.filter(is_identified=False)
+    assert set(placeholders.values_list("slug", flat=True)) == {
+        "venture-capital-firms",
+        "incubators",
+    }
+    assert set(placeholders.values_list("country", flat=True)) == {""}
+
+
+def test_fixture_says_the_card_networks_kind_is_an_inference(facts):
+    for slug in ("mastercard", "visa"):
+        organization = Organization.objects.get(slug=slug)
+        assert organization.kind == Organization.Kind.PAYMENT_NETWORK
+        assert "déduits, non affirmés par la source" in organization.description

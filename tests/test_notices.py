@@ -51,7 +51,7 @@ def test_creating_a_follow_up_for_a_colleague_tells_them_once(
     message = mailoutbox[0]
     assert message.to == [staff_user.email]
     assert message.subject == "[CRM Compact] Kossi Mensah vous a confié : Relancer Visa"
-    link = f"https://crm.example.org/projects/paiements-digitaux/#follow-up-{follow_up.pk}"
+    link = f"https://crm.example.org/follow-ups/{follow_up.pk}/"
     assert link in message.body
     assert link in message.alternatives[0][0]
 

@@ -12,6 +12,7 @@ from crm.admin import (  # noqa: F401
     accounts,
     directory,
     follow_ups,
+    merges,
     missions,
     partnerships,
     reference,

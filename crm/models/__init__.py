@@ -24,7 +24,7 @@ from crm.models.choices import (
     ProjectStatus,
     SourceKind,
 )
-from crm.models.directory import Affiliation, Organization, Person
+from crm.models.directory import Affiliation, Merge, Organization, Person
 from crm.models.follow_ups import FollowUp, FollowUpPlan, FollowUpPlanStep
 from crm.models.imports import PendingImport
 from crm.models.missions import (
@@ -59,6 +59,7 @@ __all__ = [
     "InteractionPerson",
     "InteractionProject",
     "Language",
+    "Merge",
     "Mission",
     "MissionMember",
     "Organization",

@@ -36,6 +36,15 @@ class StaffProfile(models.Model):
         default=Language.FRENCH,
         help_text=_("Language of the e-mails the CRM sends to this person."),
     )
+    interface_language = models.CharField(
+        _("language of the pages"),
+        max_length=2,
+        choices=Language.choices,
+        blank=True,
+        help_text=_(
+            "Saved when the person switches language; it wins over the browser's. Empty: French."
+        ),
+    )
     # Random, replaced to revoke the calendar URL; NULL until first asked for (a
     # callable default would give every existing row the same value on migrate).
     calendar_token = models.CharField(
@@ -45,7 +54,13 @@ class StaffProfile(models.Model):
     class Meta:
         verbose_name = _("staff profile")
         verbose_name_plural = _("staff profiles")
-        constraints = [choices_constraint("language", Language, "staffprofile")]
+        constraints = [
+            choices_constraint("language", Language, "staffprofile"),
+            models.CheckConstraint(
+                condition=Q(interface_language="") | Q(interface_language__in=Language.values),
+                name="crm_staffprofile_interface_language_valid",
+            ),
+        ]
 
     def __str__(self) -> str:
         return str(self.user)

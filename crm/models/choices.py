@@ -8,6 +8,7 @@ is how the rest of the code refers to them.
 
 from django.db import models
 from django.utils.translation import gettext_lazy as _
+from django.utils.translation import pgettext_lazy
 
 
 class DatePrecision(models.TextChoices):
@@ -98,7 +99,9 @@ class PartnershipStage(models.TextChoices):
     EXPLORING = "exploring", _("Exploring")
     PROPOSAL = "proposal", _("Proposal / concept note")
     AGREEMENT = "agreement", _("Agreement (MoU) signed")
-    ACTIVE = "active", _("Active")
+    # A partnership is masculine in French ("Actif"), an API key feminine
+    # ("Active"): the context keeps the two words apart in the catalogue.
+    ACTIVE = "active", pgettext_lazy("partnership stage", "Active")
     ON_HOLD = "on_hold", _("On hold")
     CLOSED = "closed", _("Closed")
 

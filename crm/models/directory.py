@@ -1,5 +1,6 @@
 """Who the unit deals with: organisations, people and the roles they hold."""
 
+from django.conf import settings
 from django.db import models
 from django.db.models import Q
 from django.db.models.functions import Lower
@@ -130,6 +131,9 @@ class Person(models.Model):
     def __str__(self) -> str:
         return self.full_name
 
+    def get_absolute_url(self) -> str:
+        return reverse("person", args=[self.slug])
+
     def natural_key(self) -> tuple[str]:
         return (self.slug,)
 
@@ -196,3 +200,45 @@ class Affiliation(models.Model):
     @property
     def is_active(self) -> bool:
         return self.end_on is None
+
+
+class MergeKind(models.TextChoices):
+    ORGANIZATION = "organization", _("Organisation")
+    PERSON = "person", _("Person")
+
+
+class Merge(models.Model):
+    """The record of two organisations, or two people, merged into one.
+
+    The removed record's own history stays in its history table under its id;
+    this row says where it went, who merged it and what moved.
+    """
+
+    Kind = MergeKind
+
+    kind = models.CharField(_("kind"), max_length=20, choices=Kind.choices)
+    kept_id = models.PositiveBigIntegerField(_("record kept"))
+    kept_name = models.CharField(_("name of the record kept"), max_length=300)
+    removed_id = models.PositiveBigIntegerField(_("record merged into it"))
+    removed_slug = models.CharField(_("slug of the record merged"), max_length=100)
+    removed_name = models.CharField(_("name of the record merged"), max_length=300)
+    moved = models.JSONField(_("what moved"), default=dict)
+    reason = models.TextField(_("reason"), blank=True)
+    merged_at = models.DateTimeField(_("merged at"))
+    merged_by = models.ForeignKey(
+        settings.AUTH_USER_MODEL,
+        verbose_name=_("merged by"),
+        on_delete=models.SET_NULL,
+        null=True,
+        blank=True,
+        related_name="+",
+    )
+
+    class Meta:
+        verbose_name = _("merge")
+        verbose_name_plural = _("merges")
+        ordering = ["-merged_at", "-id"]
+        constraints = [choices_constraint("kind", MergeKind, "merge")]
+
+    def __str__(self) -> str:
+        return f"{self.removed_name} → {self.kept_name}"

@@ -176,13 +176,7 @@ class FollowUp(models.Model):
         super().save(*args, **kwargs)
 
     def get_absolute_url(self) -> str:
-        # A follow-up has no page of its own: it is shown where its partner's
-        # story is told, else on its project's page.
-        if self.organization_id is not None:
-            url = reverse("organization", args=[self.organization.slug])
-        else:
-            url = reverse("project", args=[self.project.code])
-        return f"{url}#follow-up-{self.pk}"
+        return reverse("follow-up", args=[self.pk])
 
     def clean(self) -> None:
         super().clean()

@@ -7,6 +7,7 @@ in the answer to the form that made it, and is never stored.
 from datetime import datetime, time
 
 from django import forms
+from django.conf import settings
 from django.contrib import messages
 from django.contrib.auth.decorators import login_required
 from django.http import HttpRequest, HttpResponse
@@ -15,9 +16,11 @@ from django.utils import timezone
 from django.utils.translation import gettext as _
 from django.utils.translation import gettext_lazy
 from django.views.decorators.http import require_http_methods, require_POST
+from django.views.i18n import set_language as django_set_language
 
 from crm import clock
 from crm.calendar import calendar_url_for
+from crm.middleware import SESSION_KEY
 from crm.models import ApiToken, StaffProfile
 
 
@@ -89,3 +92,20 @@ def calendar_regenerate(request: HttpRequest) -> HttpResponse:
         request, _("Your calendar has a new address; the previous one no longer works.")
     )
     return redirect("api-tokens")
+
+
+@require_POST
+def set_language(request: HttpRequest) -> HttpResponse:
+    """Switch language; for a logged-in user, save the choice on their profile.
+
+    Saved there, the choice follows the user to any browser and wins over the
+    browser's own language; the e-mails the CRM sends them follow it too.
+    """
+    response = django_set_language(request)
+    language = request.POST.get("language")
+    if request.user.is_authenticated and language in dict(settings.LANGUAGES):
+        StaffProfile.objects.update_or_create(
+            user=request.user, defaults={"interface_language": language, "language": language}
+        )
+        request.session[SESSION_KEY] = language
+    return response

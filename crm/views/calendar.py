@@ -19,7 +19,10 @@ def calendar_feed(request: HttpRequest, secret: str) -> HttpResponse:
         raise Http404
     with translation.override(profile.language):
         calendar = build_calendar(
-            profile.user, host=request.get_host().split(":")[0], today=clock.today()
+            profile.user,
+            host=request.get_host().split(":")[0],
+            today=clock.today(),
+            base_url=request.build_absolute_uri("/").rstrip("/"),
         )
     record_export(
         request,

@@ -12,6 +12,7 @@ from crm import clock
 from crm.agenda import bounded_groups
 from crm.managers import open_q
 from crm.models import FollowUp, Interaction, Mission, Organization, Project
+from crm.versions import StaleVersion
 
 # Follow-ups listed per dashboard group and per page; the rest is one link
 # away, in the admin's changelist filtered the same way.
@@ -79,7 +80,10 @@ def open_follow_ups(queryset, **admin_filters: Any) -> FollowUpList:
 
 
 def prefill_from_url(request: HttpRequest) -> dict[str, Any]:
-    """Return the organisation, project, interaction and mission named in the URL."""
+    """Return the organisation, project, interaction and mission named in the URL.
+
+    The project defaults to the organisation's only one, when it has one only.
+    """
     values: dict[str, Any] = {}
     lookups = [
         ("organization", Organization, "slug"),
@@ -91,4 +95,27 @@ def prefill_from_url(request: HttpRequest) -> dict[str, Any]:
         key = request.GET.get(name)
         if key:
             values[name] = model.objects.filter(**{field: key}).first()
-    return {name: value for name, value in values.items() if value is not None}
+    values = {name: value for name, value in values.items() if value is not None}
+    if "organization" in values and "project" not in values:
+        # An organisation that is a partner of one project only: that project.
+        projects = list(
+            Project.objects.filter(partnerships__organization=values["organization"])[:2]
+        )
+        if len(projects) == 1:
+            values["project"] = projects[0]
+    return values
+
+
+def save_versioned(request: HttpRequest, form, *, reason: str = ""):
+    """Save a valid ``VersionedModelForm``; return the record, or None with the errors on the form.
+
+    A copy opened on an older version is refused with who changed it and a link
+    to reload; what the user typed stays in the form.
+    """
+    try:
+        return form.save_by(by=request.user, reason=reason)
+    except StaleVersion as error:
+        form.add_error(None, error.message(reload_url=request.path))
+    except ValidationError as error:
+        add_errors(form, error)
+    return None

@@ -1,5 +1,7 @@
 """The dashboard: my open follow-ups by urgency, partnerships gone quiet, the projects' chart."""
 
+from dataclasses import dataclass
+from datetime import date
 from typing import Any
 
 from django.contrib.auth.decorators import login_required
@@ -50,6 +52,42 @@ def _project_chart(counts: dict[int, dict[str, int]]) -> dict[str, Any]:
     }
 
 
+# Partnerships gone quiet listed on the dashboard; the count says how many more.
+QUIET_LIMIT = 50
+
+
+@dataclass
+class QuietPartnerships:
+    """The quiet partnerships of the scope shown, and how many the rest of the team has."""
+
+    partnerships: list[Partnership]
+    total: int
+    # Quiet partnerships outside the scope shown ("mine"): never hidden behind
+    # a reassuring message.
+    elsewhere: int
+
+    @property
+    def more(self) -> int:
+        return self.total - len(self.partnerships)
+
+
+def _quiet_partnerships(user, *, scope: str, on: date, coordination: bool) -> QuietPartnerships:
+    """Return the scope's quiet partnerships, as the morning digest picks them.
+
+    "Mine" is what the user owns, and for Coordination also what nobody owns;
+    "team" is every quiet partnership.
+    """
+    everything = Partnership.objects.gone_quiet(today=on)
+    shown = everything
+    if scope == "mine":
+        shown = everything.watched_by(user, coordination=coordination)
+    partnerships, total = first_and_total(
+        shown.select_related("organization", "project", "owner"), limit=QUIET_LIMIT
+    )
+    elsewhere = everything.count() - total if scope == "mine" else 0
+    return QuietPartnerships(partnerships, total, elsewhere)
+
+
 @require_GET
 @login_required
 def dashboard(request: HttpRequest) -> HttpResponse:
@@ -60,12 +98,7 @@ def dashboard(request: HttpRequest) -> HttpResponse:
     follow_ups = FollowUp.objects.select_related("project", "organization", "assignee")
     if scope == "mine":
         follow_ups = follow_ups.for_assignee(request.user)
-    stale = Partnership.objects.gone_quiet(today=on).select_related(
-        "organization", "project", "owner"
-    )
-    if scope == "mine":
-        # As in the morning digest: the partnerships the user owns.
-        stale = stale.filter(owner=request.user)
+    quiet = _quiet_partnerships(request.user, scope=scope, on=on, coordination=may_see_team)
     mine = {"assignee__id__exact": request.user.pk} if scope == "mine" else {}
     # One pass over open work per project serves the chart and the team's counts.
     per_project = FollowUp.objects.deadline_counts_by_project(today=on)
@@ -79,13 +112,11 @@ def dashboard(request: HttpRequest) -> HttpResponse:
     for group in groups:
         # The same group in the admin: its deadline filter is the same Q.
         group.more_url = admin_follow_ups_url(deadline=group.key, **mine)
-    stale_list, stale_total = first_and_total(stale, limit=FOLLOW_UP_LIMIT)
     context = {
         "scope": scope,
         "may_see_team": may_see_team,
         "groups": groups,
-        "stale_partnerships": stale_list,
-        "stale_total": stale_total,
+        "quiet": quiet,
         "chart": _project_chart(per_project),
         "calendar_url": calendar_url_for(request.user, request),
         **action_context(request),

@@ -11,10 +11,12 @@ from django.urls import reverse
 from django.utils.http import urlencode
 from django.utils.translation import gettext as _
 from django.utils.translation import gettext_lazy
+from django.views.decorators.http import require_GET, require_http_methods
 
 from crm import clock, services
 from crm.forms import (
     FollowUpDoneForm,
+    FollowUpEditForm,
     FollowUpForm,
     FollowUpReassignForm,
     FollowUpSnoozeForm,
@@ -23,7 +25,15 @@ from crm.forms import (
 from crm.managers import week_end
 from crm.models import FollowUp
 from crm.versions import StaleVersion, version_of
-from crm.views.common import add_errors, next_url, prefill_from_url, require
+from crm.views.common import (
+    action_context,
+    add_errors,
+    next_url,
+    prefill_from_url,
+    require,
+    save_versioned,
+)
+from crm.views.history import follow_up_events
 
 
 @login_required
@@ -143,3 +153,51 @@ def follow_up_action(request: HttpRequest, pk: int, action: str) -> HttpResponse
         "next": next_url(request, follow_up.get_absolute_url()),
     }
     return render(request, "crm/follow_up_action.html", context)
+
+
+@require_GET
+@login_required
+def follow_up_page(request: HttpRequest, pk: int) -> HttpResponse:
+    """One follow-up: its facts, its actions and everything that happened to it."""
+    require(request, "crm.view_followup")
+    follow_up = get_object_or_404(
+        FollowUp.objects.select_related(
+            "project",
+            "organization",
+            "person",
+            "interaction",
+            "assignee",
+            "created_by",
+            "completed_by",
+        ),
+        pk=pk,
+    )
+    events, cut = follow_up_events(follow_up)
+    events.reverse()  # Newest first, as on the organisation's timeline.
+    context = {
+        "follow_up": follow_up,
+        "events": events,
+        "history_cut": cut,
+        "is_overdue": follow_up.is_overdue(today=clock.today()),
+        **action_context(request),
+    }
+    return render(request, "crm/follow_up.html", context)
+
+
+@login_required
+@require_http_methods(["GET", "HEAD", "POST"])
+def follow_up_edit(request: HttpRequest, pk: int) -> HttpResponse:
+    require(request, "crm.view_followup", "crm.change_followup")
+    follow_up = get_object_or_404(FollowUp, pk=pk)
+    form = FollowUpEditForm(request.POST or None, instance=follow_up)
+    if request.method == "POST" and form.is_valid():
+        saved = save_versioned(request, form)
+        if saved is not None:
+            messages.success(request, _("“%(title)s” saved.") % {"title": saved.title})
+            return redirect(saved)
+    context = {
+        "form": form,
+        "title": _("Edit the follow-up"),
+        "cancel_url": reverse("follow-up", args=[pk]),
+    }
+    return render(request, "crm/record_form.html", context)

@@ -5,6 +5,7 @@ from typing import Any
 from django.contrib import messages
 from django.contrib.auth.decorators import login_required
 from django.core.exceptions import ValidationError
+from django.db import transaction
 from django.http import HttpRequest, HttpResponse
 from django.shortcuts import get_object_or_404, redirect, render
 from django.utils.translation import gettext as _
@@ -12,7 +13,7 @@ from django.utils.translation import ngettext
 from django.views.decorators.http import require_GET, require_POST
 
 from crm import clock, services
-from crm.forms import ApplyPlanForm, FollowUpRowFormSet, InteractionForm
+from crm.forms import ApplyPlanForm, FollowUpRowFormSet, InteractionForm, NewPersonForm
 from crm.models import Interaction
 from crm.views.common import action_context, prefill_from_url, require
 
@@ -110,14 +111,12 @@ def interaction_new(request: HttpRequest) -> HttpResponse:
         formset = FollowUpRowFormSet(
             data, prefix="follow_ups", form_kwargs={"initial": row_initial}
         )
-        if show_errors and form.is_valid() and formset.is_valid():
+        new_person = NewPersonForm(data)
+        valid = [form.is_valid(), formset.is_valid(), new_person.is_valid()]
+        if show_errors and all(valid):
             rows = [row.cleaned_data for row in formset.forms if row.has_changed()]
             try:
-                interaction = services.interaction_log(
-                    by=request.user,
-                    follow_ups=rows,
-                    **form.cleaned_data,
-                )
+                interaction = _log_with_new_person(request, form, new_person, rows)
             except ValidationError as error:
                 _add_service_errors(form, formset, rows, error)
             else:
@@ -141,8 +140,31 @@ def interaction_new(request: HttpRequest) -> HttpResponse:
             initial["mission"] = prefill["mission"]
         form = InteractionForm(initial=initial)
         formset = FollowUpRowFormSet(prefix="follow_ups", form_kwargs={"initial": row_initial})
-    context = {"form": form, "formset": formset, "show_errors": show_errors}
+        new_person = NewPersonForm(initial={"organization": prefill.get("organization")})
+    context = {
+        "form": form,
+        "formset": formset,
+        "new_person": new_person,
+        "show_errors": show_errors,
+        # Each script once, however many forms use it.
+        "media": form.media + new_person.media,
+    }
     return render(request, "crm/interaction_form.html", context)
+
+
+def _log_with_new_person(request, form, new_person, rows) -> Interaction:
+    """Log the interaction, first recording the person met for the first time, if any.
+
+    One transaction: if the interaction is refused, the new person is not kept.
+    """
+    with transaction.atomic():
+        people = list(form.cleaned_data["people"])
+        if not new_person.is_blank():
+            values = {k: v for k, v in new_person.cleaned_data.items() if v not in (None, "")}
+            people.append(services.person_create(by=request.user, **values))
+        return services.interaction_log(
+            by=request.user, follow_ups=rows, **{**form.cleaned_data, "people": people}
+        )
 
 
 # The most follow-up rows one interaction form offers.

@@ -1,19 +1,29 @@
-"""The mission report."""
+"""The mission report: its meetings, and where each partner met stands since."""
 
-from typing import Any
+from collections import Counter
+from dataclasses import dataclass, field
 
 from django.contrib.auth.decorators import login_required
-from django.db.models import Count, F, Prefetch
+from django.db.models import Prefetch, Q
 from django.http import HttpRequest, HttpResponse
 from django.shortcuts import get_object_or_404, render
 from django.views.decorators.http import require_GET
 
-from crm.managers import open_q
-from crm.models import FollowUp, Mission, Organization, Person
+from crm.models import FollowUp, Mission, Organization, Partnership, Person
 from crm.views.common import require
 
-# The report lists at most this many follow-ups; every organisation's counts are complete.
-MISSION_FOLLOW_UP_LIMIT = 200
+# Follow-ups listed in a report; a mission that opened more is read in the admin.
+REPORT_FOLLOW_UP_LIMIT = 300
+
+
+@dataclass
+class PartnerRow:
+    """One organisation met: its partnerships' stages and its follow-ups since the mission."""
+
+    organization: Organization | None
+    partnerships: list[Partnership] = field(default_factory=list)
+    open: list[FollowUp] = field(default_factory=list)
+    closed: list[FollowUp] = field(default_factory=list)
 
 
 def _get_mission_for_user(request: HttpRequest, slug: str) -> Mission:
@@ -21,49 +31,61 @@ def _get_mission_for_user(request: HttpRequest, slug: str) -> Mission:
     return get_object_or_404(Mission.objects.select_related("organizer", "source"), slug=slug)
 
 
+def _paragraphs(text: str) -> list[str]:
+    return [paragraph.strip() for paragraph in text.split("\n\n") if paragraph.strip()]
+
+
+def _split_shared_notes(interactions) -> list[str]:
+    """Return the summary paragraphs that several meetings share, and keep the rest per meeting.
+
+    A note on the source that every meeting repeats ("the source does not say
+    which project was discussed with whom…") is printed once, above the meetings.
+    """
+    counts = Counter(p for i in interactions for p in set(_paragraphs(i.summary)))
+    shared = [paragraph for paragraph, count in counts.items() if count > 1]
+    for interaction in interactions:
+        interaction.own_summary = [p for p in _paragraphs(interaction.summary) if p not in shared]
+    return sorted(shared, key=lambda paragraph: -counts[paragraph])
+
+
 @require_GET
 @login_required
 def mission(request: HttpRequest, slug: str) -> HttpResponse:
     mission = _get_mission_for_user(request, slug)
-    interactions = mission.interactions.prefetch_related(
-        Prefetch("organizations", queryset=Organization.objects.order_by("name")),
-        Prefetch("people", queryset=Person.objects.order_by("family_name")),
-    ).order_by("occurred_on", "id")
-    of_mission = FollowUp.objects.filter(interaction__mission=mission)
-    # How many each organisation has, open and closed (one query, one row per
-    # organisation), then at most MISSION_FOLLOW_UP_LIMIT of them by name.
-    totals = {
-        row["organization"]: row
-        for row in of_mission.order_by()
-        .values("organization")
-        .annotate(open=Count("pk", filter=open_q()), closed=Count("pk", filter=~open_q()))
-    }
-    follow_ups = of_mission.select_related("organization", "project", "assignee").order_by(
-        F("organization__name").asc(nulls_last=True), "due_on", "id"
-    )[:MISSION_FOLLOW_UP_LIMIT]
-    # Follow-ups without an organisation are the unit's own work, listed last.
-    per_organization: dict[Organization | None, dict[str, Any]] = {}
-    for follow_up in follow_ups:
-        row = per_organization.setdefault(
-            follow_up.organization, {"open": [], "closed": [], "open_more": 0, "closed_more": 0}
+    interactions = list(
+        mission.interactions.prefetch_related(
+            Prefetch("organizations", queryset=Organization.objects.order_by("name")),
+            Prefetch("people", queryset=Person.objects.order_by("family_name")),
+        ).order_by("occurred_on", "id")
+    )
+    shared_notes = _split_shared_notes(interactions)
+    met = {o.pk: o for i in interactions for o in i.organizations.all()}
+    rows = {pk: PartnerRow(organization) for pk, organization in met.items()}
+    for partnership in Partnership.objects.filter(organization__in=met).select_related("project"):
+        rows[partnership.organization_id].partnerships.append(partnership)
+    # What came of the mission: the follow-ups of its meetings, and those on the
+    # organisations met opened since it began.
+    follow_ups = (
+        FollowUp.objects.filter(
+            Q(interaction__mission=mission)
+            | Q(organization__in=met, created_at__date__gte=mission.start_on)
         )
-        row["open" if follow_up.is_open else "closed"].append(follow_up)
-    for organization, row in per_organization.items():
-        counted = totals[organization.pk if organization else None]
-        row["open_more"] = counted["open"] - len(row["open"])
-        row["closed_more"] = counted["closed"] - len(row["closed"])
-    if None in per_organization:
-        per_organization[None] = per_organization.pop(None)
-    # Organisations cut off entirely: their follow-ups, counted.
-    listed = {organization.pk if organization else None for organization in per_organization}
-    not_listed = sum(
-        row["open"] + row["closed"] for key, row in totals.items() if key not in listed
+        .select_related("organization", "project", "assignee")
+        .order_by("organization__name", "due_on", "id")[:REPORT_FOLLOW_UP_LIMIT]
+    )
+    for follow_up in follow_ups:
+        row = rows.setdefault(follow_up.organization_id, PartnerRow(follow_up.organization))
+        (row.open if follow_up.is_open else row.closed).append(follow_up)
+    # Follow-ups without an organisation are the unit's own work, listed last.
+    ordered = sorted(
+        rows.values(), key=lambda row: (row.organization is None, str(row.organization or ""))
     )
     context = {
         "mission": mission,
         "delegation": mission.delegation.select_related("person").order_by("person__family_name"),
         "interactions": interactions,
-        "follow_ups_per_organization": per_organization.items(),
-        "follow_ups_not_listed": not_listed,
+        "shared_notes": shared_notes,
+        "partners": ordered,
+        "follow_ups_cut": len(follow_ups) == REPORT_FOLLOW_UP_LIMIT,
     }
     return render(request, "crm/mission.html", context)

@@ -14,6 +14,7 @@ from django.views.decorators.http import require_GET
 from crm import clock
 from crm.models import Interaction, Organization, StageChange
 from crm.views.common import action_context, open_follow_ups, require
+from crm.views.history import record_changes, snoozes_and_reassignments
 
 # Each source of an organisation's timeline is cut at this many rows, newest
 # first, so that a long relationship still loads in three bounded queries.
@@ -22,7 +23,9 @@ TIMELINE_LIMIT = 100
 
 @dataclass
 class TimelineEntry:
-    kind: str  # interaction, follow_up_opened, follow_up_done, stage_change
+    # interaction, follow_up_opened, follow_up_done, stage_change, follow_up_event
+    # (a snooze or a reassignment), record_change (an edit of the organisation)
+    kind: str
     day: date
     moment: datetime | None
     item: Any
@@ -40,7 +43,10 @@ def _get_organization_for_user(request: HttpRequest, slug: str) -> Organization:
 
 
 def _organization_timeline(organization: Organization) -> list[TimelineEntry]:
-    """Merge interactions, follow-ups and stage changes, newest first."""
+    """Merge interactions, follow-ups, their snoozes and reassignments, and stage changes.
+
+    Newest first; each source is one bounded query (two for the snoozes).
+    """
     interactions = (
         Interaction.objects.filter(organizations=organization)
         .select_related("mission")
@@ -73,6 +79,14 @@ def _organization_timeline(organization: Organization) -> list[TimelineEntry]:
             )
     entries += [
         TimelineEntry("stage_change", local(c.changed_at), c.changed_at, c) for c in changes
+    ]
+    entries += [
+        TimelineEntry("record_change", local(change.at), change.at, change)
+        for change in record_changes(organization, limit=TIMELINE_LIMIT)
+    ]
+    entries += [
+        TimelineEntry("follow_up_event", local(event.at), event.at, event)
+        for event in snoozes_and_reassignments(organization.follow_ups.all(), limit=TIMELINE_LIMIT)
     ]
     entries.sort(key=lambda entry: entry.sort_key, reverse=True)
     return entries

@@ -1,53 +1,147 @@
-"""Search across organisations, people and projects."""
-
-from typing import Any
+"""One search box over the whole CRM, grouped by kind of record, best match first."""
 
 from django.contrib.auth.decorators import login_required
-from django.db.models import Prefetch, Q
+from django.db.models import Prefetch
 from django.http import HttpRequest, HttpResponse
 from django.shortcuts import render
+from django.utils.translation import gettext_lazy as _
 from django.views.decorators.http import require_GET
 
-from crm.models import Affiliation, Organization, Person, Project
+from crm.models import (
+    Affiliation,
+    FollowUp,
+    Interaction,
+    Mission,
+    Organization,
+    Partnership,
+    Person,
+    Project,
+    StageChange,
+)
+from crm.search import MAX_QUERY_LENGTH, Group, ranked
 
-SEARCH_LIMIT = 25
+# Results shown per kind of record; the rest is for a more precise query.
+SEARCH_LIMIT = 10
+
+
+def _organizations(query: str):
+    return ranked(
+        Organization.objects.all(),
+        query,
+        name=("name", "short_name"),
+        text=("city", "description", "verification_note"),
+        limit=SEARCH_LIMIT,
+    )
+
+
+def _people(query: str):
+    return ranked(
+        Person.objects.prefetch_related(
+            Prefetch(
+                "affiliations",
+                queryset=Affiliation.objects.filter(end_on__isnull=True)
+                .select_related("organization")
+                .order_by("-is_primary", "title"),
+                to_attr="active_affiliations",
+            )
+        ),
+        query,
+        name=("given_name", "family_name"),
+        text=("email",),
+        limit=SEARCH_LIMIT,
+    )
+
+
+def _projects(query: str):
+    return ranked(
+        Project.objects.all(),
+        query,
+        name=("name",),
+        text=("code", "description"),
+        limit=SEARCH_LIMIT,
+    )
+
+
+def _follow_ups(query: str):
+    return ranked(
+        FollowUp.objects.select_related("project", "organization", "assignee"),
+        query,
+        name=("title",),
+        text=("description", "completion_note"),
+        limit=SEARCH_LIMIT,
+    )
+
+
+def _meetings(query: str):
+    return ranked(
+        Interaction.objects.all(),
+        query,
+        name=("title",),
+        text=("city", "summary", "outcome"),
+        limit=SEARCH_LIMIT,
+    )
+
+
+def _missions(query: str):
+    return ranked(
+        Mission.objects.all(),
+        query,
+        name=("title",),
+        text=("cities", "objectives", "description"),
+        limit=SEARCH_LIMIT,
+    )
+
+
+def _notes(query: str) -> list:
+    """Notes on partnerships and on their stage changes, best first (two queries)."""
+    partnerships = ranked(
+        Partnership.objects.exclude(notes="").select_related("organization", "project"),
+        query,
+        name=("notes",),
+        text=(),
+        limit=SEARCH_LIMIT,
+    )
+    changes = ranked(
+        StageChange.objects.exclude(note="").select_related(
+            "partnership__organization", "partnership__project"
+        ),
+        query,
+        name=("note",),
+        text=(),
+        limit=SEARCH_LIMIT,
+    )
+    notes = [(p.search_rank, p.notes, p) for p in partnerships]
+    notes += [(c.search_rank, c.note, c.partnership) for c in changes]
+    notes.sort(key=lambda note: -note[0])
+    return [{"text": text, "partnership": partnership} for _rank, text, partnership in notes][
+        :SEARCH_LIMIT
+    ]
+
+
+# Each kind: its key, its heading, the permission to see it, its query.
+KINDS = [
+    ("organizations", _("Organisations"), "crm.view_organization", _organizations),
+    ("people", _("People"), "crm.view_person", _people),
+    ("projects", _("Projects"), "crm.view_project", _projects),
+    ("follow_ups", _("Follow-ups"), "crm.view_followup", _follow_ups),
+    ("meetings", _("Meetings"), "crm.view_interaction", _meetings),
+    ("missions", _("Missions"), "crm.view_mission", _missions),
+    ("notes", _("Notes"), "crm.view_partnership", _notes),
+]
 
 
 @require_GET
 @login_required
 def search(request: HttpRequest) -> HttpResponse:
-    query = request.GET.get("q", "").strip()
-    results: dict[str, Any] = {}
+    query = request.GET.get("q", "").strip()[:MAX_QUERY_LENGTH]
+    groups = []
     if query:
-        user = request.user
-        if user.has_perm("crm.view_organization"):
-            results["organizations"] = Organization.objects.filter(
-                Q(name__icontains=query)
-                | Q(short_name__icontains=query)
-                | Q(city__icontains=query)
-                | Q(description__icontains=query)
-            ).order_by("name")[:SEARCH_LIMIT]
-        if user.has_perm("crm.view_person"):
-            words = query.split()
-            people = Person.objects.all()
-            for word in words:
-                people = people.filter(
-                    Q(given_name__icontains=word)
-                    | Q(family_name__icontains=word)
-                    | Q(email__icontains=word)
-                )
-            results["people"] = people.prefetch_related(
-                Prefetch(
-                    "affiliations",
-                    queryset=Affiliation.objects.filter(end_on__isnull=True)
-                    .select_related("organization")
-                    .order_by("-is_primary", "title"),
-                    to_attr="active_affiliations",
-                )
-            ).order_by("family_name", "given_name")[:SEARCH_LIMIT]
-        if user.has_perm("crm.view_project"):
-            results["projects"] = Project.objects.filter(
-                Q(name__icontains=query) | Q(code__icontains=query)
-            ).order_by("name")[:SEARCH_LIMIT]
-    context = {"query": query, "results": results}
+        for key, label, permission, find in KINDS:
+            if request.user.has_perm(permission):
+                groups.append(Group(key, label, list(find(query))))
+    context = {
+        "query": query,
+        "groups": [group for group in groups if group.results],
+        "results": {group.key: group.results for group in groups},
+    }
     return render(request, "crm/search.html", context)

@@ -6,12 +6,15 @@ overwrites what users have edited since the first run.
 
 import os
 import secrets
+import sys
 
 from django.conf import settings
 from django.contrib.auth import get_user_model
 from django.contrib.auth.models import Group
+from django.core.exceptions import ValidationError
 from django.core.management import call_command
 from django.core.management.base import BaseCommand, CommandError, CommandParser
+from django.core.validators import validate_email
 
 from crm import roles
 from crm.models import Source
@@ -30,12 +33,25 @@ class Command(BaseCommand):
         parser.add_argument(
             "--no-demo", action="store_true", help="Do not create the demonstration data."
         )
+        parser.add_argument(
+            "--email",
+            default=None,
+            help="E-mail of the admin account made on the first run (default: "
+            "DJANGO_SUPERUSER_EMAIL, else asked for on a terminal).",
+        )
+        parser.add_argument(
+            "--no-input",
+            "--noinput",
+            action="store_false",
+            dest="interactive",
+            help="Ask nothing; an admin without e-mail gets no daily digest.",
+        )
 
     def handle(self, *args, **options) -> None:
         self._load_facts(verbosity=options["verbosity"])
         # The admin comes before the demo so that the demo gives it follow-ups of
         # its own to look at.
-        self._create_admin()
+        self._create_admin(email=options["email"], interactive=options["interactive"])
         if options["no_demo"]:
             self.stdout.write("Demo data: skipped (--no-demo).")
         else:
@@ -57,7 +73,27 @@ class Command(BaseCommand):
         )
         self.stdout.write(f"Source facts: loaded from fixtures/{SOURCE_FIXTURE}.")
 
-    def _create_admin(self) -> None:
+    def _admin_email(self, *, email: str | None, interactive: bool) -> str:
+        """Return the admin's e-mail: the option, the environment, else ask on a terminal."""
+        email = email if email is not None else os.environ.get("DJANGO_SUPERUSER_EMAIL")
+        if email is None and interactive and sys.stdin.isatty():
+            email = input("E-mail of the admin, for the daily digest (empty to skip): ")
+        email = (email or "").strip()
+        if email:
+            try:
+                validate_email(email)
+            except ValidationError as error:
+                raise CommandError(f"Not an e-mail address: {email!r}") from error
+        else:
+            self.stdout.write(
+                self.style.WARNING(
+                    "Admin account: no e-mail, so no daily digest. Set one in the admin, "
+                    "or run with DJANGO_SUPERUSER_EMAIL=… on a new database."
+                )
+            )
+        return email
+
+    def _create_admin(self, *, email: str | None = None, interactive: bool = True) -> None:
         User = get_user_model()
         existing = User.objects.filter(is_superuser=True).order_by("pk").first()
         if existing is not None:
@@ -77,7 +113,7 @@ class Command(BaseCommand):
         if generated:
             password = secrets.token_urlsafe(12)
         # The address the daily digest goes to; it can be set later in the admin.
-        email = os.environ.get("DJANGO_SUPERUSER_EMAIL", "")
+        email = self._admin_email(email=email, interactive=interactive)
         user = User.objects.create_superuser(username=username, email=email, password=password)
         user.groups.add(Group.objects.get(name=roles.COORDINATION))
         if generated:

@@ -1,0 +1,164 @@
+"""Search that ignores accents and case both ways, and forgives a typo.
+
+"stephane", "STEPHANE" and "Stéphane" find "Stéphane"; "kpowbie" finds
+"Kpowbié". On PostgreSQL the text is folded by ``unaccent(lower(…))`` and
+ranked by ``pg_trgm``'s ``similarity()`` (both extensions are created by
+migration 0016). On SQLite the same two functions are Python functions
+registered on each connection (``register_sqlite_functions``), so that tests
+and small installs behave alike.
+
+Each kind of record is one query returning at most ``limit`` rows, best match
+first: the whole query inside the record's name, then its words anywhere in the
+record's text, then names that merely look alike (a typo).
+"""
+
+import re
+import unicodedata
+from dataclasses import dataclass
+
+from django.db import models
+from django.db.models import Case, F, Q, Value, When
+from django.db.models.functions import Concat
+
+# Below this trigram similarity, a name is not "alike" enough to be shown.
+SIMILARITY_THRESHOLD = 0.3
+# A query longer than this is cut: no one types more, and each word costs a scan.
+MAX_QUERY_LENGTH = 100
+MAX_WORDS = 6
+
+
+def fold(text: str | None) -> str | None:
+    """Return ``text`` in lower case without accents (SQLite's twin of unaccent(lower()))."""
+    if text is None:
+        return None
+    decomposed = unicodedata.normalize("NFKD", text.lower())
+    return "".join(char for char in decomposed if not unicodedata.combining(char))
+
+
+def _trigrams(text: str) -> set[str]:
+    # As pg_trgm: words of letters and digits, each padded with two spaces
+    # before and one after.
+    grams = set()
+    for word in re.findall(r"\w+", text.lower()):
+        padded = f"  {word} "
+        grams.update(padded[i : i + 3] for i in range(len(padded) - 2))
+    return grams
+
+
+def similarity(left: str | None, right: str | None) -> float:
+    """Return pg_trgm's similarity of two texts: shared trigrams over all trigrams."""
+    if not left or not right:
+        return 0.0
+    a, b = _trigrams(left), _trigrams(right)
+    if not a or not b:
+        return 0.0
+    return len(a & b) / len(a | b)
+
+
+def register_sqlite_functions(sender, connection, **kwargs) -> None:
+    """Give each new SQLite connection ``crm_fold`` and ``crm_similarity``."""
+    if connection.vendor == "sqlite":
+        connection.connection.create_function("crm_fold", 1, fold, deterministic=True)
+        connection.connection.create_function("crm_similarity", 2, similarity, deterministic=True)
+
+
+class Fold(models.Func):
+    """Lower case without accents, in the database."""
+
+    output_field = models.TextField()
+    template = "unaccent(lower(%(expressions)s))"
+
+    def as_sqlite(self, compiler, connection, **extra_context):
+        return super().as_sql(compiler, connection, template="crm_fold(%(expressions)s)")
+
+
+class Similarity(models.Func):
+    """Trigram similarity of two texts, from 0 to 1."""
+
+    output_field = models.FloatField()
+    template = "similarity(%(expressions)s)"
+    arity = 2
+
+    def as_sqlite(self, compiler, connection, **extra_context):
+        return super().as_sql(compiler, connection, template="crm_similarity(%(expressions)s)")
+
+
+def _text(*fields: str):
+    """Return the fields joined by spaces, as one text to look into."""
+    if len(fields) == 1:
+        return F(fields[0])
+    parts = []
+    for field in fields:
+        parts += [F(field), Value(" ")]
+    return Concat(*parts[:-1], output_field=models.TextField())
+
+
+def words_of(query: str) -> list[str]:
+    return query[:MAX_QUERY_LENGTH].split()[:MAX_WORDS]
+
+
+def ranked(queryset, query: str, *, name: tuple[str, ...], text: tuple[str, ...], limit: int):
+    """Return the rows of ``queryset`` that match ``query``, best first, at most ``limit``.
+
+    ``name`` is what the record is called (ranked first), ``text`` everything
+    else worth looking into.
+    """
+    query = query[:MAX_QUERY_LENGTH]
+    words = words_of(query)
+    if not words:
+        return queryset.none()
+    folded_query = Fold(Value(query))
+    queryset = queryset.annotate(
+        search_name=Fold(_text(*name)), search_text=Fold(_text(*name, *text))
+    )
+    every_word = Q()
+    for word in words:
+        every_word &= Q(search_text__contains=Fold(Value(word)))
+    queryset = queryset.annotate(search_similarity=Similarity(F("search_name"), folded_query))
+    matches = every_word | Q(search_similarity__gte=SIMILARITY_THRESHOLD)
+    return (
+        queryset.filter(matches)
+        .annotate(
+            search_rank=Case(
+                When(search_name__contains=folded_query, then=Value(2.0)),
+                When(every_word, then=Value(1.0)),
+                default=Value(0.0),
+                output_field=models.FloatField(),
+            )
+            + F("search_similarity")
+        )
+        .order_by("-search_rank", "search_name", "pk")[:limit]
+    )
+
+
+@dataclass
+class Group:
+    key: str
+    label: str
+    results: list
+
+
+def similar_pairs(model, name_sql: str, *, threshold: float, limit: int) -> list[tuple]:
+    """Return up to ``limit`` pairs of ``model`` ids whose names look alike, most alike first.
+
+    ``name_sql`` is the name as SQL over the table's columns, written with the
+    ``{t}`` alias (e.g. ``{t}.name``). One query: the table joined with itself,
+    each pair once (smaller id first), compared folded with trigram similarity.
+    """
+    from django.db import connection
+
+    table = connection.ops.quote_name(model._meta.db_table)
+    if connection.vendor == "sqlite":
+        fold_sql, similarity_sql = "crm_fold({})", "crm_similarity({}, {})"
+    else:
+        fold_sql, similarity_sql = "unaccent(lower({}))", "similarity({}, {})"
+    left = fold_sql.format(name_sql.format(t="a"))
+    right = fold_sql.format(name_sql.format(t="b"))
+    score = similarity_sql.format(left, right)
+    sql = (
+        f"SELECT a.id, b.id, {score} AS score FROM {table} a JOIN {table} b ON a.id < b.id "
+        f"WHERE {score} >= %s ORDER BY score DESC, a.id, b.id LIMIT %s"
+    )
+    with connection.cursor() as cursor:
+        cursor.execute(sql, [threshold, limit])
+        return cursor.fetchall()

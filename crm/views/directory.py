@@ -1,0 +1,213 @@
+"""The directory: organisations, people, projects and missions, each a list that links to its page.
+
+Every list is cut into pages of ``PAGE_SIZE`` rows and costs the same few
+queries whatever the number of rows: the count, the page, and one prefetch for
+what each row shows besides its own columns.
+"""
+
+from django import forms
+from django.contrib.auth.decorators import login_required
+from django.core.paginator import Paginator
+from django.db.models import Count, F, Prefetch, Q
+from django.http import HttpRequest, HttpResponse
+from django.shortcuts import render
+from django.utils.http import urlencode
+from django.utils.translation import gettext_lazy as _
+from django.views.decorators.http import require_GET
+
+from crm import clock
+from crm.models import (
+    Affiliation,
+    Mission,
+    Organization,
+    Partnership,
+    Person,
+    Project,
+)
+from crm.views.common import require
+
+PAGE_SIZE = 50
+
+
+def _page(request: HttpRequest, queryset):
+    """Return the requested page; a page number out of range or not a number gives the nearest."""
+    return Paginator(queryset, PAGE_SIZE).get_page(request.GET.get("page"))
+
+
+def _query_without_page(request: HttpRequest) -> str:
+    """Return the list's filters as a query string, to carry across its pages."""
+    return urlencode([(k, v) for k, v in request.GET.items() if k != "page"])
+
+
+class OrganizationFilterForm(forms.Form):
+    """The filters of the organisation list; anything invalid is ignored, never an error page."""
+
+    SORTS = {
+        "name": ("name", "id"),
+        "-name": ("-name", "-id"),
+        "country": ("country", "city", "name", "id"),
+        "recent": ("-updated_at", "-id"),
+    }
+
+    q = forms.CharField(label=_("Name"), required=False, max_length=100)
+    kind = forms.ChoiceField(
+        label=_("Kind"),
+        required=False,
+        choices=[("", _("All kinds")), *Organization.Kind.choices],
+    )
+    country = forms.CharField(label=_("Country"), required=False, max_length=2)
+    project = forms.ModelChoiceField(
+        label=_("Project"),
+        required=False,
+        queryset=Project.objects.order_by("name"),
+        to_field_name="code",
+        empty_label=_("All projects"),
+    )
+    stage = forms.ChoiceField(
+        label=_("Stage"),
+        required=False,
+        choices=[("", _("All stages")), *Partnership.Stage.choices],
+    )
+    to_verify = forms.BooleanField(label=_("To verify"), required=False)
+    not_identified = forms.BooleanField(label=_("Not identified"), required=False)
+    sort = forms.ChoiceField(
+        label=_("Sort by"),
+        required=False,
+        choices=[
+            ("name", _("Name, A to Z")),
+            ("-name", _("Name, Z to A")),
+            ("country", _("Country and city")),
+            ("recent", _("Recently changed")),
+        ],
+    )
+
+    def filter(self, queryset):
+        # A bad value drops that filter only: the fields that are valid still apply.
+        self.is_valid()  # An unbound form (no filter) is not valid and has no data.
+        cleaned = getattr(self, "cleaned_data", {})
+        data = {name: cleaned.get(name) for name in self.fields}
+        if data["q"]:
+            queryset = queryset.filter(
+                Q(name__icontains=data["q"]) | Q(short_name__icontains=data["q"])
+            )
+        if data["kind"]:
+            queryset = queryset.filter(kind=data["kind"])
+        if data["country"]:
+            queryset = queryset.filter(country__iexact=data["country"])
+        partnerships = {}
+        if data["project"]:
+            partnerships["project"] = data["project"]
+        if data["stage"]:
+            partnerships["stage"] = data["stage"]
+        if partnerships:
+            # One partnership must match both: Visa at "contacted" for this
+            # project, not "contacted" for another one.
+            queryset = queryset.filter(
+                pk__in=Partnership.objects.filter(**partnerships).values("organization_id")
+            )
+        if data["to_verify"]:
+            queryset = queryset.filter(needs_verification=True)
+        if data["not_identified"]:
+            queryset = queryset.filter(is_identified=False)
+        return queryset.order_by(*self.SORTS[data["sort"] or "name"])
+
+
+@require_GET
+@login_required
+def organization_list(request: HttpRequest) -> HttpResponse:
+    require(request, "crm.view_organization")
+    form = OrganizationFilterForm(request.GET or None)
+    organizations = form.filter(Organization.objects.all()).prefetch_related(
+        Prefetch(
+            "partnerships",
+            queryset=Partnership.objects.select_related("project").order_by("project__name"),
+        )
+    )
+    context = {
+        "form": form,
+        "page": _page(request, organizations),
+        "query": _query_without_page(request),
+        "filtered": bool(request.GET.keys() - {"page", "sort"}),
+    }
+    return render(request, "crm/organization_list.html", context)
+
+
+class PersonFilterForm(forms.Form):
+    q = forms.CharField(label=_("Name or e-mail"), required=False, max_length=100)
+
+
+def current_roles() -> Prefetch:
+    """Prefetch each person's current roles with their organisations, primary first."""
+    return Prefetch(
+        "affiliations",
+        queryset=Affiliation.objects.filter(end_on__isnull=True)
+        .select_related("organization")
+        .order_by("-is_primary", "title"),
+        to_attr="current_roles",
+    )
+
+
+@require_GET
+@login_required
+def person_list(request: HttpRequest) -> HttpResponse:
+    require(request, "crm.view_person")
+    form = PersonFilterForm(request.GET or None)
+    people = Person.objects.all()
+    if form.is_valid() and form.cleaned_data["q"]:
+        for word in form.cleaned_data["q"].split()[:5]:
+            people = people.filter(
+                Q(given_name__icontains=word)
+                | Q(family_name__icontains=word)
+                | Q(email__icontains=word)
+            )
+    people = people.prefetch_related(current_roles()).order_by("family_name", "given_name", "id")
+    context = {
+        "form": form,
+        "page": _page(request, people),
+        "query": _query_without_page(request),
+    }
+    return render(request, "crm/person_list.html", context)
+
+
+@require_GET
+@login_required
+def project_list(request: HttpRequest) -> HttpResponse:
+    require(request, "crm.view_project", "crm.view_partnership")
+    projects = (
+        Project.objects.with_follow_up_counts(today=clock.today())
+        .select_related("lead")
+        .order_by("name", "id")
+    )
+    page = _page(request, projects)
+    # Partners per stage of the projects on this page: one grouped query.
+    per_stage: dict[int, dict[str, int]] = {}
+    rows = (
+        Partnership.objects.filter(project__in=[project.pk for project in page])
+        .values("project_id", "stage")
+        .annotate(count=Count("id"))
+    )
+    for row in rows:
+        per_stage.setdefault(row["project_id"], {})[row["stage"]] = row["count"]
+    for project in page:
+        counts = per_stage.get(project.pk, {})
+        project.stage_counts = [
+            (stage, label, counts[stage])
+            for stage, label in Partnership.Stage.choices
+            if counts.get(stage)
+        ]
+        project.partner_count = sum(counts.values())
+    return render(request, "crm/project_list.html", {"page": page, "query": ""})
+
+
+@require_GET
+@login_required
+def mission_list(request: HttpRequest) -> HttpResponse:
+    require(request, "crm.view_mission")
+    missions = (
+        Mission.objects.select_related("organizer")
+        .annotate(meeting_count=Count("interactions"))
+        .order_by(F("start_on").desc(), "-id")
+    )
+    return render(
+        request, "crm/mission_list.html", {"page": _page(request, missions), "query": ""}
+    )

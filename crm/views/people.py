@@ -1,0 +1,149 @@
+"""One person's page, and adding or correcting a person and the roles they hold."""
+
+from django.contrib import messages
+from django.contrib.auth.decorators import login_required
+from django.core.exceptions import ValidationError
+from django.db.models import F
+from django.http import HttpRequest, HttpResponse
+from django.shortcuts import get_object_or_404, redirect, render
+from django.urls import reverse
+from django.utils.translation import gettext as _
+from django.views.decorators.http import require_GET, require_http_methods
+
+from crm import services
+from crm.forms import AffiliationForm, NewPersonForm, PersonForm
+from crm.models import Affiliation, Interaction, Organization, Person
+from crm.views.common import (
+    action_context,
+    add_errors,
+    open_follow_ups,
+    require,
+    save_versioned,
+)
+
+# Meetings listed on a person's page, newest first.
+MEETING_LIMIT = 50
+
+
+def _get_person_for_user(request: HttpRequest, slug: str) -> Person:
+    require(request, "crm.view_person")
+    return get_object_or_404(Person.objects.select_related("source"), slug=slug)
+
+
+@require_GET
+@login_required
+def person(request: HttpRequest, slug: str) -> HttpResponse:
+    person = _get_person_for_user(request, slug)
+    meetings = list(
+        Interaction.objects.filter(people=person)
+        .select_related("mission")
+        .order_by("-occurred_on", "-id")[: MEETING_LIMIT + 1]
+    )
+    context = {
+        "person": person,
+        "affiliations": person.affiliations.select_related("organization").order_by(
+            F("end_on").asc(nulls_first=True), "-is_primary", "organization__name"
+        ),
+        "meetings": meetings[:MEETING_LIMIT],
+        "more_meetings": len(meetings) > MEETING_LIMIT,
+        "open_follow_ups": open_follow_ups(person.follow_ups.open(), person__id__exact=person.pk),
+        **action_context(request),
+    }
+    return render(request, "crm/person.html", context)
+
+
+@login_required
+@require_http_methods(["GET", "HEAD", "POST"])
+def person_new(request: HttpRequest) -> HttpResponse:
+    """Add a person, with the role they hold when it is known (one submit)."""
+    require(request, "crm.view_person", "crm.add_person", "crm.add_affiliation")
+    organization = Organization.objects.filter(slug=request.GET.get("organization") or "").first()
+    form = NewPersonForm(
+        request.POST or None, initial={"organization": organization}, prefix="person"
+    )
+    if request.method == "POST" and form.is_valid():
+        if form.is_blank():
+            form.add_error("family_name", _("Give at least the family name."))
+        else:
+            try:
+                person = services.person_create(by=request.user, **form.cleaned_data)
+            except ValidationError as error:
+                add_errors(form, error)
+            else:
+                messages.success(request, _("%(name)s added.") % {"name": person})
+                return redirect(person)
+    context = {
+        "form": form,
+        "title": _("Add a person"),
+        "cancel_url": organization.get_absolute_url() if organization else reverse("people"),
+    }
+    return render(request, "crm/record_form.html", context)
+
+
+@login_required
+@require_http_methods(["GET", "HEAD", "POST"])
+def person_edit(request: HttpRequest, slug: str) -> HttpResponse:
+    person = _get_person_for_user(request, slug)
+    require(request, "crm.change_person")
+    form = PersonForm(request.POST or None, instance=person)
+    if request.method == "POST" and form.is_valid():
+        saved = save_versioned(request, form)
+        if saved is not None:
+            messages.success(request, _("%(name)s saved.") % {"name": saved})
+            return redirect(saved)
+    context = {
+        "form": form,
+        "title": _("Edit %(name)s") % {"name": person},
+        "cancel_url": person.get_absolute_url(),
+    }
+    return render(request, "crm/record_form.html", context)
+
+
+@login_required
+@require_http_methods(["GET", "HEAD", "POST"])
+def affiliation_new(request: HttpRequest) -> HttpResponse:
+    """Add a role, from a person's page (?person=) or an organisation's (?organization=)."""
+    require(request, "crm.view_affiliation", "crm.add_affiliation")
+    fixed = {}
+    person = Person.objects.filter(slug=request.GET.get("person") or "").first()
+    organization = Organization.objects.filter(slug=request.GET.get("organization") or "").first()
+    if person is not None:
+        fixed["person"] = person
+    if organization is not None:
+        fixed["organization"] = organization
+    form = AffiliationForm(request.POST or None, fixed=fixed)
+    if request.method == "POST" and form.is_valid():
+        saved = save_versioned(request, form)
+        if saved is not None:
+            messages.success(request, _("Role added: %(role)s.") % {"role": saved})
+            return redirect(person or organization or saved.person)
+    back = person or organization
+    context = {
+        "form": form,
+        "title": _("Add a role"),
+        "cancel_url": back.get_absolute_url() if back else reverse("people"),
+    }
+    return render(request, "crm/record_form.html", context)
+
+
+@login_required
+@require_http_methods(["GET", "HEAD", "POST"])
+def affiliation_edit(request: HttpRequest, pk: int) -> HttpResponse:
+    """Correct a role, or end it by giving it an end date (roles are never deleted)."""
+    require(request, "crm.view_affiliation", "crm.change_affiliation")
+    affiliation = get_object_or_404(
+        Affiliation.objects.select_related("person", "organization"), pk=pk
+    )
+    form = AffiliationForm(request.POST or None, instance=affiliation)
+    if request.method == "POST" and form.is_valid():
+        saved = save_versioned(request, form)
+        if saved is not None:
+            messages.success(request, _("Role saved: %(role)s.") % {"role": saved})
+            return redirect(affiliation.person)
+    context = {
+        "form": form,
+        "title": _("Edit a role"),
+        "intro": _("To end a role, give it an end date: roles are kept, never deleted."),
+        "cancel_url": affiliation.person.get_absolute_url(),
+    }
+    return render(request, "crm/record_form.html", context)

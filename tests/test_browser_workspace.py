@@ -1,0 +1,297 @@
+"""The staff workspace in a real Chromium, at a computer's width and a phone's.
+
+Browse, correct, log a meeting with a new person; and no staff page wider than
+a phone. Screenshots go to tests/screenshots/ (git-ignored), one per width.
+"""
+
+from datetime import timedelta
+
+import pytest
+from django.contrib.auth.models import Group
+from django.urls import URLPattern, URLResolver, get_resolver
+
+from crm import roles, services
+from crm.models import Interaction, Organization, Person
+from tests import factories
+from tests.conftest import TODAY
+from tests.test_browser import browser_page, log_in, role_groups, screenshot  # noqa: F401
+
+pytestmark = [
+    pytest.mark.browser,
+    pytest.mark.django_db(transaction=True),
+    pytest.mark.usefixtures("pages_today"),
+]
+
+WIDTHS = {"computer": 1366, "phone": 390}
+
+
+@pytest.fixture
+def world(role_groups):  # noqa: F811
+    """A coordinator, and one record of every kind a staff page shows."""
+    user = factories.UserFactory(username="awa", first_name="Awa", last_name="Mensah")
+    user.groups.add(Group.objects.get(name=roles.COORDINATION))
+    visa = factories.OrganizationFactory(
+        slug="visa", name="Visa", kind="payment_network", city="", country="US"
+    )
+    project = factories.ProjectFactory(code="paiements-digitaux", name="Paiements digitaux")
+    partnership = factories.PartnershipFactory(organization=visa, project=project, owner=user)
+    mission = factories.MissionFactory(slug="usa", title="Mission d’exploration aux États-Unis")
+    person = factories.PersonFactory(
+        slug="stephane", given_name="Stéphane", family_name="Kpowbié-Anani-d’Almeida"
+    )
+    role = factories.AffiliationFactory(
+        person=person, organization=visa, title="Directeur régional des paiements numériques"
+    )
+    interaction = factories.InteractionFactory(
+        slug="cca", title="Rencontres du CCA", organizations=[visa], mission=mission,
+        occurred_on=TODAY - timedelta(days=60),
+    )  # fmt: skip
+    interaction.projects.set([project])
+    interaction.people.set([person])
+    follow_up = factories.FollowUpFactory(
+        title="Relancer Visa au sujet du pilote de paiements marchands",
+        organization=visa,
+        project=project,
+        interaction=interaction,
+        assignee=user,
+        due_on=TODAY - timedelta(days=3),
+    )
+    services.follow_up_snooze(
+        follow_up=follow_up,
+        due_on=TODAY + timedelta(days=3),
+        reason="L’équipe de Visa revient la semaine prochaine",
+        by=user,
+        today=TODAY,
+    )
+    return {
+        "user": user,
+        "organization": visa,
+        "project": project,
+        "partnership": partnership,
+        "mission": mission,
+        "person": person,
+        "role": role,
+        "interaction": interaction,
+        "follow_up": follow_up,
+    }
+
+
+# URL parameters of the staff pages, by the URL's name.
+def _kwargs(world) -> dict[str, dict]:
+    follow_up = {"pk": world["follow_up"].pk}
+    return {
+        "organization": {"slug": "visa"},
+        "organization-edit": {"slug": "visa"},
+        "partnership-new": {"slug": "visa"},
+        "person": {"slug": "stephane"},
+        "person-edit": {"slug": "stephane"},
+        "affiliation-edit": {"pk": world["role"].pk},
+        "project": {"code": "paiements-digitaux"},
+        "mission": {"slug": "usa"},
+        "interaction": {"slug": "cca"},
+        "follow-up": follow_up,
+        "follow-up-edit": follow_up,
+        "follow-up-done": follow_up,
+        "follow-up-snooze": follow_up,
+        "follow-up-reassign": follow_up,
+        "follow-up-waiting": follow_up,
+        "merge": {"kind": "organizations", "kept": world["organization"].pk, "other": "OTHER"},
+    }
+
+
+# Not staff pages: Django's admin and auth, the API, the calendar feed, and
+# endpoints that only take a POST.
+NOT_PAGES = {
+    "partnership-stage",
+    "interaction-apply-plan",
+    "api-token-revoke",
+    "calendar-regenerate",
+    "calendar-feed",
+    "set_language",
+    "logout",
+}
+NOT_PAGE_PREFIXES = ("admin/", "api/", "accounts/", "i18n/")
+
+
+def staff_urls(world) -> list[str]:
+    """Return the URL of every staff page, from the URL resolver: a new page is covered."""
+    kwargs = _kwargs(world)
+    urls = []
+
+    def walk(patterns, prefix=""):
+        for pattern in patterns:
+            route = prefix + str(pattern.pattern)
+            if route.startswith(NOT_PAGE_PREFIXES):
+                continue
+            if isinstance(pattern, URLResolver):
+                walk(pattern.url_patterns, route)
+                continue
+            assert isinstance(pattern, URLPattern)
+            if pattern.name in NOT_PAGES:
+                continue
+            needed = pattern.pattern.converters
+            assert not needed or pattern.name in kwargs, f"no parameters for {pattern.name}"
+            from django.urls import reverse
+
+            values = dict(kwargs.get(pattern.name, {}))
+            if values.get("other") == "OTHER":
+                values["other"] = factories.OrganizationFactory(name="Visa Inc.").pk
+            urls.append(reverse(pattern.name, kwargs=values or None))
+
+    walk(get_resolver().url_patterns)
+    return urls
+
+
+def test_no_staff_page_scrolls_sideways_on_a_phone(world, live_server, browser_page, request):  # noqa: F811
+    page = browser_page
+    page.set_viewport_size({"width": 390, "height": 844})
+    log_in(page, live_server)
+    urls = [*staff_urls(world), "/search/?q=visa", "/?scope=team", "/organizations/?kind=company"]
+    assert len(urls) > 20
+    too_wide = {}
+    for url in urls:
+        response = page.goto(f"{live_server.url}{url}")
+        assert response.status == 200, url
+        width = page.evaluate("document.documentElement.scrollWidth")
+        if width > 390:
+            too_wide[url] = width
+        name = url.strip("/").replace("/", "_").replace("?", "_").replace("=", "-") or "dashboard"
+        screenshot(page, request, f"phone-{name}")
+    assert too_wide == {}
+
+
+@pytest.mark.parametrize("width", WIDTHS.values(), ids=WIDTHS.keys())
+def test_browse_to_an_organisation_correct_its_city_and_see_it_in_the_timeline(
+    world,
+    live_server,
+    browser_page,  # noqa: F811
+    request,
+    width,
+):
+    page = browser_page
+    page.set_viewport_size({"width": width, "height": 900})
+    log_in(page, live_server)
+
+    page.click("nav.main-nav a[href='/organizations/']")
+    page.wait_for_url("**/organizations/")
+    screenshot(page, request, "organisations")
+    page.click("table.cards a[href='/organizations/visa/']")
+    page.wait_for_url("**/organizations/visa/")
+    page.click(".page-actions a[href='/organizations/visa/edit/']")
+    page.fill("#id_city", "Washington")
+    screenshot(page, request, "edit")
+    page.click("form button.primary")
+    page.wait_for_url("**/organizations/visa/")
+
+    edit = page.locator("#timeline .entry-record_change").first
+    assert "Washington" in edit.inner_text()
+    assert "Awa Mensah" in edit.inner_text()
+    snooze = page.locator("#timeline .entry-snoozed").first
+    assert "L’équipe de Visa revient la semaine prochaine" in snooze.inner_text()
+    screenshot(page, request, "organisation")
+    assert Organization.objects.get(slug="visa").city == "Washington"
+
+
+@pytest.mark.parametrize("width", WIDTHS.values(), ids=WIDTHS.keys())
+def test_log_a_meeting_with_a_person_met_for_the_first_time(
+    world,
+    live_server,
+    browser_page,  # noqa: F811
+    request,
+    width,
+):
+    page = browser_page
+    page.set_viewport_size({"width": width, "height": 900})
+    log_in(page, live_server)
+
+    page.goto(f"{live_server.url}/interactions/new/?organization=visa")
+    page.fill("#id_title", "Appel avec Visa")
+    page.fill("#id_occurred_on", "2026-01-14")
+    # The filter box of the chooser (JavaScript on): type, Enter picks.
+    filter_box = page.locator("#id_people").locator("xpath=preceding-sibling::input[1]")
+    filter_box.fill("stephane")
+    filter_box.press("Enter")
+    page.fill("#id_new_person-given_name", "Adjoa")
+    page.fill("#id_new_person-family_name", "Ékué")
+    page.select_option("#id_new_person-organization", label="Visa")
+    page.fill("#id_new_person-title", "Responsable des partenariats")
+    screenshot(page, request, "form")
+    assert page.evaluate("document.documentElement.scrollWidth") <= width
+
+    page.click(".log-form button.primary")
+    page.wait_for_url("**/interactions/appel-avec-visa-*/")
+
+    text = page.locator("main").inner_text()
+    assert "Adjoa Ékué" in text and "Stéphane" in text
+    screenshot(page, request, "interaction")
+    interaction = Interaction.objects.get(title="Appel avec Visa")
+    newcomer = Person.objects.get(family_name="Ékué")
+    assert set(interaction.people.all()) == {newcomer, world["person"]}
+    assert newcomer.affiliations.get().title == "Responsable des partenariats"
+    # The project of Visa's only partnership was filled in.
+    assert list(interaction.projects.all()) == [world["project"]]
+
+
+def test_the_pipeline_fits_its_eight_stages_on_one_row_at_a_computer_s_width(
+    world,
+    live_server,
+    browser_page,  # noqa: F811
+    request,
+):
+    page = browser_page
+    page.set_viewport_size({"width": 1366, "height": 900})
+    log_in(page, live_server)
+
+    page.goto(f"{live_server.url}/projects/paiements-digitaux/")
+
+    tops = page.eval_on_selector_all(
+        ".pipeline .stage-column", "columns => columns.map(c => c.getBoundingClientRect().top)"
+    )
+    assert len(tops) == 8
+    assert len(set(tops)) == 1
+    assert page.evaluate("document.documentElement.scrollWidth") <= 1366
+    screenshot(page, request, "project")
+
+
+@pytest.mark.parametrize("width", WIDTHS.values(), ids=WIDTHS.keys())
+def test_merge_two_organisations(world, live_server, browser_page, request, width):  # noqa: F811
+    factories.OrganizationFactory(slug="visa-inc", name="Visa Inc", city="San Francisco")
+    page = browser_page
+    page.set_viewport_size({"width": width, "height": 900})
+    log_in(page, live_server)
+
+    page.click("nav.main-nav a[href='/duplicates/']")
+    page.wait_for_url("**/duplicates/")
+    screenshot(page, request, "duplicates")
+    row = page.locator("#duplicate-organizations tr", has_text="Visa Inc")
+    row.get_by_role("link").last.click()
+    page.wait_for_url("**/duplicates/organizations/*/*/")
+    # The older record is offered as the one kept; "keep the other" would swap.
+    assert "Visa Inc" in page.locator(".merge-other").inner_text()
+    page.fill("#id_reason", "Saisie en double")
+    screenshot(page, request, "merge")
+    assert page.evaluate("document.documentElement.scrollWidth") <= width
+    page.click("form button.primary")
+    page.wait_for_url("**/organizations/visa/")
+
+    assert "San Francisco" in page.locator("main").inner_text()
+    screenshot(page, request, "kept")
+    assert not Organization.objects.filter(slug="visa-inc").exists()
+    assert Organization.objects.get(slug="visa").city == "San Francisco"
+
+
+def test_pages_print_without_the_site_s_chrome(world, live_server, browser_page):  # noqa: F811
+    page = browser_page
+    log_in(page, live_server)
+
+    for url in (
+        "/missions/usa/",
+        "/organizations/",
+        f"/follow-ups/{world['follow_up'].pk}/",
+    ):
+        page.goto(f"{live_server.url}{url}")
+        page.emulate_media(media="print")
+        assert not page.locator(".site-header").is_visible(), url
+        assert not page.locator("form").first.is_visible(), url
+        assert page.locator("main h1").is_visible(), url
+        page.emulate_media(media="screen")
