@@ -64,16 +64,15 @@ class VersionedModelForm(forms.ModelForm):
         if self.instance.pk is not None:
             self.fields["version"].initial = self.opened_on or version_of(self.instance)
 
-    def clean_version(self) -> str:
-        version = self.cleaned_data["version"]
-        if self.instance.pk is not None and not version:
-            # A form posted without its version may be a copy of any age.
-            raise forms.ValidationError(_("The form lost track of its version: reload the page."))
-        return version
-
     def clean(self):
         cleaned_data = super().clean()
         version = cleaned_data.get("version")
+        if self.instance.pk is not None and not version:
+            # A form posted without its version may be a copy of any age. Said
+            # above the fields: the version's own field is hidden.
+            raise forms.ValidationError(
+                _("The form lost track of its version: reload the page."), code="no_version"
+            )
         # An unchanged form (an inline row left alone) writes nothing: no lock.
         # A stale one has changed: its version differs from the record's.
         changed = self.has_changed() or bool(self.opened_on)

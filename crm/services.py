@@ -374,7 +374,10 @@ def lock_partnerships_of(organization: Organization) -> None:
 
 @transaction.atomic
 def partnership_create(*, by: AbstractBaseUser | None, **fields: Any) -> Partnership:
-    """Create a partnership and record its first stage as a StageChange from nowhere."""
+    """Create a partnership and record its first stage as a StageChange from nowhere.
+
+    Its owner, unless it is ``by``, is told by e-mail once the transaction commits.
+    """
     partnership = Partnership(**fields)
     if partnership.organization_id is not None:
         lock_partnerships_of(partnership.organization)
@@ -390,6 +393,8 @@ def partnership_create(*, by: AbstractBaseUser | None, **fields: Any) -> Partner
         changed_by=by,
         note="",
     )
+    # An owner other than its maker hears of it, as after assign-owner.
+    notify_ownership(partnerships=[partnership], by=by)
     return partnership
 
 

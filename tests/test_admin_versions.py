@@ -119,7 +119,7 @@ def test_a_follow_up_completed_while_its_form_was_open_stays_done(
     assert follow_up.priority == FollowUp.Priority.NORMAL
 
 
-def test_a_change_form_without_its_version_is_refused(client, coordinator):
+def test_a_change_form_without_its_version_is_refused(client, coordinator, english):
     organization = OrganizationFactory(city="Lomé")
     client.force_login(coordinator)
     data = form_data(client.get(change_url(organization)))
@@ -128,7 +128,7 @@ def test_a_change_form_without_its_version_is_refused(client, coordinator):
     response = client.post(change_url(organization), {**data, "city": "Kara"})
 
     assert response.status_code == 200
-    assert "version" in response.context["adminform"].form.errors
+    assert "lost track of its version" in response.context["adminform"].form.non_field_errors()[0]
     organization.refresh_from_db()
     assert organization.city == "Lomé"
 

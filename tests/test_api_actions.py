@@ -365,3 +365,23 @@ def test_every_action_is_in_the_openapi_schema(coordinator_api):
     for action in ["change-stage", "assign-owner"]:
         operation = paths[f"/api/v1/partnerships/{{id}}/{action}/"]["post"]
         assert "If-Match" in {p["name"] for p in operation["parameters"]}, action
+
+
+def test_a_partnership_created_for_someone_else_tells_its_owner(
+    coordinator_api, staff_user, mailoutbox, django_capture_on_commit_callbacks
+):
+    organization, project = factories.OrganizationFactory(), factories.ProjectFactory()
+
+    with django_capture_on_commit_callbacks(execute=True):
+        response = coordinator_api.post(
+            "/api/v1/partnerships/",
+            {
+                "organization": organization.pk,
+                "project": project.pk,
+                "role": "funder",
+                "owner": staff_user.pk,
+            },
+        )
+
+    assert response.status_code == 201, response.content
+    assert [message.to for message in mailoutbox] == [[staff_user.email]]

@@ -9,6 +9,7 @@ from django.urls import reverse
 
 from crm import roles, services
 from crm.models import FollowUp, FollowUpPlan, FollowUpPlanStep, Interaction, StaffProfile
+from crm.versions import version_of
 from tests import factories
 from tests.conftest import TODAY
 
@@ -212,7 +213,8 @@ def test_the_reassign_page_notifies_the_new_assignee(
 
     with commits():
         client.post(
-            reverse("follow-up-reassign", args=[follow_up.pk]), {"assignee": staff_user.pk}
+            reverse("follow-up-reassign", args=[follow_up.pk]),
+            {"assignee": staff_user.pk, "version": version_of(follow_up)},
         )
 
     assert [m.to for m in mailoutbox] == [[staff_user.email]]
@@ -240,8 +242,9 @@ def test_the_admin_notifies_on_add_and_on_a_new_assignee_only(
     assert len(mailoutbox) == 1
 
     other = colleague("akpene")
+    reassign = reverse("admin:crm_followup_act", args=[follow_up.pk, "reassign"])
     with commits():
-        client.post(change, {**_admin_data(client, change), "assignee": other.pk})
+        client.post(reassign, {"post": "yes", "assignee": other.pk})
 
     assert [m.to for m in mailoutbox] == [[staff_user.email], [other.email]]
 
@@ -291,7 +294,7 @@ def test_the_api_notifies_on_create_and_on_a_new_assignee_only(
 
     other = colleague("other")
     with commits():
-        coordinator_api.patch(url, {"assignee": other.pk}, format="json")
+        coordinator_api.post(f"{url}reassign/", {"assignee": other.pk}, format="json")
     assert [message.to for message in mailoutbox[1:]] == [[other.email]]
 
 

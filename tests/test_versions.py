@@ -9,7 +9,12 @@ from crm import services
 from crm.forms import VersionedModelForm
 from crm.models import Affiliation, FollowUp, Organization, Partnership
 from crm.versions import StaleVersion, version_of
-from tests.factories import AffiliationFactory, FollowUpFactory, OrganizationFactory
+from tests.factories import (
+    AffiliationFactory,
+    FollowUpFactory,
+    OrganizationFactory,
+    PartnershipFactory,
+)
 
 
 class OrganizationEditForm(VersionedModelForm):
@@ -129,7 +134,7 @@ def test_versioned_form_without_its_version_is_refused(staff_user):
     form = _post(OrganizationEditForm, organization, city="Kara", version="")
 
     assert not form.is_valid()
-    assert "version" in form.errors
+    assert form.has_error("__all__", "no_version")
 
 
 def test_versioned_form_creates_with_history(staff_user):
@@ -141,3 +146,70 @@ def test_versioned_form_creates_with_history(staff_user):
     organization = form.save_by(by=staff_user)
 
     assert organization.history.get().history_user == staff_user
+
+
+STATE_SERVICES = {
+    "complete": lambda f, by, v: services.follow_up_complete(
+        follow_up=f, by=by, note="Done.", version=v
+    ),
+    "reassign": lambda f, by, v: services.follow_up_reassign(
+        follow_up=f, assignee=by, by=by, version=v
+    ),
+    "snooze": lambda f, by, v: services.follow_up_snooze(
+        follow_up=f, due_on=date(2099, 1, 1), reason="Later", by=by, version=v
+    ),
+    "waiting": lambda f, by, v: services.follow_up_mark_waiting(follow_up=f, by=by, version=v),
+    "cancel": lambda f, by, v: services.follow_up_cancel(
+        follow_up=f, by=by, reason="No need", version=v
+    ),
+}
+
+
+@pytest.mark.parametrize("name", STATE_SERVICES)
+def test_state_services_refuse_a_stale_version_and_change_nothing(name, staff_user, coordinator):
+    follow_up = FollowUpFactory(title="Call Visa")
+    opened_on = version_of(follow_up)
+    services.record_update(
+        instance=follow_up, changes={"title": "Call Visa back"}, by=coordinator, version=None
+    )
+
+    with pytest.raises(StaleVersion):
+        STATE_SERVICES[name](follow_up, staff_user, opened_on)
+
+    follow_up.refresh_from_db()
+    assert (follow_up.status, follow_up.assignee, follow_up.history.count()) == (
+        FollowUp.Status.OPEN,
+        None,
+        2,
+    )
+    STATE_SERVICES[name](follow_up, staff_user, version_of(follow_up))
+    assert follow_up.history.count() == 3
+
+
+def test_a_reason_longer_than_the_history_keeps_is_refused(staff_user):
+    follow_up = FollowUpFactory()
+
+    with pytest.raises(forms.ValidationError) as refused:
+        services.follow_up_cancel(follow_up=follow_up, by=staff_user, reason="x" * 101)
+
+    assert "reason" in refused.value.message_dict
+
+
+def test_reopening_an_open_follow_up_is_refused(staff_user):
+    follow_up = FollowUpFactory()
+
+    with pytest.raises(forms.ValidationError) as refused:
+        services.follow_up_reopen(follow_up=follow_up, by=staff_user, reason="Again")
+
+    assert "status" in refused.value.message_dict
+
+
+def test_only_staff_own_a_partnership(reader, staff_user):
+    partnership = PartnershipFactory()
+
+    with pytest.raises(forms.ValidationError):
+        services.partnership_assign_owner(partnership=partnership, owner=reader, by=staff_user)
+    services.partnership_assign_owner(partnership=partnership, owner=staff_user, by=staff_user)
+
+    partnership.refresh_from_db()
+    assert partnership.owner == staff_user

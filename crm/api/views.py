@@ -56,7 +56,7 @@ IF_MATCH_PARAMETER = OpenApiParameter(
     description=_(
         "The ETag of the version you read. When it is no longer the current one the "
         "change is refused with 412 and nothing is saved. Optional: without it the "
-        "change applies whatever happened since."
+        "change applies to the record as it now is, and writes only what it changes."
     ),
 )
 
