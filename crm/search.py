@@ -3,7 +3,7 @@
 "stephane", "STEPHANE" and "Stéphane" find "Stéphane"; "kpowbie" finds
 "Kpowbié". On PostgreSQL the text is folded by ``unaccent(lower(…))`` and
 ranked by ``pg_trgm``'s ``similarity()`` (both extensions are created by
-migration 0016). On SQLite the same two functions are Python functions
+migration 0013). On SQLite the same two functions are Python functions
 registered on each connection (``register_sqlite_functions``), so that tests
 and small installs behave alike.
 
