@@ -29,6 +29,7 @@ from crm.models import (
     ExportLog,
     FollowUpPlan,
     FollowUpPlanStep,
+    Merge,
     StaffProfile,
 )
 from tests import factories
@@ -56,6 +57,7 @@ POST_ONLY = "405 405 405 405 405 405"
 API_READ = "401 401 403 200 200 200"
 API_POST_ONLY = "401 401 403 405 405 405"
 EVERYONE = "200 200 200 200 200 200"
+COORDINATION_ONLY = "302 302 403 403 403 200"
 NOBODY = "404 404 404 404 404 404"
 
 PAGES: dict[str, tuple[str, str]] = {
@@ -109,7 +111,32 @@ PAGES: dict[str, tuple[str, str]] = {
     "healthz": ("/healthz", EVERYONE),
     # Changing the language works for anyone, logged in or not (POST; a GET
     # without "next" just goes back).
-    "i18n/setlang/": ("/i18n/setlang/", "302 302 302 302 302 302"),
+    # Saves a logged-in user's choice, so it changes state: POST only.
+    "i18n/setlang/": ("/i18n/setlang/", POST_ONLY),
+    # The directory: lists for readers, forms for those who add and change.
+    "organizations/": ("/organizations/", READERS),
+    "organizations/new/": ("/organizations/new/", WRITERS),
+    "organizations/<slug:slug>/edit/": ("/organizations/{w.organization.slug}/edit/", WRITERS),
+    "organizations/<slug:slug>/partnerships/new/": (
+        "/organizations/{w.organization.slug}/partnerships/new/",
+        WRITERS,
+    ),
+    "people/": ("/people/", READERS),
+    "people/new/": ("/people/new/", WRITERS),
+    "people/<slug:slug>/": ("/people/{w.person.slug}/", READERS),
+    "people/<slug:slug>/edit/": ("/people/{w.person.slug}/edit/", WRITERS),
+    "roles/new/": ("/roles/new/", WRITERS),
+    "roles/<int:pk>/edit/": ("/roles/{w.affiliation.pk}/edit/", WRITERS),
+    "projects/": ("/projects/", READERS),
+    "missions/": ("/missions/", READERS),
+    "follow-ups/<int:pk>/": ("/follow-ups/{w.follow_up.pk}/", READERS),
+    "follow-ups/<int:pk>/edit/": ("/follow-ups/{w.follow_up.pk}/edit/", WRITERS),
+    # Finding and merging duplicates: Coordination only.
+    "duplicates/": ("/duplicates/", COORDINATION_ONLY),
+    "duplicates/<str:kind>/<int:kept>/<int:other>/": (
+        "/duplicates/organizations/{w.organization.pk}/{w.other_organization.pk}/",
+        COORDINATION_ONLY,
+    ),
     # The admin's own pages.
     "admin/": ("/admin/", "302 302 200 200 200 200"),
     "admin/login/": ("/admin/login/", "200 200 302 302 302 302"),
@@ -200,6 +227,8 @@ ADMIN_MODELS: dict[str, tuple[str, str, str, str]] = {
     "crm.apitoken": ("C", "", "C", "token"),
     "crm.digestlog": ("RSC", "", "", "digest_log"),
     "crm.exportlog": ("C", "", "", "export_log"),
+    # The record of merges, made on the duplicates page only.
+    "crm.merge": ("RSC", "", "", "merge"),
     "axes.accessattempt": ("C", "", "C", "attempt"),
     "axes.accesslog": ("C", "", "", "access_log"),
 }
@@ -336,6 +365,17 @@ def world(rf):
             status=DigestLog.Status.SENT,
             claimed_at=timezone.now(),
             sent_at=timezone.now(),
+        ),
+        other_organization=factories.OrganizationFactory(),
+        merge=Merge.objects.create(
+            kind="organization",
+            kept_id=organization.pk,
+            kept_name=organization.name,
+            removed_id=organization.pk + 1000,
+            removed_slug="gone",
+            removed_name="Gone",
+            merged_at=timezone.now(),
+            merged_by=staff,
         ),
         export_log=ExportLog.objects.create(
             user=staff, username="staffer", kind="csv", resource="follow-ups", row_count=1

@@ -132,8 +132,8 @@ def test_dashboard_queries_do_not_grow_with_follow_ups(
 
     overdue = next(g for g in response.context["groups"] if g.key == "overdue")
     assert (len(overdue.follow_ups), overdue.total) == (FOLLOW_UP_LIMIT, MANY)
-    quiet = response.context["stale_partnerships"]
-    assert (len(quiet), response.context["stale_total"]) == (FOLLOW_UP_LIMIT, MANY)
+    quiet = response.context["quiet"]
+    assert (len(quiet.partnerships), quiet.total) == (FOLLOW_UP_LIMIT, MANY)
 
 
 def test_organization_page_queries_do_not_grow_with_follow_ups(
@@ -184,13 +184,13 @@ def test_mission_page_queries_do_not_grow_with_follow_ups(
     _late(1, interaction=interaction, organization=organization)
     one = _queries(client, "/missions/trip/")
     _late(MANY - 1, interaction=interaction, organization=organization)
-    monkeypatch.setattr("crm.views.missions.MISSION_FOLLOW_UP_LIMIT", 50)
+    monkeypatch.setattr("crm.views.missions.REPORT_FOLLOW_UP_LIMIT", 50)
 
     with django_assert_num_queries(one):
         response = client.get("/missions/trip/")
 
-    ((_, row),) = response.context["follow_ups_per_organization"]
-    assert (len(row["open"]), row["open_more"]) == (50, MANY - 50)
+    (row,) = response.context["partners"]
+    assert (len(row.open), response.context["follow_ups_cut"]) == (50, True)
 
 
 def test_digest_queries_do_not_grow_with_follow_ups(coordinator, django_assert_num_queries):
