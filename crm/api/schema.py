@@ -14,6 +14,8 @@ ERRORS = {
     "406": "The format asked for is not available here.",
     "409": "The record is referenced by others and cannot be deleted.",
     "412": "If-Match does not name the current version (ETag) of the record.",
+    "415": "The body is not JSON, a form or multipart, or cannot be read as its type says.",
+    "429": "Too many requests for this token or user; retry after the time Retry-After says.",
 }
 
 
@@ -29,7 +31,9 @@ def add_error_responses(result, generator, request, public):
                 if parameter.get("in") == "query":
                     # An empty value (?project=) means "no filter", as HTML forms send it.
                     parameter["allowEmptyValue"] = True
-            codes = ["400", "401", "403", "404", "406"]
+            codes = ["400", "401", "403", "404", "406", "429"]
+            if method in ("put", "patch", "post"):
+                codes.append("415")
             if method == "delete":
                 codes.append("409")
             if method in ("put", "patch", "post") and (
