@@ -15,6 +15,9 @@ READ_ONLY = "Read-only"
 # Everyone manages their own API tokens on their token page; in the admin, where
 # all users' tokens are listed, only Coordination sees and revokes them.
 COORDINATION_ONLY_MODELS = ["apitoken"]
+# Everyone reads these; only Coordination enters or changes them (exchange
+# rates convert every total, so they are the unit's figures, not anyone's).
+COORDINATION_WRITES_MODELS = ["exchangerate"]
 
 
 def role_permissions(role: str):
@@ -43,6 +46,10 @@ def role_permissions(role: str):
             )
             .exclude(codename__startswith="add_historical")
             .exclude(codename__startswith="change_historical")
+            .exclude(
+                Q(content_type__model__in=COORDINATION_WRITES_MODELS)
+                & ~Q(codename__startswith="view_")
+            )
         )
         return editable | view_users
     if role == READ_ONLY:

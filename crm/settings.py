@@ -114,6 +114,24 @@ STATIC_URL = "static/"
 STATIC_ROOT = BASE_DIR / "staticfiles"
 STORAGES = {
     "default": {"BACKEND": "django.core.files.storage.FileSystemStorage"},
+    # Kept documents (crm/storage.py): outside every served URL; S3 in docs/documents.md.
+    "documents": {
+        "BACKEND": env_str(
+            "CRM_DOCUMENTS_BACKEND", default="django.core.files.storage.FileSystemStorage"
+        ),
+        "OPTIONS": {
+            "location": env_str("CRM_DOCUMENTS_ROOT", default=str(BASE_DIR / "private")),
+            "base_url": None,
+        }
+        if not env_str("CRM_DOCUMENTS_BUCKET", default="")
+        else {
+            "bucket_name": env_str("CRM_DOCUMENTS_BUCKET"),
+            "location": "documents",
+            "default_acl": "private",
+            "file_overwrite": False,
+            "querystring_auth": True,
+        },
+    },
     "staticfiles": {
         "BACKEND": "whitenoise.storage.CompressedManifestStaticFilesStorage"
         if not DEBUG
@@ -224,3 +242,6 @@ LOGGING = {
     "handlers": {"console": {"class": "logging.StreamHandler"}},
     "root": {"handlers": ["console"], "level": env_str("DJANGO_LOG_LEVEL", "INFO")},
 }
+
+# Documents (crm/documents.py): the largest file accepted, in bytes (20 MiB).
+CRM_DOCUMENT_MAX_BYTES = env_int("CRM_DOCUMENT_MAX_BYTES", default=20 * 1024 * 1024)

@@ -29,6 +29,8 @@ urlpatterns = [
         )
         for action in views.FOLLOW_UP_ACTIONS
     ),
+    # Commitments, agreements and documents (crm/commitment_urls.py).
+    path("", include("crm.commitment_urls")),
     path("admin/", admin.site.urls),
     path("api/v1/", include("crm.api.urls")),
     path("account/tokens/", pages.token_list, name="api-tokens"),

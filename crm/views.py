@@ -24,7 +24,7 @@ from django.utils.translation import gettext as _
 from django.utils.translation import gettext_lazy, ngettext
 from django.views.decorators.http import require_GET, require_POST
 
-from crm import roles, services
+from crm import commitment_views, roles, services
 from crm.agenda import WEEK_DAYS, group_follow_ups
 from crm.calendar import calendar_url_for
 from crm.forms import (
@@ -226,6 +226,7 @@ def dashboard(request: HttpRequest) -> HttpResponse:
         "calendar_url": calendar_url_for(request.user, request),
         **_action_context(request),
     }
+    context.update(commitment_views.dashboard_context(request.user, on=on, team=scope == "team"))
     return render(request, "crm/dashboard.html", context)
 
 
@@ -286,6 +287,10 @@ def _organization_timeline(organization: Organization) -> list[TimelineEntry]:
     entries += [
         TimelineEntry("stage_change", local(c.changed_at), c.changed_at, c) for c in changes
     ]
+    entries += [
+        TimelineEntry(*row)
+        for row in commitment_views.timeline_rows(organization, limit=TIMELINE_LIMIT)
+    ]
     entries.sort(key=lambda entry: entry.sort_key, reverse=True)
     return entries
 
@@ -312,6 +317,8 @@ def organization(request: HttpRequest, slug: str) -> HttpResponse:
         "timeline": _organization_timeline(organization),
         **_action_context(request),
     }
+    if request.user.has_perm("crm.view_commitment"):
+        context.update(commitment_views.organization_context(organization, on=on))
     return render(request, "crm/organization.html", context)
 
 
@@ -364,6 +371,8 @@ def project(request: HttpRequest, code: str) -> HttpResponse:
         ),
         **_action_context(request),
     }
+    if request.user.has_perm("crm.view_commitment"):
+        context.update(commitment_views.project_context(project, on=today()))
     return render(request, "crm/project.html", context)
 
 
@@ -432,6 +441,7 @@ def mission(request: HttpRequest, slug: str) -> HttpResponse:
         "delegation": mission.delegation.select_related("person").order_by("person__family_name"),
         "interactions": interactions,
         "follow_ups_per_organization": per_organization.items(),
+        **commitment_views.mission_context(mission),
     }
     return render(request, "crm/mission.html", context)
 
