@@ -29,7 +29,7 @@ from django.utils.translation import ngettext
 from crm import roles
 from crm.agenda import WAITING_TOO_LONG_DAYS, group_follow_ups, waiting_too_long
 from crm.emails import build_message, language_of, subject_line
-from crm.models import DigestLog, FollowUp, Partnership, Project
+from crm.models import Agreement, DigestLog, FollowUp, Partnership, Project
 
 logger = logging.getLogger(__name__)
 
@@ -58,6 +58,8 @@ class Digest:
     stale: list[Partnership] = field(default_factory=list)
     # Coordination only: the whole programme, project by project.
     projects: list[ProjectSummary] = field(default_factory=list)
+    # Agreements the person owns that end within 60 days (crm.commitment_views).
+    agreements_ending: list[Agreement] = field(default_factory=list)
 
     @property
     def is_empty(self) -> bool:
@@ -66,7 +68,9 @@ class Digest:
         The per-project summary alone does not make an e-mail: it would reach
         every coordinator every day, whatever happened.
         """
-        return not (self.overdue or self.due_soon or self.waiting or self.stale)
+        return not (
+            self.overdue or self.due_soon or self.waiting or self.stale or self.agreements_ending
+        )
 
     @property
     def counts(self) -> dict[str, int]:
@@ -138,7 +142,25 @@ def compute(user, *, on: date, projects: list[ProjectSummary] | None = None) -> 
         waiting=[f for f in groups["waiting"] if waiting_too_long(f, on=on)],
         stale=list(stale),
         projects=projects or [],
+        agreements_ending=agreements_ending(user, on=on),
     )
+
+
+def agreements_ending(user, *, on: date) -> list[Agreement]:
+    """Return the agreements ``user`` owns that end within 60 days, soonest first (one query).
+
+    Each carries ``days_left`` and ``within_near`` (30 days or fewer).
+    """
+    from crm.commitment_views import ENDING_SOON_DAYS
+
+    near, far = ENDING_SOON_DAYS
+    agreements = list(
+        Agreement.objects.ending_within(far, today=on).filter(owner=user).order_by("expires_on")
+    )
+    for agreement in agreements:
+        agreement.days_left = (agreement.expires_on - on).days
+        agreement.within_near = agreement.days_left <= near
+    return agreements
 
 
 # Writing the e-mail.
@@ -159,6 +181,12 @@ def subject(digest: Digest) -> str:
         n = len(digest.waiting)
         parts.append(
             ngettext("%(count)d waiting on the partner", "%(count)d waiting on the partner", n)
+            % {"count": n}
+        )
+    if digest.agreements_ending:
+        n = len(digest.agreements_ending)
+        parts.append(
+            ngettext("%(count)d agreement ending soon", "%(count)d agreements ending soon", n)
             % {"count": n}
         )
     if digest.stale:

@@ -203,6 +203,8 @@ SPECTACULAR_SETTINGS = {
         "LanguageEnum": "crm.models.Language",
         "PartnershipStageEnum": "crm.models.PartnershipStage",
         "FollowUpStatusEnum": "crm.models.FollowUpStatus",
+        "CommitmentStatusEnum": "crm.models.CommitmentStatus",
+        "AgreementStatusEnum": "crm.models.AgreementStatus",
     },
     "POSTPROCESSING_HOOKS": [
         "drf_spectacular.hooks.postprocess_schema_enums",
