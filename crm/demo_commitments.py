@@ -67,15 +67,16 @@ def _demo_pdf(title: str) -> bytes:
 def load(*, by, today: date, write) -> None:
     """Create the demonstration commitments, rate, MoU and document once."""
     project = Project.objects.get(code=PROJECT)
-    rate, created = ExchangeRate.objects.get_or_create(
-        currency="USD",
-        rate_on=today.replace(day=1),
-        defaults={
-            "xof_per_unit": DEMO_USD_RATE,
-            "note": f"{PREFIX}taux indicatif de démonstration, à remplacer par le taux officiel",
-            "created_by": by,
-        },
-    )
+    rate = ExchangeRate.objects.filter(currency="USD", note__startswith=PREFIX).first()
+    created = rate is None
+    if created:
+        rate = ExchangeRate.objects.create(
+            currency="USD",
+            rate_on=today.replace(day=1),
+            xof_per_unit=DEMO_USD_RATE,
+            note=f"{PREFIX}taux indicatif de démonstration, à remplacer par le taux officiel",
+            created_by=by,
+        )
     write(f"Demo USD rate: {rate}{' created' if created else ' already there'}.")
 
     agreement = Agreement.objects.filter(slug=MOU_SLUG).first()

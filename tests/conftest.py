@@ -31,6 +31,19 @@ def plain_static_files(settings):
     settings.WHITENOISE_USE_FINDERS = True
 
 
+@pytest.fixture(autouse=True)
+def private_documents(settings, tmp_path):
+    """Keep the documents tests upload in the test's own folder (crm/storage.py)."""
+    settings.STORAGES = {
+        **settings.STORAGES,
+        "documents": {
+            "BACKEND": "django.core.files.storage.FileSystemStorage",
+            "OPTIONS": {"location": str(tmp_path / "private"), "base_url": None},
+        },
+    }
+    return tmp_path / "private"
+
+
 @pytest.fixture
 def today() -> date:
     return TODAY
