@@ -117,7 +117,7 @@ STORAGES = {
     # Kept documents (crm/storage.py): outside every served URL; S3 in docs/documents.md.
     "documents": {
         "BACKEND": env_str(
-            "CRM_DOCUMENTS_BACKEND", default="django.core.files.storage.FileSystemStorage"
+            "CRM_DOCUMENTS_BACKEND", default="crm.storage.PrivateFileSystemStorage"
         ),
         "OPTIONS": {
             "location": env_str("CRM_DOCUMENTS_ROOT", default=str(BASE_DIR / "private")),

@@ -6,12 +6,19 @@ django-storages (docs/documents.md). Files are read back only by the download
 views, which check the user's permission first.
 """
 
-from django.core.files.storage import storages
+from django.core.files.storage import FileSystemStorage, storages
 from django.core.signals import setting_changed
 from django.dispatch import receiver
 from django.utils.functional import LazyObject, empty
 
 DOCUMENTS_STORAGE = "documents"
+
+
+class PrivateFileSystemStorage(FileSystemStorage):
+    """A folder whose files have no URL: they are served only by the download views."""
+
+    def url(self, name):
+        raise ValueError("Kept documents have no public URL; use the download view.")
 
 
 class DocumentStorage(LazyObject):

@@ -37,7 +37,7 @@ def private_documents(settings, tmp_path):
     settings.STORAGES = {
         **settings.STORAGES,
         "documents": {
-            "BACKEND": "django.core.files.storage.FileSystemStorage",
+            "BACKEND": "crm.storage.PrivateFileSystemStorage",
             "OPTIONS": {"location": str(tmp_path / "private"), "base_url": None},
         },
     }

@@ -65,7 +65,7 @@ def _service(call, **kwargs):
 # Exchange rates.
 
 
-class ExchangeRateSerializer(serializers.ModelSerializer):
+class ExchangeRateSerializer(CleanModelSerializer):
     created_by_name = UserLabelField(source="created_by", label=_("entered by (name)"))
 
     class Meta:
@@ -339,7 +339,7 @@ class CommitmentViewSet(CrmViewSet):
         )
         return self._moved(commitment)
 
-    @extend_schema(responses={200: TotalsSerializer})
+    @extend_schema(responses={200: TotalsSerializer}, filters=True)
     @action(detail=False, methods=["get"])
     def totals(self, request):
         """Totals by status in XOF and USD of the filtered commitments, with the rates used."""
