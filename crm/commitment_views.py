@@ -90,7 +90,8 @@ def _bounded(queryset) -> Bounded:
 
 def status_chart(totals: Totals) -> dict[str, Any]:
     """Return the bars of the commitments-by-status chart (no query)."""
-    bar_height, gap, label_width, bar_space = 22, 10, 110, 200
+    # Narrow enough to stay legible when a phone scales it to 390 px.
+    bar_height, gap, label_width, bar_space = 22, 10, 90, 130
     largest = totals.largest_xof or 1
     bars = []
     for index, row in enumerate(totals.rows):
@@ -108,7 +109,7 @@ def status_chart(totals: Totals) -> dict[str, Any]:
         "bar_height": bar_height,
         "label_width": label_width,
         "amount_x": label_width + bar_space + 8,
-        "width": label_width + bar_space + 200,
+        "width": label_width + bar_space + 190,
         "height": max(len(bars) * (bar_height + gap), bar_height),
     }
 
