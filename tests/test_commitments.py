@@ -587,3 +587,60 @@ def test_demo_data_shows_on_the_digital_payments_page(db, client, today, monkeyp
     assert mou.title in html.replace("&#x27;", "'")
     document = mou.documents.get()
     assert f"/documents/{document.pk}/download/" in html
+
+
+def test_only_coordination_writes_exchange_rates(staff_user, coordinator, reader):
+    for user in (staff_user, reader):
+        assert user.has_perm("crm.view_exchangerate")
+        assert not user.has_perm("crm.add_exchangerate")
+        assert not user.has_perm("crm.change_exchangerate")
+    assert staff_user.has_perm("crm.add_commitment") and staff_user.has_perm("crm.add_document")
+    assert not reader.has_perm("crm.add_commitment")
+    assert coordinator.has_perm("crm.add_exchangerate")
+
+
+@pytest.mark.parametrize(
+    "url",
+    [
+        "/documents/new/",
+        "/documents/new/?commitment=abc",
+        "/documents/new/?commitment=999999",
+        "/documents/new/?replaces=999999",
+        "/documents/new/?organization=nobody",
+        "/commitments/new/?project=nothing",
+        "/commitments/999999/",
+        "/agreements/nothing/",
+        "/documents/999999/download/",
+    ],
+)
+def test_odd_parameters_are_a_4xx_not_a_500(client, staff_user, url):
+    client.force_login(staff_user)
+
+    assert client.get(url).status_code in (400, 403, 404)
+
+
+def test_the_dashboard_and_mission_report_take_the_same_queries_whatever_the_rows(
+    client, coordinator, today, monkeypatch
+):
+    monkeypatch.setattr("crm.views.today", lambda: today)
+    mission = factories.MissionFactory(start_on=date(2023, 9, 20))
+    client.force_login(coordinator)
+
+    def grow(n):
+        for _ in range(n):
+            organization = factories.OrganizationFactory()
+            factories.InteractionFactory(mission=mission, organizations=[organization])
+            factories.CommitmentFactory(
+                partnership=factories.PartnershipFactory(organization=organization)
+            )
+            factories.AgreementFactory(
+                owner=coordinator, status="in_force", expires_on=today + timedelta(days=20)
+            )
+
+    urls = ["/?scope=team", mission.get_absolute_url()]
+    grow(2)
+    [_count(client, url) for url in urls]
+    few = [_count(client, url) for url in urls]
+    grow(10)
+
+    assert [_count(client, url) for url in urls] == few

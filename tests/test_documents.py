@@ -7,6 +7,7 @@ import pytest
 from django.core.exceptions import ValidationError
 from django.core.files.base import ContentFile
 from django.core.files.uploadedfile import SimpleUploadedFile
+from django.utils import translation
 
 from crm import services
 from crm.documents import check_upload
@@ -16,6 +17,13 @@ from tests import factories
 PDF = b"%PDF-1.7\n1 0 obj << >> endobj\ntrailer << >>\n%%EOF\n"
 PNG = b"\x89PNG\r\n\x1a\n" + b"\0" * 40
 EXE = b"MZ\x90\x00\x03\x00\x00\x00\x04\x00\x00\x00\xff\xff" + b"\0" * 200
+
+
+@pytest.fixture(autouse=True)
+def english():
+    """The messages checked below are the English ones."""
+    with translation.override("en"):
+        yield
 
 
 def office(entries: dict[str, bytes], *, compression=zipfile.ZIP_DEFLATED) -> bytes:

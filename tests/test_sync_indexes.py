@@ -23,8 +23,11 @@ def _synced_models() -> list:
     )
 
 
-def test_the_synced_lists_are_the_expected_five():
+def test_the_synced_lists_are_the_expected_eight():
     assert [model.__name__ for model in _synced_models()] == [
+        "Agreement",
+        "Commitment",
+        "Document",
         "FollowUp",
         "Interaction",
         "Organization",
