@@ -136,7 +136,3 @@ class Document(models.Model):
 
     def get_absolute_url(self) -> str:
         return reverse("document-download", args=[self.pk])
-
-    @property
-    def is_latest(self) -> bool:
-        return not hasattr(self, "next_version")
