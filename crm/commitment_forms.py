@@ -168,6 +168,14 @@ class ObligationForm(forms.Form):
         self.fields["project"].queryset = agreement.projects.order_by("name")
 
 
+class CommitmentFollowUpForm(forms.Form):
+    """Something to do about a commitment (a reminder, a check): a follow-up."""
+
+    title = forms.CharField(label=_("Follow-up"), max_length=300)
+    assignee = StaffChoiceField(label=_("Assignee"), queryset=staff_members())
+    due_on = forms.DateField(label=_("Due on"), widget=DateInput)
+
+
 class DocumentForm(forms.ModelForm):
     """A file to keep; checked from its content by ``services.document_create``."""
 

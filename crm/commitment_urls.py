@@ -9,6 +9,11 @@ urlpatterns = [
     path("commitments/<int:pk>/", views.commitment, name="commitment"),
     path("commitments/<int:pk>/status/", views.commitment_status, name="commitment-status"),
     path("commitments/<int:pk>/deliver/", views.commitment_deliver, name="commitment-deliver"),
+    path(
+        "commitments/<int:pk>/follow-up/",
+        views.commitment_follow_up,
+        name="commitment-follow-up",
+    ),
     # Before <slug:slug>/, which "new" would otherwise match.
     path("agreements/new/", views.agreement_new, name="agreement-new"),
     path("agreements/<slug:slug>/", views.agreement, name="agreement"),

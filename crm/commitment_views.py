@@ -29,6 +29,7 @@ from crm.commitment_forms import (
     AgreementForm,
     AgreementStatusForm,
     CommitmentDeliveryForm,
+    CommitmentFollowUpForm,
     CommitmentForm,
     CommitmentStatusForm,
     DocumentForm,
@@ -286,6 +287,9 @@ def commitment(request: HttpRequest, pk: int) -> HttpResponse:
         "status_form": CommitmentStatusForm(commitment=commitment),
         "delivery_form": CommitmentDeliveryForm(),
         "can_deliver": Commitment.Status.DELIVERED in commitment.allowed_statuses,
+        "follow_up_form": CommitmentFollowUpForm(initial={"assignee": request.user})
+        if request.user.has_perm("crm.add_followup")
+        else None,
     }
     return render(request, "crm/commitment.html", context)
 
@@ -343,6 +347,30 @@ def commitment_deliver(request: HttpRequest, pk: int) -> HttpResponse:
         messages.error(request, " ".join(error.messages))
     else:
         messages.success(request, _("Delivery recorded."))
+    return redirect(commitment)
+
+
+@require_POST
+@login_required
+def commitment_follow_up(request: HttpRequest, pk: int) -> HttpResponse:
+    commitment = _get_commitment_for_user(request, pk)
+    _require(request, "crm.add_followup")
+    form = CommitmentFollowUpForm(request.POST)
+    if form.is_valid():
+        try:
+            services.follow_up_create(
+                by=request.user,
+                commitment=commitment,
+                project=commitment.partnership.project,
+                organization=commitment.partnership.organization,
+                **form.cleaned_data,
+            )
+        except ValidationError as error:
+            messages.error(request, " ".join(error.messages))
+        else:
+            messages.success(request, _("Follow-up added."))
+    else:
+        messages.error(request, _("Give the follow-up, who and by when."))
     return redirect(commitment)
 
 

@@ -644,3 +644,21 @@ def test_the_dashboard_and_mission_report_take_the_same_queries_whatever_the_row
     grow(10)
 
     assert [_count(client, url) for url in urls] == few
+
+
+def test_a_follow_up_is_added_to_a_commitment_from_its_page(client, staff_user, today):
+    commitment = factories.CommitmentFactory()
+    client.force_login(staff_user)
+
+    response = client.post(
+        f"/commitments/{commitment.pk}/follow-up/",
+        {"title": "Ask for the signed letter", "assignee": staff_user.pk, "due_on": "2026-02-01"},
+    )
+
+    assert response.status_code == 302
+    follow_up = commitment.follow_ups.get()
+    assert (follow_up.project, follow_up.organization, follow_up.created_by) == (
+        commitment.partnership.project,
+        commitment.partnership.organization,
+        staff_user,
+    )
