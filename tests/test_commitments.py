@@ -528,11 +528,29 @@ def test_the_admin_shows_the_status_read_only_and_moves_it_by_the_action(client,
 
 def test_the_admin_changelists_take_the_same_queries_whatever_the_rows(client, coordinator):
     client.force_login(coordinator)
-    urls = ["/admin/crm/commitment/", "/admin/crm/agreement/", "/admin/crm/document/"]
-    _grow(factories.ProjectFactory(), factories.OrganizationFactory(), 2)
+    urls = [
+        "/admin/crm/commitment/",
+        "/admin/crm/agreement/",
+        "/admin/crm/document/",
+        "/admin/crm/exchangerate/",
+        "/admin/crm/agreementsignatory/",
+    ]
+
+    def grow(n):
+        _grow(factories.ProjectFactory(), factories.OrganizationFactory(), n)
+        for _ in range(n):
+            party = factories.AgreementFactory().parties.create(
+                organization=factories.OrganizationFactory()
+            )
+            party.signatories.create(
+                affiliation=factories.AffiliationFactory(organization=party.organization)
+            )
+        factories.ExchangeRateFactory(rate_on=date(2025, 1, n))
+
+    grow(2)
     few = [_count(client, url) for url in urls]
 
-    _grow(factories.ProjectFactory(), factories.OrganizationFactory(), 10)
+    grow(10)
 
     assert [_count(client, url) for url in urls] == few
 
