@@ -1,6 +1,7 @@
 """factory_boy factories: one valid object each, with variations by keyword."""
 
 from datetime import date
+from decimal import Decimal
 
 import factory
 from django.contrib.auth import get_user_model
@@ -145,7 +146,7 @@ class ExchangeRateFactory(factory.django.DjangoModelFactory):
 
     currency = "USD"
     rate_on = date(2026, 1, 1)
-    xof_per_unit = "600.000000"
+    xof_per_unit = Decimal("600.000000")
 
 
 class CommitmentFactory(factory.django.DjangoModelFactory):
@@ -155,7 +156,7 @@ class CommitmentFactory(factory.django.DjangoModelFactory):
     partnership = factory.SubFactory(PartnershipFactory)
     kind = models.Commitment.Kind.FINANCING
     description = factory.Sequence(lambda n: f"Commitment {n}")
-    amount = "1000.00"
+    amount = Decimal("1000.00")
     currency = "XOF"
 
 

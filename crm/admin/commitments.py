@@ -105,7 +105,7 @@ def _report(modeladmin, request, moved: int, refused: list[str]) -> None:
 
 @admin.register(ExchangeRate)
 class ExchangeRateAdmin(HistoryAdmin):
-    list_display = ["currency", "rate_on", "xof_per_unit", "note", "created_by"]
+    list_display = ["__str__", "currency", "rate_on", "xof_per_unit", "note", "created_by"]
     list_filter = ["currency"]
     list_select_related = ["created_by"]
     date_hierarchy = "rate_on"
@@ -339,7 +339,7 @@ class DocumentAddForm(forms.ModelForm):
 
 @admin.register(Document)
 class DocumentAdmin(HistoryAdmin):
-    list_display = ["title", "version", "content_type", "size", "uploaded_at", "download"]
+    list_display = ["__str__", "content_type", "size", "uploaded_at", "download"]
     list_filter = ["content_type", "is_demo"]
     list_select_related = ["uploaded_by"]
     search_fields = ["title", "original_name", "sha256"]
