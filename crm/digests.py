@@ -29,7 +29,7 @@ from django.utils.translation import ngettext
 from crm import roles
 from crm.agenda import GROUP_LIMIT, WAITING_TOO_LONG_DAYS, digest_groups, first_and_total
 from crm.emails import build_message, language_of, subject_line
-from crm.models import DigestLog, FollowUp, Partnership, Project
+from crm.models import Agreement, DigestLog, FollowUp, Partnership, Project
 
 logger = logging.getLogger(__name__)
 
@@ -70,6 +70,8 @@ class Digest:
     # Coordination only: the whole programme, project by project.
     projects: list[ProjectSummary] = field(default_factory=list)
     totals: dict[str, int] = field(default_factory=dict)
+    # Agreements the person owns that end within 60 days (crm.views.commitments).
+    agreements_ending: list[Agreement] = field(default_factory=list)
 
     @property
     def is_empty(self) -> bool:
@@ -78,7 +80,7 @@ class Digest:
         The per-project summary alone does not make an e-mail: it would reach
         every coordinator every day, whatever happened.
         """
-        return not any(self.counts.values())
+        return not any(self.counts.values()) and not self.agreements_ending
 
     @property
     def counts(self) -> dict[str, int]:
@@ -167,7 +169,25 @@ def compute(
             **{key: group.total for key, group in groups.items()},
             "stale": stale_total,
         },
+        agreements_ending=agreements_ending(user, on=on),
     )
+
+
+def agreements_ending(user, *, on: date) -> list[Agreement]:
+    """Return the agreements ``user`` owns that end within 60 days, soonest first (one query).
+
+    Each carries ``days_left`` and ``within_near`` (30 days or fewer).
+    """
+    from crm.views.commitments import ENDING_SOON_DAYS
+
+    near, far = ENDING_SOON_DAYS
+    agreements = list(
+        Agreement.objects.ending_within(far, today=on).filter(owner=user).order_by("expires_on")
+    )
+    for agreement in agreements:
+        agreement.days_left = (agreement.expires_on - on).days
+        agreement.within_near = agreement.days_left <= near
+    return agreements
 
 
 # Writing the e-mail.
@@ -189,6 +209,12 @@ def subject(digest: Digest) -> str:
         n = counts["waiting"]
         parts.append(
             ngettext("%(count)d waiting on the partner", "%(count)d waiting on the partner", n)
+            % {"count": n}
+        )
+    if digest.agreements_ending:
+        n = len(digest.agreements_ending)
+        parts.append(
+            ngettext("%(count)d agreement ending soon", "%(count)d agreements ending soon", n)
             % {"count": n}
         )
     if counts["stale"]:

@@ -30,6 +30,9 @@ def role_label(group: Group) -> str:
 # all users' tokens are listed, only Coordination sees and revokes them.
 # The export log is an audit of everyone, for Coordination alone as well.
 COORDINATION_ONLY_MODELS = ["apitoken", "exportlog"]
+# Everyone reads these; only Coordination enters or changes them (exchange
+# rates convert every total, so they are the unit's figures, not anyone's).
+COORDINATION_WRITES_MODELS = ["exchangerate"]
 
 
 def role_permissions(role: str):
@@ -63,6 +66,10 @@ def role_permissions(role: str):
             )
             .exclude(codename__startswith="add_historical")
             .exclude(codename__startswith="change_historical")
+            .exclude(
+                Q(content_type__model__in=COORDINATION_WRITES_MODELS)
+                & ~Q(codename__startswith="view_")
+            )
         )
         return editable | view_users
     if role == READ_ONLY:

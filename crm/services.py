@@ -733,3 +733,293 @@ def person_merge(*, kept: Person, other: Person, by: AbstractBaseUser, reason: s
         kept.email = email
         _save_with_history(kept, by=by, reason=note[:100], update_fields=["email", "updated_at"])
     return merge
+
+
+# ---------------------------------------------------------------------------
+# Commitments, agreements and documents (issue 12).
+#
+# Status moves only here: row lock, allowed-transition check, a status-change
+# row (who, when, note), then ``update_fields``.
+# ---------------------------------------------------------------------------
+
+from decimal import Decimal  # noqa: E402
+
+from crm.documents import check_upload  # noqa: E402
+from crm.models import (  # noqa: E402
+    Agreement,
+    AgreementStatusChange,
+    Commitment,
+    CommitmentStatusChange,
+    Document,
+    Source,
+)
+
+
+@transaction.atomic
+def commitment_create(*, by: AbstractBaseUser | None, **fields: Any) -> Commitment:
+    """Record what a partner promised, announced; its history starts here."""
+    fields.pop("status", None)
+    commitment = Commitment(created_by=by, status=Commitment.Status.ANNOUNCED, **fields)
+    commitment.full_clean()
+    _save_with_history(commitment, by=by)
+    CommitmentStatusChange.objects.create(
+        commitment=commitment,
+        from_status="",
+        to_status=commitment.status,
+        changed_at=timezone.now(),
+        changed_by=by,
+    )
+    return commitment
+
+
+def _lock_commitment(commitment: Commitment, to_status: str) -> Commitment:
+    if to_status not in Commitment.Status.values:
+        raise ValidationError({"status": _("Unknown status %(status)r.") % {"status": to_status}})
+    commitment = Commitment.objects.select_for_update().get(pk=commitment.pk)
+    if to_status not in Commitment.TRANSITIONS[commitment.status]:
+        raise ValidationError(
+            {
+                "status": _("A commitment cannot go from “%(from)s” to “%(to)s”.")
+                % {
+                    "from": commitment.get_status_display(),
+                    "to": Commitment.Status(to_status).label,
+                }
+            }
+        )
+    return commitment
+
+
+def _record_commitment_move(
+    commitment: Commitment,
+    *,
+    to_status: str,
+    by: AbstractBaseUser | None,
+    note: str,
+    amount: Decimal | None = None,
+    fields: list[str],
+) -> CommitmentStatusChange:
+    change = CommitmentStatusChange.objects.create(
+        commitment=commitment,
+        from_status=commitment.status,
+        to_status=to_status,
+        amount=amount,
+        changed_at=timezone.now(),
+        changed_by=by,
+        note=(note or "").strip(),
+    )
+    commitment.status = to_status
+    _save_with_history(
+        commitment, by=by, reason=change.note, update_fields=[*fields, "status", "updated_at"]
+    )
+    return change
+
+
+@transaction.atomic
+def commitment_change_status(
+    *,
+    commitment: Commitment,
+    to_status: str,
+    by: AbstractBaseUser | None,
+    note: str = "",
+    source: Source | None = None,
+) -> CommitmentStatusChange:
+    """Confirm, withdraw or mark lapsed a commitment, recording the move.
+
+    Confirming needs evidence: a Source (given here or already set) or a kept
+    document attached to the commitment. Delivery goes through
+    ``commitment_deliver``, which records the amount.
+    """
+    if to_status == Commitment.Status.DELIVERED:
+        raise ValidationError({"status": _("Record a delivery with its amount.")})
+    commitment = _lock_commitment(commitment, to_status)
+    fields = []
+    if source is not None and source.pk != commitment.source_id:
+        commitment.source = source
+        fields.append("source")
+    if (
+        to_status == Commitment.Status.CONFIRMED
+        and commitment.source_id is None
+        and not commitment.documents.exists()
+    ):
+        raise ValidationError(
+            {"source": _("Confirming a commitment needs a source or an attached document.")}
+        )
+    return _record_commitment_move(
+        commitment, to_status=to_status, by=by, note=note, fields=fields
+    )
+
+
+@transaction.atomic
+def commitment_deliver(
+    *,
+    commitment: Commitment,
+    amount: Decimal | None,
+    by: AbstractBaseUser | None,
+    note: str = "",
+    final: bool = False,
+) -> CommitmentStatusChange:
+    """Record a part delivered of a confirmed commitment.
+
+    The commitment becomes delivered when the parts reach its amount, or when
+    ``final`` says nothing more will come (a commitment without an amount, in
+    kind for instance, is delivered with ``final`` and no amount).
+    """
+    commitment = _lock_commitment(commitment, Commitment.Status.DELIVERED)
+    if amount is not None and amount <= 0:
+        raise ValidationError({"amount": _("Give a positive amount.")})
+    if amount is None and not final:
+        raise ValidationError({"amount": _("Give the amount delivered.")})
+    delivered = commitment.amount_delivered + (amount or 0)
+    complete = final or (commitment.amount is not None and delivered >= commitment.amount)
+    commitment.amount_delivered = delivered
+    to_status = Commitment.Status.DELIVERED if complete else commitment.status
+    return _record_commitment_move(
+        commitment,
+        to_status=to_status,
+        by=by,
+        note=note,
+        amount=amount,
+        fields=["amount_delivered"],
+    )
+
+
+@transaction.atomic
+def agreement_create(
+    *,
+    by: AbstractBaseUser | None,
+    parties: Iterable[Organization] = (),
+    projects: Iterable[Project] = (),
+    **fields: Any,
+) -> Agreement:
+    """Record an agreement in draft, with its parties and projects."""
+    from crm.models import AgreementParty
+
+    fields.pop("status", None)
+    agreement = Agreement(created_by=by, status=Agreement.Status.DRAFT, **fields)
+    agreement.full_clean()
+    _save_with_history(agreement, by=by)
+    agreement.projects.set(projects)
+    AgreementParty.objects.bulk_create(
+        AgreementParty(agreement=agreement, organization=organization) for organization in parties
+    )
+    AgreementStatusChange.objects.create(
+        agreement=agreement,
+        from_status="",
+        to_status=agreement.status,
+        changed_at=timezone.now(),
+        changed_by=by,
+    )
+    return agreement
+
+
+@transaction.atomic
+def agreement_change_status(
+    *,
+    agreement: Agreement,
+    to_status: str,
+    by: AbstractBaseUser | None,
+    note: str = "",
+    effective_on: date | None = None,
+    today: date | None = None,
+) -> AgreementStatusChange:
+    """Move an agreement along draft → under review → signed → in force → expired.
+
+    Signing needs at least two parties, each with its signature date; coming
+    into force needs the effective date (given here or already set); it expires
+    only on or after its expiry date. Termination is possible until it ends.
+    """
+    today = today or timezone.localdate()
+    if to_status not in Agreement.Status.values:
+        raise ValidationError({"status": _("Unknown status %(status)r.") % {"status": to_status}})
+    agreement = Agreement.objects.select_for_update().get(pk=agreement.pk)
+    if to_status not in Agreement.TRANSITIONS[agreement.status]:
+        raise ValidationError(
+            {
+                "status": _("An agreement cannot go from “%(from)s” to “%(to)s”.")
+                % {
+                    "from": agreement.get_status_display(),
+                    "to": Agreement.Status(to_status).label,
+                }
+            }
+        )
+    fields = ["status", "updated_at"]
+    if to_status == Agreement.Status.SIGNED:
+        dates = list(agreement.parties.values_list("signed_on", flat=True))
+        if len(dates) < 2 or None in dates:
+            raise ValidationError(
+                {"status": _("Record at least two parties, each with its signature date.")}
+            )
+    if to_status == Agreement.Status.IN_FORCE:
+        if effective_on is not None and effective_on != agreement.effective_on:
+            agreement.effective_on = effective_on
+            fields.append("effective_on")
+        if agreement.effective_on is None:
+            raise ValidationError({"effective_on": _("Give the date it comes into force.")})
+        if agreement.expires_on and agreement.expires_on < agreement.effective_on:
+            raise ValidationError({"effective_on": _("It would come into force after expiry.")})
+    if to_status == Agreement.Status.EXPIRED and (
+        agreement.expires_on is None or agreement.expires_on > today
+    ):
+        raise ValidationError({"status": _("The agreement has not reached its expiry date.")})
+    change = AgreementStatusChange.objects.create(
+        agreement=agreement,
+        from_status=agreement.status,
+        to_status=to_status,
+        changed_at=timezone.now(),
+        changed_by=by,
+        note=(note or "").strip(),
+    )
+    agreement.status = to_status
+    _save_with_history(agreement, by=by, reason=change.note, update_fields=fields)
+    return change
+
+
+@transaction.atomic
+def agreement_obligation_create(
+    *, agreement: Agreement, by: AbstractBaseUser, **fields: Any
+) -> FollowUp:
+    """Turn an obligation of an agreement into a follow-up (due date, assignee)."""
+    follow_up = _create_follow_up(by=by, agreement=agreement, **fields)
+    notify_assignment(follow_ups=[follow_up], by=by)
+    return follow_up
+
+
+@transaction.atomic
+def document_create(
+    *,
+    by: AbstractBaseUser | None,
+    file,
+    title: str,
+    previous_version: Document | None = None,
+    **attachments: Any,
+) -> Document:
+    """Keep an uploaded file, checked from its content; a new version never overwrites.
+
+    A new version takes the attachments of the one it replaces, which must be
+    the latest (locked, so two uploads cannot both replace it).
+    """
+    checked = check_upload(file)
+    document = Document(
+        title=title,
+        original_name=(file.name or "document")[-255:],
+        content_type=checked.content_type,
+        size=checked.size,
+        sha256=checked.sha256,
+        uploaded_by=by,
+        **attachments,
+    )
+    if previous_version is not None:
+        previous = Document.objects.select_for_update().get(pk=previous_version.pk)
+        if Document.objects.filter(previous_version=previous).exists():
+            raise ValidationError(
+                {"previous_version": _("A newer version of this document exists already.")}
+            )
+        document.previous_version = previous
+        document.version = previous.version + 1
+        for name in ("organization", "interaction", "agreement", "commitment"):
+            if getattr(document, f"{name}_id") is None:
+                setattr(document, f"{name}_id", getattr(previous, f"{name}_id"))
+    document.file = file
+    document.full_clean(exclude=["file"])
+    _save_with_history(document, by=by)
+    return document

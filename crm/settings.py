@@ -123,6 +123,24 @@ STATIC_URL = "static/"
 STATIC_ROOT = BASE_DIR / "staticfiles"
 STORAGES = {
     "default": {"BACKEND": "django.core.files.storage.FileSystemStorage"},
+    # Kept documents (crm/storage.py): outside every served URL; S3 in docs/documents.md.
+    "documents": {
+        "BACKEND": env_str(
+            "CRM_DOCUMENTS_BACKEND", default="crm.storage.PrivateFileSystemStorage"
+        ),
+        "OPTIONS": {
+            "location": env_str("CRM_DOCUMENTS_ROOT", default=str(BASE_DIR / "private")),
+            "base_url": None,
+        }
+        if not env_str("CRM_DOCUMENTS_BUCKET", default="")
+        else {
+            "bucket_name": env_str("CRM_DOCUMENTS_BUCKET"),
+            "location": "documents",
+            "default_acl": "private",
+            "file_overwrite": False,
+            "querystring_auth": True,
+        },
+    },
     "staticfiles": {
         "BACKEND": "whitenoise.storage.CompressedManifestStaticFilesStorage"
         if not DEBUG
@@ -271,6 +289,8 @@ SPECTACULAR_SETTINGS = {
         "LanguageEnum": "crm.models.Language",
         "PartnershipStageEnum": "crm.models.PartnershipStage",
         "FollowUpStatusEnum": "crm.models.FollowUpStatus",
+        "CommitmentStatusEnum": "crm.models.CommitmentStatus",
+        "AgreementStatusEnum": "crm.models.AgreementStatus",
     },
     "POSTPROCESSING_HOOKS": [
         "drf_spectacular.hooks.postprocess_schema_enums",
@@ -322,3 +342,6 @@ CRM_EXPORT_LOG_RETENTION_DAYS = env_int("CRM_EXPORT_LOG_RETENTION_DAYS", default
 # `dumpdata` keeps timestamps to the microsecond, so a restored copy keeps every
 # record's ETag (docs/backup.md).
 SERIALIZATION_MODULES = {"json": "crm.serializers_json"}
+
+# Documents (crm/documents.py): the largest file accepted, in bytes (20 MiB).
+CRM_DOCUMENT_MAX_BYTES = env_int("CRM_DOCUMENT_MAX_BYTES", default=20 * 1024 * 1024)

@@ -72,6 +72,8 @@ urlpatterns = [
         )
         for action in follow_ups.FOLLOW_UP_ACTIONS
     ),
+    # Commitments, agreements and documents (crm/commitment_urls.py).
+    path("", include("crm.commitment_urls")),
     path("admin/", admin.site.urls),
     path("api/v1/", include("crm.api.urls")),
     path("account/tokens/", accounts.token_list, name="api-tokens"),

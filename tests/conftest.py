@@ -41,6 +41,19 @@ def fresh_cache():
     cache.clear()
 
 
+@pytest.fixture(autouse=True)
+def private_documents(settings, tmp_path):
+    """Keep the documents tests upload in the test's own folder (crm/storage.py)."""
+    settings.STORAGES = {
+        **settings.STORAGES,
+        "documents": {
+            "BACKEND": "crm.storage.PrivateFileSystemStorage",
+            "OPTIONS": {"location": str(tmp_path / "private"), "base_url": None},
+        },
+    }
+    return tmp_path / "private"
+
+
 @pytest.fixture
 def today() -> date:
     return TODAY

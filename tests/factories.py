@@ -1,6 +1,7 @@
 """factory_boy factories: one valid object each, with variations by keyword."""
 
 from datetime import date
+from decimal import Decimal
 
 import factory
 from django.contrib.auth import get_user_model
@@ -133,3 +134,36 @@ class FollowUpFactory(factory.django.DjangoModelFactory):
     title = factory.Sequence(lambda n: f"Follow-up {n}")
     project = factory.SubFactory(ProjectFactory)
     due_on = date(2026, 1, 15)
+
+
+# Commitments, agreements, documents (issue 12). Statuses other than the first
+# are reached through crm.services in the tests, as in the application.
+
+
+class ExchangeRateFactory(factory.django.DjangoModelFactory):
+    class Meta:
+        model = models.ExchangeRate
+
+    currency = "USD"
+    rate_on = date(2026, 1, 1)
+    xof_per_unit = Decimal("600.000000")
+
+
+class CommitmentFactory(factory.django.DjangoModelFactory):
+    class Meta:
+        model = models.Commitment
+
+    partnership = factory.SubFactory(PartnershipFactory)
+    kind = models.Commitment.Kind.FINANCING
+    description = factory.Sequence(lambda n: f"Commitment {n}")
+    amount = Decimal("1000.00")
+    currency = "XOF"
+
+
+class AgreementFactory(factory.django.DjangoModelFactory):
+    class Meta:
+        model = models.Agreement
+
+    slug = factory.Sequence(lambda n: f"agreement-{n}")
+    kind = models.Agreement.Kind.MOU
+    title = factory.Sequence(lambda n: f"Agreement {n}")

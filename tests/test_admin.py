@@ -1,13 +1,14 @@
 """The Django admin: every model reachable, permissions by role, bulk actions."""
 
 import itertools
-from datetime import date
+from datetime import date, timedelta
 from unittest import mock
 
 import pytest
 from django.apps import apps
 from django.contrib import admin
 from django.contrib.admin.helpers import ACTION_CHECKBOX_NAME
+from django.core.files.base import ContentFile
 from django.db import connection
 from django.db.models.signals import pre_save
 from django.test.utils import CaptureQueriesContext
@@ -17,8 +18,13 @@ from django.utils import timezone
 from crm import services
 from crm.models import (
     Affiliation,
+    Agreement,
+    AgreementSignatory,
     ApiToken,
+    Commitment,
     DigestLog,
+    Document,
+    ExchangeRate,
     ExportLog,
     FollowUp,
     FollowUpPlan,
@@ -43,6 +49,9 @@ from crm.models import (
 from tests.conftest import TODAY
 from tests.factories import (
     AffiliationFactory,
+    AgreementFactory,
+    CommitmentFactory,
+    ExchangeRateFactory,
     FollowUpFactory,
     InteractionFactory,
     MissionFactory,
@@ -125,6 +134,36 @@ def make_follow_up():
     )
 
 
+def make_commitment():
+    return CommitmentFactory(partnership=PartnershipFactory(), source=SourceFactory())
+
+
+def make_agreement():
+    agreement = AgreementFactory(owner=UserFactory())
+    agreement.parties.create(organization=OrganizationFactory())
+    return agreement
+
+
+def make_agreement_signatory():
+    party = AgreementFactory().parties.create(organization=OrganizationFactory())
+    return party.signatories.create(
+        affiliation=AffiliationFactory(organization=party.organization)
+    )
+
+
+def make_document():
+    return services.document_create(
+        by=UserFactory(),
+        file=ContentFile(b"%PDF-1.4\n%%EOF\n", name="a.pdf"),
+        title=f"Document {next(_serial)}",
+        organization=OrganizationFactory(),
+    )
+
+
+def make_exchange_rate():
+    return ExchangeRateFactory(rate_on=date(2025, 1, 1) + timedelta(days=next(_serial)))
+
+
 # One maker per registered model; each row brings its own related objects, so
 # that a query per row would show in the query counts.
 MAKERS = {
@@ -142,6 +181,11 @@ MAKERS = {
     StaffProfile: make_staff_profile,
     FollowUpPlan: make_follow_up_plan,
     DigestLog: make_digest_log,
+    Commitment: make_commitment,
+    Agreement: make_agreement,
+    AgreementSignatory: make_agreement_signatory,
+    Document: make_document,
+    ExchangeRate: make_exchange_rate,
 }
 # Logs written by the system: shown, never edited.
 READ_ONLY_MODELS = {StageChange, DigestLog}

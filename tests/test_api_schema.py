@@ -9,6 +9,7 @@ must match the schema, and malformed input must get a 4xx.
 import pytest
 import schemathesis
 from django.core import signals
+from django.core.files.base import ContentFile
 from django.core.management import call_command
 from django.core.wsgi import get_wsgi_application
 from django.db import close_old_connections
@@ -21,6 +22,7 @@ from schemathesis.specs.openapi.checks import (
     status_code_conformance,
 )
 
+from crm import services
 from crm.models import ApiToken
 from tests import factories
 
@@ -44,6 +46,12 @@ def test_the_schema_is_valid_and_complete(coordinator_api):
         "partnerships",
         "follow-ups",
         "stage-changes",
+        "commitments",
+        "commitment-status-changes",
+        "agreements",
+        "agreement-status-changes",
+        "documents",
+        "exchange-rates",
     ]:
         listing = paths[f"/api/v1/{resource}/"]["get"]
         names = {parameter["name"] for parameter in listing["parameters"]}
@@ -62,6 +70,16 @@ def test_the_schema_is_valid_and_complete(coordinator_api):
     } <= follow_ups
     assert "/api/v1/follow-ups/{id}/complete/" in paths
     assert "/api/v1/partnerships/{id}/change-stage/" in paths
+    for action in ["confirm", "deliver", "withdraw", "lapse"]:
+        assert "post" in paths[f"/api/v1/commitments/{{id}}/{action}/"], action
+    assert "get" in paths["/api/v1/commitments/totals/"]
+    for action in ["submit", "reopen", "sign", "bring-into-force", "expire", "terminate"]:
+        assert "post" in paths[f"/api/v1/agreements/{{id}}/{action}/"], action
+    upload = paths["/api/v1/documents/"]["post"]
+    assert "multipart/form-data" in upload["requestBody"]["content"]
+    assert "413" in upload["responses"]
+    download = paths["/api/v1/documents/{id}/download/"]["get"]
+    assert "application/octet-stream" in download["responses"]["200"]["content"]
 
 
 def test_spectacular_validates_the_schema_without_warnings():
@@ -103,6 +121,16 @@ def api_schema(db, coordinator, settings, keep_connection):
     call_command("loaddata", "compact_togo_2023", verbosity=0)
     factories.FollowUpFactory.create_batch(3)
     factories.StageChangeFactory()
+    # Commitments, agreements and documents for the new operations to find.
+    factories.ExchangeRateFactory()
+    factories.CommitmentFactory(source=factories.SourceFactory())
+    factories.AgreementFactory().parties.create(organization=factories.OrganizationFactory())
+    services.document_create(
+        by=None,
+        file=ContentFile(b"%PDF-1.4\n%%EOF\n", name="a.pdf"),
+        title="A",
+        organization=factories.OrganizationFactory(),
+    )
     _token, key = ApiToken.create_for(coordinator, name="schemathesis")
     headers = {"Authorization": f"Token {key}"}
     schema = schemathesis.openapi.from_wsgi(

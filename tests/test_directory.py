@@ -95,7 +95,9 @@ def test_organisations_sort_and_bad_filters_are_ignored_not_errors(client, staff
 
     assert names(client.get("/organizations/?sort=-name")) == ["Beta", "Alpha"]
     assert names(client.get("/organizations/?sort=country")) == ["Beta", "Alpha"]
-    odd = client.get("/organizations/?kind=nope&project=missing&page=zzz&sort=bogus&country=toolong")
+    odd = client.get(
+        "/organizations/?kind=nope&project=missing&page=zzz&sort=bogus&country=toolong"
+    )
     assert odd.status_code == 200
     assert names(odd) == ["Alpha", "Beta"]
 

@@ -26,6 +26,9 @@ def _synced_models() -> list:
 def test_the_synced_lists_are_the_expected_ones():
     assert [model.__name__ for model in _synced_models()] == [
         "Affiliation",
+        "Agreement",
+        "Commitment",
+        "Document",
         "FollowUp",
         "Interaction",
         "Organization",

@@ -10,6 +10,7 @@ from django.utils.translation import gettext_lazy as _
 # Each module registers its models with the admin site when imported.
 from crm.admin import (  # noqa: F401
     accounts,
+    commitments,
     directory,
     follow_ups,
     merges,

@@ -3,7 +3,7 @@ from django.urls import include, path
 from drf_spectacular.views import SpectacularAPIView, SpectacularRedocView, SpectacularSwaggerView
 from rest_framework.routers import DefaultRouter
 
-from crm.api import views
+from crm.api import commitments, views
 
 router = DefaultRouter()
 router.register("organizations", views.OrganizationViewSet, basename="organization")
@@ -15,6 +15,20 @@ router.register("interactions", views.InteractionViewSet, basename="interaction"
 router.register("partnerships", views.PartnershipViewSet, basename="partnership")
 router.register("follow-ups", views.FollowUpViewSet, basename="followup")
 router.register("stage-changes", views.StageChangeViewSet, basename="stagechange")
+router.register("commitments", commitments.CommitmentViewSet, basename="commitment")
+router.register(
+    "commitment-status-changes",
+    commitments.CommitmentStatusChangeViewSet,
+    basename="commitmentstatuschange",
+)
+router.register("agreements", commitments.AgreementViewSet, basename="agreement")
+router.register(
+    "agreement-status-changes",
+    commitments.AgreementStatusChangeViewSet,
+    basename="agreementstatuschange",
+)
+router.register("documents", commitments.DocumentViewSet, basename="document")
+router.register("exchange-rates", commitments.ExchangeRateViewSet, basename="exchangerate")
 
 app_name = "api"
 urlpatterns = [

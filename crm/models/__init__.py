@@ -6,11 +6,24 @@ per concept; everything is importable from ``crm.models``.
 """
 
 from crm.models.accounts import ApiToken, DigestLog, StaffProfile
+from crm.models.agreements import (
+    Agreement,
+    AgreementAmendment,
+    AgreementParty,
+    AgreementSignatory,
+    AgreementStatusChange,
+)
 from crm.models.audit import ExportLog
 from crm.models.choices import (
     OPEN_FOLLOW_UP_STATUSES,
+    AgreementKind,
+    AgreementStatus,
+    CommitmentKind,
+    CommitmentStatus,
+    Currency,
     DatePrecision,
     DigestStatus,
+    DocumentType,
     FollowUpPriority,
     FollowUpStatus,
     ImportKind,
@@ -24,7 +37,9 @@ from crm.models.choices import (
     ProjectStatus,
     SourceKind,
 )
+from crm.models.commitments import Commitment, CommitmentStatusChange, ExchangeRate
 from crm.models.directory import Affiliation, Merge, Organization, Person
+from crm.models.documents import Document
 from crm.models.follow_ups import FollowUp, FollowUpPlan, FollowUpPlanStep
 from crm.models.imports import PendingImport
 from crm.models.missions import (
@@ -42,10 +57,25 @@ from crm.models.sources import Source
 __all__ = [
     "OPEN_FOLLOW_UP_STATUSES",
     "Affiliation",
+    "Agreement",
+    "AgreementAmendment",
+    "AgreementKind",
+    "AgreementParty",
+    "AgreementSignatory",
+    "AgreementStatus",
+    "AgreementStatusChange",
     "ApiToken",
+    "Commitment",
+    "CommitmentKind",
+    "CommitmentStatus",
+    "CommitmentStatusChange",
+    "Currency",
     "DatePrecision",
     "DigestLog",
     "DigestStatus",
+    "Document",
+    "DocumentType",
+    "ExchangeRate",
     "ExportLog",
     "FollowUp",
     "FollowUpPlan",

@@ -136,3 +136,65 @@ class ImportKind(models.TextChoices):
 
     ORGANIZATIONS = "organizations", _("Organisations")
     PEOPLE = "people", _("People")
+
+
+# Commitments, agreements and documents (issue 12).
+
+
+class Currency(models.TextChoices):
+    """Currencies a commitment may be stated in (ISO 4217 codes)."""
+
+    XOF = "XOF", _("CFA franc (XOF)")
+    EUR = "EUR", _("Euro (EUR)")
+    USD = "USD", _("US dollar (USD)")
+
+
+class CommitmentKind(models.TextChoices):
+    INVESTMENT_INTENT = "investment_intent", _("Investment intent")
+    FINANCING = "financing", _("Financing")
+    TECHNICAL_ASSISTANCE = "technical_assistance", _("Technical assistance")
+    IN_KIND = "in_kind", _("In kind")
+    POLICY = "policy", _("Policy")
+    OTHER = "other", _("Other")
+
+
+class CommitmentStatus(models.TextChoices):
+    ANNOUNCED = "announced", _("Announced")
+    CONFIRMED = "confirmed", _("Confirmed")
+    DELIVERED = "delivered", _("Delivered")
+    WITHDRAWN = "withdrawn", _("Withdrawn")
+    LAPSED = "lapsed", _("Lapsed")
+
+
+class AgreementKind(models.TextChoices):
+    NDA = "nda", _("Non-disclosure agreement")
+    LETTER_OF_INTENT = "letter_of_intent", _("Letter of intent")
+    MOU = "mou", _("Memorandum of understanding")
+    FINANCING = "financing", _("Financing agreement")
+    OTHER = "other", _("Other")
+
+
+class AgreementStatus(models.TextChoices):
+    DRAFT = "draft", _("Draft")
+    UNDER_REVIEW = "under_review", _("Under review")
+    SIGNED = "signed", _("Signed")
+    IN_FORCE = "in_force", _("In force")
+    EXPIRED = "expired", _("Expired")
+    TERMINATED = "terminated", _("Terminated")
+
+
+class DocumentType(models.TextChoices):
+    """File types accepted, as recognised from the content (never the name)."""
+
+    PDF = "application/pdf", _("PDF")
+    DOCX = (
+        "application/vnd.openxmlformats-officedocument.wordprocessingml.document",
+        _("Word document (DOCX)"),
+    )
+    XLSX = (
+        "application/vnd.openxmlformats-officedocument.spreadsheetml.sheet",
+        _("Excel workbook (XLSX)"),
+    )
+    ODT = "application/vnd.oasis.opendocument.text", _("OpenDocument text (ODT)")
+    PNG = "image/png", _("PNG image")
+    JPEG = "image/jpeg", _("JPEG image")

@@ -61,6 +61,24 @@ class FollowUp(models.Model):
         blank=True,
         related_name="follow_ups",
     )
+    # What a follow-up serves beyond its project: a partner's commitment, or an
+    # obligation of an agreement.
+    commitment = models.ForeignKey(
+        "crm.Commitment",
+        verbose_name=_("commitment"),
+        on_delete=models.PROTECT,
+        null=True,
+        blank=True,
+        related_name="follow_ups",
+    )
+    agreement = models.ForeignKey(
+        "crm.Agreement",
+        verbose_name=_("agreement obligation"),
+        on_delete=models.PROTECT,
+        null=True,
+        blank=True,
+        related_name="follow_ups",
+    )
     assignee = models.ForeignKey(
         settings.AUTH_USER_MODEL,
         verbose_name=_("assignee"),

@@ -35,6 +35,15 @@ class Source(models.Model):
         help_text=_("Where the document is kept when it has no URL (file name, archive)."),
     )
     notes = models.TextField(_("notes"), blank=True)
+    document = models.ForeignKey(
+        "crm.Document",
+        verbose_name=_("document"),
+        on_delete=models.PROTECT,
+        null=True,
+        blank=True,
+        related_name="sources",
+        help_text=_("The kept file this source is, when it is one."),
+    )
 
     objects = NaturalKeyManager()
 

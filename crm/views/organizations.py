@@ -13,6 +13,7 @@ from django.views.decorators.http import require_GET
 
 from crm import clock
 from crm.models import Interaction, Organization, StageChange
+from crm.views import commitments
 from crm.views.common import action_context, open_follow_ups, require
 from crm.views.history import record_changes, snoozes_and_reassignments
 
@@ -88,6 +89,10 @@ def _organization_timeline(organization: Organization) -> list[TimelineEntry]:
         TimelineEntry("follow_up_event", local(event.at), event.at, event)
         for event in snoozes_and_reassignments(organization.follow_ups.all(), limit=TIMELINE_LIMIT)
     ]
+    entries += [
+        TimelineEntry(*row)
+        for row in commitments.timeline_rows(organization, limit=TIMELINE_LIMIT)
+    ]
     entries.sort(key=lambda entry: entry.sort_key, reverse=True)
     return entries
 
@@ -114,4 +119,6 @@ def organization(request: HttpRequest, slug: str) -> HttpResponse:
         "timeline": _organization_timeline(organization),
         **action_context(request),
     }
+    if request.user.has_perm("crm.view_commitment"):
+        context.update(commitments.organization_context(organization, on=on))
     return render(request, "crm/organization.html", context)

@@ -16,7 +16,7 @@ from django.core.management.base import BaseCommand, CommandError, CommandParser
 from django.db import transaction
 from django.utils import timezone
 
-from crm import clock, roles
+from crm import clock, demo_commitments, roles
 from crm.models import FollowUp, FollowUpPlan, FollowUpPlanStep, Interaction, Organization, Project
 from crm.services import follow_up_complete
 
@@ -213,6 +213,8 @@ class Command(BaseCommand):
             f"Demo follow-ups: {created} created, {len(DEMO_FOLLOW_UPS) - created} already there."
         )
         self._plan()
+        # Commitments, a draft MoU and its document (crm/demo_commitments.py).
+        demo_commitments.load(by=users[COORDINATION], today=today, write=self.stdout.write)
 
     def _plan(self) -> None:
         """Create the example follow-up plan once; later edits in the admin stay."""

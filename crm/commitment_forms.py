@@ -1,0 +1,190 @@
+"""Forms of the commitment, agreement and document pages; writes go through crm.services."""
+
+from decimal import Decimal
+
+from django import forms
+from django.utils.translation import gettext_lazy as _
+
+from crm.forms import DateInput, StaffChoiceField
+from crm.models import (
+    Agreement,
+    AgreementParty,
+    Commitment,
+    Document,
+    Organization,
+    Partnership,
+    Project,
+    Source,
+)
+from crm.roles import staff_members
+
+
+class CommitmentForm(forms.ModelForm):
+    """A new commitment, announced; saved by ``services.commitment_create``."""
+
+    class Meta:
+        model = Commitment
+        fields = [
+            "partnership",
+            "kind",
+            "description",
+            "amount",
+            "currency",
+            "expected_on",
+            "source",
+        ]
+        widgets = {
+            "expected_on": DateInput,
+            "description": forms.Textarea(attrs={"rows": 3}),
+        }
+
+    def __init__(self, *args, partnerships=None, **kwargs):
+        super().__init__(*args, **kwargs)
+        queryset = partnerships if partnerships is not None else Partnership.objects.all()
+        self.fields["partnership"].queryset = queryset.select_related(
+            "organization", "project"
+        ).order_by("project__name", "organization__name")
+        self.fields["source"].queryset = Source.objects.order_by("title")
+
+
+class CommitmentStatusForm(forms.Form):
+    """Confirm, withdraw or mark lapsed; delivery has its own form."""
+
+    status = forms.ChoiceField(label=_("New status"))
+    source = forms.ModelChoiceField(
+        label=_("Source"),
+        queryset=Source.objects.order_by("title"),
+        required=False,
+        help_text=_("Confirming needs a source, or a document attached to the commitment."),
+    )
+    note = forms.CharField(
+        label=_("Note"), required=False, widget=forms.Textarea(attrs={"rows": 2})
+    )
+
+    def __init__(self, *args, commitment: Commitment, **kwargs):
+        super().__init__(*args, **kwargs)
+        self.fields["status"].choices = [
+            (status, Commitment.Status(status).label)
+            for status in commitment.allowed_statuses
+            if status != Commitment.Status.DELIVERED
+        ]
+
+
+class CommitmentDeliveryForm(forms.Form):
+    amount = forms.DecimalField(
+        label=_("Amount delivered"),
+        max_digits=17,
+        decimal_places=2,
+        min_value=Decimal("0.01"),
+        required=False,
+    )
+    final = forms.BooleanField(
+        label=_("Nothing more will come"),
+        required=False,
+        help_text=_("Marks the commitment delivered even if the parts fall short of its amount."),
+    )
+    note = forms.CharField(
+        label=_("Note"), required=False, widget=forms.Textarea(attrs={"rows": 2})
+    )
+
+
+class AgreementForm(forms.ModelForm):
+    """A new agreement, in draft; saved by ``services.agreement_create``."""
+
+    parties = forms.ModelMultipleChoiceField(
+        label=_("Parties"),
+        queryset=Organization.objects.order_by("name"),
+        help_text=_("The organisations bound by it, the Togolese side included."),
+    )
+
+    class Meta:
+        model = Agreement
+        fields = [
+            "kind",
+            "title",
+            "summary",
+            "projects",
+            "owner",
+            "effective_on",
+            "expires_on",
+            "source",
+        ]
+        widgets = {
+            "effective_on": DateInput,
+            "expires_on": DateInput,
+            "summary": forms.Textarea(attrs={"rows": 3}),
+        }
+
+    def __init__(self, *args, **kwargs):
+        super().__init__(*args, **kwargs)
+        self.fields["owner"] = StaffChoiceField(
+            label=_("Owner"), queryset=staff_members(), required=False
+        )
+        self.fields["projects"].queryset = Project.objects.order_by("name")
+        self.fields["projects"].required = False
+        self.fields["source"].queryset = Source.objects.order_by("title")
+
+
+class AgreementStatusForm(forms.Form):
+    status = forms.ChoiceField(label=_("New status"))
+    effective_on = forms.DateField(
+        label=_("Effective on"),
+        required=False,
+        widget=DateInput,
+        help_text=_("Needed to bring it into force, unless already recorded."),
+    )
+    note = forms.CharField(
+        label=_("Note"), required=False, widget=forms.Textarea(attrs={"rows": 2})
+    )
+
+    def __init__(self, *args, agreement: Agreement, **kwargs):
+        super().__init__(*args, **kwargs)
+        self.fields["status"].choices = [
+            (status, Agreement.Status(status).label) for status in agreement.allowed_statuses
+        ]
+
+
+class PartySignatureForm(forms.Form):
+    """The date one party signed; recorded before the agreement is marked signed."""
+
+    party = forms.ModelChoiceField(label=_("Party"), queryset=AgreementParty.objects.none())
+    signed_on = forms.DateField(label=_("Signed on"), widget=DateInput)
+
+    def __init__(self, *args, agreement: Agreement, **kwargs):
+        super().__init__(*args, **kwargs)
+        self.fields["party"].queryset = agreement.parties.select_related("organization")
+
+
+class ObligationForm(forms.Form):
+    """An obligation of an agreement, to be done by someone by a date: a follow-up."""
+
+    title = forms.CharField(label=_("Obligation"), max_length=300)
+    project = forms.ModelChoiceField(label=_("Project"), queryset=Project.objects.none())
+    assignee = StaffChoiceField(label=_("Assignee"), queryset=staff_members())
+    due_on = forms.DateField(label=_("Due on"), widget=DateInput)
+
+    def __init__(self, *args, agreement: Agreement, **kwargs):
+        super().__init__(*args, **kwargs)
+        self.fields["project"].queryset = agreement.projects.order_by("name")
+
+
+class CommitmentFollowUpForm(forms.Form):
+    """Something to do about a commitment (a reminder, a check): a follow-up."""
+
+    title = forms.CharField(label=_("Follow-up"), max_length=300)
+    assignee = StaffChoiceField(label=_("Assignee"), queryset=staff_members())
+    due_on = forms.DateField(label=_("Due on"), widget=DateInput)
+
+
+class DocumentForm(forms.ModelForm):
+    """A file to keep; checked from its content by ``services.document_create``."""
+
+    class Meta:
+        model = Document
+        fields = ["title", "file", "notes"]
+        widgets = {"notes": forms.Textarea(attrs={"rows": 2})}
+
+    def __init__(self, *args, **kwargs):
+        super().__init__(*args, **kwargs)
+        accepted = ".pdf,.docx,.xlsx,.odt,.png,.jpg,.jpeg"
+        self.fields["file"].widget.attrs["accept"] = accepted

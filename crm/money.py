@@ -1,0 +1,154 @@
+"""Amounts in several currencies, and project totals converted to XOF and USD.
+
+Plain ``Decimal`` amounts with an ISO 4217 code beside them (README, "Money"):
+XOF↔EUR at the fixed parity, other currencies at the dated rate kept in
+``ExchangeRate``. Sums are made by the database, grouped by status and
+currency (at most statuses × currencies rows), and only those few sums are
+converted here.
+
+Rounding, stated once: every conversion is exact (Decimal), sums are converted
+before rounding, and only the final total is rounded, half up: XOF to the whole
+franc (it has no minor unit in use), USD to the cent.
+"""
+
+from dataclasses import dataclass, field
+from datetime import date
+from decimal import ROUND_HALF_UP, Decimal
+
+from django.db.models import Count, OuterRef, Subquery, Sum
+
+from crm.models import Commitment, CommitmentStatus, Currency, ExchangeRate
+
+# The CFA franc's fixed parity with the euro (since 1999): XOF per EUR.
+XOF_PER_EUR = Decimal("655.957")
+
+XOF_QUANTUM = Decimal("1")
+USD_QUANTUM = Decimal("0.01")
+
+
+def round_xof(amount: Decimal) -> Decimal:
+    return amount.quantize(XOF_QUANTUM, rounding=ROUND_HALF_UP)
+
+
+def round_usd(amount: Decimal) -> Decimal:
+    return amount.quantize(USD_QUANTUM, rounding=ROUND_HALF_UP)
+
+
+@dataclass(frozen=True)
+class Rate:
+    """XOF per unit of a currency, and where that figure comes from."""
+
+    currency: str
+    xof_per_unit: Decimal
+    on: date | None  # None: the fixed parity, valid every day.
+    fixed: bool = False
+
+
+FIXED_RATES = {
+    Currency.XOF: Rate(Currency.XOF, Decimal(1), None, fixed=True),
+    Currency.EUR: Rate(Currency.EUR, XOF_PER_EUR, None, fixed=True),
+}
+
+
+def rates_on(on: date) -> dict[str, Rate]:
+    """Return the rate of every currency on ``on``: the parity, else the latest dated rate.
+
+    One query: the latest rate of each currency on or before ``on``. A
+    currency without any rate yet is missing from the result.
+    """
+    latest = (
+        ExchangeRate.objects.filter(currency=OuterRef("currency"), rate_on__lte=on)
+        .order_by("-rate_on")
+        .values("rate_on")[:1]
+    )
+    dated = ExchangeRate.objects.filter(rate_on__lte=on, rate_on=Subquery(latest))
+    rates = {
+        row.currency: Rate(row.currency, row.xof_per_unit, row.rate_on)
+        for row in dated.only("currency", "xof_per_unit", "rate_on")
+    }
+    return {**rates, **FIXED_RATES}
+
+
+@dataclass
+class StatusTotal:
+    status: str
+    label: str
+    xof: Decimal | None
+    usd: Decimal | None
+    # Amounts that could not be converted (no rate yet), per currency.
+    unconverted: dict[str, Decimal] = field(default_factory=dict)
+    count: int = 0
+
+
+@dataclass
+class Totals:
+    """A project's (or an organisation's) commitments by status, in XOF and USD."""
+
+    on: date
+    rows: list[StatusTotal]
+    rates: list[Rate]  # The rates used, for display beside the totals.
+    usd_rate: Rate | None
+
+    @property
+    def has_amounts(self) -> bool:
+        return any(row.count for row in self.rows)
+
+    @property
+    def largest_xof(self) -> Decimal:
+        return max((row.xof or Decimal(0) for row in self.rows), default=Decimal(0))
+
+
+def commitment_totals(commitments, *, on: date) -> Totals:
+    """Return the totals of ``commitments`` by status, converted at the rates of ``on``.
+
+    Two queries: the sums (grouped by status and currency in SQL) and the rates.
+    Commitments without an amount count but add nothing.
+    """
+    sums = (
+        commitments.order_by()
+        .values("status", "currency")
+        .annotate(total=Sum("amount"), n=Count("id"))
+        .values_list("status", "currency", "total", "n")
+    )
+    rates = rates_on(on)
+    by_status: dict[str, dict[str, Decimal]] = {}
+    counts: dict[str, int] = {}
+    for status, currency, total, n in sums:
+        by_status.setdefault(status, {})[currency] = total or Decimal(0)
+        counts[status] = counts.get(status, 0) + n
+    used: set[str] = set()
+    usd_rate = rates.get(Currency.USD)
+    rows = []
+    for status in CommitmentStatus:
+        amounts = by_status.get(status, {})
+        exact = Decimal(0)
+        unconverted = {}
+        for currency, amount in amounts.items():
+            if not amount:
+                continue
+            rate = rates.get(currency)
+            if rate is None:
+                unconverted[currency] = amount
+                continue
+            used.add(currency)
+            exact += amount * rate.xof_per_unit
+        if usd_rate is not None and exact:
+            used.add(Currency.USD)
+        rows.append(
+            StatusTotal(
+                status=status,
+                label=status.label,
+                xof=round_xof(exact),
+                usd=round_usd(exact / usd_rate.xof_per_unit) if usd_rate else None,
+                unconverted=unconverted,
+                count=counts.get(status, 0),
+            )
+        )
+    shown = [rates[c] for c in (Currency.EUR, Currency.USD) if c in used and c in rates]
+    shown += [r for c, r in rates.items() if c in used and c not in FIXED_RATES and r not in shown]
+    return Totals(on=on, rows=rows, rates=shown, usd_rate=usd_rate)
+
+
+def project_commitments(project):
+    """Return the commitments of a project's partnerships."""
+    return Commitment.objects.filter(partnership__project=project)
