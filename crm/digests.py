@@ -182,7 +182,9 @@ def agreements_ending(user, *, on: date) -> list[Agreement]:
 
     near, far = ENDING_SOON_DAYS
     agreements = list(
-        Agreement.objects.ending_within(far, today=on).filter(owner=user).order_by("expires_on")
+        Agreement.objects.ending_within(far, today=on)
+        .filter(owner=user)
+        .order_by("expires_on")[:GROUP_LIMIT]
     )
     for agreement in agreements:
         agreement.days_left = (agreement.expires_on - on).days

@@ -103,3 +103,21 @@ def test_coordination_changes_anyones_profile(coordinator, staff_user):
     assert response.status_code == 302
     profile.refresh_from_db()
     assert profile.language == "en"
+
+
+def test_a_coordinator_may_not_change_another_coordinators_e_mail(coordinator):
+    # With password reset on, the new address would receive the reset link.
+    victim = other_coordinator()
+    victim.email = "victim@example.org"
+    victim.save()
+    page = as_user(coordinator).get(f"/admin/auth/user/{victim.pk}/change/")
+
+    assert page.status_code == 200
+    assert 'name="email"' not in page.text
+    assert 'name="username"' not in page.text
+
+
+def test_a_coordinator_changes_a_staff_members_e_mail(coordinator, staff_user):
+    page = as_user(coordinator).get(f"/admin/auth/user/{staff_user.pk}/change/")
+
+    assert 'name="email"' in page.text

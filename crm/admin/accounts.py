@@ -27,11 +27,18 @@ class StaffUserAdmin(UserAdmin):
 
     SUPERUSER_ONLY_FIELDS = ("is_superuser", "user_permissions")
 
+    # Whoever changes these of an account can take it over (a password reset
+    # goes to the e-mail address), so they are guarded like the password.
+    IDENTITY_FIELDS = ("username", "email")
+
     def get_readonly_fields(self, request, obj=None):
         readonly = super().get_readonly_fields(request, obj)
         if request.user.is_superuser:
             return readonly
-        return (*readonly, *self.SUPERUSER_ONLY_FIELDS)
+        readonly = (*readonly, *self.SUPERUSER_ONLY_FIELDS)
+        if obj is not None and obj.pk != request.user.pk and roles.is_coordination(obj):
+            readonly = (*readonly, *self.IDENTITY_FIELDS)
+        return readonly
 
     def has_change_permission(self, request, obj=None) -> bool:
         if obj is not None and obj.is_superuser and not request.user.is_superuser:
