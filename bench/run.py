@@ -558,6 +558,10 @@ def main() -> None:
     for n, size in enumerate(options.sizes):
         options.first = n == 0
         results.append(measure_size(size, options))
+        # Each size's medians as soon as they are known, should a later size fail.
+        for name, figure in results[-1].items():
+            if isinstance(figure, Figure):
+                print(f"    {name}: {figure.ms()} ({figure.queries} statements)", flush=True)
     load_after = os.getloadavg()
     text = report(results, options)
     print("\n" + text)

@@ -6,14 +6,23 @@ from datetime import date, datetime, timedelta
 
 import openpyxl
 import pytest
+from django.conf import settings
 from django.db import connection
 from django.test.utils import CaptureQueriesContext
-from django.utils import timezone
+from django.utils import timezone, translation
 
 from crm.api import export
 from tests import factories
 
 pytestmark = pytest.mark.django_db
+
+
+@pytest.fixture(autouse=True)
+def language_restored():
+    """Requests here ask for English or French: leave the default active after each."""
+    with translation.override(settings.LANGUAGE_CODE):
+        yield
+
 
 N = 120  # More than two default pages (50).
 

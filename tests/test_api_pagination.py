@@ -1,13 +1,22 @@
 """API lists count at most COUNT_CAP rows: exact below it, capped (and said so) above."""
 
 import pytest
+from django.conf import settings
 from django.db import connection
 from django.test.utils import CaptureQueriesContext
+from django.utils import translation
 
 from crm.api import pagination
 from tests import factories
 
 pytestmark = pytest.mark.django_db
+
+
+@pytest.fixture(autouse=True)
+def language_restored():
+    """Leave the default language active after each request, whatever it negotiated."""
+    with translation.override(settings.LANGUAGE_CODE):
+        yield
 
 
 @pytest.fixture

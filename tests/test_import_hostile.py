@@ -10,6 +10,7 @@ import pytest
 from django.core.files.uploadedfile import SimpleUploadedFile
 from django.core.management import CommandError, call_command
 from django.urls import reverse
+from django.utils import translation
 
 from crm import importing
 from crm.importing import ImportFileError, import_contacts
@@ -18,6 +19,13 @@ from crm.models import Organization
 pytestmark = pytest.mark.django_db
 
 MB = 1024 * 1024
+
+
+@pytest.fixture(autouse=True)
+def in_english():
+    """Messages are matched in English, whatever an earlier test left active."""
+    with translation.override("en"):
+        yield
 
 
 def run(content: bytes, name: str, **kwargs):
