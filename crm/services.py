@@ -1015,7 +1015,7 @@ def document_create(
                 {"previous_version": _("A newer version of this document exists already.")}
             )
         document.previous_version = previous
-        document.version = previous.version + 1
+        document.revision = previous.revision + 1
         for name in ("organization", "interaction", "agreement", "commitment"):
             if getattr(document, f"{name}_id") is None:
                 setattr(document, f"{name}_id", getattr(previous, f"{name}_id"))

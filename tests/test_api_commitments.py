@@ -164,7 +164,7 @@ def test_a_document_is_uploaded_as_multipart_and_downloaded(coordinator_api, api
 
     assert created.status_code == 201, created.json()
     body = created.json()
-    assert (body["content_type"], body["size"], body["version"]) == (
+    assert (body["content_type"], body["size"], body["revision"]) == (
         "application/pdf",
         len(PDF),
         1,

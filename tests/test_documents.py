@@ -215,7 +215,7 @@ def test_a_new_version_keeps_the_old_one_and_its_attachments(staff_user, kept):
     )
 
     kept.refresh_from_db()
-    assert (second.version, second.previous_version, second.organization) == (
+    assert (second.revision, second.previous_version, second.organization) == (
         2,
         kept,
         kept.organization,

@@ -29,6 +29,7 @@ def test_the_synced_lists_are_the_expected_ones():
         "Agreement",
         "Commitment",
         "Document",
+        "ExchangeRate",
         "FollowUp",
         "Interaction",
         "Organization",

@@ -658,7 +658,7 @@ class DocumentSerializer(serializers.ModelSerializer):
             "content_type_label",
             "size",
             "sha256",
-            "version",
+            "revision",
             "previous_version",
             "organization",
             "interaction",
@@ -676,7 +676,7 @@ class DocumentSerializer(serializers.ModelSerializer):
             "content_type",
             "size",
             "sha256",
-            "version",
+            "revision",
             "uploaded_at",
             "updated_at",
         ]

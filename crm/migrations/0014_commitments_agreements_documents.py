@@ -174,7 +174,7 @@ class Migration(migrations.Migration):
                 ('content_type', models.CharField(choices=[('application/pdf', 'PDF'), ('application/vnd.openxmlformats-officedocument.wordprocessingml.document', 'Word document (DOCX)'), ('application/vnd.openxmlformats-officedocument.spreadsheetml.sheet', 'Excel workbook (XLSX)'), ('application/vnd.oasis.opendocument.text', 'OpenDocument text (ODT)'), ('image/png', 'PNG image'), ('image/jpeg', 'JPEG image')], editable=False, max_length=100, verbose_name='type')),
                 ('size', models.PositiveBigIntegerField(editable=False, verbose_name='size (bytes)')),
                 ('sha256', models.CharField(editable=False, max_length=64, verbose_name='SHA-256')),
-                ('version', models.PositiveIntegerField(default=1, editable=False, verbose_name='version')),
+                ('revision', models.PositiveIntegerField(default=1, editable=False, verbose_name='version')),
                 ('notes', models.TextField(blank=True, verbose_name='notes')),
                 ('is_demo', models.BooleanField(default=False, help_text='Made by load_demo; not a fact.', verbose_name='demonstration data')),
                 ('uploaded_at', models.DateTimeField(auto_now_add=True, verbose_name='uploaded at')),
@@ -308,7 +308,7 @@ class Migration(migrations.Migration):
                 ('content_type', models.CharField(choices=[('application/pdf', 'PDF'), ('application/vnd.openxmlformats-officedocument.wordprocessingml.document', 'Word document (DOCX)'), ('application/vnd.openxmlformats-officedocument.spreadsheetml.sheet', 'Excel workbook (XLSX)'), ('application/vnd.oasis.opendocument.text', 'OpenDocument text (ODT)'), ('image/png', 'PNG image'), ('image/jpeg', 'JPEG image')], editable=False, max_length=100, verbose_name='type')),
                 ('size', models.PositiveBigIntegerField(editable=False, verbose_name='size (bytes)')),
                 ('sha256', models.CharField(editable=False, max_length=64, verbose_name='SHA-256')),
-                ('version', models.PositiveIntegerField(default=1, editable=False, verbose_name='version')),
+                ('revision', models.PositiveIntegerField(default=1, editable=False, verbose_name='version')),
                 ('notes', models.TextField(blank=True, verbose_name='notes')),
                 ('is_demo', models.BooleanField(default=False, help_text='Made by load_demo; not a fact.', verbose_name='demonstration data')),
                 ('uploaded_at', models.DateTimeField(blank=True, editable=False, verbose_name='uploaded at')),
@@ -475,7 +475,7 @@ class Migration(migrations.Migration):
         ),
         migrations.AddConstraint(
             model_name='document',
-            constraint=models.CheckConstraint(condition=models.Q(models.Q(('previous_version__isnull', True), ('version', 1)), models.Q(('previous_version__isnull', False), ('version__gt', 1)), _connector='OR'), name='crm_document_version_chain'),
+            constraint=models.CheckConstraint(condition=models.Q(models.Q(('previous_version__isnull', True), ('revision', 1)), models.Q(('previous_version__isnull', False), ('revision__gt', 1)), _connector='OR'), name='crm_document_version_chain'),
         ),
         migrations.AddConstraint(
             model_name='exchangerate',

@@ -48,6 +48,8 @@ class ExchangeRate(models.Model):
         related_name="+",
     )
     created_at = models.DateTimeField(_("created at"), auto_now_add=True)
+    # Its version: a rate corrected in the admin refuses a copy opened before.
+    updated_at = models.DateTimeField(_("updated at"), auto_now=True)
 
     objects = ExchangeRateManager()
     history = HistoricalRecords()
@@ -56,6 +58,10 @@ class ExchangeRate(models.Model):
         verbose_name = _("exchange rate")
         verbose_name_plural = _("exchange rates")
         ordering = ["currency", "-rate_on"]
+        indexes = [
+            # API sync: ?updated_since=… ORDER BY updated_at, id (the cursor pages).
+            models.Index(fields=["updated_at", "id"], name="crm_exchangerate_sync_idx"),
+        ]
         constraints = [
             models.UniqueConstraint(
                 fields=["currency", "rate_on"], name="crm_exchangerate_unique"

@@ -46,7 +46,9 @@ class Document(models.Model):
     )
     size = models.PositiveBigIntegerField(_("size (bytes)"), editable=False)
     sha256 = models.CharField(_("SHA-256"), max_length=64, editable=False)
-    version = models.PositiveIntegerField(_("version"), default=1, editable=False)
+    # Named "revision", not "version": edit forms carry the record's version
+    # (crm.versions) in a field of that name.
+    revision = models.PositiveIntegerField(_("version"), default=1, editable=False)
     previous_version = models.OneToOneField(
         "self",
         verbose_name=_("replaces"),
@@ -121,8 +123,8 @@ class Document(models.Model):
                 condition=Exact(Length("sha256"), 64), name="crm_document_sha256_length"
             ),
             models.CheckConstraint(
-                condition=Q(version=1, previous_version__isnull=True)
-                | Q(version__gt=1, previous_version__isnull=False),
+                condition=Q(revision=1, previous_version__isnull=True)
+                | Q(revision__gt=1, previous_version__isnull=False),
                 name="crm_document_version_chain",
             ),
         ]
@@ -132,7 +134,7 @@ class Document(models.Model):
         ]
 
     def __str__(self) -> str:
-        return f"{self.title} (v{self.version})"
+        return f"{self.title} (v{self.revision})"
 
     def get_absolute_url(self) -> str:
         return reverse("document-download", args=[self.pk])
