@@ -5,6 +5,7 @@ from decimal import Decimal
 from io import StringIO
 
 import pytest
+from django.conf import settings
 from django.core.exceptions import ValidationError
 from django.core.files.base import ContentFile
 from django.core.management import call_command
@@ -27,6 +28,12 @@ PDF = b"%PDF-1.4\n1 0 obj << >> endobj\ntrailer << >>\n%%EOF\n"
 @pytest.fixture
 def commitments_today(pages_today):
     return pages_today
+
+
+def in_english(client):
+    """Show the pages in English: the user's choice (here its cookie) wins over French."""
+    client.cookies[settings.LANGUAGE_COOKIE_NAME] = "en"
+    return client
 
 
 # Commitments: the service.
@@ -291,7 +298,7 @@ def test_the_project_page_shows_totals_by_status_in_xof_and_usd_with_the_rate(
     _mixed_project(coordinator)
     client.force_login(coordinator)
 
-    response = client.get("/projects/payments/", HTTP_ACCEPT_LANGUAGE="en")
+    response = in_english(client).get("/projects/payments/")
 
     html = response.content.decode()
     assert response.status_code == 200
@@ -406,7 +413,7 @@ def test_the_timeline_shows_commitment_and_agreement_moves(client, coordinator, 
     services.agreement_change_status(agreement=agreement, to_status="under_review", by=coordinator)
     client.force_login(coordinator)
 
-    html = client.get("/organizations/visa/", HTTP_ACCEPT_LANGUAGE="en").content.decode()
+    html = in_english(client).get("/organizations/visa/").content.decode()
 
     assert "entry-commitment_change" in html and "Signed letter" in html
     assert "entry-agreement_change" in html and "Under review" in html
@@ -469,14 +476,16 @@ def test_the_mission_report_shows_what_each_partner_met_committed_since(client, 
     )
     client.force_login(coordinator)
 
-    html = client.get(mission.get_absolute_url(), HTTP_ACCEPT_LANGUAGE="en").content.decode()
+    html = in_english(client).get(mission.get_absolute_url()).content.decode()
 
     assert "Committed since the mission" in html
     report = html[html.index("Committed since the mission") :]
     assert "Visa" in report and "Elsewhere" not in report
 
 
-def test_the_dashboard_lists_agreements_ending_within_60_days(client, staff_user, today):
+def test_the_dashboard_lists_agreements_ending_within_60_days(
+    client, staff_user, today, pages_today
+):
     factories.AgreementFactory(
         title="Ends soon", owner=staff_user, status="in_force", expires_on=today + timedelta(25)
     )
@@ -485,13 +494,7 @@ def test_the_dashboard_lists_agreements_ending_within_60_days(client, staff_user
     )
     client.force_login(staff_user)
 
-    import crm.views
-
-    crm.views.today, saved = (lambda: today), crm.views.today
-    try:
-        html = client.get("/", HTTP_ACCEPT_LANGUAGE="en").content.decode()
-    finally:
-        crm.views.today = saved
+    html = in_english(client).get("/").content.decode()
 
     assert "Agreements ending within 60 days" in html
     assert "Ends soon" in html and "Ends later" not in html
@@ -579,17 +582,16 @@ def test_the_fixtures_hold_no_commitment_agreement_or_document(db):
     assert not ExchangeRate.objects.exists()
 
 
-def test_demo_data_shows_on_the_digital_payments_page(db, client, today, monkeypatch):
+def test_demo_data_shows_on_the_digital_payments_page(db, client, today, pages_today):
     """Acceptance: on the demo data, commitments by status in XOF and USD with the rate
     used, and a draft MoU with its document."""
     call_command("loaddata", "compact_togo_2023", verbosity=0)
     call_command("load_demo", today=today, stdout=StringIO())
-    monkeypatch.setattr("crm.views.today", lambda: today)
     from django.contrib.auth import get_user_model
 
     client.force_login(get_user_model().objects.get(username="demo-coordination"))
 
-    html = client.get("/projects/paiements-digitaux/", HTTP_ACCEPT_LANGUAGE="en").content.decode()
+    html = in_english(client).get("/projects/paiements-digitaux/").content.decode()
 
     assert Commitment.objects.filter(is_demo=False).count() == 0
     assert all(c.description.startswith("[Démo]") for c in Commitment.objects.all())
@@ -636,9 +638,8 @@ def test_odd_parameters_are_a_4xx_not_a_500(client, staff_user, url):
 
 
 def test_the_dashboard_and_mission_report_take_the_same_queries_whatever_the_rows(
-    client, coordinator, today, monkeypatch
+    client, coordinator, today, pages_today
 ):
-    monkeypatch.setattr("crm.views.today", lambda: today)
     mission = factories.MissionFactory(start_on=date(2023, 9, 20))
     client.force_login(coordinator)
 
