@@ -337,9 +337,11 @@ class Generator:
                     start_on,
                     end_on,
                     not ended,
+                    self.now,
                 )
 
         columns = ["person_id", "organization_id", "title", "start_on", "end_on", "is_primary"]
+        columns += ["updated_at"]
         return people_count, self.writer.write(Affiliation, columns, affiliations(), "roles")
 
     def make_partnerships(self) -> tuple[int, int]:
