@@ -61,15 +61,18 @@ messages: install-dev
 # contain "bench". bench-smoke runs the same code at a tiny size (CI).
 BENCH_SERVER ?= postgres://postgres@127.0.0.1:5432
 BENCH_DATABASE ?= crm_bench
-BENCH_ENV := DATABASE_URL=$(BENCH_SERVER)/$(BENCH_DATABASE) DJANGO_DEBUG=0
+BENCH_ENV := $(TEST_ENV) DATABASE_URL=$(BENCH_SERVER)/$(BENCH_DATABASE) DJANGO_DEBUG=0
 
 bench: install-dev
 	psql "$(BENCH_SERVER)/postgres" -qc "CREATE DATABASE $(BENCH_DATABASE)" 2>/dev/null || true
+	# Debug off, as in production: pages need the collected static files' manifest.
+	$(BENCH_ENV) $(MANAGE) collectstatic --no-input -v0
 	$(BENCH_ENV) $(BIN)/python bench/run.py --write docs/benchmarks.md $(BENCH_ARGS)
 
 bench-smoke: install-dev
 	psql "$(BENCH_SERVER)/postgres" -qc "CREATE DATABASE $(BENCH_DATABASE)_smoke" 2>/dev/null || true
-	DATABASE_URL=$(BENCH_SERVER)/$(BENCH_DATABASE)_smoke DJANGO_DEBUG=0 $(BIN)/python bench/run.py \
+	$(BENCH_ENV) $(MANAGE) collectstatic --no-input -v0
+	$(TEST_ENV) DATABASE_URL=$(BENCH_SERVER)/$(BENCH_DATABASE)_smoke DJANGO_DEBUG=0 $(BIN)/python bench/run.py \
 		--sizes 100,300 --runs 1 --xlsx-rows 50 --import-rows 50 --http-seconds 1
 
 clean:
