@@ -17,13 +17,15 @@ import pytest
 from axes.models import AccessAttempt, AccessLog
 from django.contrib.auth.models import Group
 from django.contrib.contenttypes.models import ContentType
+from django.core.files.base import ContentFile
 from django.test import Client
 from django.urls import URLPattern, URLResolver, get_resolver
 from django.utils import timezone
 
-from crm import roles
+from crm import roles, services
 from crm.calendar import calendar_url_for
 from crm.models import (
+    AgreementSignatory,
     ApiToken,
     DigestLog,
     ExportLog,
@@ -131,6 +133,26 @@ PAGES: dict[str, tuple[str, str]] = {
     "missions/": ("/missions/", READERS),
     "follow-ups/<int:pk>/": ("/follow-ups/{w.follow_up.pk}/", READERS),
     "follow-ups/<int:pk>/edit/": ("/follow-ups/{w.follow_up.pk}/edit/", WRITERS),
+    # What partners promised: pages for readers, forms for writers; moves are posted.
+    "commitments/new/": ("/commitments/new/?partnership={w.partnership.pk}", WRITERS),
+    "commitments/<int:pk>/": ("/commitments/{w.commitment.pk}/", READERS),
+    "commitments/<int:pk>/status/": ("/commitments/{w.commitment.pk}/status/", POST_ONLY),
+    "commitments/<int:pk>/deliver/": ("/commitments/{w.commitment.pk}/deliver/", POST_ONLY),
+    "commitments/<int:pk>/follow-up/": ("/commitments/{w.commitment.pk}/follow-up/", POST_ONLY),
+    "agreements/new/": ("/agreements/new/", WRITERS),
+    "agreements/<slug:slug>/": ("/agreements/{w.agreement.slug}/", READERS),
+    "agreements/<slug:slug>/status/": ("/agreements/{w.agreement.slug}/status/", POST_ONLY),
+    "agreements/<slug:slug>/signature/": (
+        "/agreements/{w.agreement.slug}/signature/",
+        POST_ONLY,
+    ),
+    "agreements/<slug:slug>/obligation/": (
+        "/agreements/{w.agreement.slug}/obligation/",
+        POST_ONLY,
+    ),
+    "documents/new/": ("/documents/new/?organization={w.organization.slug}", WRITERS),
+    # Files leave only through this view, to those who may read them.
+    "documents/<int:pk>/download/": ("/documents/{w.document.pk}/download/", READERS),
     # Finding and merging duplicates: Coordination only.
     "duplicates/": ("/duplicates/", COORDINATION_ONLY),
     "duplicates/<str:kind>/<int:kept>/<int:other>/": (
@@ -179,11 +201,19 @@ API_RESOURCES = {
     "partnerships": "partnership",
     "follow-ups": "follow_up",
     "stage-changes": "stage_change",
+    "commitments": "commitment",
+    "commitment-status-changes": "commitment_change",
+    "agreements": "agreement",
+    "agreement-status-changes": "agreement_change",
+    "documents": "document",
+    "exchange-rates": "rate",
 }
 # The state actions: POST only, each calling its service.
 API_ACTIONS = {
     "partnerships": ["change-stage", "assign-owner"],
     "follow-ups": ["complete", "reassign", "snooze", "mark-waiting", "cancel", "reopen"],
+    "commitments": ["confirm", "withdraw", "lapse", "deliver"],
+    "agreements": ["submit", "reopen", "sign", "bring-into-force", "expire", "terminate"],
 }
 
 for resource, sample in API_RESOURCES.items():
@@ -200,6 +230,21 @@ for resource, sample in API_RESOURCES.items():
             f"{detail}{action}.json",
             API_POST_ONLY,
         )
+
+# Read-only actions: project totals of commitments; a document's file.
+PAGES["api/v1/^commitments/totals/$"] = ("/api/v1/commitments/totals/", API_READ)
+PAGES[r"api/v1/^commitments/totals\.(?P<format>[a-z0-9]+)/?$"] = (
+    "/api/v1/commitments/totals.json",
+    API_READ,
+)
+PAGES["api/v1/^documents/(?P<pk>[^/.]+)/download/$"] = (
+    "/api/v1/documents/{w.document.pk}/download/",
+    API_READ,
+)
+PAGES[r"api/v1/^documents/(?P<pk>[^/.]+)/download\.(?P<format>[a-z0-9]+)/?$"] = (
+    "/api/v1/documents/{w.document.pk}/download.json",
+    API_READ,
+)
 
 # Each model in the admin: who views (changelist, change page, history), adds
 # and deletes, as letters: R(ead-only), S(taff), C(oordination); then the
@@ -227,6 +272,13 @@ ADMIN_MODELS: dict[str, tuple[str, str, str, str]] = {
     "crm.apitoken": ("C", "", "C", "token"),
     "crm.digestlog": ("RSC", "", "", "digest_log"),
     "crm.exportlog": ("C", "", "", "export_log"),
+    # Rates are the unit's figures: everyone reads them, Coordination enters them.
+    "crm.exchangerate": ("RSC", "C", "C", "rate"),
+    "crm.commitment": ("RSC", "SC", "C", "commitment"),
+    "crm.agreement": ("RSC", "SC", "C", "agreement"),
+    "crm.agreementsignatory": ("RSC", "SC", "C", "signatory"),
+    # A file is never overwritten: a new one is a new revision.
+    "crm.document": ("RSC", "SC", "C", "document"),
     # The record of merges, made on the duplicates page only.
     "crm.merge": ("RSC", "", "", "merge"),
     "axes.accessattempt": ("C", "", "C", "attempt"),
@@ -251,6 +303,10 @@ SIMPLE_HISTORY = {
     "interaction",
     "partnership",
     "followup",
+    "exchangerate",
+    "commitment",
+    "agreement",
+    "document",
 }
 
 ROLE_LETTERS = {"read-only": "R", "staff": "S", "coordination": "C"}
@@ -314,6 +370,32 @@ def _user(username: str, role: str | None, **fields):
     return user
 
 
+def _promises(staff, organization, partnership, affiliation) -> dict:
+    """A commitment, an agreement with a signatory, a document and a rate."""
+    commitment = services.commitment_create(
+        by=staff, partnership=partnership, kind="financing", description="A grant", currency="XOF"
+    )
+    agreement = services.agreement_create(
+        by=staff, slug="mou", kind="mou", title="MoU", parties=[organization]
+    )
+    party = agreement.parties.get()
+    document = services.document_create(
+        by=staff,
+        file=ContentFile(b"%PDF-1.4\n%%EOF\n", name="note.pdf"),
+        title="Note",
+        organization=organization,
+    )
+    return {
+        "commitment": commitment,
+        "commitment_change": commitment.status_changes.first(),
+        "agreement": agreement,
+        "agreement_change": agreement.status_changes.first(),
+        "signatory": AgreementSignatory.objects.create(party=party, affiliation=affiliation),
+        "document": document,
+        "rate": factories.ExchangeRateFactory(),
+    }
+
+
 @pytest.fixture
 def world(rf):
     """One object of every kind, and one user per kind of visitor."""
@@ -341,6 +423,7 @@ def world(rf):
     def first_history(obj) -> int:
         return obj.history.order_by("history_id").first().history_id
 
+    promises = _promises(staff, organization, partnership, affiliation)
     objects = SimpleNamespace(
         staff=staff,
         group=Group.objects.get(name=roles.STAFF),
@@ -367,6 +450,7 @@ def world(rf):
             sent_at=timezone.now(),
         ),
         other_organization=factories.OrganizationFactory(),
+        **promises,
         merge=Merge.objects.create(
             kind="organization",
             kept_id=organization.pk,
@@ -401,6 +485,10 @@ def world(rf):
             interaction=first_history(interaction),
             partnership=first_history(partnership),
             followup=first_history(follow_up),
+            exchangerate=first_history(promises["rate"]),
+            commitment=first_history(promises["commitment"]),
+            agreement=first_history(promises["agreement"]),
+            document=first_history(promises["document"]),
         ),
     )
     clients = {"anonymous": Client(raise_request_exception=False)}

@@ -152,3 +152,15 @@ def test_a_cursor_is_a_known_parameter(client):
     response = client.get(first.json()["next"])
 
     assert response.status_code == 200
+
+
+def test_an_action_asked_with_a_format_suffix_is_no_server_error(coordinator_api):
+    # The router gives every action a ".json" twin; each must accept it.
+    follow_up = factories.FollowUpFactory()
+
+    done = coordinator_api.post(
+        f"/api/v1/follow-ups/{follow_up.pk}/complete.json", {"note": "Sent."}, format="json"
+    )
+    totals = coordinator_api.get("/api/v1/commitments/totals.json")
+
+    assert (done.status_code, totals.status_code) == (200, 200)

@@ -308,25 +308,25 @@ class CommitmentViewSet(CrmViewSet):
 
     @extend_schema(request=ConfirmSerializer, responses={200: CommitmentSerializer})
     @action(detail=True, methods=["post"])
-    def confirm(self, request, pk=None):
+    def confirm(self, request, pk=None, format=None):
         """Confirm the commitment: it needs a source (given here or set) or a document."""
         return self._move(request, Commitment.Status.CONFIRMED, ConfirmSerializer)
 
     @extend_schema(request=StatusNoteSerializer, responses={200: CommitmentSerializer})
     @action(detail=True, methods=["post"])
-    def withdraw(self, request, pk=None):
+    def withdraw(self, request, pk=None, format=None):
         """Record that the partner withdrew the commitment."""
         return self._move(request, Commitment.Status.WITHDRAWN)
 
     @extend_schema(request=StatusNoteSerializer, responses={200: CommitmentSerializer})
     @action(detail=True, methods=["post"])
-    def lapse(self, request, pk=None):
+    def lapse(self, request, pk=None, format=None):
         """Record that the commitment lapsed."""
         return self._move(request, Commitment.Status.LAPSED)
 
     @extend_schema(request=DeliverSerializer, responses={200: CommitmentSerializer})
     @action(detail=True, methods=["post"])
-    def deliver(self, request, pk=None):
+    def deliver(self, request, pk=None, format=None):
         """Record a part delivered; delivered in full when the parts reach the amount or final."""
         commitment = self.get_object()
         payload = DeliverSerializer(data=request.data)
@@ -341,7 +341,7 @@ class CommitmentViewSet(CrmViewSet):
 
     @extend_schema(responses={200: TotalsSerializer}, filters=True)
     @action(detail=False, methods=["get"])
-    def totals(self, request):
+    def totals(self, request, format=None):
         """Totals by status in XOF and USD of the filtered commitments, with the rates used."""
         queryset = self.filter_queryset(self.get_queryset())
         totals = commitment_totals(queryset, on=today())
@@ -554,37 +554,37 @@ class AgreementViewSet(CrmViewSet):
 
     @extend_schema(request=StatusNoteSerializer, responses={200: AgreementSerializer})
     @action(detail=True, methods=["post"])
-    def submit(self, request, pk=None):
+    def submit(self, request, pk=None, format=None):
         """Put the draft under review."""
         return self._move(request, Agreement.Status.UNDER_REVIEW)
 
     @extend_schema(request=StatusNoteSerializer, responses={200: AgreementSerializer})
     @action(detail=True, methods=["post"])
-    def reopen(self, request, pk=None):
+    def reopen(self, request, pk=None, format=None):
         """Send an agreement under review back to draft."""
         return self._move(request, Agreement.Status.DRAFT)
 
     @extend_schema(request=StatusNoteSerializer, responses={200: AgreementSerializer})
     @action(detail=True, methods=["post"])
-    def sign(self, request, pk=None):
+    def sign(self, request, pk=None, format=None):
         """Mark it signed: every party (two at least) has its signature date."""
         return self._move(request, Agreement.Status.SIGNED)
 
     @extend_schema(request=EffectiveSerializer, responses={200: AgreementSerializer})
     @action(detail=True, methods=["post"], url_path="bring-into-force")
-    def bring_into_force(self, request, pk=None):
+    def bring_into_force(self, request, pk=None, format=None):
         """Bring a signed agreement into force, from its effective date."""
         return self._move(request, Agreement.Status.IN_FORCE, EffectiveSerializer)
 
     @extend_schema(request=StatusNoteSerializer, responses={200: AgreementSerializer})
     @action(detail=True, methods=["post"])
-    def expire(self, request, pk=None):
+    def expire(self, request, pk=None, format=None):
         """Mark it expired, on or after its expiry date."""
         return self._move(request, Agreement.Status.EXPIRED)
 
     @extend_schema(request=StatusNoteSerializer, responses={200: AgreementSerializer})
     @action(detail=True, methods=["post"])
-    def terminate(self, request, pk=None):
+    def terminate(self, request, pk=None, format=None):
         """End it before its term."""
         return self._move(request, Agreement.Status.TERMINATED)
 
@@ -750,6 +750,6 @@ class DocumentViewSet(CrmViewSet):
         }
     )
     @action(detail=True, methods=["get"])
-    def download(self, request, pk=None):
+    def download(self, request, pk=None, format=None):
         """The file itself, to users who may view documents."""
         return document_response(self.get_object())

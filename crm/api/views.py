@@ -432,7 +432,7 @@ class PartnershipViewSet(ETagMixin, CrmViewSet):
         _("Move the partnership to another stage, recording the move (a stage change)."),
     )
     @action(detail=True, methods=["post"], url_path="change-stage")
-    def change_stage(self, request, pk=None):
+    def change_stage(self, request, pk=None, format=None):
         return self.act(
             request,
             serializers.ChangeStageSerializer,
@@ -451,7 +451,7 @@ class PartnershipViewSet(ETagMixin, CrmViewSet):
         _("Give the partnership to another owner (null: nobody), who is told by e-mail."),
     )
     @action(detail=True, methods=["post"], url_path="assign-owner")
-    def assign_owner(self, request, pk=None):
+    def assign_owner(self, request, pk=None, format=None):
         return self.act(
             request,
             serializers.AssignOwnerSerializer,
@@ -500,7 +500,7 @@ class FollowUpViewSet(ETagMixin, CrmViewSet):
         _("Mark the follow-up done; the note says what was done."),
     )
     @action(detail=True, methods=["post"])
-    def complete(self, request, pk=None):
+    def complete(self, request, pk=None, format=None):
         return self.act(
             request,
             serializers.CompleteFollowUpSerializer,
@@ -516,7 +516,7 @@ class FollowUpViewSet(ETagMixin, CrmViewSet):
         _("Give the open follow-up to another member of staff, who is told by e-mail."),
     )
     @action(detail=True, methods=["post"])
-    def reassign(self, request, pk=None):
+    def reassign(self, request, pk=None, format=None):
         return self.act(
             request,
             serializers.ReassignFollowUpSerializer,
@@ -535,7 +535,7 @@ class FollowUpViewSet(ETagMixin, CrmViewSet):
         _("Move the open follow-up's due date to today or later, saying why."),
     )
     @action(detail=True, methods=["post"])
-    def snooze(self, request, pk=None):
+    def snooze(self, request, pk=None, format=None):
         return self.act(
             request,
             serializers.SnoozeFollowUpSerializer,
@@ -554,7 +554,7 @@ class FollowUpViewSet(ETagMixin, CrmViewSet):
         _("Record that the next move is the partner's (status “waiting on partner”)."),
     )
     @action(detail=True, methods=["post"], url_path="mark-waiting")
-    def mark_waiting(self, request, pk=None):
+    def mark_waiting(self, request, pk=None, format=None):
         return self.act(
             request,
             None,
@@ -569,7 +569,7 @@ class FollowUpViewSet(ETagMixin, CrmViewSet):
         _("Cancel the open follow-up: nothing more will be done. The reason is kept."),
     )
     @action(detail=True, methods=["post"])
-    def cancel(self, request, pk=None):
+    def cancel(self, request, pk=None, format=None):
         return self.act(
             request,
             serializers.ReasonSerializer,
@@ -587,7 +587,7 @@ class FollowUpViewSet(ETagMixin, CrmViewSet):
         ),
     )
     @action(detail=True, methods=["post"])
-    def reopen(self, request, pk=None):
+    def reopen(self, request, pk=None, format=None):
         return self.act(
             request,
             serializers.ReasonSerializer,

@@ -51,6 +51,7 @@ from crm.models import (
     Project,
 )
 from crm.money import Totals, commitment_totals
+from crm.security import is_ascii_int
 from crm.views.common import require
 
 # Rows per list on a page; the rest is in the admin and the API.
@@ -516,13 +517,13 @@ ATTACH_LOOKUPS = {
 def _attachment(request: HttpRequest) -> tuple[dict[str, Any], Document | None]:
     """Return what the new document is attached to (from the URL), and what it replaces."""
     replaces = None
-    if (pk := request.GET.get("replaces", "")).isdigit():
+    if is_ascii_int(pk := request.GET.get("replaces", "")):
         replaces = get_object_or_404(Document, pk=pk)
         return {}, replaces
     for name, (model, field, perm) in ATTACH_LOOKUPS.items():
         key = request.GET.get(name)
         if key:
-            if field == "pk" and not key.isdigit():
+            if field == "pk" and not is_ascii_int(key):
                 break
             require(request, perm)
             return {name: get_object_or_404(model, **{field: key})}, None
