@@ -14,6 +14,7 @@ from django.utils.translation import gettext_lazy as _
 
 from crm import importing
 from crm.models import PendingImport
+from crm.security import is_ascii_int
 
 # The previewed file waits in the database; larger files go to the command, and
 # so do files of more than importing.ADMIN_MAX_ROWS rows (one request must stay
@@ -115,7 +116,7 @@ class ContactImportMixin:
 
     def confirm_import(self, request, token: str, context: dict):
         """Import the file previewed by this user, once, if it has not expired."""
-        if not token.isdigit():
+        if not is_ascii_int(token):
             raise PermissionDenied
         pending = PendingImport.objects.filter(
             pk=token, user=request.user, kind=self.import_kind
