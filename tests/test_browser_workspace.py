@@ -63,8 +63,16 @@ def world(role_groups):  # noqa: F811
         by=user,
         today=TODAY,
     )
+    commitment = services.commitment_create(
+        by=user, partnership=partnership, kind="financing", description="Un pilote", currency="USD"
+    )
+    agreement = services.agreement_create(
+        by=user, slug="mou-visa", kind="mou", title="Protocole d’accord", parties=[visa]
+    )
     return {
         "user": user,
+        "commitment": commitment,
+        "agreement": agreement,
         "organization": visa,
         "project": project,
         "partnership": partnership,
@@ -95,6 +103,8 @@ def _kwargs(world) -> dict[str, dict]:
         "follow-up-snooze": follow_up,
         "follow-up-reassign": follow_up,
         "follow-up-waiting": follow_up,
+        "commitment": {"pk": world["commitment"].pk},
+        "agreement": {"slug": "mou-visa"},
         "merge": {"kind": "organizations", "kept": world["organization"].pk, "other": "OTHER"},
     }
 
@@ -109,6 +119,14 @@ NOT_PAGES = {
     "calendar-feed",
     "set_language",
     "logout",
+    "commitment-status",
+    "commitment-deliver",
+    "commitment-follow-up",
+    "agreement-status",
+    "agreement-signature",
+    "agreement-obligation",
+    # A file, not a page.
+    "document-download",
 }
 NOT_PAGE_PREFIXES = ("admin/", "api/", "accounts/", "i18n/")
 
@@ -136,7 +154,8 @@ def staff_urls(world) -> list[str]:
             values = dict(kwargs.get(pattern.name, {}))
             if values.get("other") == "OTHER":
                 values["other"] = factories.OrganizationFactory(name="Visa Inc.").pk
-            urls.append(reverse(pattern.name, kwargs=values or None))
+            query = {"document-new": "?organization=visa"}.get(pattern.name, "")
+            urls.append(reverse(pattern.name, kwargs=values or None) + query)
 
     walk(get_resolver().url_patterns)
     return urls
