@@ -3,6 +3,7 @@
 import csv
 import io
 from datetime import date, datetime, timedelta
+from decimal import Decimal
 
 import openpyxl
 import pytest
@@ -264,6 +265,12 @@ EXPORTED_LISTS = [
     "partnerships",
     "follow-ups",
     "stage-changes",
+    "commitments",
+    "commitment-status-changes",
+    "agreements",
+    "agreement-status-changes",
+    "documents",
+    "exchange-rates",
 ]
 
 
@@ -326,6 +333,64 @@ def every_column_type():
                 created_by=bare if n % 2 else None,
                 description='Line one\nline two, "quoted"',
             )
+    _commitments_agreements_and_documents(named, bare, organization, plain, partnership, today)
+
+
+def _commitments_agreements_and_documents(named, bare, organization, plain, partnership, today):
+    """Amounts in three currencies (one converted to USD, one not at all), parties, files."""
+    from django.core.files.base import ContentFile
+
+    from crm import services
+    from tests.test_documents import PDF
+
+    factories.ExchangeRateFactory(
+        currency="USD", rate_on=today - timedelta(days=2), xof_per_unit="600.123456"
+    )
+    factories.ExchangeRateFactory(
+        currency="USD", rate_on=today - timedelta(days=40), xof_per_unit="590", created_by=named
+    )
+    source = factories.SourceFactory()
+    commitments = [
+        factories.CommitmentFactory(
+            partnership=partnership, amount="1000.50", currency="EUR", description="=1+1"
+        ),
+        factories.CommitmentFactory(partnership=partnership, amount="0.05", currency="USD"),
+        factories.CommitmentFactory(amount="123456789012.99", currency="XOF", source=source),
+        factories.CommitmentFactory(amount=None, currency="XOF", expected_on=today),
+    ]
+    services.commitment_change_status(
+        commitment=commitments[2], to_status="confirmed", by=named, note="-SUM(A1)"
+    )
+    services.commitment_deliver(commitment=commitments[2], amount=Decimal("0.01"), by=bare)
+    services.commitment_change_status(commitment=commitments[3], to_status="lapsed", by=None)
+    agreement = services.agreement_create(
+        by=named,
+        slug="mou",
+        kind="mou",
+        title="@MoU",
+        summary="Line one\nline two",
+        parties=[organization, plain],
+        projects=[partnership.project],
+        owner=named,
+        expires_on=today + timedelta(days=30),
+    )
+    services.agreement_create(by=None, slug="nda", kind="nda", title="NDA", parties=[plain])
+    services.agreement_change_status(
+        agreement=agreement, to_status="under_review", by=bare, note="=review"
+    )
+    first = services.document_create(
+        by=named, file=ContentFile(PDF, name="mou.pdf"), title="+MoU", agreement=agreement
+    )
+    services.document_create(
+        by=None,
+        file=ContentFile(PDF + b"%x\n", name="mou-2.pdf"),
+        title="MoU, signed",
+        previous_version=first,
+        agreement=agreement,
+    )
+    services.document_create(
+        by=bare, file=ContentFile(PDF, name="c.pdf"), title="Letter", commitment=commitments[0]
+    )
 
 
 def _csv_text(client, resource: str, language: str) -> str:
@@ -372,3 +437,62 @@ def test_formula_cells_and_labels_in_the_request_language(
     assert ",'+Acme," in organizations
     assert ",-12," in organizations
     assert '"Line one\nline two, ""quoted"""' in follow_ups
+
+
+def test_commitment_agreement_and_document_files_speak_the_serializers_language(
+    api_client, coordinator, every_column_type
+):
+    """Headers are the serializers' labels; amounts exact; user text neutralised."""
+    api_client.force_authenticate(coordinator)
+
+    def rows(resource, language="en"):
+        text = _csv_text(api_client, resource, language)
+        return list(csv.DictReader(io.StringIO(text.lstrip("\ufeff"))))
+
+    commitments = {row["Description"]: row for row in rows("commitments")}
+    agreements = {row["Slug"]: row for row in rows("agreements")}
+    documents = rows("documents")
+    changes = rows("commitment-status-changes")
+    french = rows("commitment-status-changes", "fr")[0]
+
+    euro = commitments["'=1+1"]
+    assert (euro["Amount"], euro["Currency"]) == ("1000.50", "EUR")
+    # 1000.50 × 655.957 XOF, then ÷ 600.123456 for USD; half up, as the API rounds.
+    assert (euro["Amount in XOF"], euro["Amount in USD"]) == ("656285", "1093.58")
+    big = next(row for row in commitments.values() if row["Currency"] == "XOF" and row["Amount"])
+    assert (big["Amount"], big["Amount in XOF"]) == ("123456789012.99", "123456789013")
+    assert (big["Status (label)"], big["Amount delivered"]) == ("Confirmed", "0.01")
+    assert next(row for row in commitments.values() if not row["Amount"])["Amount in XOF"] == ""
+    assert agreements["mou"]["Title"] == "'@MoU"
+    assert agreements["mou"]["Parties (names)"] == "'+Acme; Plain"
+    assert agreements["mou"]["Owner (name)"] == "Ama Mensah"
+    assert agreements["nda"]["Parties (names)"] == "Plain"
+    assert {row["Title"] for row in documents} == {"'+MoU", "MoU, signed", "Letter"}
+    assert all(
+        row["Download URL"] == f"/api/v1/documents/{row['ID']}/download/" for row in documents
+    )
+    assert {row["Note"] for row in changes} >= {"'-SUM(A1)"}
+    assert {row["Changed by (name)"] for row in changes} >= {"Ama Mensah", "kofi"}
+    assert "Modifié par (nom)" in french
+
+
+@pytest.mark.parametrize(
+    ("resource", "header", "number_format"),
+    [
+        ("commitments", "Amount in XOF", "#,##0"),
+        ("exchange-rates", "XOF per unit", "#,##0.000000"),
+    ],
+)
+def test_xlsx_amounts_are_numbers(
+    coordinator_api, every_column_type, resource, header, number_format
+):
+    response = coordinator_api.get(f"/api/v1/{resource}/?format=xlsx")
+
+    content = b"".join(response.streaming_content)
+    sheet = openpyxl.load_workbook(io.BytesIO(content)).active
+    column = [cell.value for cell in sheet[1]].index(header) + 1
+    cells = [sheet.cell(row=n, column=column) for n in range(2, sheet.max_row + 1)]
+    numbers = [cell for cell in cells if cell.value is not None]
+    assert numbers
+    assert all(isinstance(cell.value, (int, float)) for cell in numbers)
+    assert all(cell.number_format == number_format for cell in numbers)

@@ -491,6 +491,7 @@ class AgreementFilter(UpdatedSinceMixin):
         max_value=3650,
         label=_("Signed or in force, and ending within this many days."),
     )
+    is_demo = BooleanFilter()
 
     class Meta:
         model = Agreement

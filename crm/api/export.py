@@ -28,6 +28,7 @@ import re
 import tempfile
 from collections.abc import Callable, Iterator
 from dataclasses import dataclass
+from decimal import ROUND_HALF_UP, Decimal
 from enum import Enum
 
 import xlsxwriter
@@ -54,6 +55,8 @@ class Kind(Enum):
     DATE = "date"
     MOMENT = "moment"  # A datetime, shown in the unit's local time.
     LABEL = "label"  # The label of a choice, in the request's language.
+    # An exact amount: plain digits in CSV (never a float's), a number in XLSX.
+    DECIMAL = "decimal"
 
 
 @dataclass(frozen=True)
@@ -62,7 +65,9 @@ class Column:
 
     ``value`` is a values path (``"project__name"``) or an expression, or a
     function of the export's context (``today``) returning one. ``choices``
-    (LABEL only) is the model field whose choices name the values.
+    (LABEL only) is the model field whose choices name the values. ``places``
+    (DECIMAL only) rounds half up to that many decimal places, as a DRF
+    ``DecimalField(rounding=ROUND_HALF_UP)`` does; None keeps the value's own.
     """
 
     header: str | Promise
@@ -70,6 +75,7 @@ class Column:
     kind: Kind = Kind.TEXT
     choices: tuple[tuple[str, str | Promise], ...] = ()
     width: int | None = None
+    places: int | None = None
 
     def expression(self, context: dict) -> models.Expression:
         value = self.value
@@ -183,10 +189,21 @@ def _csv_formatter(export: Export, index: int) -> Callable[[object], str]:
         return lambda value: "" if value is None else ("true" if value else "false")
     if kind is Kind.DATE:
         return lambda value: "" if value is None else value.isoformat()
+    if kind is Kind.DECIMAL:
+        round_ = _decimal_rounder(export.columns[index].places)
+        return lambda value: "" if value is None else format(round_(value), "f")
     tz = export.timezone
     return lambda value: (
         "" if value is None else timezone.localtime(value, tz).strftime("%Y-%m-%d %H:%M:%S")
     )
+
+
+def _decimal_rounder(places: int | None) -> Callable[[Decimal], Decimal]:
+    """Round half up to ``places`` (PostgreSQL's ``round(numeric, places)``), or keep."""
+    if places is None:
+        return lambda value: value
+    quantum = Decimal(1).scaleb(-places)
+    return lambda value: Decimal(value).quantize(quantum, rounding=ROUND_HALF_UP)
 
 
 def _sql_formatted(export: Export, index: int, bind: Callable[[str, list], str]) -> tuple:
@@ -233,6 +250,11 @@ def _sql_formatted(export: Export, index: int, bind: Callable[[str, list], str])
         return (lambda sql: f"CASE WHEN {sql} THEN 'true' WHEN NOT {sql} THEN 'false' END"), same
     if kind is Kind.DATE:
         return (lambda sql: f"to_char({sql}, 'YYYY-MM-DD')"), same
+    if kind is Kind.DECIMAL:
+        places = export.columns[index].places
+        if places is None:
+            return (lambda sql: f"(({sql})::numeric)::text"), same
+        return (lambda sql: f"(round(({sql})::numeric, {int(places)}))::text"), same
     zone = bind("%s", [timezone.get_current_timezone_name()])
     return (lambda sql: f"to_char({sql} AT TIME ZONE {zone}, 'YYYY-MM-DD HH24:MI:SS')"), same
 
@@ -363,7 +385,14 @@ def csv_response(queryset, columns: list[Column], basename: str) -> CSVResponse:
 
 # XLSX.
 
-_WIDTHS = {Kind.INTEGER: 10, Kind.BOOLEAN: 9, Kind.DATE: 12, Kind.MOMENT: 17, Kind.LABEL: 16}
+_WIDTHS = {
+    Kind.DECIMAL: 16,
+    Kind.INTEGER: 10,
+    Kind.BOOLEAN: 9,
+    Kind.DATE: 12,
+    Kind.MOMENT: 17,
+    Kind.LABEL: 16,
+}
 _MAX_WIDTH = 50
 
 
@@ -379,6 +408,11 @@ def typed_rows(export: Export) -> Iterator[list]:
                 lambda value, labels=labels: (
                     neutralize(labels.get(value, value)) if value else None
                 )
+            )
+        elif column.kind is Kind.DECIMAL:
+            round_ = _decimal_rounder(column.places)
+            converters.append(
+                lambda value, round_=round_: None if value is None else float(round_(value))
             )
         elif column.kind is Kind.MOMENT:
             tz = export.timezone
@@ -400,7 +434,7 @@ def write_xlsx(export: Export, file, title: str) -> int:
     """Write the export to ``file`` as one sheet; return the number of rows.
 
     Frozen header, autofilter, column widths from the header and the kind,
-    dates as dd/mm/yyyy and moments as dd/mm/yyyy hh:mm.
+    dates as dd/mm/yyyy, moments as dd/mm/yyyy hh:mm and amounts as numbers.
     """
     workbook = xlsxwriter.Workbook(
         file,
@@ -420,6 +454,13 @@ def write_xlsx(export: Export, file, title: str) -> int:
         elif column.kind is Kind.MOMENT:
             writers.append((sheet.write_datetime, moment))
         elif column.kind is Kind.INTEGER:
+            writers.append((sheet.write_number, None))
+        elif column.kind is Kind.DECIMAL and column.places is not None:
+            # Shown with the column's places (a double holds 15 significant digits).
+            places = "." + "0" * column.places if column.places else ""
+            number_format = workbook.add_format({"num_format": f"#,##0{places}"})
+            writers.append((sheet.write_number, number_format))
+        elif column.kind is Kind.DECIMAL:
             writers.append((sheet.write_number, None))
         elif column.kind is Kind.BOOLEAN:
             writers.append((sheet.write_boolean, None))

@@ -9,12 +9,19 @@ expressions.
 
 from django.db import models
 from django.db.models import BooleanField, Case, OuterRef, Q, Subquery, Value, When
-from django.db.models.functions import Coalesce, Concat, NullIf, Trim
+from django.db.models.functions import Cast, Coalesce, Concat, NullIf, Trim
 from django.utils.translation import gettext_lazy as _
 
 from crm.api.export import Column, Kind
 from crm.models import (
     Affiliation,
+    Agreement,
+    AgreementParty,
+    AgreementStatusChange,
+    Commitment,
+    CommitmentStatusChange,
+    Document,
+    ExchangeRate,
     FollowUp,
     Interaction,
     Mission,
@@ -38,6 +45,8 @@ def _field_at(model, path: str) -> models.Field:
 def _kind_of(field: models.Field) -> Kind:
     if field.is_relation:
         return Kind.INTEGER  # A foreign key: its id.
+    if isinstance(field, models.DecimalField):
+        return Kind.DECIMAL
     if isinstance(field, models.BooleanField):
         return Kind.BOOLEAN
     if isinstance(field, models.DateTimeField):
@@ -52,7 +61,10 @@ def _kind_of(field: models.Field) -> Kind:
 def field(model, path: str, header=None) -> Column:
     """A model field (``path`` may follow foreign keys), headed by its verbose name."""
     model_field = _field_at(model, path)
-    return Column(header or model_field.verbose_name, path, _kind_of(model_field))
+    kind = _kind_of(model_field)
+    # A decimal keeps its field's places, as the serializer's DecimalField does.
+    places = model_field.decimal_places if kind is Kind.DECIMAL else None
+    return Column(header or model_field.verbose_name, path, kind, places=places)
 
 
 def fields(model, *paths: str) -> list[Column]:
@@ -104,6 +116,18 @@ def joined(model, relation: str, value: str, header) -> Column:
         .order_by()
         .values(source)
         .annotate(joined=_Joined(path))
+        .values("joined")
+    )
+    return Column(header, Subquery(subquery, output_field=models.TextField()))
+
+
+def joined_related(related_model, to_parent: str, value: str, header) -> Column:
+    """The rows of a reverse foreign key (``related_model.to_parent``), as ``value`` joined."""
+    subquery = (
+        related_model.objects.filter(**{to_parent: OuterRef("pk")})
+        .order_by()
+        .values(to_parent)
+        .annotate(joined=_Joined(value))
         .values("joined")
     )
     return Column(header, Subquery(subquery, output_field=models.TextField()))
@@ -258,6 +282,97 @@ def _stage_changes() -> list[Column]:
     ]
 
 
+def _commitments() -> list[Column]:
+    return [
+        *fields(Commitment, "id", "partnership"),
+        field(Commitment, "partnership__organization", _("organisation")),
+        field(Commitment, "partnership__organization__name", _("organisation (name)")),
+        field(Commitment, "partnership__project", _("project")),
+        field(Commitment, "partnership__project__name", _("project (name)")),
+        field(Commitment, "kind"),
+        label(Commitment, "kind", _("kind (label)")),
+        *fields(Commitment, "description", "amount", "currency"),
+        # Annotations of the list's queryset (crm.api.commitments.with_converted_amounts,
+        # at today's rates), rounded half up as the serializer rounds them.
+        Column(_("amount in XOF"), "amount_xof", Kind.DECIMAL, places=0),
+        Column(_("amount in USD"), "amount_usd", Kind.DECIMAL, places=2),
+        *fields(Commitment, "amount_delivered", "expected_on", "status"),
+        label(Commitment, "status", _("status (label)")),
+        *fields(Commitment, "source", "is_demo", "created_at", "updated_at"),
+    ]
+
+
+def _commitment_status_changes() -> list[Column]:
+    return [
+        *fields(CommitmentStatusChange, "id", "commitment", "from_status"),
+        label(CommitmentStatusChange, "from_status", _("from (label)")),
+        field(CommitmentStatusChange, "to_status"),
+        label(CommitmentStatusChange, "to_status", _("to (label)")),
+        *fields(CommitmentStatusChange, "amount", "changed_at", "changed_by"),
+        user_name("changed_by", _("changed by (name)")),
+        field(CommitmentStatusChange, "note"),
+    ]
+
+
+def _agreements() -> list[Column]:
+    return [
+        *fields(Agreement, "id", "slug", "kind"),
+        label(Agreement, "kind", _("kind (label)")),
+        *fields(Agreement, "title", "summary", "status"),
+        label(Agreement, "status", _("status (label)")),
+        joined(Agreement, "projects", "pk", _("projects")),
+        # The serializer's nested "parties": their organisations' ids, then names.
+        joined_related(AgreementParty, "agreement", "organization_id", _("parties")),
+        joined_related(AgreementParty, "agreement", "organization__name", _("parties (names)")),
+        field(Agreement, "owner"),
+        user_name("owner", _("owner (name)")),
+        *fields(Agreement, "effective_on", "expires_on", "source", "is_demo"),
+        *fields(Agreement, "created_at", "updated_at"),
+    ]
+
+
+def _agreement_status_changes() -> list[Column]:
+    return [
+        *fields(AgreementStatusChange, "id", "agreement", "from_status"),
+        label(AgreementStatusChange, "from_status", _("from (label)")),
+        field(AgreementStatusChange, "to_status"),
+        label(AgreementStatusChange, "to_status", _("to (label)")),
+        *fields(AgreementStatusChange, "changed_at", "changed_by"),
+        user_name("changed_by", _("changed by (name)")),
+        field(AgreementStatusChange, "note"),
+    ]
+
+
+def _documents() -> list[Column]:
+    return [
+        *fields(Document, "id", "title", "original_name", "content_type"),
+        label(Document, "content_type", _("type (label)")),
+        *fields(Document, "size", "sha256", "revision", "previous_version"),
+        *fields(Document, "organization", "interaction", "agreement", "commitment"),
+        *fields(Document, "notes", "is_demo"),
+        user_name("uploaded_by", _("uploaded by (name)")),
+        *fields(Document, "uploaded_at", "updated_at"),
+        # DocumentSerializer.get_download_url, in SQL.
+        Column(
+            _("download URL"),
+            Concat(
+                Value("/api/v1/documents/"),
+                Cast("pk", models.TextField()),
+                Value("/download/"),
+                output_field=models.TextField(),
+            ),
+        ),
+    ]
+
+
+def _exchange_rates() -> list[Column]:
+    return [
+        *fields(ExchangeRate, "id", "currency", "rate_on", "xof_per_unit", "note"),
+        user_name("created_by", _("entered by (name)")),
+        field(ExchangeRate, "created_at"),
+    ]
+
+
 EXPORTERS = {
     Organization: _organizations,
     Person: _people,
@@ -268,6 +383,12 @@ EXPORTERS = {
     Partnership: _partnerships,
     FollowUp: _follow_ups,
     StageChange: _stage_changes,
+    Commitment: _commitments,
+    CommitmentStatusChange: _commitment_status_changes,
+    Agreement: _agreements,
+    AgreementStatusChange: _agreement_status_changes,
+    Document: _documents,
+    ExchangeRate: _exchange_rates,
 }
 
 
