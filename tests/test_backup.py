@@ -29,7 +29,6 @@ ROOT = Path(__file__).resolve().parent.parent
 # keeping: live sessions and login attempts).
 DUMP_OPTIONS = [
     "--natural-foreign",
-    "--natural-primary",
     "--exclude=contenttypes",
     "--exclude=auth.permission",
     "--exclude=sessions",
