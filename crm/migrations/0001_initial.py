@@ -8,6 +8,7 @@ from django.db import migrations, models
 
 
 class Migration(migrations.Migration):
+
     initial = True
 
     dependencies = [
@@ -16,2062 +17,626 @@ class Migration(migrations.Migration):
 
     operations = [
         migrations.CreateModel(
-            name="Mission",
+            name='Mission',
             fields=[
-                (
-                    "id",
-                    models.BigAutoField(
-                        auto_created=True, primary_key=True, serialize=False, verbose_name="ID"
-                    ),
-                ),
-                ("slug", models.SlugField(max_length=100, unique=True, verbose_name="slug")),
-                ("title", models.CharField(max_length=300, verbose_name="title")),
-                ("start_on", models.DateField(verbose_name="start")),
-                ("end_on", models.DateField(verbose_name="end")),
-                (
-                    "date_precision",
-                    models.CharField(
-                        choices=[
-                            ("day", "Day"),
-                            ("early_month", "Early in the month"),
-                            ("mid_month", "Mid-month"),
-                            ("late_month", "Late in the month"),
-                            ("month", "Month"),
-                            ("year", "Year"),
-                        ],
-                        default="day",
-                        max_length=20,
-                        verbose_name="precision of the dates",
-                    ),
-                ),
-                (
-                    "cities",
-                    models.CharField(
-                        blank=True,
-                        help_text="Separated by commas.",
-                        max_length=300,
-                        verbose_name="cities",
-                    ),
-                ),
-                ("objectives", models.TextField(blank=True, verbose_name="objectives")),
-                ("description", models.TextField(blank=True, verbose_name="description")),
+                ('id', models.BigAutoField(auto_created=True, primary_key=True, serialize=False, verbose_name='ID')),
+                ('slug', models.SlugField(max_length=100, unique=True, verbose_name='slug')),
+                ('title', models.CharField(max_length=300, verbose_name='title')),
+                ('start_on', models.DateField(verbose_name='start')),
+                ('end_on', models.DateField(verbose_name='end')),
+                ('date_precision', models.CharField(choices=[('day', 'Day'), ('early_month', 'Early in the month'), ('mid_month', 'Mid-month'), ('late_month', 'Late in the month'), ('month', 'Month'), ('year', 'Year')], default='day', max_length=20, verbose_name='precision of the dates')),
+                ('cities', models.CharField(blank=True, help_text='Separated by commas.', max_length=300, verbose_name='cities')),
+                ('objectives', models.TextField(blank=True, verbose_name='objectives')),
+                ('description', models.TextField(blank=True, verbose_name='description')),
             ],
             options={
-                "verbose_name": "mission",
-                "verbose_name_plural": "missions",
-                "ordering": ["-start_on"],
+                'verbose_name': 'mission',
+                'verbose_name_plural': 'missions',
+                'ordering': ['-start_on'],
             },
         ),
         migrations.CreateModel(
-            name="Organization",
+            name='Organization',
             fields=[
-                (
-                    "id",
-                    models.BigAutoField(
-                        auto_created=True, primary_key=True, serialize=False, verbose_name="ID"
-                    ),
-                ),
-                ("slug", models.SlugField(max_length=100, unique=True, verbose_name="slug")),
-                (
-                    "name",
-                    models.CharField(
-                        help_text="As written in the source.", max_length=200, verbose_name="name"
-                    ),
-                ),
-                (
-                    "short_name",
-                    models.CharField(blank=True, max_length=50, verbose_name="short name"),
-                ),
-                (
-                    "kind",
-                    models.CharField(
-                        choices=[
-                            ("company", "Company"),
-                            ("payment_network", "Payment network"),
-                            ("university", "University"),
-                            ("investor", "Investor"),
-                            ("incubator", "Incubator"),
-                            ("port_authority", "Port authority"),
-                            ("business_association", "Business association"),
-                            ("government_body", "Government body"),
-                            ("development_agency", "Development agency"),
-                            ("other", "Other"),
-                        ],
-                        max_length=30,
-                        verbose_name="kind",
-                    ),
-                ),
-                (
-                    "country",
-                    models.CharField(
-                        blank=True,
-                        help_text="ISO 3166 code, e.g. US, TG.",
-                        max_length=2,
-                        verbose_name="country",
-                    ),
-                ),
-                ("city", models.CharField(blank=True, max_length=100, verbose_name="city")),
-                ("website", models.URLField(blank=True, verbose_name="website")),
-                ("description", models.TextField(blank=True, verbose_name="description")),
-                (
-                    "is_identified",
-                    models.BooleanField(
-                        default=True,
-                        help_text="Off for a placeholder such as “venture-capital firms (not named)”, to be resolved into real organisations later.",
-                        verbose_name="identified",
-                    ),
-                ),
-                (
-                    "needs_verification",
-                    models.BooleanField(default=False, verbose_name="to verify"),
-                ),
-                (
-                    "verification_note",
-                    models.TextField(blank=True, verbose_name="verification note"),
-                ),
-                ("created_at", models.DateTimeField(auto_now_add=True, verbose_name="created at")),
-                ("updated_at", models.DateTimeField(auto_now=True, verbose_name="updated at")),
+                ('id', models.BigAutoField(auto_created=True, primary_key=True, serialize=False, verbose_name='ID')),
+                ('slug', models.SlugField(max_length=100, unique=True, verbose_name='slug')),
+                ('name', models.CharField(help_text='As written in the source.', max_length=200, verbose_name='name')),
+                ('short_name', models.CharField(blank=True, max_length=50, verbose_name='short name')),
+                ('kind', models.CharField(choices=[('company', 'Company'), ('payment_network', 'Payment network'), ('university', 'University'), ('investor', 'Investor'), ('incubator', 'Incubator'), ('port_authority', 'Port authority'), ('business_association', 'Business association'), ('government_body', 'Government body'), ('development_agency', 'Development agency'), ('other', 'Other')], max_length=30, verbose_name='kind')),
+                ('country', models.CharField(blank=True, help_text='ISO 3166 code, e.g. US, TG.', max_length=2, verbose_name='country')),
+                ('city', models.CharField(blank=True, max_length=100, verbose_name='city')),
+                ('website', models.URLField(blank=True, verbose_name='website')),
+                ('description', models.TextField(blank=True, verbose_name='description')),
+                ('is_identified', models.BooleanField(default=True, help_text='Off for a placeholder such as “venture-capital firms (not named)”, to be resolved into real organisations later.', verbose_name='identified')),
+                ('needs_verification', models.BooleanField(default=False, verbose_name='to verify')),
+                ('verification_note', models.TextField(blank=True, verbose_name='verification note')),
+                ('created_at', models.DateTimeField(auto_now_add=True, verbose_name='created at')),
+                ('updated_at', models.DateTimeField(auto_now=True, verbose_name='updated at')),
             ],
             options={
-                "verbose_name": "organisation",
-                "verbose_name_plural": "organisations",
-                "ordering": ["name"],
+                'verbose_name': 'organisation',
+                'verbose_name_plural': 'organisations',
+                'ordering': ['name'],
             },
         ),
         migrations.CreateModel(
-            name="Person",
+            name='Person',
             fields=[
-                (
-                    "id",
-                    models.BigAutoField(
-                        auto_created=True, primary_key=True, serialize=False, verbose_name="ID"
-                    ),
-                ),
-                ("slug", models.SlugField(max_length=100, unique=True, verbose_name="slug")),
-                ("given_name", models.CharField(max_length=100, verbose_name="given name")),
-                ("family_name", models.CharField(max_length=100, verbose_name="family name")),
-                ("email", models.EmailField(blank=True, max_length=254, verbose_name="e-mail")),
-                ("phone", models.CharField(blank=True, max_length=40, verbose_name="phone")),
-                (
-                    "preferred_language",
-                    models.CharField(
-                        choices=[("fr", "French"), ("en", "English")],
-                        default="fr",
-                        max_length=2,
-                        verbose_name="preferred language",
-                    ),
-                ),
-                ("notes", models.TextField(blank=True, verbose_name="notes")),
-                ("created_at", models.DateTimeField(auto_now_add=True, verbose_name="created at")),
-                ("updated_at", models.DateTimeField(auto_now=True, verbose_name="updated at")),
+                ('id', models.BigAutoField(auto_created=True, primary_key=True, serialize=False, verbose_name='ID')),
+                ('slug', models.SlugField(max_length=100, unique=True, verbose_name='slug')),
+                ('given_name', models.CharField(max_length=100, verbose_name='given name')),
+                ('family_name', models.CharField(max_length=100, verbose_name='family name')),
+                ('email', models.EmailField(blank=True, max_length=254, verbose_name='e-mail')),
+                ('phone', models.CharField(blank=True, max_length=40, verbose_name='phone')),
+                ('preferred_language', models.CharField(choices=[('fr', 'French'), ('en', 'English')], default='fr', max_length=2, verbose_name='preferred language')),
+                ('notes', models.TextField(blank=True, verbose_name='notes')),
+                ('created_at', models.DateTimeField(auto_now_add=True, verbose_name='created at')),
+                ('updated_at', models.DateTimeField(auto_now=True, verbose_name='updated at')),
             ],
             options={
-                "verbose_name": "person",
-                "verbose_name_plural": "people",
-                "ordering": ["family_name", "given_name"],
+                'verbose_name': 'person',
+                'verbose_name_plural': 'people',
+                'ordering': ['family_name', 'given_name'],
             },
         ),
         migrations.CreateModel(
-            name="Interaction",
+            name='Interaction',
             fields=[
-                (
-                    "id",
-                    models.BigAutoField(
-                        auto_created=True, primary_key=True, serialize=False, verbose_name="ID"
-                    ),
-                ),
-                (
-                    "slug",
-                    models.SlugField(blank=True, max_length=100, unique=True, verbose_name="slug"),
-                ),
-                (
-                    "kind",
-                    models.CharField(
-                        choices=[
-                            ("meeting", "Meeting"),
-                            ("call", "Call"),
-                            ("email", "E-mail"),
-                            ("visit", "Visit"),
-                            ("event", "Event"),
-                            ("other", "Other"),
-                        ],
-                        max_length=20,
-                        verbose_name="kind",
-                    ),
-                ),
-                ("occurred_on", models.DateField(verbose_name="date")),
-                (
-                    "date_precision",
-                    models.CharField(
-                        choices=[
-                            ("day", "Day"),
-                            ("early_month", "Early in the month"),
-                            ("mid_month", "Mid-month"),
-                            ("late_month", "Late in the month"),
-                            ("month", "Month"),
-                            ("year", "Year"),
-                        ],
-                        default="day",
-                        max_length=20,
-                        verbose_name="precision of the date",
-                    ),
-                ),
-                ("city", models.CharField(blank=True, max_length=100, verbose_name="city")),
-                ("title", models.CharField(max_length=300, verbose_name="title")),
-                ("summary", models.TextField(blank=True, verbose_name="summary")),
-                ("outcome", models.TextField(blank=True, verbose_name="outcome")),
-                ("created_at", models.DateTimeField(auto_now_add=True, verbose_name="created at")),
-                ("updated_at", models.DateTimeField(auto_now=True, verbose_name="updated at")),
-                (
-                    "created_by",
-                    models.ForeignKey(
-                        blank=True,
-                        null=True,
-                        on_delete=django.db.models.deletion.SET_NULL,
-                        related_name="+",
-                        to=settings.AUTH_USER_MODEL,
-                        verbose_name="created by",
-                    ),
-                ),
-                (
-                    "staff",
-                    models.ManyToManyField(
-                        blank=True,
-                        related_name="interactions",
-                        to=settings.AUTH_USER_MODEL,
-                        verbose_name="staff present",
-                    ),
-                ),
-                (
-                    "mission",
-                    models.ForeignKey(
-                        blank=True,
-                        null=True,
-                        on_delete=django.db.models.deletion.PROTECT,
-                        related_name="interactions",
-                        to="crm.mission",
-                        verbose_name="mission",
-                    ),
-                ),
+                ('id', models.BigAutoField(auto_created=True, primary_key=True, serialize=False, verbose_name='ID')),
+                ('slug', models.SlugField(blank=True, max_length=100, unique=True, verbose_name='slug')),
+                ('kind', models.CharField(choices=[('meeting', 'Meeting'), ('call', 'Call'), ('email', 'E-mail'), ('visit', 'Visit'), ('event', 'Event'), ('other', 'Other')], max_length=20, verbose_name='kind')),
+                ('occurred_on', models.DateField(verbose_name='date')),
+                ('date_precision', models.CharField(choices=[('day', 'Day'), ('early_month', 'Early in the month'), ('mid_month', 'Mid-month'), ('late_month', 'Late in the month'), ('month', 'Month'), ('year', 'Year')], default='day', max_length=20, verbose_name='precision of the date')),
+                ('city', models.CharField(blank=True, max_length=100, verbose_name='city')),
+                ('title', models.CharField(max_length=300, verbose_name='title')),
+                ('summary', models.TextField(blank=True, verbose_name='summary')),
+                ('outcome', models.TextField(blank=True, verbose_name='outcome')),
+                ('created_at', models.DateTimeField(auto_now_add=True, verbose_name='created at')),
+                ('updated_at', models.DateTimeField(auto_now=True, verbose_name='updated at')),
+                ('created_by', models.ForeignKey(blank=True, null=True, on_delete=django.db.models.deletion.SET_NULL, related_name='+', to=settings.AUTH_USER_MODEL, verbose_name='created by')),
+                ('staff', models.ManyToManyField(blank=True, related_name='interactions', to=settings.AUTH_USER_MODEL, verbose_name='staff present')),
+                ('mission', models.ForeignKey(blank=True, null=True, on_delete=django.db.models.deletion.PROTECT, related_name='interactions', to='crm.mission', verbose_name='mission')),
             ],
             options={
-                "verbose_name": "interaction",
-                "verbose_name_plural": "interactions",
-                "ordering": ["-occurred_on", "-id"],
+                'verbose_name': 'interaction',
+                'verbose_name_plural': 'interactions',
+                'ordering': ['-occurred_on', '-id'],
             },
         ),
         migrations.AddField(
-            model_name="mission",
-            name="organizer",
-            field=models.ForeignKey(
-                blank=True,
-                null=True,
-                on_delete=django.db.models.deletion.PROTECT,
-                related_name="organized_missions",
-                to="crm.organization",
-                verbose_name="organiser",
-            ),
+            model_name='mission',
+            name='organizer',
+            field=models.ForeignKey(blank=True, null=True, on_delete=django.db.models.deletion.PROTECT, related_name='organized_missions', to='crm.organization', verbose_name='organiser'),
         ),
         migrations.CreateModel(
-            name="InteractionOrganization",
+            name='InteractionOrganization',
             fields=[
-                (
-                    "id",
-                    models.BigAutoField(
-                        auto_created=True, primary_key=True, serialize=False, verbose_name="ID"
-                    ),
-                ),
-                (
-                    "interaction",
-                    models.ForeignKey(
-                        on_delete=django.db.models.deletion.CASCADE,
-                        to="crm.interaction",
-                        verbose_name="interaction",
-                    ),
-                ),
-                (
-                    "organization",
-                    models.ForeignKey(
-                        on_delete=django.db.models.deletion.PROTECT,
-                        to="crm.organization",
-                        verbose_name="organisation",
-                    ),
-                ),
+                ('id', models.BigAutoField(auto_created=True, primary_key=True, serialize=False, verbose_name='ID')),
+                ('interaction', models.ForeignKey(on_delete=django.db.models.deletion.CASCADE, to='crm.interaction', verbose_name='interaction')),
+                ('organization', models.ForeignKey(on_delete=django.db.models.deletion.PROTECT, to='crm.organization', verbose_name='organisation')),
             ],
             options={
-                "verbose_name": "organisation met",
-                "verbose_name_plural": "organisations met",
+                'verbose_name': 'organisation met',
+                'verbose_name_plural': 'organisations met',
             },
         ),
         migrations.AddField(
-            model_name="interaction",
-            name="organizations",
-            field=models.ManyToManyField(
-                related_name="interactions",
-                through="crm.InteractionOrganization",
-                to="crm.organization",
-                verbose_name="organisations",
-            ),
+            model_name='interaction',
+            name='organizations',
+            field=models.ManyToManyField(related_name='interactions', through='crm.InteractionOrganization', to='crm.organization', verbose_name='organisations'),
         ),
         migrations.CreateModel(
-            name="MissionMember",
+            name='MissionMember',
             fields=[
-                (
-                    "id",
-                    models.BigAutoField(
-                        auto_created=True, primary_key=True, serialize=False, verbose_name="ID"
-                    ),
-                ),
-                (
-                    "role",
-                    models.CharField(
-                        blank=True, max_length=200, verbose_name="role on the mission"
-                    ),
-                ),
-                (
-                    "mission",
-                    models.ForeignKey(
-                        on_delete=django.db.models.deletion.CASCADE,
-                        related_name="delegation",
-                        to="crm.mission",
-                        verbose_name="mission",
-                    ),
-                ),
-                (
-                    "person",
-                    models.ForeignKey(
-                        on_delete=django.db.models.deletion.PROTECT,
-                        related_name="+",
-                        to="crm.person",
-                        verbose_name="person",
-                    ),
-                ),
+                ('id', models.BigAutoField(auto_created=True, primary_key=True, serialize=False, verbose_name='ID')),
+                ('role', models.CharField(blank=True, max_length=200, verbose_name='role on the mission')),
+                ('mission', models.ForeignKey(on_delete=django.db.models.deletion.CASCADE, related_name='delegation', to='crm.mission', verbose_name='mission')),
+                ('person', models.ForeignKey(on_delete=django.db.models.deletion.PROTECT, related_name='+', to='crm.person', verbose_name='person')),
             ],
             options={
-                "verbose_name": "delegation member",
-                "verbose_name_plural": "delegation members",
+                'verbose_name': 'delegation member',
+                'verbose_name_plural': 'delegation members',
             },
         ),
         migrations.AddField(
-            model_name="mission",
-            name="members",
-            field=models.ManyToManyField(
-                blank=True,
-                related_name="missions",
-                through="crm.MissionMember",
-                to="crm.person",
-                verbose_name="delegation",
-            ),
+            model_name='mission',
+            name='members',
+            field=models.ManyToManyField(blank=True, related_name='missions', through='crm.MissionMember', to='crm.person', verbose_name='delegation'),
         ),
         migrations.AddField(
-            model_name="interaction",
-            name="people",
-            field=models.ManyToManyField(
-                blank=True, related_name="interactions", to="crm.person", verbose_name="people met"
-            ),
+            model_name='interaction',
+            name='people',
+            field=models.ManyToManyField(blank=True, related_name='interactions', to='crm.person', verbose_name='people met'),
         ),
         migrations.CreateModel(
-            name="Programme",
+            name='Programme',
             fields=[
-                (
-                    "id",
-                    models.BigAutoField(
-                        auto_created=True, primary_key=True, serialize=False, verbose_name="ID"
-                    ),
-                ),
-                ("slug", models.SlugField(max_length=100, unique=True, verbose_name="slug")),
-                ("name", models.CharField(max_length=200, verbose_name="name")),
-                (
-                    "country",
-                    models.CharField(
-                        help_text="ISO 3166 code.", max_length=2, verbose_name="country"
-                    ),
-                ),
-                (
-                    "eligible_since",
-                    models.DateField(blank=True, null=True, verbose_name="eligible since"),
-                ),
-                (
-                    "eligible_since_precision",
-                    models.CharField(
-                        choices=[
-                            ("day", "Day"),
-                            ("early_month", "Early in the month"),
-                            ("mid_month", "Mid-month"),
-                            ("late_month", "Late in the month"),
-                            ("month", "Month"),
-                            ("year", "Year"),
-                        ],
-                        default="day",
-                        max_length=20,
-                        verbose_name="precision of the eligibility date",
-                    ),
-                ),
-                (
-                    "status",
-                    models.CharField(
-                        choices=[
-                            ("eligible", "Eligible"),
-                            ("formulation", "In formulation"),
-                            ("signed", "Signed"),
-                            ("implementation", "In implementation"),
-                            ("closed", "Closed"),
-                        ],
-                        max_length=20,
-                        verbose_name="status",
-                    ),
-                ),
-                ("description", models.TextField(blank=True, verbose_name="description")),
-                (
-                    "funder",
-                    models.ForeignKey(
-                        on_delete=django.db.models.deletion.PROTECT,
-                        related_name="funded_programmes",
-                        to="crm.organization",
-                        verbose_name="funder",
-                    ),
-                ),
+                ('id', models.BigAutoField(auto_created=True, primary_key=True, serialize=False, verbose_name='ID')),
+                ('slug', models.SlugField(max_length=100, unique=True, verbose_name='slug')),
+                ('name', models.CharField(max_length=200, verbose_name='name')),
+                ('country', models.CharField(help_text='ISO 3166 code.', max_length=2, verbose_name='country')),
+                ('eligible_since', models.DateField(blank=True, null=True, verbose_name='eligible since')),
+                ('eligible_since_precision', models.CharField(choices=[('day', 'Day'), ('early_month', 'Early in the month'), ('mid_month', 'Mid-month'), ('late_month', 'Late in the month'), ('month', 'Month'), ('year', 'Year')], default='day', max_length=20, verbose_name='precision of the eligibility date')),
+                ('status', models.CharField(choices=[('eligible', 'Eligible'), ('formulation', 'In formulation'), ('signed', 'Signed'), ('implementation', 'In implementation'), ('closed', 'Closed')], max_length=20, verbose_name='status')),
+                ('description', models.TextField(blank=True, verbose_name='description')),
+                ('funder', models.ForeignKey(on_delete=django.db.models.deletion.PROTECT, related_name='funded_programmes', to='crm.organization', verbose_name='funder')),
             ],
             options={
-                "verbose_name": "programme",
-                "verbose_name_plural": "programmes",
-                "ordering": ["name"],
+                'verbose_name': 'programme',
+                'verbose_name_plural': 'programmes',
+                'ordering': ['name'],
             },
         ),
         migrations.CreateModel(
-            name="Project",
+            name='Project',
             fields=[
-                (
-                    "id",
-                    models.BigAutoField(
-                        auto_created=True, primary_key=True, serialize=False, verbose_name="ID"
-                    ),
-                ),
-                ("code", models.SlugField(unique=True, verbose_name="code")),
-                ("name", models.CharField(max_length=200, verbose_name="name")),
-                (
-                    "sector",
-                    models.CharField(
-                        choices=[
-                            ("ict", "Information and communication technology"),
-                            ("energy", "Energy"),
-                        ],
-                        max_length=20,
-                        verbose_name="sector",
-                    ),
-                ),
-                (
-                    "status",
-                    models.CharField(
-                        choices=[
-                            ("formulation", "In formulation"),
-                            ("approved", "Approved"),
-                            ("implementation", "In implementation"),
-                            ("completed", "Completed"),
-                            ("dropped", "Dropped"),
-                        ],
-                        default="formulation",
-                        max_length=20,
-                        verbose_name="status",
-                    ),
-                ),
-                ("description", models.TextField(blank=True, verbose_name="description")),
-                (
-                    "lead",
-                    models.ForeignKey(
-                        blank=True,
-                        null=True,
-                        on_delete=django.db.models.deletion.SET_NULL,
-                        related_name="led_projects",
-                        to=settings.AUTH_USER_MODEL,
-                        verbose_name="lead",
-                    ),
-                ),
-                (
-                    "programme",
-                    models.ForeignKey(
-                        on_delete=django.db.models.deletion.PROTECT,
-                        related_name="projects",
-                        to="crm.programme",
-                        verbose_name="programme",
-                    ),
-                ),
+                ('id', models.BigAutoField(auto_created=True, primary_key=True, serialize=False, verbose_name='ID')),
+                ('code', models.SlugField(unique=True, verbose_name='code')),
+                ('name', models.CharField(max_length=200, verbose_name='name')),
+                ('sector', models.CharField(choices=[('ict', 'Information and communication technology'), ('energy', 'Energy')], max_length=20, verbose_name='sector')),
+                ('status', models.CharField(choices=[('formulation', 'In formulation'), ('approved', 'Approved'), ('implementation', 'In implementation'), ('completed', 'Completed'), ('dropped', 'Dropped')], default='formulation', max_length=20, verbose_name='status')),
+                ('description', models.TextField(blank=True, verbose_name='description')),
+                ('lead', models.ForeignKey(blank=True, null=True, on_delete=django.db.models.deletion.SET_NULL, related_name='led_projects', to=settings.AUTH_USER_MODEL, verbose_name='lead')),
+                ('programme', models.ForeignKey(on_delete=django.db.models.deletion.PROTECT, related_name='projects', to='crm.programme', verbose_name='programme')),
             ],
             options={
-                "verbose_name": "project",
-                "verbose_name_plural": "projects",
-                "ordering": ["name"],
+                'verbose_name': 'project',
+                'verbose_name_plural': 'projects',
+                'ordering': ['name'],
             },
         ),
         migrations.AddField(
-            model_name="interaction",
-            name="projects",
-            field=models.ManyToManyField(
-                blank=True,
-                related_name="interactions",
-                to="crm.project",
-                verbose_name="projects discussed",
-            ),
+            model_name='interaction',
+            name='projects',
+            field=models.ManyToManyField(blank=True, related_name='interactions', to='crm.project', verbose_name='projects discussed'),
         ),
         migrations.CreateModel(
-            name="HistoricalFollowUp",
+            name='HistoricalFollowUp',
             fields=[
-                (
-                    "id",
-                    models.BigIntegerField(
-                        auto_created=True, blank=True, db_index=True, verbose_name="ID"
-                    ),
-                ),
-                ("title", models.CharField(max_length=300, verbose_name="title")),
-                ("description", models.TextField(blank=True, verbose_name="description")),
-                ("due_on", models.DateField(verbose_name="due date")),
-                (
-                    "status",
-                    models.CharField(
-                        choices=[
-                            ("open", "Open"),
-                            ("in_progress", "In progress"),
-                            ("waiting", "Waiting on partner"),
-                            ("done", "Done"),
-                            ("cancelled", "Cancelled"),
-                        ],
-                        default="open",
-                        max_length=20,
-                        verbose_name="status",
-                    ),
-                ),
-                (
-                    "priority",
-                    models.CharField(
-                        choices=[("low", "Low"), ("normal", "Normal"), ("high", "High")],
-                        default="normal",
-                        max_length=10,
-                        verbose_name="priority",
-                    ),
-                ),
-                (
-                    "completed_at",
-                    models.DateTimeField(blank=True, null=True, verbose_name="completed at"),
-                ),
-                ("completion_note", models.TextField(blank=True, verbose_name="what was done")),
-                (
-                    "created_at",
-                    models.DateTimeField(blank=True, editable=False, verbose_name="created at"),
-                ),
-                (
-                    "updated_at",
-                    models.DateTimeField(blank=True, editable=False, verbose_name="updated at"),
-                ),
-                ("history_id", models.AutoField(primary_key=True, serialize=False)),
-                ("history_date", models.DateTimeField(db_index=True)),
-                ("history_change_reason", models.CharField(max_length=100, null=True)),
-                (
-                    "history_type",
-                    models.CharField(
-                        choices=[("+", "Created"), ("~", "Changed"), ("-", "Deleted")],
-                        max_length=1,
-                    ),
-                ),
-                (
-                    "assignee",
-                    models.ForeignKey(
-                        blank=True,
-                        db_constraint=False,
-                        null=True,
-                        on_delete=django.db.models.deletion.DO_NOTHING,
-                        related_name="+",
-                        to=settings.AUTH_USER_MODEL,
-                        verbose_name="assignee",
-                    ),
-                ),
-                (
-                    "completed_by",
-                    models.ForeignKey(
-                        blank=True,
-                        db_constraint=False,
-                        null=True,
-                        on_delete=django.db.models.deletion.DO_NOTHING,
-                        related_name="+",
-                        to=settings.AUTH_USER_MODEL,
-                        verbose_name="completed by",
-                    ),
-                ),
-                (
-                    "created_by",
-                    models.ForeignKey(
-                        blank=True,
-                        db_constraint=False,
-                        null=True,
-                        on_delete=django.db.models.deletion.DO_NOTHING,
-                        related_name="+",
-                        to=settings.AUTH_USER_MODEL,
-                        verbose_name="created by",
-                    ),
-                ),
-                (
-                    "history_user",
-                    models.ForeignKey(
-                        null=True,
-                        on_delete=django.db.models.deletion.SET_NULL,
-                        related_name="+",
-                        to=settings.AUTH_USER_MODEL,
-                    ),
-                ),
-                (
-                    "interaction",
-                    models.ForeignKey(
-                        blank=True,
-                        db_constraint=False,
-                        null=True,
-                        on_delete=django.db.models.deletion.DO_NOTHING,
-                        related_name="+",
-                        to="crm.interaction",
-                        verbose_name="from interaction",
-                    ),
-                ),
-                (
-                    "organization",
-                    models.ForeignKey(
-                        blank=True,
-                        db_constraint=False,
-                        null=True,
-                        on_delete=django.db.models.deletion.DO_NOTHING,
-                        related_name="+",
-                        to="crm.organization",
-                        verbose_name="organisation",
-                    ),
-                ),
-                (
-                    "person",
-                    models.ForeignKey(
-                        blank=True,
-                        db_constraint=False,
-                        null=True,
-                        on_delete=django.db.models.deletion.DO_NOTHING,
-                        related_name="+",
-                        to="crm.person",
-                        verbose_name="person",
-                    ),
-                ),
-                (
-                    "project",
-                    models.ForeignKey(
-                        blank=True,
-                        db_constraint=False,
-                        null=True,
-                        on_delete=django.db.models.deletion.DO_NOTHING,
-                        related_name="+",
-                        to="crm.project",
-                        verbose_name="project",
-                    ),
-                ),
+                ('id', models.BigIntegerField(auto_created=True, blank=True, db_index=True, verbose_name='ID')),
+                ('title', models.CharField(max_length=300, verbose_name='title')),
+                ('description', models.TextField(blank=True, verbose_name='description')),
+                ('due_on', models.DateField(verbose_name='due date')),
+                ('status', models.CharField(choices=[('open', 'Open'), ('in_progress', 'In progress'), ('waiting', 'Waiting on partner'), ('done', 'Done'), ('cancelled', 'Cancelled')], default='open', max_length=20, verbose_name='status')),
+                ('priority', models.CharField(choices=[('low', 'Low'), ('normal', 'Normal'), ('high', 'High')], default='normal', max_length=10, verbose_name='priority')),
+                ('completed_at', models.DateTimeField(blank=True, null=True, verbose_name='completed at')),
+                ('completion_note', models.TextField(blank=True, verbose_name='what was done')),
+                ('created_at', models.DateTimeField(blank=True, editable=False, verbose_name='created at')),
+                ('updated_at', models.DateTimeField(blank=True, editable=False, verbose_name='updated at')),
+                ('history_id', models.AutoField(primary_key=True, serialize=False)),
+                ('history_date', models.DateTimeField(db_index=True)),
+                ('history_change_reason', models.CharField(max_length=100, null=True)),
+                ('history_type', models.CharField(choices=[('+', 'Created'), ('~', 'Changed'), ('-', 'Deleted')], max_length=1)),
+                ('assignee', models.ForeignKey(blank=True, db_constraint=False, null=True, on_delete=django.db.models.deletion.DO_NOTHING, related_name='+', to=settings.AUTH_USER_MODEL, verbose_name='assignee')),
+                ('completed_by', models.ForeignKey(blank=True, db_constraint=False, null=True, on_delete=django.db.models.deletion.DO_NOTHING, related_name='+', to=settings.AUTH_USER_MODEL, verbose_name='completed by')),
+                ('created_by', models.ForeignKey(blank=True, db_constraint=False, null=True, on_delete=django.db.models.deletion.DO_NOTHING, related_name='+', to=settings.AUTH_USER_MODEL, verbose_name='created by')),
+                ('history_user', models.ForeignKey(null=True, on_delete=django.db.models.deletion.SET_NULL, related_name='+', to=settings.AUTH_USER_MODEL)),
+                ('interaction', models.ForeignKey(blank=True, db_constraint=False, null=True, on_delete=django.db.models.deletion.DO_NOTHING, related_name='+', to='crm.interaction', verbose_name='from interaction')),
+                ('organization', models.ForeignKey(blank=True, db_constraint=False, null=True, on_delete=django.db.models.deletion.DO_NOTHING, related_name='+', to='crm.organization', verbose_name='organisation')),
+                ('person', models.ForeignKey(blank=True, db_constraint=False, null=True, on_delete=django.db.models.deletion.DO_NOTHING, related_name='+', to='crm.person', verbose_name='person')),
+                ('project', models.ForeignKey(blank=True, db_constraint=False, null=True, on_delete=django.db.models.deletion.DO_NOTHING, related_name='+', to='crm.project', verbose_name='project')),
             ],
             options={
-                "verbose_name": "historical follow-up",
-                "verbose_name_plural": "historical follow-ups",
-                "ordering": ("-history_date", "-history_id"),
-                "get_latest_by": ("history_date", "history_id"),
+                'verbose_name': 'historical follow-up',
+                'verbose_name_plural': 'historical follow-ups',
+                'ordering': ('-history_date', '-history_id'),
+                'get_latest_by': ('history_date', 'history_id'),
             },
             bases=(simple_history.models.HistoricalChanges, models.Model),
         ),
         migrations.CreateModel(
-            name="FollowUp",
+            name='FollowUp',
             fields=[
-                (
-                    "id",
-                    models.BigAutoField(
-                        auto_created=True, primary_key=True, serialize=False, verbose_name="ID"
-                    ),
-                ),
-                ("title", models.CharField(max_length=300, verbose_name="title")),
-                ("description", models.TextField(blank=True, verbose_name="description")),
-                ("due_on", models.DateField(verbose_name="due date")),
-                (
-                    "status",
-                    models.CharField(
-                        choices=[
-                            ("open", "Open"),
-                            ("in_progress", "In progress"),
-                            ("waiting", "Waiting on partner"),
-                            ("done", "Done"),
-                            ("cancelled", "Cancelled"),
-                        ],
-                        default="open",
-                        max_length=20,
-                        verbose_name="status",
-                    ),
-                ),
-                (
-                    "priority",
-                    models.CharField(
-                        choices=[("low", "Low"), ("normal", "Normal"), ("high", "High")],
-                        default="normal",
-                        max_length=10,
-                        verbose_name="priority",
-                    ),
-                ),
-                (
-                    "completed_at",
-                    models.DateTimeField(blank=True, null=True, verbose_name="completed at"),
-                ),
-                ("completion_note", models.TextField(blank=True, verbose_name="what was done")),
-                ("created_at", models.DateTimeField(auto_now_add=True, verbose_name="created at")),
-                ("updated_at", models.DateTimeField(auto_now=True, verbose_name="updated at")),
-                (
-                    "assignee",
-                    models.ForeignKey(
-                        blank=True,
-                        null=True,
-                        on_delete=django.db.models.deletion.PROTECT,
-                        related_name="follow_ups",
-                        to=settings.AUTH_USER_MODEL,
-                        verbose_name="assignee",
-                    ),
-                ),
-                (
-                    "completed_by",
-                    models.ForeignKey(
-                        blank=True,
-                        null=True,
-                        on_delete=django.db.models.deletion.PROTECT,
-                        related_name="+",
-                        to=settings.AUTH_USER_MODEL,
-                        verbose_name="completed by",
-                    ),
-                ),
-                (
-                    "created_by",
-                    models.ForeignKey(
-                        blank=True,
-                        null=True,
-                        on_delete=django.db.models.deletion.SET_NULL,
-                        related_name="+",
-                        to=settings.AUTH_USER_MODEL,
-                        verbose_name="created by",
-                    ),
-                ),
-                (
-                    "interaction",
-                    models.ForeignKey(
-                        blank=True,
-                        null=True,
-                        on_delete=django.db.models.deletion.PROTECT,
-                        related_name="follow_ups",
-                        to="crm.interaction",
-                        verbose_name="from interaction",
-                    ),
-                ),
-                (
-                    "organization",
-                    models.ForeignKey(
-                        blank=True,
-                        null=True,
-                        on_delete=django.db.models.deletion.PROTECT,
-                        related_name="follow_ups",
-                        to="crm.organization",
-                        verbose_name="organisation",
-                    ),
-                ),
-                (
-                    "person",
-                    models.ForeignKey(
-                        blank=True,
-                        null=True,
-                        on_delete=django.db.models.deletion.PROTECT,
-                        related_name="follow_ups",
-                        to="crm.person",
-                        verbose_name="person",
-                    ),
-                ),
-                (
-                    "project",
-                    models.ForeignKey(
-                        on_delete=django.db.models.deletion.PROTECT,
-                        related_name="follow_ups",
-                        to="crm.project",
-                        verbose_name="project",
-                    ),
-                ),
+                ('id', models.BigAutoField(auto_created=True, primary_key=True, serialize=False, verbose_name='ID')),
+                ('title', models.CharField(max_length=300, verbose_name='title')),
+                ('description', models.TextField(blank=True, verbose_name='description')),
+                ('due_on', models.DateField(verbose_name='due date')),
+                ('status', models.CharField(choices=[('open', 'Open'), ('in_progress', 'In progress'), ('waiting', 'Waiting on partner'), ('done', 'Done'), ('cancelled', 'Cancelled')], default='open', max_length=20, verbose_name='status')),
+                ('priority', models.CharField(choices=[('low', 'Low'), ('normal', 'Normal'), ('high', 'High')], default='normal', max_length=10, verbose_name='priority')),
+                ('completed_at', models.DateTimeField(blank=True, null=True, verbose_name='completed at')),
+                ('completion_note', models.TextField(blank=True, verbose_name='what was done')),
+                ('created_at', models.DateTimeField(auto_now_add=True, verbose_name='created at')),
+                ('updated_at', models.DateTimeField(auto_now=True, verbose_name='updated at')),
+                ('assignee', models.ForeignKey(blank=True, null=True, on_delete=django.db.models.deletion.PROTECT, related_name='follow_ups', to=settings.AUTH_USER_MODEL, verbose_name='assignee')),
+                ('completed_by', models.ForeignKey(blank=True, null=True, on_delete=django.db.models.deletion.PROTECT, related_name='+', to=settings.AUTH_USER_MODEL, verbose_name='completed by')),
+                ('created_by', models.ForeignKey(blank=True, null=True, on_delete=django.db.models.deletion.SET_NULL, related_name='+', to=settings.AUTH_USER_MODEL, verbose_name='created by')),
+                ('interaction', models.ForeignKey(blank=True, null=True, on_delete=django.db.models.deletion.PROTECT, related_name='follow_ups', to='crm.interaction', verbose_name='from interaction')),
+                ('organization', models.ForeignKey(blank=True, null=True, on_delete=django.db.models.deletion.PROTECT, related_name='follow_ups', to='crm.organization', verbose_name='organisation')),
+                ('person', models.ForeignKey(blank=True, null=True, on_delete=django.db.models.deletion.PROTECT, related_name='follow_ups', to='crm.person', verbose_name='person')),
+                ('project', models.ForeignKey(on_delete=django.db.models.deletion.PROTECT, related_name='follow_ups', to='crm.project', verbose_name='project')),
             ],
             options={
-                "verbose_name": "follow-up",
-                "verbose_name_plural": "follow-ups",
-                "ordering": ["due_on", "id"],
+                'verbose_name': 'follow-up',
+                'verbose_name_plural': 'follow-ups',
+                'ordering': ['due_on', 'id'],
             },
         ),
         migrations.CreateModel(
-            name="Source",
+            name='Source',
             fields=[
-                (
-                    "id",
-                    models.BigAutoField(
-                        auto_created=True, primary_key=True, serialize=False, verbose_name="ID"
-                    ),
-                ),
-                ("slug", models.SlugField(max_length=100, unique=True, verbose_name="slug")),
-                ("title", models.CharField(max_length=300, verbose_name="title")),
-                (
-                    "publisher",
-                    models.CharField(blank=True, max_length=200, verbose_name="publisher"),
-                ),
-                (
-                    "published_on",
-                    models.DateField(blank=True, null=True, verbose_name="published on"),
-                ),
-                (
-                    "published_on_precision",
-                    models.CharField(
-                        choices=[
-                            ("day", "Day"),
-                            ("early_month", "Early in the month"),
-                            ("mid_month", "Mid-month"),
-                            ("late_month", "Late in the month"),
-                            ("month", "Month"),
-                            ("year", "Year"),
-                        ],
-                        default="day",
-                        max_length=20,
-                        verbose_name="precision of the publication date",
-                    ),
-                ),
-                (
-                    "language",
-                    models.CharField(
-                        choices=[("fr", "French"), ("en", "English")],
-                        default="fr",
-                        max_length=2,
-                        verbose_name="language",
-                    ),
-                ),
-                (
-                    "kind",
-                    models.CharField(
-                        choices=[
-                            ("press_release", "Press release"),
-                            ("article", "Article"),
-                            ("report", "Report"),
-                            ("meeting_notes", "Meeting notes"),
-                            ("other", "Other"),
-                        ],
-                        default="other",
-                        max_length=20,
-                        verbose_name="kind",
-                    ),
-                ),
-                ("url", models.URLField(blank=True, verbose_name="URL")),
-                (
-                    "reference",
-                    models.CharField(
-                        blank=True,
-                        help_text="Where the document is kept when it has no URL (file name, archive).",
-                        max_length=300,
-                        verbose_name="reference",
-                    ),
-                ),
-                ("notes", models.TextField(blank=True, verbose_name="notes")),
+                ('id', models.BigAutoField(auto_created=True, primary_key=True, serialize=False, verbose_name='ID')),
+                ('slug', models.SlugField(max_length=100, unique=True, verbose_name='slug')),
+                ('title', models.CharField(max_length=300, verbose_name='title')),
+                ('publisher', models.CharField(blank=True, max_length=200, verbose_name='publisher')),
+                ('published_on', models.DateField(blank=True, null=True, verbose_name='published on')),
+                ('published_on_precision', models.CharField(choices=[('day', 'Day'), ('early_month', 'Early in the month'), ('mid_month', 'Mid-month'), ('late_month', 'Late in the month'), ('month', 'Month'), ('year', 'Year')], default='day', max_length=20, verbose_name='precision of the publication date')),
+                ('language', models.CharField(choices=[('fr', 'French'), ('en', 'English')], default='fr', max_length=2, verbose_name='language')),
+                ('kind', models.CharField(choices=[('press_release', 'Press release'), ('article', 'Article'), ('report', 'Report'), ('meeting_notes', 'Meeting notes'), ('other', 'Other')], default='other', max_length=20, verbose_name='kind')),
+                ('url', models.URLField(blank=True, verbose_name='URL')),
+                ('reference', models.CharField(blank=True, help_text='Where the document is kept when it has no URL (file name, archive).', max_length=300, verbose_name='reference')),
+                ('notes', models.TextField(blank=True, verbose_name='notes')),
             ],
             options={
-                "verbose_name": "source",
-                "verbose_name_plural": "sources",
-                "ordering": ["-published_on", "title"],
-                "constraints": [
-                    models.CheckConstraint(
-                        condition=models.Q(
-                            (
-                                "kind__in",
-                                ["press_release", "article", "report", "meeting_notes", "other"],
-                            )
-                        ),
-                        name="crm_source_kind_valid",
-                    ),
-                    models.CheckConstraint(
-                        condition=models.Q(("language__in", ["fr", "en"])),
-                        name="crm_source_language_valid",
-                    ),
-                    models.CheckConstraint(
-                        condition=models.Q(
-                            (
-                                "published_on_precision__in",
-                                ["day", "early_month", "mid_month", "late_month", "month", "year"],
-                            )
-                        ),
-                        name="crm_source_published_on_precision_valid",
-                    ),
-                ],
+                'verbose_name': 'source',
+                'verbose_name_plural': 'sources',
+                'ordering': ['-published_on', 'title'],
+                'constraints': [models.CheckConstraint(condition=models.Q(('kind__in', ['press_release', 'article', 'report', 'meeting_notes', 'other'])), name='crm_source_kind_valid'), models.CheckConstraint(condition=models.Q(('language__in', ['fr', 'en'])), name='crm_source_language_valid'), models.CheckConstraint(condition=models.Q(('published_on_precision__in', ['day', 'early_month', 'mid_month', 'late_month', 'month', 'year'])), name='crm_source_published_on_precision_valid')],
             },
         ),
         migrations.AddField(
-            model_name="project",
-            name="source",
-            field=models.ForeignKey(
-                blank=True,
-                null=True,
-                on_delete=django.db.models.deletion.PROTECT,
-                to="crm.source",
-                verbose_name="source",
-            ),
+            model_name='project',
+            name='source',
+            field=models.ForeignKey(blank=True, null=True, on_delete=django.db.models.deletion.PROTECT, to='crm.source', verbose_name='source'),
         ),
         migrations.AddField(
-            model_name="programme",
-            name="source",
-            field=models.ForeignKey(
-                blank=True,
-                null=True,
-                on_delete=django.db.models.deletion.PROTECT,
-                to="crm.source",
-                verbose_name="source",
-            ),
+            model_name='programme',
+            name='source',
+            field=models.ForeignKey(blank=True, null=True, on_delete=django.db.models.deletion.PROTECT, to='crm.source', verbose_name='source'),
         ),
         migrations.AddField(
-            model_name="person",
-            name="source",
-            field=models.ForeignKey(
-                blank=True,
-                null=True,
-                on_delete=django.db.models.deletion.PROTECT,
-                related_name="people",
-                to="crm.source",
-                verbose_name="source",
-            ),
+            model_name='person',
+            name='source',
+            field=models.ForeignKey(blank=True, null=True, on_delete=django.db.models.deletion.PROTECT, related_name='people', to='crm.source', verbose_name='source'),
         ),
         migrations.CreateModel(
-            name="Partnership",
+            name='Partnership',
             fields=[
-                (
-                    "id",
-                    models.BigAutoField(
-                        auto_created=True, primary_key=True, serialize=False, verbose_name="ID"
-                    ),
-                ),
-                (
-                    "role",
-                    models.CharField(
-                        choices=[
-                            ("funder", "Funder"),
-                            ("technology_partner", "Technology partner"),
-                            ("payment_network", "Payment network"),
-                            ("investor", "Investor"),
-                            ("academic_partner", "Academic partner"),
-                            ("infrastructure", "Infrastructure and logistics"),
-                            ("advisor", "Advisor"),
-                            ("other", "Other"),
-                        ],
-                        max_length=30,
-                        verbose_name="role",
-                    ),
-                ),
-                (
-                    "stage",
-                    models.CharField(
-                        choices=[
-                            ("identified", "Identified"),
-                            ("contacted", "Contacted"),
-                            ("exploring", "Exploring"),
-                            ("proposal", "Proposal / concept note"),
-                            ("agreement", "Agreement (MoU) signed"),
-                            ("active", "Active"),
-                            ("on_hold", "On hold"),
-                            ("closed", "Closed"),
-                        ],
-                        default="identified",
-                        max_length=20,
-                        verbose_name="stage",
-                    ),
-                ),
-                (
-                    "contact_cadence_days",
-                    models.PositiveIntegerField(
-                        blank=True,
-                        help_text="Leave empty to use the default for the stage.",
-                        null=True,
-                        verbose_name="contact cadence (days)",
-                    ),
-                ),
-                ("notes", models.TextField(blank=True, verbose_name="notes")),
-                ("created_at", models.DateTimeField(auto_now_add=True, verbose_name="created at")),
-                ("updated_at", models.DateTimeField(auto_now=True, verbose_name="updated at")),
-                (
-                    "organization",
-                    models.ForeignKey(
-                        on_delete=django.db.models.deletion.PROTECT,
-                        related_name="partnerships",
-                        to="crm.organization",
-                        verbose_name="organisation",
-                    ),
-                ),
-                (
-                    "owner",
-                    models.ForeignKey(
-                        blank=True,
-                        null=True,
-                        on_delete=django.db.models.deletion.SET_NULL,
-                        related_name="owned_partnerships",
-                        to=settings.AUTH_USER_MODEL,
-                        verbose_name="owner",
-                    ),
-                ),
-                (
-                    "project",
-                    models.ForeignKey(
-                        on_delete=django.db.models.deletion.PROTECT,
-                        related_name="partnerships",
-                        to="crm.project",
-                        verbose_name="project",
-                    ),
-                ),
-                (
-                    "source",
-                    models.ForeignKey(
-                        blank=True,
-                        null=True,
-                        on_delete=django.db.models.deletion.PROTECT,
-                        to="crm.source",
-                        verbose_name="source",
-                    ),
-                ),
+                ('id', models.BigAutoField(auto_created=True, primary_key=True, serialize=False, verbose_name='ID')),
+                ('role', models.CharField(choices=[('funder', 'Funder'), ('technology_partner', 'Technology partner'), ('payment_network', 'Payment network'), ('investor', 'Investor'), ('academic_partner', 'Academic partner'), ('infrastructure', 'Infrastructure and logistics'), ('advisor', 'Advisor'), ('other', 'Other')], max_length=30, verbose_name='role')),
+                ('stage', models.CharField(choices=[('identified', 'Identified'), ('contacted', 'Contacted'), ('exploring', 'Exploring'), ('proposal', 'Proposal / concept note'), ('agreement', 'Agreement (MoU) signed'), ('active', 'Active'), ('on_hold', 'On hold'), ('closed', 'Closed')], default='identified', max_length=20, verbose_name='stage')),
+                ('contact_cadence_days', models.PositiveIntegerField(blank=True, help_text='Leave empty to use the default for the stage.', null=True, verbose_name='contact cadence (days)')),
+                ('notes', models.TextField(blank=True, verbose_name='notes')),
+                ('created_at', models.DateTimeField(auto_now_add=True, verbose_name='created at')),
+                ('updated_at', models.DateTimeField(auto_now=True, verbose_name='updated at')),
+                ('organization', models.ForeignKey(on_delete=django.db.models.deletion.PROTECT, related_name='partnerships', to='crm.organization', verbose_name='organisation')),
+                ('owner', models.ForeignKey(blank=True, null=True, on_delete=django.db.models.deletion.SET_NULL, related_name='owned_partnerships', to=settings.AUTH_USER_MODEL, verbose_name='owner')),
+                ('project', models.ForeignKey(on_delete=django.db.models.deletion.PROTECT, related_name='partnerships', to='crm.project', verbose_name='project')),
+                ('source', models.ForeignKey(blank=True, null=True, on_delete=django.db.models.deletion.PROTECT, to='crm.source', verbose_name='source')),
             ],
             options={
-                "verbose_name": "partnership",
-                "verbose_name_plural": "partnerships",
-                "ordering": ["project__name", "organization__name"],
+                'verbose_name': 'partnership',
+                'verbose_name_plural': 'partnerships',
+                'ordering': ['project__name', 'organization__name'],
             },
         ),
         migrations.AddField(
-            model_name="organization",
-            name="source",
-            field=models.ForeignKey(
-                blank=True,
-                null=True,
-                on_delete=django.db.models.deletion.PROTECT,
-                related_name="organizations",
-                to="crm.source",
-                verbose_name="source",
-            ),
+            model_name='organization',
+            name='source',
+            field=models.ForeignKey(blank=True, null=True, on_delete=django.db.models.deletion.PROTECT, related_name='organizations', to='crm.source', verbose_name='source'),
         ),
         migrations.AddField(
-            model_name="mission",
-            name="source",
-            field=models.ForeignKey(
-                blank=True,
-                null=True,
-                on_delete=django.db.models.deletion.PROTECT,
-                to="crm.source",
-                verbose_name="source",
-            ),
+            model_name='mission',
+            name='source',
+            field=models.ForeignKey(blank=True, null=True, on_delete=django.db.models.deletion.PROTECT, to='crm.source', verbose_name='source'),
         ),
         migrations.AddField(
-            model_name="interaction",
-            name="source",
-            field=models.ForeignKey(
-                blank=True,
-                null=True,
-                on_delete=django.db.models.deletion.PROTECT,
-                to="crm.source",
-                verbose_name="source",
-            ),
+            model_name='interaction',
+            name='source',
+            field=models.ForeignKey(blank=True, null=True, on_delete=django.db.models.deletion.PROTECT, to='crm.source', verbose_name='source'),
         ),
         migrations.CreateModel(
-            name="HistoricalPerson",
+            name='HistoricalPerson',
             fields=[
-                (
-                    "id",
-                    models.BigIntegerField(
-                        auto_created=True, blank=True, db_index=True, verbose_name="ID"
-                    ),
-                ),
-                ("slug", models.SlugField(max_length=100, verbose_name="slug")),
-                ("given_name", models.CharField(max_length=100, verbose_name="given name")),
-                ("family_name", models.CharField(max_length=100, verbose_name="family name")),
-                ("email", models.EmailField(blank=True, max_length=254, verbose_name="e-mail")),
-                ("phone", models.CharField(blank=True, max_length=40, verbose_name="phone")),
-                (
-                    "preferred_language",
-                    models.CharField(
-                        choices=[("fr", "French"), ("en", "English")],
-                        default="fr",
-                        max_length=2,
-                        verbose_name="preferred language",
-                    ),
-                ),
-                ("notes", models.TextField(blank=True, verbose_name="notes")),
-                (
-                    "created_at",
-                    models.DateTimeField(blank=True, editable=False, verbose_name="created at"),
-                ),
-                (
-                    "updated_at",
-                    models.DateTimeField(blank=True, editable=False, verbose_name="updated at"),
-                ),
-                ("history_id", models.AutoField(primary_key=True, serialize=False)),
-                ("history_date", models.DateTimeField(db_index=True)),
-                ("history_change_reason", models.CharField(max_length=100, null=True)),
-                (
-                    "history_type",
-                    models.CharField(
-                        choices=[("+", "Created"), ("~", "Changed"), ("-", "Deleted")],
-                        max_length=1,
-                    ),
-                ),
-                (
-                    "history_user",
-                    models.ForeignKey(
-                        null=True,
-                        on_delete=django.db.models.deletion.SET_NULL,
-                        related_name="+",
-                        to=settings.AUTH_USER_MODEL,
-                    ),
-                ),
-                (
-                    "source",
-                    models.ForeignKey(
-                        blank=True,
-                        db_constraint=False,
-                        null=True,
-                        on_delete=django.db.models.deletion.DO_NOTHING,
-                        related_name="+",
-                        to="crm.source",
-                        verbose_name="source",
-                    ),
-                ),
+                ('id', models.BigIntegerField(auto_created=True, blank=True, db_index=True, verbose_name='ID')),
+                ('slug', models.SlugField(max_length=100, verbose_name='slug')),
+                ('given_name', models.CharField(max_length=100, verbose_name='given name')),
+                ('family_name', models.CharField(max_length=100, verbose_name='family name')),
+                ('email', models.EmailField(blank=True, max_length=254, verbose_name='e-mail')),
+                ('phone', models.CharField(blank=True, max_length=40, verbose_name='phone')),
+                ('preferred_language', models.CharField(choices=[('fr', 'French'), ('en', 'English')], default='fr', max_length=2, verbose_name='preferred language')),
+                ('notes', models.TextField(blank=True, verbose_name='notes')),
+                ('created_at', models.DateTimeField(blank=True, editable=False, verbose_name='created at')),
+                ('updated_at', models.DateTimeField(blank=True, editable=False, verbose_name='updated at')),
+                ('history_id', models.AutoField(primary_key=True, serialize=False)),
+                ('history_date', models.DateTimeField(db_index=True)),
+                ('history_change_reason', models.CharField(max_length=100, null=True)),
+                ('history_type', models.CharField(choices=[('+', 'Created'), ('~', 'Changed'), ('-', 'Deleted')], max_length=1)),
+                ('history_user', models.ForeignKey(null=True, on_delete=django.db.models.deletion.SET_NULL, related_name='+', to=settings.AUTH_USER_MODEL)),
+                ('source', models.ForeignKey(blank=True, db_constraint=False, null=True, on_delete=django.db.models.deletion.DO_NOTHING, related_name='+', to='crm.source', verbose_name='source')),
             ],
             options={
-                "verbose_name": "historical person",
-                "verbose_name_plural": "historical people",
-                "ordering": ("-history_date", "-history_id"),
-                "get_latest_by": ("history_date", "history_id"),
+                'verbose_name': 'historical person',
+                'verbose_name_plural': 'historical people',
+                'ordering': ('-history_date', '-history_id'),
+                'get_latest_by': ('history_date', 'history_id'),
             },
             bases=(simple_history.models.HistoricalChanges, models.Model),
         ),
         migrations.CreateModel(
-            name="HistoricalPartnership",
+            name='HistoricalPartnership',
             fields=[
-                (
-                    "id",
-                    models.BigIntegerField(
-                        auto_created=True, blank=True, db_index=True, verbose_name="ID"
-                    ),
-                ),
-                (
-                    "role",
-                    models.CharField(
-                        choices=[
-                            ("funder", "Funder"),
-                            ("technology_partner", "Technology partner"),
-                            ("payment_network", "Payment network"),
-                            ("investor", "Investor"),
-                            ("academic_partner", "Academic partner"),
-                            ("infrastructure", "Infrastructure and logistics"),
-                            ("advisor", "Advisor"),
-                            ("other", "Other"),
-                        ],
-                        max_length=30,
-                        verbose_name="role",
-                    ),
-                ),
-                (
-                    "stage",
-                    models.CharField(
-                        choices=[
-                            ("identified", "Identified"),
-                            ("contacted", "Contacted"),
-                            ("exploring", "Exploring"),
-                            ("proposal", "Proposal / concept note"),
-                            ("agreement", "Agreement (MoU) signed"),
-                            ("active", "Active"),
-                            ("on_hold", "On hold"),
-                            ("closed", "Closed"),
-                        ],
-                        default="identified",
-                        max_length=20,
-                        verbose_name="stage",
-                    ),
-                ),
-                (
-                    "contact_cadence_days",
-                    models.PositiveIntegerField(
-                        blank=True,
-                        help_text="Leave empty to use the default for the stage.",
-                        null=True,
-                        verbose_name="contact cadence (days)",
-                    ),
-                ),
-                ("notes", models.TextField(blank=True, verbose_name="notes")),
-                (
-                    "created_at",
-                    models.DateTimeField(blank=True, editable=False, verbose_name="created at"),
-                ),
-                (
-                    "updated_at",
-                    models.DateTimeField(blank=True, editable=False, verbose_name="updated at"),
-                ),
-                ("history_id", models.AutoField(primary_key=True, serialize=False)),
-                ("history_date", models.DateTimeField(db_index=True)),
-                ("history_change_reason", models.CharField(max_length=100, null=True)),
-                (
-                    "history_type",
-                    models.CharField(
-                        choices=[("+", "Created"), ("~", "Changed"), ("-", "Deleted")],
-                        max_length=1,
-                    ),
-                ),
-                (
-                    "history_user",
-                    models.ForeignKey(
-                        null=True,
-                        on_delete=django.db.models.deletion.SET_NULL,
-                        related_name="+",
-                        to=settings.AUTH_USER_MODEL,
-                    ),
-                ),
-                (
-                    "owner",
-                    models.ForeignKey(
-                        blank=True,
-                        db_constraint=False,
-                        null=True,
-                        on_delete=django.db.models.deletion.DO_NOTHING,
-                        related_name="+",
-                        to=settings.AUTH_USER_MODEL,
-                        verbose_name="owner",
-                    ),
-                ),
-                (
-                    "organization",
-                    models.ForeignKey(
-                        blank=True,
-                        db_constraint=False,
-                        null=True,
-                        on_delete=django.db.models.deletion.DO_NOTHING,
-                        related_name="+",
-                        to="crm.organization",
-                        verbose_name="organisation",
-                    ),
-                ),
-                (
-                    "project",
-                    models.ForeignKey(
-                        blank=True,
-                        db_constraint=False,
-                        null=True,
-                        on_delete=django.db.models.deletion.DO_NOTHING,
-                        related_name="+",
-                        to="crm.project",
-                        verbose_name="project",
-                    ),
-                ),
-                (
-                    "source",
-                    models.ForeignKey(
-                        blank=True,
-                        db_constraint=False,
-                        null=True,
-                        on_delete=django.db.models.deletion.DO_NOTHING,
-                        related_name="+",
-                        to="crm.source",
-                        verbose_name="source",
-                    ),
-                ),
+                ('id', models.BigIntegerField(auto_created=True, blank=True, db_index=True, verbose_name='ID')),
+                ('role', models.CharField(choices=[('funder', 'Funder'), ('technology_partner', 'Technology partner'), ('payment_network', 'Payment network'), ('investor', 'Investor'), ('academic_partner', 'Academic partner'), ('infrastructure', 'Infrastructure and logistics'), ('advisor', 'Advisor'), ('other', 'Other')], max_length=30, verbose_name='role')),
+                ('stage', models.CharField(choices=[('identified', 'Identified'), ('contacted', 'Contacted'), ('exploring', 'Exploring'), ('proposal', 'Proposal / concept note'), ('agreement', 'Agreement (MoU) signed'), ('active', 'Active'), ('on_hold', 'On hold'), ('closed', 'Closed')], default='identified', max_length=20, verbose_name='stage')),
+                ('contact_cadence_days', models.PositiveIntegerField(blank=True, help_text='Leave empty to use the default for the stage.', null=True, verbose_name='contact cadence (days)')),
+                ('notes', models.TextField(blank=True, verbose_name='notes')),
+                ('created_at', models.DateTimeField(blank=True, editable=False, verbose_name='created at')),
+                ('updated_at', models.DateTimeField(blank=True, editable=False, verbose_name='updated at')),
+                ('history_id', models.AutoField(primary_key=True, serialize=False)),
+                ('history_date', models.DateTimeField(db_index=True)),
+                ('history_change_reason', models.CharField(max_length=100, null=True)),
+                ('history_type', models.CharField(choices=[('+', 'Created'), ('~', 'Changed'), ('-', 'Deleted')], max_length=1)),
+                ('history_user', models.ForeignKey(null=True, on_delete=django.db.models.deletion.SET_NULL, related_name='+', to=settings.AUTH_USER_MODEL)),
+                ('owner', models.ForeignKey(blank=True, db_constraint=False, null=True, on_delete=django.db.models.deletion.DO_NOTHING, related_name='+', to=settings.AUTH_USER_MODEL, verbose_name='owner')),
+                ('organization', models.ForeignKey(blank=True, db_constraint=False, null=True, on_delete=django.db.models.deletion.DO_NOTHING, related_name='+', to='crm.organization', verbose_name='organisation')),
+                ('project', models.ForeignKey(blank=True, db_constraint=False, null=True, on_delete=django.db.models.deletion.DO_NOTHING, related_name='+', to='crm.project', verbose_name='project')),
+                ('source', models.ForeignKey(blank=True, db_constraint=False, null=True, on_delete=django.db.models.deletion.DO_NOTHING, related_name='+', to='crm.source', verbose_name='source')),
             ],
             options={
-                "verbose_name": "historical partnership",
-                "verbose_name_plural": "historical partnerships",
-                "ordering": ("-history_date", "-history_id"),
-                "get_latest_by": ("history_date", "history_id"),
+                'verbose_name': 'historical partnership',
+                'verbose_name_plural': 'historical partnerships',
+                'ordering': ('-history_date', '-history_id'),
+                'get_latest_by': ('history_date', 'history_id'),
             },
             bases=(simple_history.models.HistoricalChanges, models.Model),
         ),
         migrations.CreateModel(
-            name="HistoricalOrganization",
+            name='HistoricalOrganization',
             fields=[
-                (
-                    "id",
-                    models.BigIntegerField(
-                        auto_created=True, blank=True, db_index=True, verbose_name="ID"
-                    ),
-                ),
-                ("slug", models.SlugField(max_length=100, verbose_name="slug")),
-                (
-                    "name",
-                    models.CharField(
-                        help_text="As written in the source.", max_length=200, verbose_name="name"
-                    ),
-                ),
-                (
-                    "short_name",
-                    models.CharField(blank=True, max_length=50, verbose_name="short name"),
-                ),
-                (
-                    "kind",
-                    models.CharField(
-                        choices=[
-                            ("company", "Company"),
-                            ("payment_network", "Payment network"),
-                            ("university", "University"),
-                            ("investor", "Investor"),
-                            ("incubator", "Incubator"),
-                            ("port_authority", "Port authority"),
-                            ("business_association", "Business association"),
-                            ("government_body", "Government body"),
-                            ("development_agency", "Development agency"),
-                            ("other", "Other"),
-                        ],
-                        max_length=30,
-                        verbose_name="kind",
-                    ),
-                ),
-                (
-                    "country",
-                    models.CharField(
-                        blank=True,
-                        help_text="ISO 3166 code, e.g. US, TG.",
-                        max_length=2,
-                        verbose_name="country",
-                    ),
-                ),
-                ("city", models.CharField(blank=True, max_length=100, verbose_name="city")),
-                ("website", models.URLField(blank=True, verbose_name="website")),
-                ("description", models.TextField(blank=True, verbose_name="description")),
-                (
-                    "is_identified",
-                    models.BooleanField(
-                        default=True,
-                        help_text="Off for a placeholder such as “venture-capital firms (not named)”, to be resolved into real organisations later.",
-                        verbose_name="identified",
-                    ),
-                ),
-                (
-                    "needs_verification",
-                    models.BooleanField(default=False, verbose_name="to verify"),
-                ),
-                (
-                    "verification_note",
-                    models.TextField(blank=True, verbose_name="verification note"),
-                ),
-                (
-                    "created_at",
-                    models.DateTimeField(blank=True, editable=False, verbose_name="created at"),
-                ),
-                (
-                    "updated_at",
-                    models.DateTimeField(blank=True, editable=False, verbose_name="updated at"),
-                ),
-                ("history_id", models.AutoField(primary_key=True, serialize=False)),
-                ("history_date", models.DateTimeField(db_index=True)),
-                ("history_change_reason", models.CharField(max_length=100, null=True)),
-                (
-                    "history_type",
-                    models.CharField(
-                        choices=[("+", "Created"), ("~", "Changed"), ("-", "Deleted")],
-                        max_length=1,
-                    ),
-                ),
-                (
-                    "history_user",
-                    models.ForeignKey(
-                        null=True,
-                        on_delete=django.db.models.deletion.SET_NULL,
-                        related_name="+",
-                        to=settings.AUTH_USER_MODEL,
-                    ),
-                ),
-                (
-                    "source",
-                    models.ForeignKey(
-                        blank=True,
-                        db_constraint=False,
-                        null=True,
-                        on_delete=django.db.models.deletion.DO_NOTHING,
-                        related_name="+",
-                        to="crm.source",
-                        verbose_name="source",
-                    ),
-                ),
+                ('id', models.BigIntegerField(auto_created=True, blank=True, db_index=True, verbose_name='ID')),
+                ('slug', models.SlugField(max_length=100, verbose_name='slug')),
+                ('name', models.CharField(help_text='As written in the source.', max_length=200, verbose_name='name')),
+                ('short_name', models.CharField(blank=True, max_length=50, verbose_name='short name')),
+                ('kind', models.CharField(choices=[('company', 'Company'), ('payment_network', 'Payment network'), ('university', 'University'), ('investor', 'Investor'), ('incubator', 'Incubator'), ('port_authority', 'Port authority'), ('business_association', 'Business association'), ('government_body', 'Government body'), ('development_agency', 'Development agency'), ('other', 'Other')], max_length=30, verbose_name='kind')),
+                ('country', models.CharField(blank=True, help_text='ISO 3166 code, e.g. US, TG.', max_length=2, verbose_name='country')),
+                ('city', models.CharField(blank=True, max_length=100, verbose_name='city')),
+                ('website', models.URLField(blank=True, verbose_name='website')),
+                ('description', models.TextField(blank=True, verbose_name='description')),
+                ('is_identified', models.BooleanField(default=True, help_text='Off for a placeholder such as “venture-capital firms (not named)”, to be resolved into real organisations later.', verbose_name='identified')),
+                ('needs_verification', models.BooleanField(default=False, verbose_name='to verify')),
+                ('verification_note', models.TextField(blank=True, verbose_name='verification note')),
+                ('created_at', models.DateTimeField(blank=True, editable=False, verbose_name='created at')),
+                ('updated_at', models.DateTimeField(blank=True, editable=False, verbose_name='updated at')),
+                ('history_id', models.AutoField(primary_key=True, serialize=False)),
+                ('history_date', models.DateTimeField(db_index=True)),
+                ('history_change_reason', models.CharField(max_length=100, null=True)),
+                ('history_type', models.CharField(choices=[('+', 'Created'), ('~', 'Changed'), ('-', 'Deleted')], max_length=1)),
+                ('history_user', models.ForeignKey(null=True, on_delete=django.db.models.deletion.SET_NULL, related_name='+', to=settings.AUTH_USER_MODEL)),
+                ('source', models.ForeignKey(blank=True, db_constraint=False, null=True, on_delete=django.db.models.deletion.DO_NOTHING, related_name='+', to='crm.source', verbose_name='source')),
             ],
             options={
-                "verbose_name": "historical organisation",
-                "verbose_name_plural": "historical organisations",
-                "ordering": ("-history_date", "-history_id"),
-                "get_latest_by": ("history_date", "history_id"),
+                'verbose_name': 'historical organisation',
+                'verbose_name_plural': 'historical organisations',
+                'ordering': ('-history_date', '-history_id'),
+                'get_latest_by': ('history_date', 'history_id'),
             },
             bases=(simple_history.models.HistoricalChanges, models.Model),
         ),
         migrations.CreateModel(
-            name="HistoricalInteraction",
+            name='HistoricalInteraction',
             fields=[
-                (
-                    "id",
-                    models.BigIntegerField(
-                        auto_created=True, blank=True, db_index=True, verbose_name="ID"
-                    ),
-                ),
-                ("slug", models.SlugField(blank=True, max_length=100, verbose_name="slug")),
-                (
-                    "kind",
-                    models.CharField(
-                        choices=[
-                            ("meeting", "Meeting"),
-                            ("call", "Call"),
-                            ("email", "E-mail"),
-                            ("visit", "Visit"),
-                            ("event", "Event"),
-                            ("other", "Other"),
-                        ],
-                        max_length=20,
-                        verbose_name="kind",
-                    ),
-                ),
-                ("occurred_on", models.DateField(verbose_name="date")),
-                (
-                    "date_precision",
-                    models.CharField(
-                        choices=[
-                            ("day", "Day"),
-                            ("early_month", "Early in the month"),
-                            ("mid_month", "Mid-month"),
-                            ("late_month", "Late in the month"),
-                            ("month", "Month"),
-                            ("year", "Year"),
-                        ],
-                        default="day",
-                        max_length=20,
-                        verbose_name="precision of the date",
-                    ),
-                ),
-                ("city", models.CharField(blank=True, max_length=100, verbose_name="city")),
-                ("title", models.CharField(max_length=300, verbose_name="title")),
-                ("summary", models.TextField(blank=True, verbose_name="summary")),
-                ("outcome", models.TextField(blank=True, verbose_name="outcome")),
-                (
-                    "created_at",
-                    models.DateTimeField(blank=True, editable=False, verbose_name="created at"),
-                ),
-                (
-                    "updated_at",
-                    models.DateTimeField(blank=True, editable=False, verbose_name="updated at"),
-                ),
-                ("history_id", models.AutoField(primary_key=True, serialize=False)),
-                ("history_date", models.DateTimeField(db_index=True)),
-                ("history_change_reason", models.CharField(max_length=100, null=True)),
-                (
-                    "history_type",
-                    models.CharField(
-                        choices=[("+", "Created"), ("~", "Changed"), ("-", "Deleted")],
-                        max_length=1,
-                    ),
-                ),
-                (
-                    "created_by",
-                    models.ForeignKey(
-                        blank=True,
-                        db_constraint=False,
-                        null=True,
-                        on_delete=django.db.models.deletion.DO_NOTHING,
-                        related_name="+",
-                        to=settings.AUTH_USER_MODEL,
-                        verbose_name="created by",
-                    ),
-                ),
-                (
-                    "history_user",
-                    models.ForeignKey(
-                        null=True,
-                        on_delete=django.db.models.deletion.SET_NULL,
-                        related_name="+",
-                        to=settings.AUTH_USER_MODEL,
-                    ),
-                ),
-                (
-                    "mission",
-                    models.ForeignKey(
-                        blank=True,
-                        db_constraint=False,
-                        null=True,
-                        on_delete=django.db.models.deletion.DO_NOTHING,
-                        related_name="+",
-                        to="crm.mission",
-                        verbose_name="mission",
-                    ),
-                ),
-                (
-                    "source",
-                    models.ForeignKey(
-                        blank=True,
-                        db_constraint=False,
-                        null=True,
-                        on_delete=django.db.models.deletion.DO_NOTHING,
-                        related_name="+",
-                        to="crm.source",
-                        verbose_name="source",
-                    ),
-                ),
+                ('id', models.BigIntegerField(auto_created=True, blank=True, db_index=True, verbose_name='ID')),
+                ('slug', models.SlugField(blank=True, max_length=100, verbose_name='slug')),
+                ('kind', models.CharField(choices=[('meeting', 'Meeting'), ('call', 'Call'), ('email', 'E-mail'), ('visit', 'Visit'), ('event', 'Event'), ('other', 'Other')], max_length=20, verbose_name='kind')),
+                ('occurred_on', models.DateField(verbose_name='date')),
+                ('date_precision', models.CharField(choices=[('day', 'Day'), ('early_month', 'Early in the month'), ('mid_month', 'Mid-month'), ('late_month', 'Late in the month'), ('month', 'Month'), ('year', 'Year')], default='day', max_length=20, verbose_name='precision of the date')),
+                ('city', models.CharField(blank=True, max_length=100, verbose_name='city')),
+                ('title', models.CharField(max_length=300, verbose_name='title')),
+                ('summary', models.TextField(blank=True, verbose_name='summary')),
+                ('outcome', models.TextField(blank=True, verbose_name='outcome')),
+                ('created_at', models.DateTimeField(blank=True, editable=False, verbose_name='created at')),
+                ('updated_at', models.DateTimeField(blank=True, editable=False, verbose_name='updated at')),
+                ('history_id', models.AutoField(primary_key=True, serialize=False)),
+                ('history_date', models.DateTimeField(db_index=True)),
+                ('history_change_reason', models.CharField(max_length=100, null=True)),
+                ('history_type', models.CharField(choices=[('+', 'Created'), ('~', 'Changed'), ('-', 'Deleted')], max_length=1)),
+                ('created_by', models.ForeignKey(blank=True, db_constraint=False, null=True, on_delete=django.db.models.deletion.DO_NOTHING, related_name='+', to=settings.AUTH_USER_MODEL, verbose_name='created by')),
+                ('history_user', models.ForeignKey(null=True, on_delete=django.db.models.deletion.SET_NULL, related_name='+', to=settings.AUTH_USER_MODEL)),
+                ('mission', models.ForeignKey(blank=True, db_constraint=False, null=True, on_delete=django.db.models.deletion.DO_NOTHING, related_name='+', to='crm.mission', verbose_name='mission')),
+                ('source', models.ForeignKey(blank=True, db_constraint=False, null=True, on_delete=django.db.models.deletion.DO_NOTHING, related_name='+', to='crm.source', verbose_name='source')),
             ],
             options={
-                "verbose_name": "historical interaction",
-                "verbose_name_plural": "historical interactions",
-                "ordering": ("-history_date", "-history_id"),
-                "get_latest_by": ("history_date", "history_id"),
+                'verbose_name': 'historical interaction',
+                'verbose_name_plural': 'historical interactions',
+                'ordering': ('-history_date', '-history_id'),
+                'get_latest_by': ('history_date', 'history_id'),
             },
             bases=(simple_history.models.HistoricalChanges, models.Model),
         ),
         migrations.CreateModel(
-            name="HistoricalAffiliation",
+            name='HistoricalAffiliation',
             fields=[
-                (
-                    "id",
-                    models.BigIntegerField(
-                        auto_created=True, blank=True, db_index=True, verbose_name="ID"
-                    ),
-                ),
-                ("title", models.CharField(max_length=200, verbose_name="title or role")),
-                ("start_on", models.DateField(blank=True, null=True, verbose_name="start")),
-                ("end_on", models.DateField(blank=True, null=True, verbose_name="end")),
-                ("is_primary", models.BooleanField(default=False, verbose_name="primary")),
-                ("history_id", models.AutoField(primary_key=True, serialize=False)),
-                ("history_date", models.DateTimeField(db_index=True)),
-                ("history_change_reason", models.CharField(max_length=100, null=True)),
-                (
-                    "history_type",
-                    models.CharField(
-                        choices=[("+", "Created"), ("~", "Changed"), ("-", "Deleted")],
-                        max_length=1,
-                    ),
-                ),
-                (
-                    "history_user",
-                    models.ForeignKey(
-                        null=True,
-                        on_delete=django.db.models.deletion.SET_NULL,
-                        related_name="+",
-                        to=settings.AUTH_USER_MODEL,
-                    ),
-                ),
-                (
-                    "organization",
-                    models.ForeignKey(
-                        blank=True,
-                        db_constraint=False,
-                        null=True,
-                        on_delete=django.db.models.deletion.DO_NOTHING,
-                        related_name="+",
-                        to="crm.organization",
-                        verbose_name="organisation",
-                    ),
-                ),
-                (
-                    "person",
-                    models.ForeignKey(
-                        blank=True,
-                        db_constraint=False,
-                        null=True,
-                        on_delete=django.db.models.deletion.DO_NOTHING,
-                        related_name="+",
-                        to="crm.person",
-                        verbose_name="person",
-                    ),
-                ),
-                (
-                    "source",
-                    models.ForeignKey(
-                        blank=True,
-                        db_constraint=False,
-                        null=True,
-                        on_delete=django.db.models.deletion.DO_NOTHING,
-                        related_name="+",
-                        to="crm.source",
-                        verbose_name="source",
-                    ),
-                ),
+                ('id', models.BigIntegerField(auto_created=True, blank=True, db_index=True, verbose_name='ID')),
+                ('title', models.CharField(max_length=200, verbose_name='title or role')),
+                ('start_on', models.DateField(blank=True, null=True, verbose_name='start')),
+                ('end_on', models.DateField(blank=True, null=True, verbose_name='end')),
+                ('is_primary', models.BooleanField(default=False, verbose_name='primary')),
+                ('history_id', models.AutoField(primary_key=True, serialize=False)),
+                ('history_date', models.DateTimeField(db_index=True)),
+                ('history_change_reason', models.CharField(max_length=100, null=True)),
+                ('history_type', models.CharField(choices=[('+', 'Created'), ('~', 'Changed'), ('-', 'Deleted')], max_length=1)),
+                ('history_user', models.ForeignKey(null=True, on_delete=django.db.models.deletion.SET_NULL, related_name='+', to=settings.AUTH_USER_MODEL)),
+                ('organization', models.ForeignKey(blank=True, db_constraint=False, null=True, on_delete=django.db.models.deletion.DO_NOTHING, related_name='+', to='crm.organization', verbose_name='organisation')),
+                ('person', models.ForeignKey(blank=True, db_constraint=False, null=True, on_delete=django.db.models.deletion.DO_NOTHING, related_name='+', to='crm.person', verbose_name='person')),
+                ('source', models.ForeignKey(blank=True, db_constraint=False, null=True, on_delete=django.db.models.deletion.DO_NOTHING, related_name='+', to='crm.source', verbose_name='source')),
             ],
             options={
-                "verbose_name": "historical affiliation",
-                "verbose_name_plural": "historical affiliations",
-                "ordering": ("-history_date", "-history_id"),
-                "get_latest_by": ("history_date", "history_id"),
+                'verbose_name': 'historical affiliation',
+                'verbose_name_plural': 'historical affiliations',
+                'ordering': ('-history_date', '-history_id'),
+                'get_latest_by': ('history_date', 'history_id'),
             },
             bases=(simple_history.models.HistoricalChanges, models.Model),
         ),
         migrations.CreateModel(
-            name="Affiliation",
+            name='Affiliation',
             fields=[
-                (
-                    "id",
-                    models.BigAutoField(
-                        auto_created=True, primary_key=True, serialize=False, verbose_name="ID"
-                    ),
-                ),
-                ("title", models.CharField(max_length=200, verbose_name="title or role")),
-                ("start_on", models.DateField(blank=True, null=True, verbose_name="start")),
-                ("end_on", models.DateField(blank=True, null=True, verbose_name="end")),
-                ("is_primary", models.BooleanField(default=False, verbose_name="primary")),
-                (
-                    "organization",
-                    models.ForeignKey(
-                        on_delete=django.db.models.deletion.PROTECT,
-                        related_name="affiliations",
-                        to="crm.organization",
-                        verbose_name="organisation",
-                    ),
-                ),
-                (
-                    "person",
-                    models.ForeignKey(
-                        on_delete=django.db.models.deletion.PROTECT,
-                        related_name="affiliations",
-                        to="crm.person",
-                        verbose_name="person",
-                    ),
-                ),
-                (
-                    "source",
-                    models.ForeignKey(
-                        blank=True,
-                        null=True,
-                        on_delete=django.db.models.deletion.PROTECT,
-                        to="crm.source",
-                        verbose_name="source",
-                    ),
-                ),
+                ('id', models.BigAutoField(auto_created=True, primary_key=True, serialize=False, verbose_name='ID')),
+                ('title', models.CharField(max_length=200, verbose_name='title or role')),
+                ('start_on', models.DateField(blank=True, null=True, verbose_name='start')),
+                ('end_on', models.DateField(blank=True, null=True, verbose_name='end')),
+                ('is_primary', models.BooleanField(default=False, verbose_name='primary')),
+                ('organization', models.ForeignKey(on_delete=django.db.models.deletion.PROTECT, related_name='affiliations', to='crm.organization', verbose_name='organisation')),
+                ('person', models.ForeignKey(on_delete=django.db.models.deletion.PROTECT, related_name='affiliations', to='crm.person', verbose_name='person')),
+                ('source', models.ForeignKey(blank=True, null=True, on_delete=django.db.models.deletion.PROTECT, to='crm.source', verbose_name='source')),
             ],
             options={
-                "verbose_name": "affiliation",
-                "verbose_name_plural": "affiliations",
-                "ordering": ["-is_primary", "title"],
+                'verbose_name': 'affiliation',
+                'verbose_name_plural': 'affiliations',
+                'ordering': ['-is_primary', 'title'],
             },
         ),
         migrations.CreateModel(
-            name="StageChange",
+            name='StageChange',
             fields=[
-                (
-                    "id",
-                    models.BigAutoField(
-                        auto_created=True, primary_key=True, serialize=False, verbose_name="ID"
-                    ),
-                ),
-                (
-                    "from_stage",
-                    models.CharField(
-                        blank=True,
-                        choices=[
-                            ("identified", "Identified"),
-                            ("contacted", "Contacted"),
-                            ("exploring", "Exploring"),
-                            ("proposal", "Proposal / concept note"),
-                            ("agreement", "Agreement (MoU) signed"),
-                            ("active", "Active"),
-                            ("on_hold", "On hold"),
-                            ("closed", "Closed"),
-                        ],
-                        max_length=20,
-                        verbose_name="from",
-                    ),
-                ),
-                (
-                    "to_stage",
-                    models.CharField(
-                        choices=[
-                            ("identified", "Identified"),
-                            ("contacted", "Contacted"),
-                            ("exploring", "Exploring"),
-                            ("proposal", "Proposal / concept note"),
-                            ("agreement", "Agreement (MoU) signed"),
-                            ("active", "Active"),
-                            ("on_hold", "On hold"),
-                            ("closed", "Closed"),
-                        ],
-                        max_length=20,
-                        verbose_name="to",
-                    ),
-                ),
-                ("changed_at", models.DateTimeField(verbose_name="changed at")),
-                ("note", models.TextField(blank=True, verbose_name="note")),
-                (
-                    "changed_by",
-                    models.ForeignKey(
-                        blank=True,
-                        null=True,
-                        on_delete=django.db.models.deletion.PROTECT,
-                        related_name="+",
-                        to=settings.AUTH_USER_MODEL,
-                        verbose_name="changed by",
-                    ),
-                ),
-                (
-                    "partnership",
-                    models.ForeignKey(
-                        on_delete=django.db.models.deletion.PROTECT,
-                        related_name="stage_changes",
-                        to="crm.partnership",
-                        verbose_name="partnership",
-                    ),
-                ),
+                ('id', models.BigAutoField(auto_created=True, primary_key=True, serialize=False, verbose_name='ID')),
+                ('from_stage', models.CharField(blank=True, choices=[('identified', 'Identified'), ('contacted', 'Contacted'), ('exploring', 'Exploring'), ('proposal', 'Proposal / concept note'), ('agreement', 'Agreement (MoU) signed'), ('active', 'Active'), ('on_hold', 'On hold'), ('closed', 'Closed')], max_length=20, verbose_name='from')),
+                ('to_stage', models.CharField(choices=[('identified', 'Identified'), ('contacted', 'Contacted'), ('exploring', 'Exploring'), ('proposal', 'Proposal / concept note'), ('agreement', 'Agreement (MoU) signed'), ('active', 'Active'), ('on_hold', 'On hold'), ('closed', 'Closed')], max_length=20, verbose_name='to')),
+                ('changed_at', models.DateTimeField(verbose_name='changed at')),
+                ('note', models.TextField(blank=True, verbose_name='note')),
+                ('changed_by', models.ForeignKey(blank=True, null=True, on_delete=django.db.models.deletion.PROTECT, related_name='+', to=settings.AUTH_USER_MODEL, verbose_name='changed by')),
+                ('partnership', models.ForeignKey(on_delete=django.db.models.deletion.PROTECT, related_name='stage_changes', to='crm.partnership', verbose_name='partnership')),
             ],
             options={
-                "verbose_name": "stage change",
-                "verbose_name_plural": "stage changes",
-                "ordering": ["-changed_at", "-id"],
+                'verbose_name': 'stage change',
+                'verbose_name_plural': 'stage changes',
+                'ordering': ['-changed_at', '-id'],
             },
         ),
         migrations.AddIndex(
-            model_name="interactionorganization",
-            index=models.Index(fields=["organization", "interaction"], name="crm_intorg_org_idx"),
+            model_name='interactionorganization',
+            index=models.Index(fields=['organization', 'interaction'], name='crm_intorg_org_idx'),
         ),
         migrations.AddConstraint(
-            model_name="interactionorganization",
-            constraint=models.UniqueConstraint(
-                fields=("interaction", "organization"), name="crm_interactionorganization_unique"
-            ),
+            model_name='interactionorganization',
+            constraint=models.UniqueConstraint(fields=('interaction', 'organization'), name='crm_interactionorganization_unique'),
         ),
         migrations.AddConstraint(
-            model_name="missionmember",
-            constraint=models.UniqueConstraint(
-                fields=("mission", "person"), name="crm_missionmember_unique"
-            ),
+            model_name='missionmember',
+            constraint=models.UniqueConstraint(fields=('mission', 'person'), name='crm_missionmember_unique'),
         ),
         migrations.AddIndex(
-            model_name="followup",
-            index=models.Index(
-                condition=models.Q(("status__in", ["open", "in_progress", "waiting"])),
-                fields=["assignee", "due_on"],
-                name="crm_followup_open_assignee_idx",
-            ),
+            model_name='followup',
+            index=models.Index(condition=models.Q(('status__in', ['open', 'in_progress', 'waiting'])), fields=['assignee', 'due_on'], name='crm_followup_open_assignee_idx'),
         ),
         migrations.AddIndex(
-            model_name="followup",
-            index=models.Index(
-                condition=models.Q(("status__in", ["open", "in_progress", "waiting"])),
-                fields=["due_on"],
-                name="crm_followup_open_due_idx",
-            ),
+            model_name='followup',
+            index=models.Index(condition=models.Q(('status__in', ['open', 'in_progress', 'waiting'])), fields=['due_on'], name='crm_followup_open_due_idx'),
         ),
         migrations.AddIndex(
-            model_name="followup",
-            index=models.Index(
-                fields=["project", "organization"], name="crm_followup_project_idx"
-            ),
+            model_name='followup',
+            index=models.Index(fields=['project', 'organization'], name='crm_followup_project_idx'),
         ),
         migrations.AddConstraint(
-            model_name="followup",
-            constraint=models.CheckConstraint(
-                condition=models.Q(
-                    ("status__in", ["open", "in_progress", "waiting", "done", "cancelled"])
-                ),
-                name="crm_followup_status_valid",
-            ),
+            model_name='followup',
+            constraint=models.CheckConstraint(condition=models.Q(('status__in', ['open', 'in_progress', 'waiting', 'done', 'cancelled'])), name='crm_followup_status_valid'),
         ),
         migrations.AddConstraint(
-            model_name="followup",
-            constraint=models.CheckConstraint(
-                condition=models.Q(("priority__in", ["low", "normal", "high"])),
-                name="crm_followup_priority_valid",
-            ),
+            model_name='followup',
+            constraint=models.CheckConstraint(condition=models.Q(('priority__in', ['low', 'normal', 'high'])), name='crm_followup_priority_valid'),
         ),
         migrations.AddConstraint(
-            model_name="followup",
-            constraint=models.CheckConstraint(
-                condition=models.Q(
-                    models.Q(("completed_at__isnull", False), ("status", "done")),
-                    models.Q(
-                        models.Q(("status", "done"), _negated=True), ("completed_at__isnull", True)
-                    ),
-                    _connector="OR",
-                ),
-                name="crm_followup_completed_at_iff_done",
-            ),
+            model_name='followup',
+            constraint=models.CheckConstraint(condition=models.Q(models.Q(('completed_at__isnull', False), ('status', 'done')), models.Q(models.Q(('status', 'done'), _negated=True), ('completed_at__isnull', True)), _connector='OR'), name='crm_followup_completed_at_iff_done'),
         ),
         migrations.AddConstraint(
-            model_name="followup",
-            constraint=models.CheckConstraint(
-                condition=models.Q(
-                    models.Q(("status", "done"), _negated=True),
-                    models.Q(("completion_note", ""), _negated=True),
-                    _connector="OR",
-                ),
-                name="crm_followup_done_has_note",
-            ),
+            model_name='followup',
+            constraint=models.CheckConstraint(condition=models.Q(models.Q(('status', 'done'), _negated=True), models.Q(('completion_note', ''), _negated=True), _connector='OR'), name='crm_followup_done_has_note'),
         ),
         migrations.AddConstraint(
-            model_name="project",
-            constraint=models.CheckConstraint(
-                condition=models.Q(("sector__in", ["ict", "energy"])),
-                name="crm_project_sector_valid",
-            ),
+            model_name='project',
+            constraint=models.CheckConstraint(condition=models.Q(('sector__in', ['ict', 'energy'])), name='crm_project_sector_valid'),
         ),
         migrations.AddConstraint(
-            model_name="project",
-            constraint=models.CheckConstraint(
-                condition=models.Q(
-                    (
-                        "status__in",
-                        ["formulation", "approved", "implementation", "completed", "dropped"],
-                    )
-                ),
-                name="crm_project_status_valid",
-            ),
+            model_name='project',
+            constraint=models.CheckConstraint(condition=models.Q(('status__in', ['formulation', 'approved', 'implementation', 'completed', 'dropped'])), name='crm_project_status_valid'),
         ),
         migrations.AddConstraint(
-            model_name="programme",
-            constraint=models.CheckConstraint(
-                condition=models.Q(
-                    (
-                        "status__in",
-                        ["eligible", "formulation", "signed", "implementation", "closed"],
-                    )
-                ),
-                name="crm_programme_status_valid",
-            ),
+            model_name='programme',
+            constraint=models.CheckConstraint(condition=models.Q(('status__in', ['eligible', 'formulation', 'signed', 'implementation', 'closed'])), name='crm_programme_status_valid'),
         ),
         migrations.AddConstraint(
-            model_name="programme",
-            constraint=models.CheckConstraint(
-                condition=models.Q(
-                    (
-                        "eligible_since_precision__in",
-                        ["day", "early_month", "mid_month", "late_month", "month", "year"],
-                    )
-                ),
-                name="crm_programme_eligible_since_precision_valid",
-            ),
+            model_name='programme',
+            constraint=models.CheckConstraint(condition=models.Q(('eligible_since_precision__in', ['day', 'early_month', 'mid_month', 'late_month', 'month', 'year'])), name='crm_programme_eligible_since_precision_valid'),
         ),
         migrations.AddConstraint(
-            model_name="person",
-            constraint=models.CheckConstraint(
-                condition=models.Q(("preferred_language__in", ["fr", "en"])),
-                name="crm_person_preferred_language_valid",
-            ),
+            model_name='person',
+            constraint=models.CheckConstraint(condition=models.Q(('preferred_language__in', ['fr', 'en'])), name='crm_person_preferred_language_valid'),
         ),
         migrations.AddConstraint(
-            model_name="person",
-            constraint=models.UniqueConstraint(
-                django.db.models.functions.text.Lower("email"),
-                condition=models.Q(("email", ""), _negated=True),
-                name="crm_person_email_unique",
-            ),
+            model_name='person',
+            constraint=models.UniqueConstraint(django.db.models.functions.text.Lower('email'), condition=models.Q(('email', ''), _negated=True), name='crm_person_email_unique'),
         ),
         migrations.AddIndex(
-            model_name="partnership",
-            index=models.Index(fields=["project", "stage"], name="crm_partnership_pipeline_idx"),
+            model_name='partnership',
+            index=models.Index(fields=['project', 'stage'], name='crm_partnership_pipeline_idx'),
         ),
         migrations.AddConstraint(
-            model_name="partnership",
-            constraint=models.UniqueConstraint(
-                fields=("organization", "project"), name="crm_partnership_unique"
-            ),
+            model_name='partnership',
+            constraint=models.UniqueConstraint(fields=('organization', 'project'), name='crm_partnership_unique'),
         ),
         migrations.AddConstraint(
-            model_name="partnership",
-            constraint=models.CheckConstraint(
-                condition=models.Q(
-                    (
-                        "role__in",
-                        [
-                            "funder",
-                            "technology_partner",
-                            "payment_network",
-                            "investor",
-                            "academic_partner",
-                            "infrastructure",
-                            "advisor",
-                            "other",
-                        ],
-                    )
-                ),
-                name="crm_partnership_role_valid",
-            ),
+            model_name='partnership',
+            constraint=models.CheckConstraint(condition=models.Q(('role__in', ['funder', 'technology_partner', 'payment_network', 'investor', 'academic_partner', 'infrastructure', 'advisor', 'other'])), name='crm_partnership_role_valid'),
         ),
         migrations.AddConstraint(
-            model_name="partnership",
-            constraint=models.CheckConstraint(
-                condition=models.Q(
-                    (
-                        "stage__in",
-                        [
-                            "identified",
-                            "contacted",
-                            "exploring",
-                            "proposal",
-                            "agreement",
-                            "active",
-                            "on_hold",
-                            "closed",
-                        ],
-                    )
-                ),
-                name="crm_partnership_stage_valid",
-            ),
+            model_name='partnership',
+            constraint=models.CheckConstraint(condition=models.Q(('stage__in', ['identified', 'contacted', 'exploring', 'proposal', 'agreement', 'active', 'on_hold', 'closed'])), name='crm_partnership_stage_valid'),
         ),
         migrations.AddConstraint(
-            model_name="partnership",
-            constraint=models.CheckConstraint(
-                condition=models.Q(
-                    ("contact_cadence_days__isnull", True),
-                    ("contact_cadence_days__gt", 0),
-                    _connector="OR",
-                ),
-                name="crm_partnership_cadence_positive",
-            ),
+            model_name='partnership',
+            constraint=models.CheckConstraint(condition=models.Q(('contact_cadence_days__isnull', True), ('contact_cadence_days__gt', 0), _connector='OR'), name='crm_partnership_cadence_positive'),
         ),
         migrations.AddConstraint(
-            model_name="organization",
-            constraint=models.CheckConstraint(
-                condition=models.Q(
-                    (
-                        "kind__in",
-                        [
-                            "company",
-                            "payment_network",
-                            "university",
-                            "investor",
-                            "incubator",
-                            "port_authority",
-                            "business_association",
-                            "government_body",
-                            "development_agency",
-                            "other",
-                        ],
-                    )
-                ),
-                name="crm_organization_kind_valid",
-            ),
+            model_name='organization',
+            constraint=models.CheckConstraint(condition=models.Q(('kind__in', ['company', 'payment_network', 'university', 'investor', 'incubator', 'port_authority', 'business_association', 'government_body', 'development_agency', 'other'])), name='crm_organization_kind_valid'),
         ),
         migrations.AddConstraint(
-            model_name="organization",
-            constraint=models.CheckConstraint(
-                condition=models.Q(
-                    ("needs_verification", False),
-                    models.Q(("verification_note", ""), _negated=True),
-                    _connector="OR",
-                ),
-                name="crm_organization_verification_has_note",
-            ),
+            model_name='organization',
+            constraint=models.CheckConstraint(condition=models.Q(('needs_verification', False), models.Q(('verification_note', ''), _negated=True), _connector='OR'), name='crm_organization_verification_has_note'),
         ),
         migrations.AddConstraint(
-            model_name="mission",
-            constraint=models.CheckConstraint(
-                condition=models.Q(
-                    ("start_on__isnull", True),
-                    ("end_on__isnull", True),
-                    ("end_on__gte", models.F("start_on")),
-                    _connector="OR",
-                ),
-                name="crm_mission_end_on_after_start_on",
-            ),
+            model_name='mission',
+            constraint=models.CheckConstraint(condition=models.Q(('start_on__isnull', True), ('end_on__isnull', True), ('end_on__gte', models.F('start_on')), _connector='OR'), name='crm_mission_end_on_after_start_on'),
         ),
         migrations.AddConstraint(
-            model_name="mission",
-            constraint=models.CheckConstraint(
-                condition=models.Q(
-                    (
-                        "date_precision__in",
-                        ["day", "early_month", "mid_month", "late_month", "month", "year"],
-                    )
-                ),
-                name="crm_mission_date_precision_valid",
-            ),
+            model_name='mission',
+            constraint=models.CheckConstraint(condition=models.Q(('date_precision__in', ['day', 'early_month', 'mid_month', 'late_month', 'month', 'year'])), name='crm_mission_date_precision_valid'),
         ),
         migrations.AddConstraint(
-            model_name="interaction",
-            constraint=models.CheckConstraint(
-                condition=models.Q(
-                    ("kind__in", ["meeting", "call", "email", "visit", "event", "other"])
-                ),
-                name="crm_interaction_kind_valid",
-            ),
+            model_name='interaction',
+            constraint=models.CheckConstraint(condition=models.Q(('kind__in', ['meeting', 'call', 'email', 'visit', 'event', 'other'])), name='crm_interaction_kind_valid'),
         ),
         migrations.AddConstraint(
-            model_name="interaction",
-            constraint=models.CheckConstraint(
-                condition=models.Q(
-                    (
-                        "date_precision__in",
-                        ["day", "early_month", "mid_month", "late_month", "month", "year"],
-                    )
-                ),
-                name="crm_interaction_date_precision_valid",
-            ),
+            model_name='interaction',
+            constraint=models.CheckConstraint(condition=models.Q(('date_precision__in', ['day', 'early_month', 'mid_month', 'late_month', 'month', 'year'])), name='crm_interaction_date_precision_valid'),
         ),
         migrations.AddConstraint(
-            model_name="affiliation",
-            constraint=models.CheckConstraint(
-                condition=models.Q(
-                    ("start_on__isnull", True),
-                    ("end_on__isnull", True),
-                    ("end_on__gte", models.F("start_on")),
-                    _connector="OR",
-                ),
-                name="crm_affiliation_end_on_after_start_on",
-            ),
+            model_name='affiliation',
+            constraint=models.CheckConstraint(condition=models.Q(('start_on__isnull', True), ('end_on__isnull', True), ('end_on__gte', models.F('start_on')), _connector='OR'), name='crm_affiliation_end_on_after_start_on'),
         ),
         migrations.AddConstraint(
-            model_name="affiliation",
-            constraint=models.UniqueConstraint(
-                condition=models.Q(("end_on__isnull", True)),
-                fields=("person", "organization", "title"),
-                name="crm_affiliation_one_active_per_role",
-            ),
+            model_name='affiliation',
+            constraint=models.UniqueConstraint(condition=models.Q(('end_on__isnull', True)), fields=('person', 'organization', 'title'), name='crm_affiliation_one_active_per_role'),
         ),
         migrations.AddConstraint(
-            model_name="affiliation",
-            constraint=models.UniqueConstraint(
-                condition=models.Q(("end_on__isnull", True), ("is_primary", True)),
-                fields=("person",),
-                name="crm_affiliation_one_primary_per_person",
-            ),
+            model_name='affiliation',
+            constraint=models.UniqueConstraint(condition=models.Q(('end_on__isnull', True), ('is_primary', True)), fields=('person',), name='crm_affiliation_one_primary_per_person'),
         ),
         migrations.AddIndex(
-            model_name="stagechange",
-            index=models.Index(
-                fields=["partnership", "-changed_at"], name="crm_stagechange_history_idx"
-            ),
+            model_name='stagechange',
+            index=models.Index(fields=['partnership', '-changed_at'], name='crm_stagechange_history_idx'),
         ),
         migrations.AddConstraint(
-            model_name="stagechange",
-            constraint=models.CheckConstraint(
-                condition=models.Q(
-                    ("from_stage", ""),
-                    (
-                        "from_stage__in",
-                        [
-                            "identified",
-                            "contacted",
-                            "exploring",
-                            "proposal",
-                            "agreement",
-                            "active",
-                            "on_hold",
-                            "closed",
-                        ],
-                    ),
-                    _connector="OR",
-                ),
-                name="crm_stagechange_from_stage_valid",
-            ),
+            model_name='stagechange',
+            constraint=models.CheckConstraint(condition=models.Q(('from_stage', ''), ('from_stage__in', ['identified', 'contacted', 'exploring', 'proposal', 'agreement', 'active', 'on_hold', 'closed']), _connector='OR'), name='crm_stagechange_from_stage_valid'),
         ),
         migrations.AddConstraint(
-            model_name="stagechange",
-            constraint=models.CheckConstraint(
-                condition=models.Q(
-                    (
-                        "to_stage__in",
-                        [
-                            "identified",
-                            "contacted",
-                            "exploring",
-                            "proposal",
-                            "agreement",
-                            "active",
-                            "on_hold",
-                            "closed",
-                        ],
-                    )
-                ),
-                name="crm_stagechange_to_stage_valid",
-            ),
+            model_name='stagechange',
+            constraint=models.CheckConstraint(condition=models.Q(('to_stage__in', ['identified', 'contacted', 'exploring', 'proposal', 'agreement', 'active', 'on_hold', 'closed'])), name='crm_stagechange_to_stage_valid'),
         ),
         migrations.AddConstraint(
-            model_name="stagechange",
-            constraint=models.CheckConstraint(
-                condition=models.Q(("from_stage", models.F("to_stage")), _negated=True),
-                name="crm_stagechange_is_a_change",
-            ),
+            model_name='stagechange',
+            constraint=models.CheckConstraint(condition=models.Q(('from_stage', models.F('to_stage')), _negated=True), name='crm_stagechange_is_a_change'),
         ),
     ]

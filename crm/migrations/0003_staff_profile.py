@@ -6,50 +6,24 @@ from django.db import migrations, models
 
 
 class Migration(migrations.Migration):
+
     dependencies = [
-        ("crm", "0002_role_groups"),
+        ('crm', '0002_role_groups'),
         migrations.swappable_dependency(settings.AUTH_USER_MODEL),
     ]
 
     operations = [
         migrations.CreateModel(
-            name="StaffProfile",
+            name='StaffProfile',
             fields=[
-                (
-                    "id",
-                    models.BigAutoField(
-                        auto_created=True, primary_key=True, serialize=False, verbose_name="ID"
-                    ),
-                ),
-                (
-                    "language",
-                    models.CharField(
-                        choices=[("fr", "French"), ("en", "English")],
-                        default="fr",
-                        help_text="Language of the e-mails the CRM sends to this person.",
-                        max_length=2,
-                        verbose_name="language",
-                    ),
-                ),
-                (
-                    "user",
-                    models.OneToOneField(
-                        on_delete=django.db.models.deletion.CASCADE,
-                        related_name="crm_profile",
-                        to=settings.AUTH_USER_MODEL,
-                        verbose_name="user",
-                    ),
-                ),
+                ('id', models.BigAutoField(auto_created=True, primary_key=True, serialize=False, verbose_name='ID')),
+                ('language', models.CharField(choices=[('fr', 'French'), ('en', 'English')], default='fr', help_text='Language of the e-mails the CRM sends to this person.', max_length=2, verbose_name='language')),
+                ('user', models.OneToOneField(on_delete=django.db.models.deletion.CASCADE, related_name='crm_profile', to=settings.AUTH_USER_MODEL, verbose_name='user')),
             ],
             options={
-                "verbose_name": "staff profile",
-                "verbose_name_plural": "staff profiles",
-                "constraints": [
-                    models.CheckConstraint(
-                        condition=models.Q(("language__in", ["fr", "en"])),
-                        name="crm_staffprofile_language_valid",
-                    )
-                ],
+                'verbose_name': 'staff profile',
+                'verbose_name_plural': 'staff profiles',
+                'constraints': [models.CheckConstraint(condition=models.Q(('language__in', ['fr', 'en'])), name='crm_staffprofile_language_valid')],
             },
         ),
     ]

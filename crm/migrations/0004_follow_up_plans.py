@@ -5,88 +5,42 @@ from django.db import migrations, models
 
 
 class Migration(migrations.Migration):
+
     dependencies = [
-        ("crm", "0003_staff_profile"),
+        ('crm', '0003_staff_profile'),
     ]
 
     operations = [
         migrations.CreateModel(
-            name="FollowUpPlan",
+            name='FollowUpPlan',
             fields=[
-                (
-                    "id",
-                    models.BigAutoField(
-                        auto_created=True, primary_key=True, serialize=False, verbose_name="ID"
-                    ),
-                ),
-                ("slug", models.SlugField(max_length=100, unique=True, verbose_name="slug")),
-                ("name", models.CharField(max_length=200, verbose_name="name")),
-                ("description", models.TextField(blank=True, verbose_name="description")),
-                (
-                    "is_active",
-                    models.BooleanField(
-                        default=True,
-                        help_text="Only active plans are offered on the pages.",
-                        verbose_name="active",
-                    ),
-                ),
+                ('id', models.BigAutoField(auto_created=True, primary_key=True, serialize=False, verbose_name='ID')),
+                ('slug', models.SlugField(max_length=100, unique=True, verbose_name='slug')),
+                ('name', models.CharField(max_length=200, verbose_name='name')),
+                ('description', models.TextField(blank=True, verbose_name='description')),
+                ('is_active', models.BooleanField(default=True, help_text='Only active plans are offered on the pages.', verbose_name='active')),
             ],
             options={
-                "verbose_name": "follow-up plan",
-                "verbose_name_plural": "follow-up plans",
-                "ordering": ["name"],
+                'verbose_name': 'follow-up plan',
+                'verbose_name_plural': 'follow-up plans',
+                'ordering': ['name'],
             },
         ),
         migrations.CreateModel(
-            name="FollowUpPlanStep",
+            name='FollowUpPlanStep',
             fields=[
-                (
-                    "id",
-                    models.BigAutoField(
-                        auto_created=True, primary_key=True, serialize=False, verbose_name="ID"
-                    ),
-                ),
-                (
-                    "offset_days",
-                    models.PositiveIntegerField(
-                        help_text="0 means the day of the interaction.",
-                        verbose_name="days after the interaction",
-                    ),
-                ),
-                ("title", models.CharField(max_length=300, verbose_name="title")),
-                ("description", models.TextField(blank=True, verbose_name="description")),
-                (
-                    "priority",
-                    models.CharField(
-                        choices=[("low", "Low"), ("normal", "Normal"), ("high", "High")],
-                        default="normal",
-                        max_length=10,
-                        verbose_name="priority",
-                    ),
-                ),
-                (
-                    "plan",
-                    models.ForeignKey(
-                        on_delete=django.db.models.deletion.CASCADE,
-                        related_name="steps",
-                        to="crm.followupplan",
-                        verbose_name="plan",
-                    ),
-                ),
+                ('id', models.BigAutoField(auto_created=True, primary_key=True, serialize=False, verbose_name='ID')),
+                ('offset_days', models.PositiveIntegerField(help_text='0 means the day of the interaction.', verbose_name='days after the interaction')),
+                ('title', models.CharField(max_length=300, verbose_name='title')),
+                ('description', models.TextField(blank=True, verbose_name='description')),
+                ('priority', models.CharField(choices=[('low', 'Low'), ('normal', 'Normal'), ('high', 'High')], default='normal', max_length=10, verbose_name='priority')),
+                ('plan', models.ForeignKey(on_delete=django.db.models.deletion.CASCADE, related_name='steps', to='crm.followupplan', verbose_name='plan')),
             ],
             options={
-                "verbose_name": "step",
-                "verbose_name_plural": "steps",
-                "ordering": ["plan", "offset_days", "id"],
-                "constraints": [
-                    models.UniqueConstraint(
-                        fields=("plan", "title"), name="crm_followupplanstep_unique"
-                    ),
-                    models.CheckConstraint(
-                        condition=models.Q(("priority__in", ["low", "normal", "high"])),
-                        name="crm_followupplanstep_priority_valid",
-                    ),
-                ],
+                'verbose_name': 'step',
+                'verbose_name_plural': 'steps',
+                'ordering': ['plan', 'offset_days', 'id'],
+                'constraints': [models.UniqueConstraint(fields=('plan', 'title'), name='crm_followupplanstep_unique'), models.CheckConstraint(condition=models.Q(('priority__in', ['low', 'normal', 'high'])), name='crm_followupplanstep_priority_valid')],
             },
         ),
     ]

@@ -6,83 +6,36 @@ from django.db import migrations, models
 
 
 class Migration(migrations.Migration):
+
     dependencies = [
-        ("crm", "0004_follow_up_plans"),
+        ('crm', '0004_follow_up_plans'),
         migrations.swappable_dependency(settings.AUTH_USER_MODEL),
     ]
 
     operations = [
         migrations.AddField(
-            model_name="staffprofile",
-            name="calendar_token",
-            field=models.CharField(
-                blank=True,
-                editable=False,
-                max_length=64,
-                null=True,
-                unique=True,
-                verbose_name="calendar token",
-            ),
+            model_name='staffprofile',
+            name='calendar_token',
+            field=models.CharField(blank=True, editable=False, max_length=64, null=True, unique=True, verbose_name='calendar token'),
         ),
         migrations.CreateModel(
-            name="ApiToken",
+            name='ApiToken',
             fields=[
-                (
-                    "id",
-                    models.BigAutoField(
-                        auto_created=True, primary_key=True, serialize=False, verbose_name="ID"
-                    ),
-                ),
-                (
-                    "name",
-                    models.CharField(
-                        help_text="What the key is for, e.g. “Reporting to MCC”.",
-                        max_length=100,
-                        verbose_name="name",
-                    ),
-                ),
-                ("prefix", models.CharField(editable=False, max_length=16, verbose_name="prefix")),
-                (
-                    "key_hash",
-                    models.CharField(editable=False, max_length=64, verbose_name="key hash"),
-                ),
-                ("created_at", models.DateTimeField(auto_now_add=True, verbose_name="created at")),
-                (
-                    "expires_at",
-                    models.DateTimeField(
-                        blank=True,
-                        help_text="Leave empty for no expiry.",
-                        null=True,
-                        verbose_name="expires at",
-                    ),
-                ),
-                (
-                    "last_used_at",
-                    models.DateTimeField(
-                        blank=True, editable=False, null=True, verbose_name="last used at"
-                    ),
-                ),
-                (
-                    "revoked_at",
-                    models.DateTimeField(blank=True, null=True, verbose_name="revoked at"),
-                ),
-                (
-                    "user",
-                    models.ForeignKey(
-                        on_delete=django.db.models.deletion.CASCADE,
-                        related_name="api_tokens",
-                        to=settings.AUTH_USER_MODEL,
-                        verbose_name="user",
-                    ),
-                ),
+                ('id', models.BigAutoField(auto_created=True, primary_key=True, serialize=False, verbose_name='ID')),
+                ('name', models.CharField(help_text='What the key is for, e.g. “Reporting to MCC”.', max_length=100, verbose_name='name')),
+                ('prefix', models.CharField(editable=False, max_length=16, verbose_name='prefix')),
+                ('key_hash', models.CharField(editable=False, max_length=64, verbose_name='key hash')),
+                ('created_at', models.DateTimeField(auto_now_add=True, verbose_name='created at')),
+                ('expires_at', models.DateTimeField(blank=True, help_text='Leave empty for no expiry.', null=True, verbose_name='expires at')),
+                ('last_used_at', models.DateTimeField(blank=True, editable=False, null=True, verbose_name='last used at')),
+                ('revoked_at', models.DateTimeField(blank=True, null=True, verbose_name='revoked at')),
+                ('user', models.ForeignKey(on_delete=django.db.models.deletion.CASCADE, related_name='api_tokens', to=settings.AUTH_USER_MODEL, verbose_name='user')),
             ],
             options={
-                "verbose_name": "API token",
-                "verbose_name_plural": "API tokens",
-                "ordering": ["-created_at", "-id"],
-                "constraints": [
-                    models.UniqueConstraint(fields=("prefix",), name="crm_apitoken_prefix_unique")
-                ],
+                'verbose_name': 'API token',
+                'verbose_name_plural': 'API tokens',
+                'ordering': ['-created_at', '-id'],
+                'constraints': [models.UniqueConstraint(fields=('prefix',), name='crm_apitoken_prefix_unique')],
             },
         ),
     ]

@@ -22,135 +22,74 @@ def backfill_waiting_since(apps, schema_editor):
             if row["status"] != "waiting":
                 break
             since = row["history_date"]
-        FollowUp.objects.filter(pk=follow_up.pk).update(waiting_since=timezone.localdate(since))
+        FollowUp.objects.filter(pk=follow_up.pk).update(
+            waiting_since=timezone.localdate(since)
+        )
 
 
 class Migration(migrations.Migration):
+
     dependencies = [
-        ("crm", "0005_api_tokens_and_calendar"),
+        ('crm', '0005_api_tokens_and_calendar'),
         migrations.swappable_dependency(settings.AUTH_USER_MODEL),
     ]
 
     operations = [
         migrations.CreateModel(
-            name="DigestLog",
+            name='DigestLog',
             fields=[
-                (
-                    "id",
-                    models.BigAutoField(
-                        auto_created=True, primary_key=True, serialize=False, verbose_name="ID"
-                    ),
-                ),
-                ("digest_on", models.DateField(verbose_name="digest of")),
-                (
-                    "status",
-                    models.CharField(
-                        choices=[("sending", "Sending"), ("sent", "Sent"), ("failed", "Failed")],
-                        max_length=10,
-                        verbose_name="status",
-                    ),
-                ),
-                ("overdue", models.PositiveIntegerField(default=0, verbose_name="overdue")),
-                (
-                    "due_soon",
-                    models.PositiveIntegerField(default=0, verbose_name="due within 7 days"),
-                ),
-                (
-                    "waiting",
-                    models.PositiveIntegerField(default=0, verbose_name="waiting on the partner"),
-                ),
-                (
-                    "stale",
-                    models.PositiveIntegerField(default=0, verbose_name="partnerships gone quiet"),
-                ),
-                ("attempts", models.PositiveIntegerField(default=1, verbose_name="attempts")),
-                ("claimed_at", models.DateTimeField(verbose_name="claimed at")),
-                ("sent_at", models.DateTimeField(blank=True, null=True, verbose_name="sent at")),
-                ("error", models.TextField(blank=True, verbose_name="error")),
+                ('id', models.BigAutoField(auto_created=True, primary_key=True, serialize=False, verbose_name='ID')),
+                ('digest_on', models.DateField(verbose_name='digest of')),
+                ('status', models.CharField(choices=[('sending', 'Sending'), ('sent', 'Sent'), ('failed', 'Failed')], max_length=10, verbose_name='status')),
+                ('overdue', models.PositiveIntegerField(default=0, verbose_name='overdue')),
+                ('due_soon', models.PositiveIntegerField(default=0, verbose_name='due within 7 days')),
+                ('waiting', models.PositiveIntegerField(default=0, verbose_name='waiting on the partner')),
+                ('stale', models.PositiveIntegerField(default=0, verbose_name='partnerships gone quiet')),
+                ('attempts', models.PositiveIntegerField(default=1, verbose_name='attempts')),
+                ('claimed_at', models.DateTimeField(verbose_name='claimed at')),
+                ('sent_at', models.DateTimeField(blank=True, null=True, verbose_name='sent at')),
+                ('error', models.TextField(blank=True, verbose_name='error')),
             ],
             options={
-                "verbose_name": "digest log",
-                "verbose_name_plural": "digest logs",
-                "ordering": ["-digest_on", "user_id"],
+                'verbose_name': 'digest log',
+                'verbose_name_plural': 'digest logs',
+                'ordering': ['-digest_on', 'user_id'],
             },
         ),
         migrations.AddField(
-            model_name="followup",
-            name="waiting_since",
-            field=models.DateField(
-                blank=True,
-                editable=False,
-                help_text="Set when the follow-up starts waiting on the partner, cleared when not.",
-                null=True,
-                verbose_name="waiting since",
-            ),
+            model_name='followup',
+            name='waiting_since',
+            field=models.DateField(blank=True, editable=False, help_text='Set when the follow-up starts waiting on the partner, cleared when not.', null=True, verbose_name='waiting since'),
         ),
         migrations.AddField(
-            model_name="historicalfollowup",
-            name="waiting_since",
-            field=models.DateField(
-                blank=True,
-                editable=False,
-                help_text="Set when the follow-up starts waiting on the partner, cleared when not.",
-                null=True,
-                verbose_name="waiting since",
-            ),
+            model_name='historicalfollowup',
+            name='waiting_since',
+            field=models.DateField(blank=True, editable=False, help_text='Set when the follow-up starts waiting on the partner, cleared when not.', null=True, verbose_name='waiting since'),
         ),
         migrations.RunPython(backfill_waiting_since, migrations.RunPython.noop),
         migrations.AddConstraint(
-            model_name="followup",
-            constraint=models.CheckConstraint(
-                condition=models.Q(
-                    models.Q(("status", "waiting"), ("waiting_since__isnull", False)),
-                    models.Q(
-                        models.Q(("status", "waiting"), _negated=True),
-                        ("waiting_since__isnull", True),
-                    ),
-                    _connector="OR",
-                ),
-                name="crm_followup_waiting_since_iff_waiting",
-            ),
+            model_name='followup',
+            constraint=models.CheckConstraint(condition=models.Q(models.Q(('status', 'waiting'), ('waiting_since__isnull', False)), models.Q(models.Q(('status', 'waiting'), _negated=True), ('waiting_since__isnull', True)), _connector='OR'), name='crm_followup_waiting_since_iff_waiting'),
         ),
         migrations.AddField(
-            model_name="digestlog",
-            name="user",
-            field=models.ForeignKey(
-                on_delete=django.db.models.deletion.CASCADE,
-                related_name="digest_logs",
-                to=settings.AUTH_USER_MODEL,
-                verbose_name="user",
-            ),
+            model_name='digestlog',
+            name='user',
+            field=models.ForeignKey(on_delete=django.db.models.deletion.CASCADE, related_name='digest_logs', to=settings.AUTH_USER_MODEL, verbose_name='user'),
         ),
         migrations.AddIndex(
-            model_name="digestlog",
-            index=models.Index(
-                fields=["digest_on", "status"], name="crm_digestlog_day_status_idx"
-            ),
+            model_name='digestlog',
+            index=models.Index(fields=['digest_on', 'status'], name='crm_digestlog_day_status_idx'),
         ),
         migrations.AddConstraint(
-            model_name="digestlog",
-            constraint=models.UniqueConstraint(
-                fields=("user", "digest_on"), name="crm_digestlog_one_per_user_per_day"
-            ),
+            model_name='digestlog',
+            constraint=models.UniqueConstraint(fields=('user', 'digest_on'), name='crm_digestlog_one_per_user_per_day'),
         ),
         migrations.AddConstraint(
-            model_name="digestlog",
-            constraint=models.CheckConstraint(
-                condition=models.Q(("status__in", ["sending", "sent", "failed"])),
-                name="crm_digestlog_status_valid",
-            ),
+            model_name='digestlog',
+            constraint=models.CheckConstraint(condition=models.Q(('status__in', ['sending', 'sent', 'failed'])), name='crm_digestlog_status_valid'),
         ),
         migrations.AddConstraint(
-            model_name="digestlog",
-            constraint=models.CheckConstraint(
-                condition=models.Q(
-                    models.Q(("sent_at__isnull", False), ("status", "sent")),
-                    models.Q(
-                        models.Q(("status", "sent"), _negated=True), ("sent_at__isnull", True)
-                    ),
-                    _connector="OR",
-                ),
-                name="crm_digestlog_sent_at_iff_sent",
-            ),
+            model_name='digestlog',
+            constraint=models.CheckConstraint(condition=models.Q(models.Q(('sent_at__isnull', False), ('status', 'sent')), models.Q(models.Q(('status', 'sent'), _negated=True), ('sent_at__isnull', True)), _connector='OR'), name='crm_digestlog_sent_at_iff_sent'),
         ),
     ]

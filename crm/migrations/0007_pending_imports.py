@@ -6,58 +6,28 @@ from django.db import migrations, models
 
 
 class Migration(migrations.Migration):
+
     dependencies = [
-        ("crm", "0006_digests"),
+        ('crm', '0006_digests'),
         migrations.swappable_dependency(settings.AUTH_USER_MODEL),
     ]
 
     operations = [
         migrations.CreateModel(
-            name="PendingImport",
+            name='PendingImport',
             fields=[
-                (
-                    "id",
-                    models.BigAutoField(
-                        auto_created=True, primary_key=True, serialize=False, verbose_name="ID"
-                    ),
-                ),
-                (
-                    "kind",
-                    models.CharField(
-                        choices=[("organizations", "Organisations"), ("people", "People")],
-                        max_length=20,
-                        verbose_name="kind",
-                    ),
-                ),
-                ("file_name", models.CharField(max_length=255, verbose_name="file name")),
-                ("content", models.BinaryField(verbose_name="content")),
-                ("created_at", models.DateTimeField(auto_now_add=True, verbose_name="created at")),
-                (
-                    "user",
-                    models.ForeignKey(
-                        on_delete=django.db.models.deletion.CASCADE,
-                        related_name="pending_imports",
-                        to=settings.AUTH_USER_MODEL,
-                        verbose_name="user",
-                    ),
-                ),
+                ('id', models.BigAutoField(auto_created=True, primary_key=True, serialize=False, verbose_name='ID')),
+                ('kind', models.CharField(choices=[('organizations', 'Organisations'), ('people', 'People')], max_length=20, verbose_name='kind')),
+                ('file_name', models.CharField(max_length=255, verbose_name='file name')),
+                ('content', models.BinaryField(verbose_name='content')),
+                ('created_at', models.DateTimeField(auto_now_add=True, verbose_name='created at')),
+                ('user', models.ForeignKey(on_delete=django.db.models.deletion.CASCADE, related_name='pending_imports', to=settings.AUTH_USER_MODEL, verbose_name='user')),
             ],
             options={
-                "verbose_name": "pending import",
-                "verbose_name_plural": "pending imports",
-                "indexes": [
-                    models.Index(fields=["created_at"], name="crm_pendingimport_created_idx")
-                ],
-                "constraints": [
-                    models.CheckConstraint(
-                        condition=models.Q(("kind__in", ["organizations", "people"])),
-                        name="crm_pendingimport_kind_valid",
-                    ),
-                    models.CheckConstraint(
-                        condition=models.Q(("file_name", ""), _negated=True),
-                        name="crm_pendingimport_file_name_not_empty",
-                    ),
-                ],
+                'verbose_name': 'pending import',
+                'verbose_name_plural': 'pending imports',
+                'indexes': [models.Index(fields=['created_at'], name='crm_pendingimport_created_idx')],
+                'constraints': [models.CheckConstraint(condition=models.Q(('kind__in', ['organizations', 'people'])), name='crm_pendingimport_kind_valid'), models.CheckConstraint(condition=models.Q(('file_name', ''), _negated=True), name='crm_pendingimport_file_name_not_empty')],
             },
         ),
     ]

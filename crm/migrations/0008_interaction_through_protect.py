@@ -11,6 +11,7 @@ from django.db import migrations, models
 
 
 class Migration(migrations.Migration):
+
     dependencies = [
         ("crm", "0007_pending_imports"),
     ]
@@ -21,31 +22,9 @@ class Migration(migrations.Migration):
                 migrations.CreateModel(
                     name="InteractionPerson",
                     fields=[
-                        (
-                            "id",
-                            models.BigAutoField(
-                                auto_created=True,
-                                primary_key=True,
-                                serialize=False,
-                                verbose_name="ID",
-                            ),
-                        ),
-                        (
-                            "interaction",
-                            models.ForeignKey(
-                                on_delete=django.db.models.deletion.CASCADE,
-                                to="crm.interaction",
-                                verbose_name="interaction",
-                            ),
-                        ),
-                        (
-                            "person",
-                            models.ForeignKey(
-                                on_delete=django.db.models.deletion.PROTECT,
-                                to="crm.person",
-                                verbose_name="person",
-                            ),
-                        ),
+                        ("id", models.BigAutoField(auto_created=True, primary_key=True, serialize=False, verbose_name="ID")),
+                        ("interaction", models.ForeignKey(on_delete=django.db.models.deletion.CASCADE, to="crm.interaction", verbose_name="interaction")),
+                        ("person", models.ForeignKey(on_delete=django.db.models.deletion.PROTECT, to="crm.person", verbose_name="person")),
                     ],
                     options={
                         "verbose_name": "person met",
@@ -57,42 +36,14 @@ class Migration(migrations.Migration):
                 migrations.AlterField(
                     model_name="interaction",
                     name="people",
-                    field=models.ManyToManyField(
-                        blank=True,
-                        related_name="interactions",
-                        through="crm.InteractionPerson",
-                        to="crm.person",
-                        verbose_name="people met",
-                    ),
+                    field=models.ManyToManyField(blank=True, related_name="interactions", through="crm.InteractionPerson", to="crm.person", verbose_name="people met"),
                 ),
                 migrations.CreateModel(
                     name="InteractionProject",
                     fields=[
-                        (
-                            "id",
-                            models.BigAutoField(
-                                auto_created=True,
-                                primary_key=True,
-                                serialize=False,
-                                verbose_name="ID",
-                            ),
-                        ),
-                        (
-                            "interaction",
-                            models.ForeignKey(
-                                on_delete=django.db.models.deletion.CASCADE,
-                                to="crm.interaction",
-                                verbose_name="interaction",
-                            ),
-                        ),
-                        (
-                            "project",
-                            models.ForeignKey(
-                                on_delete=django.db.models.deletion.PROTECT,
-                                to="crm.project",
-                                verbose_name="project",
-                            ),
-                        ),
+                        ("id", models.BigAutoField(auto_created=True, primary_key=True, serialize=False, verbose_name="ID")),
+                        ("interaction", models.ForeignKey(on_delete=django.db.models.deletion.CASCADE, to="crm.interaction", verbose_name="interaction")),
+                        ("project", models.ForeignKey(on_delete=django.db.models.deletion.PROTECT, to="crm.project", verbose_name="project")),
                     ],
                     options={
                         "verbose_name": "project discussed",
@@ -104,13 +55,7 @@ class Migration(migrations.Migration):
                 migrations.AlterField(
                     model_name="interaction",
                     name="projects",
-                    field=models.ManyToManyField(
-                        blank=True,
-                        related_name="interactions",
-                        through="crm.InteractionProject",
-                        to="crm.project",
-                        verbose_name="projects discussed",
-                    ),
+                    field=models.ManyToManyField(blank=True, related_name="interactions", through="crm.InteractionProject", to="crm.project", verbose_name="projects discussed"),
                 ),
             ],
             database_operations=[],

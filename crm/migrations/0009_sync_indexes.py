@@ -5,30 +5,31 @@ from django.db import migrations, models
 
 
 class Migration(migrations.Migration):
+
     dependencies = [
-        ("crm", "0008_interaction_through_protect"),
+        ('crm', '0008_interaction_through_protect'),
         migrations.swappable_dependency(settings.AUTH_USER_MODEL),
     ]
 
     operations = [
         migrations.AddIndex(
-            model_name="followup",
-            index=models.Index(fields=["updated_at", "id"], name="crm_followup_sync_idx"),
+            model_name='followup',
+            index=models.Index(fields=['updated_at', 'id'], name='crm_followup_sync_idx'),
         ),
         migrations.AddIndex(
-            model_name="interaction",
-            index=models.Index(fields=["updated_at", "id"], name="crm_interaction_sync_idx"),
+            model_name='interaction',
+            index=models.Index(fields=['updated_at', 'id'], name='crm_interaction_sync_idx'),
         ),
         migrations.AddIndex(
-            model_name="organization",
-            index=models.Index(fields=["updated_at", "id"], name="crm_organization_sync_idx"),
+            model_name='organization',
+            index=models.Index(fields=['updated_at', 'id'], name='crm_organization_sync_idx'),
         ),
         migrations.AddIndex(
-            model_name="partnership",
-            index=models.Index(fields=["updated_at", "id"], name="crm_partnership_sync_idx"),
+            model_name='partnership',
+            index=models.Index(fields=['updated_at', 'id'], name='crm_partnership_sync_idx'),
         ),
         migrations.AddIndex(
-            model_name="person",
-            index=models.Index(fields=["updated_at", "id"], name="crm_person_sync_idx"),
+            model_name='person',
+            index=models.Index(fields=['updated_at', 'id'], name='crm_person_sync_idx'),
         ),
     ]
