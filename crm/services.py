@@ -7,6 +7,7 @@ serializers turn into field errors.
 
 from collections.abc import Iterable
 from datetime import date, datetime, timedelta
+from decimal import Decimal
 from typing import Any
 
 from django.contrib.auth.models import AbstractBaseUser
@@ -15,9 +16,15 @@ from django.db import transaction
 from django.utils import timezone
 from django.utils.translation import gettext as _
 
+from crm.documents import check_upload
 from crm.emails import notify_assignment, notify_ownership
 from crm.models import (
     Affiliation,
+    Agreement,
+    AgreementStatusChange,
+    Commitment,
+    CommitmentStatusChange,
+    Document,
     FollowUp,
     FollowUpPlan,
     Interaction,
@@ -25,6 +32,7 @@ from crm.models import (
     Partnership,
     Person,
     Project,
+    Source,
     StageChange,
 )
 from crm.roles import staff_members
@@ -47,6 +55,8 @@ STATE_FIELDS: dict[type, frozenset[str]] = {
         }
     ),
     Partnership: frozenset({"stage", "owner"}),
+    Commitment: frozenset({"status", "amount_delivered"}),
+    Agreement: frozenset({"status"}),
 }
 
 
@@ -741,18 +751,6 @@ def person_merge(*, kept: Person, other: Person, by: AbstractBaseUser, reason: s
 # Status moves only here: row lock, allowed-transition check, a status-change
 # row (who, when, note), then ``update_fields``.
 # ---------------------------------------------------------------------------
-
-from decimal import Decimal  # noqa: E402
-
-from crm.documents import check_upload  # noqa: E402
-from crm.models import (  # noqa: E402
-    Agreement,
-    AgreementStatusChange,
-    Commitment,
-    CommitmentStatusChange,
-    Document,
-    Source,
-)
 
 
 @transaction.atomic

@@ -431,3 +431,40 @@ def test_every_admin_of_a_model_with_updated_at_is_versioned():
             if hasattr(inline.model, "updated_at"):
                 assert issubclass(inline.form, VersionedModelForm), inline
     assert Organization in admin.site._registry
+
+
+@pytest.mark.parametrize("kind", ["commitment", "agreement"])
+def test_a_stale_commitment_or_agreement_form_is_refused(
+    client, coordinator, staff_user, english, kind
+):
+    # They once saved their own way, around the version check.
+    from tests.factories import AgreementFactory, CommitmentFactory
+
+    record = CommitmentFactory() if kind == "commitment" else AgreementFactory()
+    field = "description" if kind == "commitment" else "summary"
+    client.force_login(coordinator)
+    data = form_data(client.get(change_url(record)))
+    services.record_update(
+        instance=record, changes={field: "written meanwhile"}, by=staff_user, version=None
+    )
+
+    response = client.post(change_url(record), {**data, field: "mine"})
+
+    assert response.status_code == 200
+    assert (
+        "staffer changed this record" in response.context["adminform"].form.non_field_errors()[0]
+    )
+    record.refresh_from_db()
+    assert getattr(record, field) == "written meanwhile"
+
+
+def test_a_commitment_s_status_is_not_a_generic_edit(staff_user):
+    from tests.factories import CommitmentFactory
+
+    with pytest.raises(ValueError, match="status"):
+        services.record_update(
+            instance=CommitmentFactory(),
+            changes={"status": "delivered"},
+            by=staff_user,
+            version=None,
+        )

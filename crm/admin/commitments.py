@@ -103,6 +103,13 @@ def _report(modeladmin, request, moved: int, refused: list[str]) -> None:
         )
 
 
+def _take(obj, created) -> None:
+    """Give the admin's ``obj`` what a service created, for its log and redirect."""
+    for field in type(created)._meta.concrete_fields:
+        setattr(obj, field.attname, getattr(created, field.attname))
+    obj._state.adding = False
+
+
 @admin.register(ExchangeRate)
 class ExchangeRateAdmin(HistoryAdmin):
     list_display = ["__str__", "currency", "rate_on", "xof_per_unit", "note", "created_by"]
@@ -148,22 +155,10 @@ class CommitmentAdmin(HistoryAdmin):
     def project(self, commitment: Commitment):
         return commitment.partnership.project
 
-    def save_model(self, request, obj, form, change) -> None:
-        if not change:
-            created = services.commitment_create(
-                by=request.user,
-                **{name: form.cleaned_data.get(name) for name in form.cleaned_data},
-            )
-            obj.pk, obj.created_at, obj.updated_at = (
-                created.pk,
-                created.created_at,
-                created.updated_at,
-            )
-            obj._state.adding = False
-            return
-        obj._history_user = request.user
-        # Never the status nor the amount delivered: the services write those.
-        obj.save(update_fields=[name for name in form.changed_data if name in form.fields])
+    def create_object(self, request, obj, form) -> None:
+        """Add through commitment_create, which starts the status history."""
+        fields = {name: value for name, value in form.cleaned_data.items() if name != "version"}
+        _take(obj, services.commitment_create(by=request.user, **fields))
 
     @admin.action(permissions=["change"], description=_("Change status…"))
     def change_status(self, request, queryset):
@@ -244,23 +239,17 @@ class AgreementAdmin(HistoryAdmin):
             kwargs["queryset"] = staff_members()
         return super().formfield_for_foreignkey(db_field, request, **kwargs)
 
-    def save_model(self, request, obj, form, change) -> None:
-        obj._history_user = request.user
-        if not change:
-            # The status starts at draft, recorded as the first row of its history.
-            obj.status = Agreement.Status.DRAFT
-            obj.created_by = request.user
-            obj.save()
-            AgreementStatusChange.objects.create(
-                agreement=obj,
-                from_status="",
-                to_status=obj.status,
-                changed_at=obj.created_at,
-                changed_by=request.user,
-            )
-            return
-        editable = [name for name in form.changed_data if name in form.fields]
-        obj.save(update_fields=[name for name in editable if name != "projects"] or ["updated_at"])
+    def create_object(self, request, obj, form) -> None:
+        """Add through agreement_create, in draft, with its first status row.
+
+        Its projects are set afterwards by the admin's ``save_related``.
+        """
+        fields = {
+            name: value
+            for name, value in form.cleaned_data.items()
+            if name not in ("version", "projects")
+        }
+        _take(obj, services.agreement_create(by=request.user, **fields))
 
     @admin.action(permissions=["change"], description=_("Change status…"))
     def change_status(self, request, queryset):
@@ -399,19 +388,6 @@ class DocumentAdmin(HistoryAdmin):
             '<a href="{}">{}</a>', document.get_absolute_url(), document.original_name
         )
 
-    def save_model(self, request, obj, form, change) -> None:
-        if change:
-            obj._history_user = request.user
-            obj.save(
-                update_fields=[n for n in form.changed_data if n in ("title", "notes", "is_demo")]
-                or ["updated_at"]
-            )
-            return
+    def create_object(self, request, obj, form) -> None:
         # The form checked the file; the service checks it again under a lock.
-        created = services.document_create(by=request.user, **form.cleaned_data)
-        obj.pk, obj.uploaded_at, obj.updated_at = (
-            created.pk,
-            created.uploaded_at,
-            created.updated_at,
-        )
-        obj._state.adding = False
+        _take(obj, services.document_create(by=request.user, **form.cleaned_data))
