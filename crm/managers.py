@@ -331,20 +331,38 @@ def _contacts_up_to(today: date):
     ).order_by("-interaction__occurred_on", "-interaction_id")
 
 
+def _last_contact(field: str, *, today: date, output_field: models.Field) -> Case:
+    """Return the ``field`` of the latest interaction with the organisation up to ``today``.
+
+    The organisation's LastInteraction row answers, one read per partnership,
+    unless that interaction is planned after ``today``: only then are the
+    organisation's interactions searched (a meeting planned for next week is
+    not a contact yet, or a partnership nobody has spoken to would never look
+    quiet). Without a row, the organisation has never been met.
+    """
+    latest = "organization__last_interaction__"
+    searched = _contacts_up_to(today).values(f"interaction__{field}")[:1]
+    return Case(
+        When(
+            Q(**{f"{latest}occurred_on__lte": today}) | Q(**{f"{latest}isnull": True}),
+            then=F(latest + field),
+        ),
+        default=Subquery(searched),
+        output_field=output_field,
+    )
+
+
 class PartnershipQuerySet(models.QuerySet):
     def with_last_contact(self, *, today: date):
         """Annotate ``last_contact_on``: the latest interaction with the organization.
 
         Any interaction with the organization counts, whatever project it was about:
-        a relationship goes quiet with the organization, not with one project. A
-        meeting planned after ``today`` is not a contact yet, or a partnership
-        nobody has spoken to would never look quiet.
+        a relationship goes quiet with the organization, not with one project.
         """
-        latest = _contacts_up_to(today)
         return self.annotate(
-            last_contact_on=Subquery(
-                latest.values("interaction__occurred_on")[:1], output_field=models.DateField()
-            ),
+            last_contact_on=_last_contact(
+                "occurred_on", today=today, output_field=models.DateField()
+            )
         )
 
     def with_last_contact_precision(self, *, today: date):
@@ -353,11 +371,9 @@ class PartnershipQuerySet(models.QuerySet):
         The source dates the mission's meetings "fin septembre 2023", stored as
         1 September: pages must not show that as a day.
         """
-        latest = _contacts_up_to(today)
         return self.annotate(
-            last_contact_precision=Subquery(
-                latest.values("interaction__date_precision")[:1],
-                output_field=models.CharField(),
+            last_contact_precision=_last_contact(
+                "date_precision", today=today, output_field=models.CharField()
             )
         )
 

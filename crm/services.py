@@ -554,8 +554,15 @@ def _link_models() -> tuple:
     return (InteractionOrganization, InteractionPerson, MissionMember)
 
 
+def _derived_models() -> tuple:
+    # Kept by the database from the links themselves: they follow the links moved.
+    from crm.models import LastInteraction
+
+    return (LastInteraction,)
+
+
 def links_to(model) -> list:
-    """Return the foreign keys that point at ``model``, history tables excepted."""
+    """Return the foreign keys that point at ``model``, history and derived tables excepted."""
     return [
         relation.field
         for relation in model._meta.get_fields(include_hidden=True)
@@ -563,6 +570,7 @@ def links_to(model) -> list:
         and not relation.concrete
         and (relation.one_to_many or relation.one_to_one)
         and not relation.related_model._meta.model_name.startswith("historical")
+        and relation.related_model not in _derived_models()
     ]
 
 

@@ -74,6 +74,17 @@ def test_sqlite_runs_in_wal_mode_with_immediate_transactions(settings):
     assert "journal_mode=WAL" in options["init_command"]
 
 
+@pytest.mark.django_db
+def test_postgresql_connections_never_compile_queries_to_machine_code(postgres_only):
+    # JIT compiling took 0.9 s of a 10 ms query on the dashboard at a million
+    # follow-ups (docs/benchmarks.md).
+    from django.db import connection
+
+    with connection.cursor() as cursor:
+        cursor.execute("SHOW jit")
+        assert cursor.fetchone() == ("off",)
+
+
 def test_language_and_time_zone(settings):
     assert settings.LANGUAGE_CODE == "fr"
     assert [code for code, _ in settings.LANGUAGES] == ["fr", "en"]

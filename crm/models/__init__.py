@@ -47,6 +47,7 @@ from crm.models.missions import (
     InteractionOrganization,
     InteractionPerson,
     InteractionProject,
+    LastInteraction,
     Mission,
     MissionMember,
 )
@@ -89,6 +90,7 @@ __all__ = [
     "InteractionPerson",
     "InteractionProject",
     "Language",
+    "LastInteraction",
     "Merge",
     "Mission",
     "MissionMember",

@@ -155,9 +155,11 @@ class FollowUp(models.Model):
                 name="crm_followup_open_assignee_idx",
             ),
             # FollowUp.objects.deadline(…, today=…) across the team: the dashboard's
-            # groups (ORDER BY due_on, id LIMIT 50), the admin and API filters.
+            # groups (ORDER BY due_on, id LIMIT 50), the admin and API filters. With
+            # the id, the first 50 are read in order; without it, PostgreSQL
+            # preferred crm_followup_due_idx and stepped over every closed one.
             models.Index(
-                fields=["due_on"],
+                fields=["due_on", "id"],
                 condition=Q(status__in=OPEN_FOLLOW_UP_STATUSES),
                 name="crm_followup_open_due_idx",
             ),

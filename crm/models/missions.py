@@ -255,6 +255,37 @@ class InteractionOrganization(models.Model):
     natural_key.dependencies = ["crm.interaction", "crm.organization"]
 
 
+class LastInteraction(models.Model):
+    """The latest interaction on record with an organisation, planned ones included.
+
+    Written by the database alone: the triggers of migration 0016 keep it
+    whenever an organisation is linked to an interaction, unlinked, or an
+    interaction is re-dated, whatever does it (services, admin, fixtures,
+    COPY). It lets "gone quiet" read one row per partnership instead of
+    searching every interaction of the organisation
+    (``Partnership.objects.with_last_contact()``). An organisation nobody has
+    met has no row.
+    """
+
+    organization = models.OneToOneField(
+        Organization,
+        verbose_name=_("organisation"),
+        primary_key=True,
+        on_delete=models.CASCADE,
+        related_name="last_interaction",
+    )
+    occurred_on = models.DateField(_("date"))
+    date_precision = models.CharField(_("date precision"), max_length=20)
+
+    class Meta:
+        verbose_name = _("latest interaction")
+        verbose_name_plural = _("latest interactions")
+        default_permissions = ("view",)
+
+    def __str__(self) -> str:
+        return f"{self.organization_id}: {self.occurred_on}"
+
+
 class InteractionPerson(models.Model):
     """A person met at an interaction.
 
