@@ -111,6 +111,21 @@ def deadline_q(deadline: str, *, today: date, prefix: str = "") -> Q:
     raise ValueError(f"Unknown deadline {deadline!r}")
 
 
+def in_time_q(*, today: date, prefix: str = "") -> Q:
+    """Open follow-ups neither overdue nor waiting too long as of ``today``.
+
+    The rest of open work once ``Deadline.OVERDUE`` and
+    ``Deadline.WAITING_TOO_LONG`` are taken out (tests/test_tallies.py checks
+    that the three split it): what is due from today on, and what has waited
+    less than ``WAITING_TOO_LONG_DAYS``. It stays small however long the
+    history, which is why crm.tallies counts these and derives the others.
+    """
+    since = today - timedelta(days=WAITING_TOO_LONG_DAYS)
+    return (our_move_q(prefix) & _q(prefix, due_on__gte=today)) | (
+        waiting_q(prefix) & _q(prefix, waiting_since__gte=since)
+    )
+
+
 def due_soon_q(*, today: date, prefix: str = "") -> Q:
     """Due today or this week: the digest's "due this week" and the projects' "due soon"."""
     return deadline_q(Deadline.TODAY, today=today, prefix=prefix) | deadline_q(

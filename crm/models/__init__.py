@@ -40,7 +40,7 @@ from crm.models.choices import (
 from crm.models.commitments import Commitment, CommitmentStatusChange, ExchangeRate
 from crm.models.directory import Affiliation, Merge, Organization, Person
 from crm.models.documents import Document
-from crm.models.follow_ups import FollowUp, FollowUpPlan, FollowUpPlanStep
+from crm.models.follow_ups import FollowUp, FollowUpPlan, FollowUpPlanStep, OpenFollowUpCount
 from crm.models.imports import PendingImport
 from crm.models.missions import (
     Interaction,
@@ -94,6 +94,7 @@ __all__ = [
     "Merge",
     "Mission",
     "MissionMember",
+    "OpenFollowUpCount",
     "Organization",
     "OrganizationKind",
     "Partnership",

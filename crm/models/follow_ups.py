@@ -184,6 +184,13 @@ class FollowUp(models.Model):
                 condition=Q(status__in=OPEN_FOLLOW_UP_STATUSES),
                 name="crm_followup_open_project_idx",
             ),
+            # crm.tallies: the follow-ups waiting on the partner for less than
+            # WAITING_TOO_LONG_DAYS, the few that are not yet "too long".
+            models.Index(
+                fields=["waiting_since"],
+                condition=Q(status=FollowUpStatus.WAITING),
+                name="crm_followup_waiting_since_idx",
+            ),
         ]
 
     def __str__(self) -> str:
@@ -228,6 +235,39 @@ class FollowUp(models.Model):
         return is_waiting_too_long(
             status=self.status, waiting_since=self.waiting_since, today=today
         )
+
+
+class OpenFollowUpCount(models.Model):
+    """How many open follow-ups a project has in one status, for one assignee.
+
+    Written by the database alone: the triggers of migration 0018 add and take
+    away as follow-ups are created, change project, assignee or status, or are
+    deleted, whatever does it. The dashboard's counts start from these few rows
+    instead of counting every open follow-up (crm.tallies). ``assignee_key`` is
+    the assignee's id, 0 for nobody: a key column, so that "nobody" is one row
+    per project and status (NULLs would never be equal).
+    """
+
+    project = models.ForeignKey(
+        Project, verbose_name=_("project"), on_delete=models.CASCADE, related_name="+"
+    )
+    assignee_key = models.BigIntegerField(_("assignee"))
+    status = models.CharField(_("status"), max_length=20, choices=FollowUpStatus.choices)
+    total = models.BigIntegerField(_("number"))
+
+    class Meta:
+        verbose_name = _("open follow-up count")
+        verbose_name_plural = _("open follow-up counts")
+        default_permissions = ("view",)
+        constraints = [
+            models.UniqueConstraint(
+                fields=["project", "assignee_key", "status"],
+                name="crm_openfollowupcount_unique",
+            ),
+        ]
+
+    def __str__(self) -> str:
+        return f"{self.project_id}/{self.assignee_key}/{self.status}: {self.total}"
 
 
 class FollowUpPlan(models.Model):

@@ -9,7 +9,7 @@ from django.http import HttpRequest, HttpResponse
 from django.shortcuts import render
 from django.views.decorators.http import require_GET
 
-from crm import clock, roles
+from crm import clock, roles, tallies
 from crm.agenda import dashboard_groups, first_and_total
 from crm.calendar import calendar_url_for
 from crm.managers import DEADLINE_GROUPS, Deadline
@@ -21,8 +21,8 @@ from crm.views.common import FOLLOW_UP_LIMIT, action_context, admin_follow_ups_u
 def _project_chart(counts: dict[int, dict[str, int]]) -> dict[str, Any]:
     """Return the bars of the open-follow-ups-per-project chart (one query, for the names).
 
-    ``counts`` is ``FollowUp.objects.deadline_counts_by_project()``: the same
-    figures as ``Project.objects.with_follow_up_counts()``, grouped before any join.
+    ``counts`` is ``crm.tallies.deadline_counts_by_project()``: the same
+    figures as ``Project.objects.with_follow_up_counts()``, from kept totals.
     """
     projects = list(Project.objects.only("code", "name").order_by("name"))
     for project in projects:
@@ -103,15 +103,13 @@ def dashboard(request: HttpRequest) -> HttpResponse:
         follow_ups = follow_ups.for_assignee(request.user)
     quiet = _quiet_partnerships(request.user, scope=scope, on=on, coordination=may_see_team)
     mine = {"assignee__id__exact": request.user.pk} if scope == "mine" else {}
-    # One pass over open work per project serves the chart and the team's counts.
-    per_project = FollowUp.objects.deadline_counts_by_project(today=on)
-    team_counts = {key: sum(row[key] for row in per_project.values()) for key in DEADLINE_GROUPS}
-    groups = dashboard_groups(
-        follow_ups,
-        today=on,
-        limit=FOLLOW_UP_LIMIT,
-        counts=team_counts if scope == "team" else None,
-    )
+    # The kept totals serve the chart and the counts, mine or the team's.
+    per_project = tallies.deadline_counts_by_project(today=on)
+    if scope == "team":
+        counts = {key: sum(row[key] for row in per_project.values()) for key in DEADLINE_GROUPS}
+    else:
+        counts = tallies.deadline_counts_of(request.user, today=on)
+    groups = dashboard_groups(follow_ups, today=on, limit=FOLLOW_UP_LIMIT, counts=counts)
     for group in groups:
         # The same group in the admin: its deadline filter is the same Q.
         group.more_url = admin_follow_ups_url(deadline=group.key, **mine)
