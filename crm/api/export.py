@@ -14,9 +14,9 @@ Two ways to the same CSV bytes:
 - elsewhere (SQLite), the same queryset's rows formatted in Python.
 
 ``tests/test_api_export.py`` compares the two byte for byte for every list, in
-French and English. The XLSX is written by XlsxWriter in ``constant_memory``
-mode (faster than openpyxl's write-only mode here: see docs/benchmarks.md), to
-a temporary file, then sent.
+French and English. The XLSX is written row by row by ``crm.xlsx`` (ten times
+faster than XlsxWriter's constant-memory mode, itself faster than openpyxl's
+write-only mode: see docs/benchmarks.md), to a temporary file, then sent.
 
 ``csv_response()`` and ``xlsx_response()`` are the entry points; each response
 carries ``row_count``: at once for XLSX, when the body has been sent for CSV
@@ -31,7 +31,6 @@ from dataclasses import dataclass
 from decimal import ROUND_HALF_UP, Decimal
 from enum import Enum
 
-import xlsxwriter
 from django.db import connections, models
 from django.db.models import F
 from django.http import FileResponse, StreamingHttpResponse
@@ -39,7 +38,7 @@ from django.utils import timezone
 from django.utils.functional import Promise
 from django.utils.text import capfirst
 
-from crm import clock
+from crm import clock, xlsx
 
 # Rows fetched at a time by the Python path's server-side cursor.
 CHUNK_SIZE = 2000
@@ -430,57 +429,45 @@ def typed_rows(export: Export) -> Iterator[list]:
         ]
 
 
+# How each kind of column is written in a workbook.
+_CELLS = {
+    Kind.DATE: xlsx.Cell.DATE,
+    Kind.MOMENT: xlsx.Cell.MOMENT,
+    Kind.INTEGER: xlsx.Cell.NUMBER,
+    Kind.DECIMAL: xlsx.Cell.NUMBER,
+    Kind.BOOLEAN: xlsx.Cell.BOOLEAN,
+}
+
+
+def workbook_layout(export: Export) -> dict:
+    """Return the headers, cell kinds, widths and number formats of the export's sheet."""
+    widths, number_formats = [], []
+    for index, column in enumerate(export.columns):
+        width = column.width or _WIDTHS.get(column.kind, 24)
+        widths.append(min(max(width, len(export.headers[index]) + 2), _MAX_WIDTH))
+        if column.kind is Kind.DECIMAL and column.places is not None:
+            # Shown with the column's places (a double holds 15 significant digits).
+            places = "." + "0" * column.places if column.places else ""
+            number_formats.append(f"#,##0{places}")
+        else:
+            number_formats.append(None)
+    return {
+        "headers": export.headers,
+        "cells": [_CELLS.get(column.kind, xlsx.Cell.TEXT) for column in export.columns],
+        "widths": widths,
+        "number_formats": number_formats,
+    }
+
+
 def write_xlsx(export: Export, file, title: str) -> int:
     """Write the export to ``file`` as one sheet; return the number of rows.
 
     Frozen header, autofilter, column widths from the header and the kind,
     dates as dd/mm/yyyy, moments as dd/mm/yyyy hh:mm and amounts as numbers.
     """
-    workbook = xlsxwriter.Workbook(
-        file,
-        {"constant_memory": True, "tmpdir": tempfile.gettempdir(), "strings_to_numbers": False},
+    return xlsx.write_workbook(
+        file, title=title, rows=typed_rows(export), **workbook_layout(export)
     )
-    # Sheet names: at most 31 characters, none of []:*?/\ .
-    sheet = workbook.add_worksheet(re.sub(r"[\[\]:*?/\\]", " ", title)[:31] or "Export")
-    bold = workbook.add_format({"bold": True})
-    day = workbook.add_format({"num_format": "dd/mm/yyyy"})
-    moment = workbook.add_format({"num_format": "dd/mm/yyyy hh:mm"})
-    writers = []
-    for index, column in enumerate(export.columns):
-        width = column.width or _WIDTHS.get(column.kind, 24)
-        sheet.set_column(index, index, min(max(width, len(export.headers[index]) + 2), _MAX_WIDTH))
-        if column.kind is Kind.DATE:
-            writers.append((sheet.write_datetime, day))
-        elif column.kind is Kind.MOMENT:
-            writers.append((sheet.write_datetime, moment))
-        elif column.kind is Kind.INTEGER:
-            writers.append((sheet.write_number, None))
-        elif column.kind is Kind.DECIMAL and column.places is not None:
-            # Shown with the column's places (a double holds 15 significant digits).
-            places = "." + "0" * column.places if column.places else ""
-            number_format = workbook.add_format({"num_format": f"#,##0{places}"})
-            writers.append((sheet.write_number, number_format))
-        elif column.kind is Kind.DECIMAL:
-            writers.append((sheet.write_number, None))
-        elif column.kind is Kind.BOOLEAN:
-            writers.append((sheet.write_boolean, None))
-        else:
-            writers.append((sheet.write_string, None))
-    sheet.freeze_panes(1, 0)
-    for index, header in enumerate(export.headers):
-        sheet.write_string(0, index, header, bold)
-    number = 0
-    for number, row in enumerate(typed_rows(export), start=1):
-        for index, value in enumerate(row):
-            if value is not None:
-                write, cell_format = writers[index]
-                if cell_format is None:
-                    write(number, index, value)
-                else:
-                    write(number, index, value, cell_format)
-    sheet.autofilter(0, 0, number, len(export.columns) - 1)
-    workbook.close()
-    return number
 
 
 class XLSXResponse(FileResponse):
