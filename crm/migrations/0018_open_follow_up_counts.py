@@ -83,23 +83,33 @@ POSTGRESQL_REVERSE = [
     "DROP FUNCTION crm_follow_ups_counted()",
 ]
 
-# One row at a time: NEW and OLD stand for the row's values.
-SQLITE_ROW = """
+# One row at a time. A follow-up counted in: its total is made or added to.
+SQLITE_IN = """
     INSERT INTO crm_openfollowupcount (project_id, assignee_key, status, total)
-    SELECT {row}.project_id, COALESCE({row}.assignee_id, 0), {row}.status, {delta}
-    WHERE {row}.status IN """ + OPEN + """
+    SELECT NEW.project_id, COALESCE(NEW.assignee_id, 0), NEW.status, 1
+    WHERE NEW.status IN """ + OPEN + """
     ON CONFLICT (project_id, assignee_key, status) DO UPDATE
-    SET total = crm_openfollowupcount.total + excluded.total;
+    SET total = crm_openfollowupcount.total + 1;
+"""
+# Counted out: its total exists, and is only ever taken from. (Django's flush
+# empties the tables one DELETE at a time, in no set order: a total made here
+# for a follow-up deleted after the totals would outlive its project.)
+SQLITE_OUT = """
+    UPDATE crm_openfollowupcount SET total = total - 1
+    WHERE project_id = OLD.project_id
+      AND assignee_key = COALESCE(OLD.assignee_id, 0)
+      AND status = OLD.status
+      AND OLD.status IN """ + OPEN + """;
 """
 
 SQLITE = [
     f"""
     CREATE TRIGGER crm_follow_ups_inserted AFTER INSERT ON crm_followup FOR EACH ROW
-    BEGIN {SQLITE_ROW.format(row="NEW", delta=1)} END
+    BEGIN {SQLITE_IN} END
     """,
     f"""
     CREATE TRIGGER crm_follow_ups_deleted AFTER DELETE ON crm_followup FOR EACH ROW
-    BEGIN {SQLITE_ROW.format(row="OLD", delta=-1)} END
+    BEGIN {SQLITE_OUT} END
     """,
     f"""
     CREATE TRIGGER crm_follow_ups_updated
@@ -108,8 +118,8 @@ SQLITE = [
         OR OLD.assignee_id IS NOT NEW.assignee_id
         OR OLD.status IS NOT NEW.status
     BEGIN
-        {SQLITE_ROW.format(row="OLD", delta=-1)}
-        {SQLITE_ROW.format(row="NEW", delta=1)}
+        {SQLITE_OUT}
+        {SQLITE_IN}
     END
     """,
     add(("crm_followup", 1)),
