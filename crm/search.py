@@ -1,15 +1,19 @@
 """Search that ignores accents and case both ways, and forgives a typo.
 
 "stephane", "STEPHANE" and "Stéphane" find "Stéphane"; "kpowbie" finds
-"Kpowbié". On PostgreSQL the text is folded by ``unaccent(lower(…))`` and
-ranked by ``pg_trgm``'s ``similarity()`` (both extensions are created by
-migration 0013). On SQLite the same two functions are Python functions
-registered on each connection (``register_sqlite_functions``), so that tests
-and small installs behave alike.
+"Kpowbié". Text is folded by ``crm_fold()``: on PostgreSQL
+``unaccent(lower(…))`` declared immutable (migration 0019), so that the big
+tables' searched columns have trigram indexes of their folded text; names are
+ranked by ``pg_trgm``'s ``similarity()``. On SQLite the same functions are
+Python functions registered on each connection (``register_sqlite_functions``),
+so that tests and small installs behave alike.
 
 Each kind of record is one query returning at most ``limit`` rows, best match
 first: the whole query inside the record's name, then its words anywhere in the
-record's text, then names that merely look alike (a typo).
+record's text, then names that merely look alike (a typo). The words are looked
+for in the folded text of the record (``LIKE``) and a typo by pg_trgm's ``%``,
+so that on PostgreSQL the trigram indexes of those two texts find the matches
+(the rarest trigrams first) and only the matches are ranked.
 """
 
 import re
@@ -18,9 +22,10 @@ from dataclasses import dataclass
 
 from django.db import models
 from django.db.models import Case, F, Q, Value, When
-from django.db.models.functions import Concat
 
-# Below this trigram similarity, a name is not "alike" enough to be shown.
+# Below this trigram similarity, a name is not "alike" enough to be shown. It is
+# pg_trgm's own default for ``%`` (pg_trgm.similarity_threshold), which the
+# search uses on PostgreSQL (tests/test_search.py checks that they agree).
 SIMILARITY_THRESHOLD = 0.3
 # A query longer than this is cut: no one types more, and each word costs a scan.
 MAX_QUERY_LENGTH = 100
@@ -66,10 +71,7 @@ class Fold(models.Func):
     """Lower case without accents, in the database."""
 
     output_field = models.TextField()
-    template = "unaccent(lower(%(expressions)s))"
-
-    def as_sqlite(self, compiler, connection, **extra_context):
-        return super().as_sql(compiler, connection, template="crm_fold(%(expressions)s)")
+    function = "crm_fold"
 
 
 class Similarity(models.Func):
@@ -83,14 +85,50 @@ class Similarity(models.Func):
         return super().as_sql(compiler, connection, template="crm_similarity(%(expressions)s)")
 
 
+class LooksAlike(models.Func):
+    """Whether two texts' trigram similarity reaches ``SIMILARITY_THRESHOLD``.
+
+    pg_trgm's ``%`` on PostgreSQL, which a trigram index serves.
+    """
+
+    output_field = models.BooleanField()
+    template = "(%(expressions)s)"
+    arg_joiner = " %% "
+    arity = 2
+
+    def as_sqlite(self, compiler, connection, **extra_context):
+        return super().as_sql(
+            compiler,
+            connection,
+            template=f"(crm_similarity(%(expressions)s) >= {SIMILARITY_THRESHOLD})",
+            arg_joiner=", ",
+        )
+
+
+class Joined(models.Func):
+    """Columns joined by spaces, a missing value as empty text.
+
+    Written out in full (not Concat(), whose SQL changes with Django's
+    version), so that it is exactly the expression the search indexes of
+    migration 0019 hold.
+    """
+
+    output_field = models.TextField()
+
+    def as_sql(self, compiler, connection, **extra_context):
+        parts, params = [], []
+        for expression in self.source_expressions:
+            sql, expression_params = compiler.compile(expression)
+            parts.append(f"COALESCE({sql}, '')")
+            params.extend(expression_params)
+        return "(" + " || ' ' || ".join(parts) + ")", params
+
+
 def _text(*fields: str):
     """Return the fields joined by spaces, as one text to look into."""
     if len(fields) == 1:
         return F(fields[0])
-    parts = []
-    for field in fields:
-        parts += [F(field), Value(" ")]
-    return Concat(*parts[:-1], output_field=models.TextField())
+    return Joined(*(F(field) for field in fields))
 
 
 def words_of(query: str) -> list[str]:
@@ -108,14 +146,13 @@ def ranked(queryset, query: str, *, name: tuple[str, ...], text: tuple[str, ...]
     if not words:
         return queryset.none()
     folded_query = Fold(Value(query))
-    queryset = queryset.annotate(
+    queryset = queryset.alias(
         search_name=Fold(_text(*name)), search_text=Fold(_text(*name, *text))
     )
     every_word = Q()
     for word in words:
         every_word &= Q(search_text__contains=Fold(Value(word)))
-    queryset = queryset.annotate(search_similarity=Similarity(F("search_name"), folded_query))
-    matches = every_word | Q(search_similarity__gte=SIMILARITY_THRESHOLD)
+    matches = every_word | Q(LooksAlike(F("search_name"), folded_query))
     return (
         queryset.filter(matches)
         .annotate(
@@ -125,7 +162,7 @@ def ranked(queryset, query: str, *, name: tuple[str, ...], text: tuple[str, ...]
                 default=Value(0.0),
                 output_field=models.FloatField(),
             )
-            + F("search_similarity")
+            + Similarity(F("search_name"), folded_query)
         )
         .order_by("-search_rank", "search_name", "pk")[:limit]
     )
@@ -148,10 +185,11 @@ def similar_pairs(model, name_sql: str, *, threshold: float, limit: int) -> list
     from django.db import connection
 
     table = connection.ops.quote_name(model._meta.db_table)
+    fold_sql = "crm_fold({})"
     if connection.vendor == "sqlite":
-        fold_sql, similarity_sql = "crm_fold({})", "crm_similarity({}, {})"
+        similarity_sql = "crm_similarity({}, {})"
     else:
-        fold_sql, similarity_sql = "unaccent(lower({}))", "similarity({}, {})"
+        similarity_sql = "similarity({}, {})"
     left = fold_sql.format(name_sql.format(t="a"))
     right = fold_sql.format(name_sql.format(t="b"))
     score = similarity_sql.format(left, right)

@@ -128,3 +128,31 @@ def test_postgresql_has_the_search_extensions(postgres_only):
     with connection.cursor() as cursor:
         cursor.execute("SELECT extname FROM pg_extension WHERE extname IN ('unaccent', 'pg_trgm')")
         assert {row[0] for row in cursor.fetchall()} == {"unaccent", "pg_trgm"}
+
+
+def test_the_typo_threshold_is_pg_trgm_s_own(postgres_only):
+    # PostgreSQL's % compares with pg_trgm.similarity_threshold; SQLite with ours.
+    with connection.cursor() as cursor:
+        cursor.execute("SHOW pg_trgm.similarity_threshold")
+        assert float(cursor.fetchone()[0]) == search.SIMILARITY_THRESHOLD
+
+
+@pytest.mark.parametrize(
+    ("model", "indexes"),
+    [
+        ("FollowUp", {"crm_followup_text_fold_trgm", "crm_followup_name_fold_trgm"}),
+        ("Interaction", {"crm_interaction_text_fold_trgm", "crm_interaction_name_fold_trgm"}),
+    ],
+)
+def test_the_big_tables_are_searched_through_their_indexes(postgres_only, model, indexes):
+    """The SQL that ranked() writes is the expression the indexes of migration 0019 hold."""
+    from crm.views import search as views
+
+    find = {"FollowUp": views._follow_ups, "Interaction": views._meetings}[model]
+    sql, params = find("Kpowbie visa").query.sql_with_params()
+    with connection.cursor() as cursor:
+        # Forbidden to scan the table, the planner must find the indexes or fail.
+        cursor.execute("SET LOCAL enable_seqscan = off")
+        cursor.execute(f"EXPLAIN {sql}", params)
+        plan = "\n".join(row[0] for row in cursor.fetchall())
+    assert {name for name in indexes if name in plan} == indexes, plan
