@@ -1,6 +1,7 @@
 """The lean path of the JSON lists (crm/api/rows.py): the same rows as the records say, cheaper."""
 
 from datetime import date
+from unittest import mock
 
 import pytest
 from django.db import connection
@@ -8,6 +9,7 @@ from django.test.utils import CaptureQueriesContext
 
 from crm import services
 from crm.api import rows
+from crm.api.filters import FollowUpFilter
 from crm.api.urls import router
 from crm.models import FollowUp
 from tests import factories
@@ -137,3 +139,36 @@ def test_sync_pages_keep_the_usual_path(coordinator_api, coordinator, pages_toda
 
     assert response.status_code == 200
     assert len(response.json()["results"]) == 4
+
+
+def test_moments_are_written_as_the_field_writes_them_in_another_time_zone(
+    coordinator_api, coordinator, pages_today, settings
+):
+    settings.TIME_ZONE = "Europe/Paris"  # +01:00 or +02:00: no "Z"
+    _varied_follow_ups(coordinator, pages_today)
+
+    results = coordinator_api.get("/api/v1/follow-ups/").json()["results"]
+
+    assert results[0]["created_at"].endswith(("+01:00", "+02:00"))
+    for row in results:
+        assert row == coordinator_api.get(f"/api/v1/follow-ups/{row['id']}/").json()
+
+
+def test_a_list_without_filter_parameters_builds_no_filterset(
+    coordinator_api, coordinator, pages_today
+):
+    _varied_follow_ups(coordinator, pages_today)
+
+    with mock.patch.object(FollowUpFilter, "__init__", side_effect=AssertionError):
+        response = coordinator_api.get("/api/v1/follow-ups/?page_size=2&ordering=-due_on")
+
+    assert response.status_code == 200
+    assert len(response.json()["results"]) == 2
+
+
+def test_a_filter_parameter_still_filters(coordinator_api, coordinator, pages_today):
+    _varied_follow_ups(coordinator, pages_today)
+
+    response = coordinator_api.get("/api/v1/follow-ups/?status=done")
+
+    assert [row["status"] for row in response.json()["results"]] == ["done"]

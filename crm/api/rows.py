@@ -24,8 +24,9 @@ from typing import Any
 from django.core.exceptions import FieldDoesNotExist
 from django.db import models
 from django.utils.encoding import force_str
+from rest_framework import ISO_8601, relations, serializers
 from rest_framework import fields as drf_fields
-from rest_framework import relations, serializers
+from rest_framework.settings import api_settings
 
 from crm.api.serializers import ChoiceLabelField
 
@@ -105,6 +106,35 @@ def _column(name: str, drf_field) -> Reader:
         def read(row):
             value = row[name]
             return None if value is None else to_representation(value)
+
+        return read
+
+    return bind
+
+
+def _datetime(name: str, drf_field: drf_fields.DateTimeField) -> Reader:
+    """Read a moment as DRF's DateTimeField writes it (ISO 8601, "Z" for UTC).
+
+    Its to_representation looks the current time zone up for every value, the
+    largest cost of a row; here it is looked up once per page. Anything but an
+    aware moment in ISO 8601 goes through the field itself.
+    """
+    to_representation = drf_field.to_representation
+
+    def bind(page):
+        zone = drf_field.default_timezone()
+
+        def read(row):
+            value = row[name]
+            if value is None:
+                return None
+            if zone is None or value.utcoffset() is None:
+                return to_representation(value)
+            try:
+                text = value.astimezone(zone).isoformat()
+            except OverflowError:
+                return to_representation(value)  # the field's own error
+            return text[:-6] + "Z" if text.endswith("+00:00") else text
 
         return read
 
@@ -219,7 +249,16 @@ def _compile(serializer_class, annotations: frozenset[str]) -> Plan:
             if rest:
                 raise NotLean(key)
             columns[model_field.attname] = None
-            readers.append((key, _column(model_field.attname, drf_field)))
+            output = getattr(drf_field, "format", api_settings.DATETIME_FORMAT)
+            iso = isinstance(output, str) and output.lower() == ISO_8601
+            if (
+                type(drf_field) is drf_fields.DateTimeField
+                and iso
+                and not hasattr(drf_field, "timezone")
+            ):
+                readers.append((key, _datetime(model_field.attname, drf_field)))
+            else:
+                readers.append((key, _column(model_field.attname, drf_field)))
         elif model_field.many_to_one or (model_field.one_to_one and model_field.concrete):
             columns[model_field.attname] = None
             if not rest and isinstance(drf_field, relations.PrimaryKeyRelatedField):
