@@ -266,6 +266,9 @@ def _compile(serializer_class, annotations: frozenset[str]) -> Plan:
                     raise NotLean(key)
                 readers.append((key, _pk(model_field.attname)))
                 continue
+            if model_field.null and not drf_field.allow_null:
+                # DRF leaves such a key out when the record names none.
+                raise NotLean(key)
             target = model_field.related_model
             # Only the related record itself or its own attributes: one more hop
             # would be a query per record.
