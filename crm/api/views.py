@@ -177,12 +177,17 @@ class CrmViewSet(viewsets.ModelViewSet):
                 title = str(queryset.model._meta.verbose_name_plural)
                 response = export.xlsx_response(queryset, columns, self.export_basename, title)
             return count_rows_when_sent(response, entry)
+        # DRF's list, but a page read through the lean plan where there is one.
         queryset = self.filter_queryset(self.get_queryset())
         plan = self.row_plan(queryset)
-        if plan is None or self.paginator is None:
-            return super().list(request, *args, **kwargs)
-        page = self.paginate_queryset(plan.rows(queryset))
-        return self.get_paginated_response(plan.represent(page, self.get_serializer_context()))
+        page = self.paginate_queryset(queryset if plan is None else plan.rows(queryset))
+        if page is None:
+            return Response(self.get_serializer(queryset, many=True).data)
+        if plan is None:
+            data = self.get_serializer(page, many=True).data
+        else:
+            data = plan.represent(page, self.get_serializer_context())
+        return self.get_paginated_response(data)
 
     def row_plan(self, queryset) -> rows.Plan | None:
         """Return the lean plan of this list's JSON pages (crm/api/rows.py), if it has one.
