@@ -4,11 +4,15 @@ Every filter validates its value through a form field, so a malformed value is a
 400 with the field named, never a database error.
 """
 
+from datetime import UTC
+
 from django import forms
 from django.core.exceptions import ValidationError
 from django.db.models import Q
+from django.utils import timezone
 from django.utils.translation import gettext_lazy as _
 from django_filters import rest_framework as filters
+from django_filters.fields import IsoDateTimeField
 from drf_spectacular.types import OpenApiTypes
 from drf_spectacular.utils import extend_schema_field
 
@@ -40,6 +44,27 @@ class UserOrMeField(forms.CharField):
         if not is_ascii_int(value):
             raise ValidationError(_("Give a user id or “me”."), code="invalid")
         return int(value)
+
+
+class UtcIsoDateTimeField(IsoDateTimeField):
+    """A moment in ISO 8601, handed to the database in UTC.
+
+    Python takes offsets up to ±23:59 but PostgreSQL only up to ±15:59: a moment
+    written with -20:13 reached the database as written and failed there (a 500).
+    """
+
+    def clean(self, value):
+        value = super().clean(value)
+        if value is None or timezone.is_naive(value):
+            return value
+        try:
+            return value.astimezone(UTC)
+        except OverflowError:
+            raise ValidationError(self.error_messages["invalid"], code="invalid") from None
+
+
+class IsoDateTimeFilter(filters.IsoDateTimeFilter):
+    field_class = UtcIsoDateTimeField
 
 
 class StrictBooleanField(forms.NullBooleanField):
@@ -102,7 +127,7 @@ class UserOrMeFilter(filters.Filter):
 
 
 class UpdatedSinceMixin(filters.FilterSet):
-    updated_since = filters.IsoDateTimeFilter(
+    updated_since = IsoDateTimeFilter(
         field_name="updated_at",
         lookup_expr="gte",
         label=_("Changed at or after this moment (ISO 8601); pages then follow a cursor."),
@@ -237,7 +262,7 @@ class StageChangeFilter(filters.FilterSet):
     organization = filters.NumberFilter(
         field_name="partnership__organization", label=_("Organisation id.")
     )
-    changed_since = filters.IsoDateTimeFilter(field_name="changed_at", lookup_expr="gte")
+    changed_since = IsoDateTimeFilter(field_name="changed_at", lookup_expr="gte")
 
     class Meta:
         model = StageChange
