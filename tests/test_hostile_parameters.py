@@ -164,3 +164,18 @@ def test_an_action_asked_with_a_format_suffix_is_no_server_error(coordinator_api
     totals = coordinator_api.get("/api/v1/commitments/totals.json")
 
     assert (done.status_code, totals.status_code) == (200, 200)
+
+
+def test_a_moment_with_an_offset_postgresql_refuses_is_read_in_utc(client):
+    # Valid ISO 8601 for Python (offsets up to ±23:59), beyond PostgreSQL's ±15:59:
+    # sent as written, it was a 500 on PostgreSQL.
+    factories.FollowUpFactory()
+    factories.StageChangeFactory()
+
+    for url in (
+        "/api/v1/follow-ups/?updated_since=2000-01-01T05:26:04-20:13",
+        "/api/v1/follow-ups/?updated_since=4540-11-20T05:26:04-20:13&format=csv",
+        "/api/v1/stage-changes/?changed_since=2000-01-01T05:26:04%2B20:13",
+    ):
+        response = client.get(url, secure=True)
+        assert response.status_code == 200, (url, response.status_code)

@@ -13,6 +13,7 @@ from rest_framework import serializers
 from rest_framework.exceptions import ValidationError
 
 from crm import clock, services
+from crm.managers import is_overdue
 from crm.models import (
     Affiliation,
     FollowUp,
@@ -563,12 +564,23 @@ class FollowUpSerializer(CleanModelSerializer):
         "due_on": _("Move the due date with the snooze action, which records why."),
     }
 
-    def get_is_overdue(self, follow_up) -> bool:
-        # "Today" once per serializer (so once per page or export), not per row.
+    # What row_<name> reads from a list's values() rows (crm/api/rows.py).
+    row_columns = {"is_overdue": ("status", "due_on")}
+
+    def today(self):
+        """Return "today" once per serializer (so once per page or export), not per row."""
         today = self.context.get("today")
         if today is None:
-            today = self.__dict__.setdefault("_today", clock.today())
-        return follow_up.is_overdue(today=today)
+            if "_today" not in self.__dict__:
+                self._today = clock.today()
+            today = self._today
+        return today
+
+    def get_is_overdue(self, follow_up) -> bool:
+        return follow_up.is_overdue(today=self.today())
+
+    def row_is_overdue(self, row) -> bool:
+        return is_overdue(status=row["status"], due_on=row["due_on"], today=self.today())
 
     def validate_status(self, value):
         if self.instance is None and value == FollowUp.Status.DONE:

@@ -19,7 +19,7 @@ from rest_framework.decorators import action
 from rest_framework.response import Response
 
 from crm import clock, services
-from crm.api import export, exporters, filters, serializers
+from crm.api import export, exporters, filters, rows, serializers
 from crm.api.pagination import SyncCursorPagination
 from crm.api.parameters import check_query_parameters
 from crm.api.renderers import CSVRenderer, XLSXRenderer
@@ -177,7 +177,27 @@ class CrmViewSet(viewsets.ModelViewSet):
                 title = str(queryset.model._meta.verbose_name_plural)
                 response = export.xlsx_response(queryset, columns, self.export_basename, title)
             return count_rows_when_sent(response, entry)
-        return super().list(request, *args, **kwargs)
+        # DRF's list, but a page read through the lean plan where there is one.
+        queryset = self.filter_queryset(self.get_queryset())
+        plan = self.row_plan(queryset)
+        page = self.paginate_queryset(queryset if plan is None else plan.rows(queryset))
+        if page is None:
+            return Response(self.get_serializer(queryset, many=True).data)
+        if plan is None:
+            data = self.get_serializer(page, many=True).data
+        else:
+            data = plan.represent(page, self.get_serializer_context())
+        return self.get_paginated_response(data)
+
+    def row_plan(self, queryset) -> rows.Plan | None:
+        """Return the lean plan of this list's JSON pages (crm/api/rows.py), if it has one.
+
+        Cursor pages (incremental sync) keep model instances: the cursor is read
+        from the ordering's fields, which the plan does not promise to select.
+        """
+        if isinstance(self.paginator, SyncCursorPagination):
+            return None
+        return rows.plan_for(self.get_serializer_class(), frozenset(queryset.query.annotations))
 
     def requested_version(self) -> Version:
         """Return the version the client read (If-Match), where the resource has versions."""
