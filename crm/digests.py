@@ -26,7 +26,7 @@ from django.urls import reverse
 from django.utils import timezone, translation
 from django.utils.translation import ngettext
 
-from crm import roles
+from crm import roles, tallies
 from crm.agenda import GROUP_LIMIT, WAITING_TOO_LONG_DAYS, digest_groups, first_and_total
 from crm.emails import build_message, language_of, subject_line
 from crm.models import Agreement, DigestLog, FollowUp, Partnership, Project
@@ -130,7 +130,7 @@ def team_summary(*, on: date) -> list[ProjectSummary]:
             due_soon_count=project.due_soon_count,
             quiet_count=quiet.get(project.pk, 0),
         )
-        for project in Project.objects.with_follow_up_counts(today=on).order_by("name")
+        for project in tallies.count_projects(Project.objects.order_by("name"), today=on)
     ]
 
 

@@ -80,3 +80,19 @@ def _derive(statuses: dict[str, int], in_time: dict[str, int]) -> dict[str, int]
         Deadline.WAITING: waiting,
         Deadline.WAITING_TOO_LONG: waiting - in_time.get(WAITED_BRIEFLY, 0),
     }
+
+
+def count_projects(projects, *, today: date) -> list:
+    """Set ``open_count``, ``overdue_count`` and ``due_soon_count`` on each project.
+
+    The figures of ``Project.objects.with_follow_up_counts()``, from the kept
+    totals: two small queries whatever the number of follow-ups.
+    """
+    counts = deadline_counts_by_project(today=today)
+    projects = list(projects)
+    for project in projects:
+        row = counts.get(project.pk, {})
+        project.open_count = row.get("open", 0)
+        project.overdue_count = row.get(Deadline.OVERDUE, 0)
+        project.due_soon_count = row.get(Deadline.TODAY, 0) + row.get(Deadline.WEEK, 0)
+    return projects

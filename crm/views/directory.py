@@ -15,7 +15,7 @@ from django.utils.http import urlencode
 from django.utils.translation import gettext_lazy as _
 from django.views.decorators.http import require_GET
 
-from crm import clock
+from crm import clock, tallies
 from crm.models import (
     Affiliation,
     Mission,
@@ -173,12 +173,9 @@ def person_list(request: HttpRequest) -> HttpResponse:
 @login_required
 def project_list(request: HttpRequest) -> HttpResponse:
     require(request, "crm.view_project", "crm.view_partnership")
-    projects = (
-        Project.objects.with_follow_up_counts(today=clock.today())
-        .select_related("lead")
-        .order_by("name", "id")
-    )
+    projects = Project.objects.select_related("lead").order_by("name", "id")
     page = _page(request, projects)
+    tallies.count_projects(page, today=clock.today())
     # Partners per stage of the projects on this page: one grouped query.
     per_stage: dict[int, dict[str, int]] = {}
     rows = (
