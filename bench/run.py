@@ -664,6 +664,11 @@ against a bare view (bench/wsgi_bare.py) returning the same rows through
 
 `make bench-smoke` runs the same code at a tiny size, as CI does, to keep it
 working; it times nothing worth reading.
+
+## Reading these figures
+
+Where each figure's time goes, and why a goal still missed cannot be had
+(profiles): [performance.md](performance.md), section 6.
 """
 
 
