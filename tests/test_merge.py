@@ -1,5 +1,8 @@
 """Likely duplicates, and merging two records into one: nothing lost, both histories kept."""
 
+import datetime
+import hashlib
+
 import pytest
 from django.conf import settings
 from django.core.exceptions import ValidationError
@@ -18,6 +21,7 @@ from crm.models import (
     Person,
     StageChange,
 )
+from crm.views import duplicates
 from tests import factories
 
 pytestmark = [pytest.mark.django_db, pytest.mark.usefixtures("pages_today")]
@@ -185,6 +189,106 @@ def test_the_duplicates_page_queries_do_not_grow_with_rows(client, coordinator):
         factories.OrganizationFactory(name=f"Acme {number}")
         factories.OrganizationFactory(name=f"Acme {number} Ltd")
     assert queries() == few
+
+
+def _unlike_names(count: int) -> list[str]:
+    """Return names alike to nothing (hex digests share few trigrams)."""
+    return [hashlib.sha1(str(number).encode()).hexdigest()[:12] for number in range(count)]
+
+
+def _age(*records) -> None:
+    """Make records look long unchanged (update() leaves auto_now alone)."""
+    type(records[0]).objects.filter(pk__in=[r.pk for r in records]).update(
+        updated_at=datetime.datetime(2020, 1, 1, tzinfo=datetime.UTC)
+    )
+
+
+def _listed(response, kind: str = "organization") -> list[set[str]]:
+    return [{str(a), str(b)} for a, b, _score in response.context[f"{kind}_pairs"]]
+
+
+def test_the_duplicates_page_says_what_it_compared(client, coordinator):
+    client.force_login(coordinator)
+
+    response = client.get("/duplicates/")
+
+    assert (
+        f"the {duplicates.RECENT} organisations and the {duplicates.RECENT} people "
+        "most recently added or changed, each against all the others" in response.text
+    )
+
+
+def test_a_recent_record_is_matched_with_an_old_one(client, coordinator):
+    old = factories.OrganizationFactory(name="Université de Stanford")
+    _age(old)
+    for name in _unlike_names(duplicates.RECENT):
+        factories.OrganizationFactory(name=name)
+    factories.OrganizationFactory(name="Universite de stanford")
+    client.force_login(coordinator)
+
+    response = client.get("/duplicates/")
+
+    assert _listed(response) == [{"Université de Stanford", "Universite de stanford"}]
+
+
+def test_an_old_pair_beyond_the_recent_records_is_not_listed(client, coordinator):
+    # Documented: only the RECENT newest records are compared with the others.
+    _age(
+        factories.OrganizationFactory(name="Université de Stanford"),
+        factories.OrganizationFactory(name="Universite de stanford"),
+    )
+    for name in _unlike_names(duplicates.RECENT):
+        factories.OrganizationFactory(name=name)
+    client.force_login(coordinator)
+
+    assert _listed(client.get("/duplicates/")) == []
+
+
+def test_a_pair_of_two_recent_records_is_listed_once(client, coordinator):
+    visa = factories.OrganizationFactory(name="Visa")
+    visa_inc = factories.OrganizationFactory(name="Visa Inc")
+    factories.OrganizationFactory(name="Mastercard")
+    client.force_login(coordinator)
+
+    response = client.get("/duplicates/")
+
+    assert [(a, b) for a, b, _score in response.context["organization_pairs"]] == [
+        (visa, visa_inc)
+    ]
+
+
+def test_each_recent_record_lists_its_few_most_alike_names(client, coordinator):
+    old = [factories.OrganizationFactory(name=f"Acme {n}") for n in range(duplicates.NEAREST + 3)]
+    _age(*old)
+    for name in _unlike_names(duplicates.RECENT - 1):
+        factories.OrganizationFactory(name=name)
+    new = factories.OrganizationFactory(name="Acme 1")
+    client.force_login(coordinator)
+
+    pairs = client.get("/duplicates/").context["organization_pairs"]
+
+    # "Acme 1" first (the same name), then other Acmes, as alike as each other.
+    assert len(pairs) == duplicates.NEAREST
+    assert all(new in (a, b) for a, b, _score in pairs)
+    assert pairs[0][2] == 100
+
+
+@pytest.mark.parametrize("kind", ["organizations", "people"])
+def test_the_duplicates_are_found_through_the_name_indexes(postgres_only, kind):
+    """The SQL similar_to_recent() writes is the expression migration 0020 indexes."""
+    index = {
+        "organizations": "crm_organization_name_fold_gist",
+        "people": "crm_person_name_fold_gist",
+    }[kind]
+    with CaptureQueriesContext(connection) as captured:
+        duplicates._pairs(kind)
+    sql = captured.captured_queries[0]["sql"]
+    with connection.cursor() as cursor:
+        # Forbidden to scan the table, the planner must find the index or fail.
+        cursor.execute("SET LOCAL enable_seqscan = off")
+        cursor.execute(f"EXPLAIN {sql}")
+        plan = "\n".join(row[0] for row in cursor.fetchall())
+    assert index in plan, plan
 
 
 def test_coordination_merges_from_the_page(client, pair, coordinator):

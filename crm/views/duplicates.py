@@ -14,10 +14,15 @@ from django.views.decorators.http import require_GET, require_http_methods
 from crm import roles, services
 from crm.forms import SearchableSelect
 from crm.models import Merge, Organization, Person
-from crm.search import similar_pairs
+from crm.search import similar_to_recent
 
-# Pairs listed per kind; the likeliest first.
-PAIR_LIMIT = 50
+# The records most recently added or changed (per kind) are each compared with
+# all the others: duplicates appear when a record is added, and comparing every
+# record with every other grows with the square of the table (crm.search.
+# similar_to_recent). The page lists at most RECENT * NEAREST pairs per kind.
+RECENT = 50
+# The most alike names kept for each recent record.
+NEAREST = 3
 # How alike two names must be (trigram similarity, 0 to 1) to be listed.
 NAME_THRESHOLD = 0.45
 
@@ -45,8 +50,12 @@ def _require_coordination(request: HttpRequest, *perms: str) -> None:
 def _pairs(kind: str) -> list[tuple]:
     """Return (first, second, score) for the likely duplicates of a kind (two queries)."""
     config = KINDS[kind]
-    rows = similar_pairs(
-        config["model"], config["name_sql"], threshold=NAME_THRESHOLD, limit=PAIR_LIMIT
+    rows = similar_to_recent(
+        config["model"],
+        config["name_sql"],
+        threshold=NAME_THRESHOLD,
+        recent=RECENT,
+        nearest=NEAREST,
     )
     ids = {pk for row in rows for pk in row[:2]}
     records = config["model"].objects.in_bulk(ids)
@@ -85,6 +94,8 @@ def duplicates(request: HttpRequest) -> HttpResponse:
     context = {
         "organization_pairs": _pairs("organizations"),
         "person_pairs": _pairs("people"),
+        "recent": RECENT,
+        "nearest": NEAREST,
         "merges": Merge.objects.select_related("merged_by")[:20],
         "choose": choose,
     }
