@@ -182,7 +182,9 @@ class ProjectQuerySet(models.QuerySet):
         """Annotate ``open_count``, ``overdue_count`` and ``due_soon_count``.
 
         Each is a ``Count(filter=…)`` of the follow-ups' own ``Q`` builders, so a
-        project's counts are the dashboard's and the digest's.
+        project's counts are the dashboard's and the digest's. It counts every
+        open follow-up of the projects; the projects list and the digest read
+        ``crm.tallies.count_projects()`` instead, held to this by the tests.
         """
         # Joined to the open follow-ups only (the join's ON clause), so that
         # PostgreSQL reads crm_followup_open_project_idx and never closed work.
@@ -325,7 +327,9 @@ class FollowUpQuerySet(models.QuerySet):
     def deadline_counts_by_project(self, *, today: date) -> dict[int, dict[str, int]]:
         """Return, per project id, its open follow-ups (``open``) and each ``Deadline``'s count.
 
-        One GROUP BY over open work, read from crm_followup_open_project_idx alone.
+        One GROUP BY over open work, read from crm_followup_open_project_idx alone:
+        it grows with the open follow-ups. Pages read ``crm.tallies`` instead,
+        which the tests hold to this count of every row.
         """
         rows = (
             self.filter(open_q())
