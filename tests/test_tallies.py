@@ -186,3 +186,16 @@ def test_the_dashboard_counts_come_from_the_kept_totals(team, client, coordinato
         return next(group.total for group in groups if group.key == Deadline.OVERDUE)
 
     assert overdue(after) < overdue(before)
+
+
+def test_the_projects_counts_equal_counting_every_open_follow_up(team):
+    from crm.models import Project
+
+    def figures(projects) -> list[tuple]:
+        return sorted((p.pk, p.open_count, p.overdue_count, p.due_soon_count) for p in projects)
+
+    counted = Project.objects.with_follow_up_counts(today=TODAY)
+    kept = tallies.count_projects(Project.objects.all(), today=TODAY)
+
+    assert figures(kept) == figures(counted)
+    assert all(p.open_count for p in kept)
