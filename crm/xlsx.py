@@ -7,7 +7,7 @@ made an XLSX export 27 times slower than PostgreSQL's COPY of the same rows.
 Our workbooks are always the same shape: one sheet of typed columns, a bold
 frozen header, column widths, an autofilter and four number formats. Written
 directly, each row is one string built from one precomputed function per
-column, about ten times faster (bench/run.py measures the three writers side by
+column, about nine times faster (bench/run.py measures the three writers side by
 side).
 
 Text is written inline (no shared-strings table to hold in memory), so memory

@@ -14,7 +14,7 @@ Two ways to the same CSV bytes:
 - elsewhere (SQLite), the same queryset's rows formatted in Python.
 
 ``tests/test_api_export.py`` compares the two byte for byte for every list, in
-French and English. The XLSX is written row by row by ``crm.xlsx`` (ten times
+French and English. The XLSX is written row by row by ``crm.xlsx`` (nine times
 faster than XlsxWriter's constant-memory mode, itself faster than openpyxl's
 write-only mode: see docs/benchmarks.md), to a temporary file, then sent.
 
