@@ -24,18 +24,28 @@ INTEGER_PARAMETERS = ("page", "page_size")
 # Python's recursion and used to be a 500.
 MAX_JSON_DEPTH = 32
 
-_STRINGS_RE = re.compile(r'"[^"\\]*(?:\\.[^"\\]*)*"', re.DOTALL)
-_BRACKETS_RE = re.compile(r"[\[\]{}]")
+# One pass over the text: a string (its closing quote optional, so that an
+# unterminated string runs to the end in one match instead of being rescanned
+# from each of its quotes, which was quadratic) or a bracket. Strings are
+# skipped; brackets counted.
+_TOKENS_RE = re.compile(r'"[^"\\]*(?:\\.[^"\\]*)*"?|[\[\]{}]', re.DOTALL)
 
 
-def json_depth(text: str) -> int:
-    """Return how deep arrays and objects nest in ``text`` (brackets in strings ignored)."""
+def json_depth(text: str, *, limit: int | None = None) -> int:
+    """Return how deep arrays and objects nest in ``text`` (brackets in strings ignored).
+
+    Linear in the length of ``text``; stops early once ``limit`` is passed.
+    """
     depth = deepest = 0
-    for bracket in _BRACKETS_RE.findall(_STRINGS_RE.sub("", text)):
-        if bracket in "[{":
+    for match in _TOKENS_RE.finditer(text):
+        token = match.group()
+        if token in "[{":
             depth += 1
-            deepest = max(deepest, depth)
-        else:
+            if depth > deepest:
+                deepest = depth
+                if limit is not None and deepest > limit:
+                    break
+        elif token in "]}":
             depth -= 1
     return deepest
 
@@ -50,7 +60,7 @@ class DepthLimitedJSONParser(parsers.JSONParser):
             text = raw.decode(encoding)
         except UnicodeDecodeError as error:
             raise exceptions.ParseError(_("The body is not valid UTF-8.")) from error
-        if json_depth(text) > MAX_JSON_DEPTH:
+        if json_depth(text, limit=MAX_JSON_DEPTH) > MAX_JSON_DEPTH:
             raise exceptions.ParseError(
                 _("JSON nested deeper than %(depth)d levels is refused.")
                 % {"depth": MAX_JSON_DEPTH}
