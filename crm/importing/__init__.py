@@ -93,6 +93,7 @@ class ImportResult:
 
 
 def _count(result: ImportResult, written: list[PlannedRow]) -> None:
+    """Add the rows written to the result's counts, and the first ones to its preview."""
     for row in written:
         if row.affiliation_action in ("created", "updated"):
             name = f"affiliations_{row.affiliation_action}"
