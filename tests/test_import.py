@@ -532,7 +532,7 @@ def test_a_row_breaking_a_database_rule_in_a_big_chunk_is_named(monkeypatch, pyt
     # check in Python, the database's unique index refuses the chunk's write,
     # which is halved until the refused row is found: the error still names it.
     if not python_check:
-        monkeypatch.setattr("crm.importing._broken_rule", lambda *args: None)
+        monkeypatch.setattr("crm.importing.planning._broken_rule", lambda *args: None)
     run(_organisations(5))
     text = _people(250, email=lambda n: "P7@Example.org" if n == 200 else f"p{n}@example.org")
 
@@ -546,7 +546,7 @@ def test_a_row_breaking_a_database_rule_in_a_big_chunk_is_named(monkeypatch, pyt
 
 
 def test_an_organisation_breaking_the_note_rule_only_the_database_checks(monkeypatch):
-    monkeypatch.setattr("crm.importing._broken_rule", lambda *args: None)
+    monkeypatch.setattr("crm.importing.planning._broken_rule", lambda *args: None)
     text = "slug,name,kind,needs_verification\n" + "".join(
         f"org-{n},Org {n},company,{'true' if n == 250 else 'false'}\n" for n in range(300)
     )

@@ -1,161 +1,19 @@
 """Create demonstration users and follow-ups on top of the source facts.
 
 Kept apart from ``fixtures/`` so that a real deployment loads the facts without
-any of this. Every follow-up made here has a title starting with ``[Démo] `` (the
-key that makes re-running harmless) and says in its description that it is
-demonstration data. Due dates are relative to today, so the demo always shows
-something overdue, something due this week and something later.
+any of this. What is made, and how it is marked as demonstration data, is in
+``crm/management/demo/``; this command reads its options and runs each part in
+one transaction.
 """
 
-from dataclasses import dataclass
-from datetime import date, datetime, time, timedelta
+from datetime import date
 
-from django.contrib.auth import get_user_model
-from django.contrib.auth.models import Group
-from django.core.management.base import BaseCommand, CommandError, CommandParser
+from django.core.management.base import BaseCommand, CommandParser
 from django.db import transaction
-from django.utils import timezone
 
-from crm import clock, demo_commitments, roles
-from crm.models import FollowUp, FollowUpPlan, FollowUpPlanStep, Interaction, Organization, Project
-from crm.services import follow_up_complete
-
-TITLE_PREFIX = "[Démo] "
-DEMO_NOTICE = "Donnée de démonstration — ne décrit aucun engagement réel."
-
-# Who gets a follow-up: COORDINATION and STAFF are demo users; YOU is --assignee,
-# else the first superuser, else the demo coordinator. Nothing is given to the
-# read-only user, who cannot act on it.
-COORDINATION, STAFF, READ_ONLY, YOU = "coordination", "staff", "read_only", "you"
-
-# A domain reserved for examples (RFC 2606): a digest "sent" there reaches nobody.
-DEMO_EMAIL_DOMAIN = "@example.org"
-
-DEMO_USERS = [
-    (COORDINATION, "demo-coordination", roles.COORDINATION),
-    (STAFF, "demo-staff", roles.STAFF),
-    (READ_ONLY, "demo-lecture", roles.READ_ONLY),
-]
-
-
-@dataclass(frozen=True)
-class DemoFollowUp:
-    title: str
-    project: str
-    organization: str | None
-    due_in_days: int
-    assignee: str
-    status: str = FollowUp.Status.OPEN
-    priority: str = FollowUp.Priority.NORMAL
-    interaction: str | None = None
-    detail: str = ""
-    done_note: str = ""
-
-
-DEMO_FOLLOW_UPS = [
-    DemoFollowUp(
-        "Relancer Mastercard après les rencontres du CCA",
-        "paiements-digitaux",
-        "mastercard",
-        -12,
-        YOU,
-        priority=FollowUp.Priority.HIGH,
-        interaction="rencontres-cca-2023-09",
-        detail="Exemple de relance en retard.",
-    ),
-    DemoFollowUp(
-        "Envoyer à Visa la fiche du projet de paiements digitaux",
-        "paiements-digitaux",
-        "visa",
-        -4,
-        STAFF,
-        status=FollowUp.Status.IN_PROGRESS,
-        interaction="rencontres-cca-2023-09",
-        detail="Exemple de tâche en cours et en retard.",
-    ),
-    DemoFollowUp(
-        "Identifier les sociétés de capital-risque rencontrées",
-        "hub-innovation-digital",
-        "venture-capital-firms",
-        2,
-        STAFF,
-        priority=FollowUp.Priority.HIGH,
-        interaction="echanges-capital-risque-2023-09",
-        detail="Exemple : remplacer l'entrée provisoire par les sociétés réelles.",
-    ),
-    DemoFollowUp(
-        "Proposer un appel à l'Université de Stanford",
-        "hub-innovation-digital",
-        "stanford",
-        4,
-        YOU,
-        status=FollowUp.Status.WAITING,
-        interaction="echanges-stanford-2023-09",
-        detail="Exemple de tâche en attente d'une réponse du partenaire.",
-    ),
-    DemoFollowUp(
-        "Préparer l'ordre du jour d'un échange avec Visa",
-        "paiements-digitaux",
-        "visa",
-        6,
-        COORDINATION,
-        detail="Exemple de tâche à faire cette semaine.",
-    ),
-    DemoFollowUp(
-        "Recenser les incubateurs rencontrés",
-        "hub-innovation-digital",
-        "incubators",
-        21,
-        STAFF,
-        priority=FollowUp.Priority.LOW,
-        interaction="echanges-incubateurs-2023-09",
-        detail="Exemple de tâche à plus long terme.",
-    ),
-    DemoFollowUp(
-        "Dresser la liste des besoins du projet de connectivité",
-        "connectivite",
-        None,
-        30,
-        COORDINATION,
-        detail="Exemple de tâche interne, sans organisation.",
-    ),
-    DemoFollowUp(
-        "Rédiger le compte rendu interne de la mission",
-        "connectivite",
-        None,
-        -20,
-        YOU,
-        detail="Exemple de tâche terminée.",
-        done_note="[Démo] Compte rendu rédigé et partagé avec l'équipe.",
-    ),
-    DemoFollowUp(
-        "Partager avec Mastercard la note sur les paiements digitaux",
-        "paiements-digitaux",
-        "mastercard",
-        -8,
-        STAFF,
-        detail="Exemple de tâche terminée.",
-        done_note="[Démo] Note envoyée par e-mail ; accusé de réception reçu.",
-    ),
-]
-
-# An example follow-up plan. Plans are tools of the unit, not facts of the source,
-# so the example lives with the demonstration data. Its key is the slug.
-DEMO_PLAN = {
-    "slug": "apres-une-premiere-rencontre",
-    "name": "Après une première rencontre",
-    "description": (
-        "Exemple de plan de suivi (démonstration) : les étapes habituelles après une "
-        "première rencontre avec un partenaire potentiel."
-    ),
-    "steps": [
-        (2, "Envoyer un message de remerciement", FollowUp.Priority.NORMAL),
-        (14, "Envoyer la note conceptuelle du projet", FollowUp.Priority.HIGH),
-        (30, "Proposer un appel de suivi", FollowUp.Priority.NORMAL),
-    ],
-}
-
-REQUIRED_PROJECTS = ["connectivite", "hub-innovation-digital", "paiements-digitaux"]
+from crm import clock
+from crm.management.demo import accounts, agreements, commitments, follow_ups
+from crm.management.demo.accounts import COORDINATION, STAFF, YOU
 
 
 class Command(BaseCommand):
@@ -180,135 +38,22 @@ class Command(BaseCommand):
     @transaction.atomic
     def handle(self, *args, **options) -> None:
         today = options["today"] or clock.today()
-        projects, organizations = self._facts()
-        users = self._demo_users()
-        you = self._you(options["assignee"]) or users[COORDINATION]
-        assignees = {COORDINATION: users[COORDINATION], STAFF: users[STAFF], YOU: you}
-
-        interactions = Interaction.objects.in_bulk(
-            [spec.interaction for spec in DEMO_FOLLOW_UPS if spec.interaction],
-            field_name="slug",
+        write = self.stdout.write
+        projects, organizations = follow_ups.source_facts()
+        users = accounts.load_users(write=write)
+        you = accounts.find_you(options["assignee"]) or users[COORDINATION]
+        by = users[COORDINATION]
+        follow_ups.load(
+            today=today,
+            by=by,
+            assignees={COORDINATION: by, STAFF: users[STAFF], YOU: you},
+            projects=projects,
+            organizations=organizations,
+            write=write,
         )
-        existing = set(
-            FollowUp.objects.filter(title__startswith=TITLE_PREFIX).values_list("title", flat=True)
-        )
-        created = 0
-        for spec in DEMO_FOLLOW_UPS:
-            title = TITLE_PREFIX + spec.title
-            if title in existing:
-                continue
-            self._create(
-                spec,
-                title=title,
-                today=today,
-                project=projects[spec.project],
-                organization=organizations[spec.organization] if spec.organization else None,
-                interaction=interactions.get(spec.interaction),
-                assignee=assignees[spec.assignee],
-                by=users[COORDINATION],
-            )
-            created += 1
-
-        self.stdout.write(
-            f"Demo follow-ups: {created} created, {len(DEMO_FOLLOW_UPS) - created} already there."
-        )
-        self._plan()
-        # Commitments, a draft MoU and its document (crm/demo_commitments.py).
-        demo_commitments.load(by=users[COORDINATION], today=today, write=self.stdout.write)
-
-    def _plan(self) -> None:
-        """Create the example follow-up plan once; later edits in the admin stay."""
-        plan, created = FollowUpPlan.objects.get_or_create(
-            slug=DEMO_PLAN["slug"],
-            defaults={"name": DEMO_PLAN["name"], "description": DEMO_PLAN["description"]},
-        )
-        if not created:
-            self.stdout.write(f"Demo follow-up plan: {plan.name!r} already there.")
-            return
-        FollowUpPlanStep.objects.bulk_create(
-            FollowUpPlanStep(plan=plan, offset_days=days, title=title, priority=priority)
-            for days, title, priority in DEMO_PLAN["steps"]
-        )
-        self.stdout.write(f"Demo follow-up plan: {plan.name!r} created.")
-
-    def _facts(self) -> tuple[dict[str, Project], dict[str, Organization]]:
-        """Return the projects and organisations the demo hangs on, or refuse."""
-        projects = Project.objects.in_bulk(REQUIRED_PROJECTS, field_name="code")
-        slugs = {spec.organization for spec in DEMO_FOLLOW_UPS if spec.organization}
-        organizations = Organization.objects.in_bulk(slugs, field_name="slug")
-        missing = [f"project {code}" for code in REQUIRED_PROJECTS if code not in projects]
-        missing += [f"organisation {slug}" for slug in sorted(slugs - organizations.keys())]
-        if missing:
-            raise CommandError(
-                f"The source facts are not loaded (missing: {', '.join(missing)}). Load "
-                "them first: manage.py loaddata fixtures/compact_togo_2023.json (or run "
-                "manage.py setup_local)."
-            )
-        return projects, organizations
-
-    def _demo_users(self) -> dict:
-        User = get_user_model()
-        users, created = {}, []
-        for key, username, role in DEMO_USERS:
-            try:
-                group = Group.objects.get(name=role)
-            except Group.DoesNotExist as error:
-                raise CommandError(f"Group {role!r} is missing: run manage.py migrate.") from error
-            user = User.objects.filter(username=username).first()
-            if user is None:
-                user = User(
-                    username=username,
-                    first_name="Démo",
-                    last_name=role,
-                    email=f"{username}{DEMO_EMAIL_DOMAIN}",
-                    is_staff=True,
-                )
-                # No password in git: an admin sets one to log in as this user.
-                user.set_unusable_password()
-                user.save()
-                created.append(username)
-            elif not user.email:
-                # Demo users made before they had addresses get one, so that
-                # send_digests has someone to write to; a real address stays.
-                user.email = f"{username}{DEMO_EMAIL_DOMAIN}"
-                user.save(update_fields=["email"])
-            user.groups.add(group)
-            users[key] = user
-        if created:
-            self.stdout.write(
-                f"Demo users created: {', '.join(created)}. They have no usable password: "
-                "an admin can set one (manage.py changepassword USERNAME, or in the admin)."
-            )
-        else:
-            self.stdout.write("Demo users: already there.")
-        return users
-
-    def _you(self, username: str | None):
-        User = get_user_model()
-        if username:
-            try:
-                return User.objects.get(username=username)
-            except User.DoesNotExist as error:
-                raise CommandError(f"No user named {username!r}.") from error
-        return User.objects.filter(is_superuser=True, is_active=True).order_by("pk").first()
-
-    def _create(self, spec: DemoFollowUp, *, title: str, today: date, by, **links) -> None:
-        follow_up = FollowUp(
-            title=title,
-            description=f"{DEMO_NOTICE} {spec.detail}".strip(),
-            due_on=today + timedelta(days=spec.due_in_days),
-            status=FollowUp.Status.OPEN if spec.done_note else spec.status,
-            priority=spec.priority,
-            created_by=by,
-            **links,
-        )
-        follow_up.full_clean()
-        follow_up._history_user = by
-        follow_up.save()
-        if spec.done_note:
-            # Done a day before it was due, through the service that staff use.
-            done_on = follow_up.due_on - timedelta(days=1)
-            at = timezone.make_aware(datetime.combine(done_on, time(10)))
-            follow_up_complete(
-                follow_up=follow_up, by=links["assignee"], note=spec.done_note, at=at
-            )
+        follow_ups.load_plan(write=write)
+        # Commitments, with the rate their pages convert by, a draft MoU and its
+        # document: in the order, and with the output, the command has always had.
+        commitments.load_rate(by=by, today=today, write=write)
+        agreements.load(by=by, today=today, write=write)
+        commitments.load(by=by, today=today, write=write)
