@@ -25,7 +25,8 @@ from django.views.decorators.csrf import csrf_exempt, csrf_protect
 from django.views.decorators.http import require_GET, require_POST
 
 from crm import clock, services
-from crm.commitment_forms import (
+from crm.documents import FileTooLarge, limit_uploads, max_bytes
+from crm.forms import (
     AgreementForm,
     AgreementStatusForm,
     CommitmentDeliveryForm,
@@ -36,7 +37,6 @@ from crm.commitment_forms import (
     ObligationForm,
     PartySignatureForm,
 )
-from crm.documents import FileTooLarge, limit_uploads, max_bytes
 from crm.models import (
     Agreement,
     AgreementParty,
