@@ -70,7 +70,7 @@ class Digest:
     # Coordination only: the whole programme, project by project.
     projects: list[ProjectSummary] = field(default_factory=list)
     totals: dict[str, int] = field(default_factory=dict)
-    # Agreements the person owns that end within 60 days (crm.views.commitments).
+    # Agreements the person owns that end within 60 days (crm.views.sections).
     agreements_ending: list[Agreement] = field(default_factory=list)
 
     @property
@@ -178,7 +178,7 @@ def agreements_ending(user, *, on: date) -> list[Agreement]:
 
     Each carries ``days_left`` and ``within_near`` (30 days or fewer).
     """
-    from crm.views.commitments import ENDING_SOON_DAYS
+    from crm.views.sections import ENDING_SOON_DAYS
 
     near, far = ENDING_SOON_DAYS
     agreements = list(

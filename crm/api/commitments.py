@@ -48,7 +48,7 @@ from crm.models import (
     Organization,
 )
 from crm.money import commitment_totals, rates_on
-from crm.views.commitments import document_response
+from crm.views.documents import document_response
 
 
 def today():

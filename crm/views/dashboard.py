@@ -14,7 +14,7 @@ from crm.agenda import dashboard_groups, first_and_total
 from crm.calendar import calendar_url_for
 from crm.managers import DEADLINE_GROUPS, Deadline
 from crm.models import FollowUp, Partnership, Project
-from crm.views import commitments
+from crm.views import sections
 from crm.views.common import FOLLOW_UP_LIMIT, action_context, admin_follow_ups_url, require
 
 
@@ -122,5 +122,5 @@ def dashboard(request: HttpRequest) -> HttpResponse:
         "calendar_url": calendar_url_for(request.user, request),
         **action_context(request),
     }
-    context.update(commitments.dashboard_context(request.user, on=on, team=scope == "team"))
+    context.update(sections.dashboard_context(request.user, on=on, team=scope == "team"))
     return render(request, "crm/dashboard.html", context)

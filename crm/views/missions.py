@@ -10,7 +10,7 @@ from django.shortcuts import get_object_or_404, render
 from django.views.decorators.http import require_GET
 
 from crm.models import FollowUp, Mission, Organization, Partnership, Person
-from crm.views import commitments
+from crm.views import sections
 from crm.views.common import require
 
 # Follow-ups listed in a report; a mission that opened more is read in the admin.
@@ -89,5 +89,5 @@ def mission(request: HttpRequest, slug: str) -> HttpResponse:
         "partners": ordered,
         "follow_ups_cut": len(follow_ups) == REPORT_FOLLOW_UP_LIMIT,
     }
-    context.update(commitments.mission_context(mission))
+    context.update(sections.mission_context(mission))
     return render(request, "crm/mission.html", context)

@@ -13,7 +13,7 @@ from django.views.decorators.http import require_GET
 
 from crm import clock
 from crm.models import Interaction, Organization, StageChange
-from crm.views import commitments
+from crm.views import sections
 from crm.views.common import action_context, open_follow_ups, require
 from crm.views.history import record_changes, snoozes_and_reassignments
 
@@ -90,8 +90,7 @@ def _organization_timeline(organization: Organization) -> list[TimelineEntry]:
         for event in snoozes_and_reassignments(organization.follow_ups.all(), limit=TIMELINE_LIMIT)
     ]
     entries += [
-        TimelineEntry(*row)
-        for row in commitments.timeline_rows(organization, limit=TIMELINE_LIMIT)
+        TimelineEntry(*row) for row in sections.timeline_rows(organization, limit=TIMELINE_LIMIT)
     ]
     entries.sort(key=lambda entry: entry.sort_key, reverse=True)
     return entries
@@ -120,5 +119,5 @@ def organization(request: HttpRequest, slug: str) -> HttpResponse:
         **action_context(request),
     }
     if request.user.has_perm("crm.view_commitment"):
-        context.update(commitments.organization_context(organization, on=on))
+        context.update(sections.organization_context(organization, on=on))
     return render(request, "crm/organization.html", context)

@@ -17,7 +17,7 @@ from crm import clock, services
 from crm.forms import PartnershipStageForm
 from crm.models import Partnership, Project
 from crm.versions import StaleVersion
-from crm.views import commitments
+from crm.views import sections
 from crm.views.common import action_context, next_url, open_follow_ups, require
 
 
@@ -98,7 +98,7 @@ def project(request: HttpRequest, code: str) -> HttpResponse:
         **action_context(request),
     }
     if request.user.has_perm("crm.view_commitment"):
-        context.update(commitments.project_context(project, on=clock.today()))
+        context.update(sections.project_context(project, on=clock.today()))
     return render(request, "crm/project.html", context)
 
 

@@ -1,0 +1,105 @@
+"""Forms of meetings: logging an interaction with its follow-ups, applying a plan to it."""
+
+from django import forms
+from django.utils.translation import gettext_lazy as _
+
+from crm.forms.widgets import (
+    DateInput,
+    SearchableSelectMultiple,
+    StaffChoiceField,
+    StaffMultipleChoiceField,
+)
+from crm.models import (
+    DatePrecision,
+    FollowUp,
+    FollowUpPlan,
+    Interaction,
+    Mission,
+    Organization,
+    Person,
+    Project,
+)
+from crm.roles import staff_members
+
+
+class InteractionForm(forms.Form):
+    """An interaction; saved with its follow-ups by ``crm.services.interaction_log``."""
+
+    kind = forms.ChoiceField(label=_("Kind"), choices=Interaction.Kind.choices)
+    title = forms.CharField(label=_("Title"), max_length=300)
+    occurred_on = forms.DateField(label=_("Date"), widget=DateInput)
+    date_precision = forms.ChoiceField(
+        label=_("Precision of the date"),
+        choices=DatePrecision.choices,
+        initial=DatePrecision.DAY,
+    )
+    city = forms.CharField(label=_("City"), max_length=100, required=False)
+    mission = forms.ModelChoiceField(
+        label=_("Mission"), queryset=Mission.objects.all(), required=False
+    )
+    # Lists that grow with the directory: a list box with a filter box
+    # (SearchableSelectMultiple), not a wall of checkboxes.
+    organizations = forms.ModelMultipleChoiceField(
+        label=_("Organisations"),
+        queryset=Organization.objects.order_by("name"),
+        widget=SearchableSelectMultiple,
+    )
+    people = forms.ModelMultipleChoiceField(
+        label=_("People met"),
+        queryset=Person.objects.order_by("family_name", "given_name"),
+        widget=SearchableSelectMultiple,
+        required=False,
+        help_text=_("Someone met for the first time: add them below."),
+    )
+    staff = StaffMultipleChoiceField(
+        label=_("Staff present"),
+        queryset=staff_members(),
+        widget=SearchableSelectMultiple,
+        required=False,
+    )
+    projects = forms.ModelMultipleChoiceField(
+        label=_("Projects discussed"),
+        queryset=Project.objects.order_by("name"),
+        widget=forms.CheckboxSelectMultiple,
+        required=False,
+    )
+    summary = forms.CharField(
+        label=_("Summary"), widget=forms.Textarea(attrs={"rows": 4}), required=False
+    )
+    outcome = forms.CharField(
+        label=_("Outcome"), widget=forms.Textarea(attrs={"rows": 2}), required=False
+    )
+
+
+class FollowUpRowForm(forms.Form):
+    """One follow-up opened by the interaction being logged. Blank rows are skipped."""
+
+    title = forms.CharField(label=_("Follow-up"), max_length=300)
+    project = forms.ModelChoiceField(label=_("Project"), queryset=Project.objects.all())
+    organization = forms.ModelChoiceField(
+        label=_("Organisation"), queryset=Organization.objects.all(), required=False
+    )
+    assignee = StaffChoiceField(label=_("Assignee"), queryset=staff_members())
+    due_on = forms.DateField(label=_("Due date"), widget=DateInput)
+    priority = forms.ChoiceField(
+        label=_("Priority"), choices=FollowUp.Priority.choices, initial=FollowUp.Priority.NORMAL
+    )
+
+
+FollowUpRowFormSet = forms.formset_factory(FollowUpRowForm, extra=2)
+
+
+class ApplyPlanForm(forms.Form):
+    plan = forms.ModelChoiceField(
+        label=_("Plan"), queryset=FollowUpPlan.objects.filter(is_active=True)
+    )
+    project = forms.ModelChoiceField(label=_("Project"), queryset=Project.objects.all())
+    organization = forms.ModelChoiceField(
+        label=_("Organisation"), queryset=Organization.objects.all(), required=False
+    )
+    assignee = StaffChoiceField(label=_("Assignee"), queryset=staff_members())
+
+    def __init__(self, *args, interaction: Interaction, **kwargs):
+        super().__init__(*args, **kwargs)
+        self.fields["project"].queryset = interaction.projects.all()
+        self.fields["organization"].queryset = interaction.organizations.all()

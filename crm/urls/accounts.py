@@ -1,0 +1,12 @@
+"""URLs of a staff member's own account: API tokens and the calendar feed."""
+
+from django.urls import path
+
+from crm.views import accounts, calendar
+
+urlpatterns = [
+    path("account/tokens/", accounts.token_list, name="api-tokens"),
+    path("account/tokens/<int:pk>/revoke/", accounts.token_revoke, name="api-token-revoke"),
+    path("account/calendar/regenerate/", accounts.calendar_regenerate, name="calendar-regenerate"),
+    path("calendar/<str:secret>.ics", calendar.calendar_feed, name="calendar-feed"),
+]
