@@ -102,7 +102,9 @@ def test_stage_change_is_atomic(staff_user):
     partnership = factories.PartnershipFactory(stage=Partnership.Stage.CONTACTED)
 
     with (
-        mock.patch("crm.services._save_with_history", side_effect=RuntimeError("disk full")),
+        mock.patch(
+            "crm.services.partnerships.save_with_history", side_effect=RuntimeError("disk full")
+        ),
         pytest.raises(RuntimeError),
     ):
         services.partnership_change_stage(
