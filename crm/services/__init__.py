@@ -40,7 +40,7 @@ from crm.services.follow_ups import (
     follow_up_reopen,
     follow_up_snooze,
 )
-from crm.services.meetings import interaction_log
+from crm.services.meetings import interaction_create, interaction_log
 from crm.services.merges import links_to, organization_merge, person_merge
 from crm.services.partnerships import (
     lock_partnerships_of,
@@ -68,6 +68,7 @@ __all__ = [
     "follow_up_reassign",
     "follow_up_reopen",
     "follow_up_snooze",
+    "interaction_create",
     "interaction_log",
     "links_to",
     "lock_for_update",

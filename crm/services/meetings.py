@@ -15,6 +15,20 @@ from crm.services.base import save_with_history
 
 
 @transaction.atomic
+def interaction_create(*, by: AbstractBaseUser | None, **fields: Any) -> Interaction:
+    """Record an interaction alone, after checking it against the model's rules.
+
+    Its participants, projects and follow-ups are the caller's to add: the
+    staff pages through ``interaction_log``, the admin through its inlines.
+    """
+    interaction = Interaction(created_by=by, **fields)
+    # The slug is made by Interaction.save() from the title and date.
+    interaction.full_clean(exclude=["slug"])
+    save_with_history(interaction, by=by)
+    return interaction
+
+
+@transaction.atomic
 def interaction_log(
     *,
     by: AbstractBaseUser | None,
@@ -36,11 +50,9 @@ def interaction_log(
     organizations = list(organizations)
     if not organizations:
         raise ValidationError({"organizations": _("Name at least one organisation.")})
-    interaction = Interaction(
-        kind=kind, occurred_on=occurred_on, title=title, created_by=by, **fields
+    interaction = interaction_create(
+        by=by, kind=kind, occurred_on=occurred_on, title=title, **fields
     )
-    interaction.full_clean(exclude=["slug"])
-    save_with_history(interaction, by=by)
     interaction.organizations.set(organizations)
     interaction.projects.set(projects)
     interaction.people.set(people)
