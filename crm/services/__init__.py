@@ -13,6 +13,7 @@ from crm.services.agreements import (
     agreement_change_status,
     agreement_create,
     agreement_obligation_create,
+    agreement_party_sign,
 )
 from crm.services.base import (
     REASON_MAX_LENGTH,
@@ -55,6 +56,7 @@ __all__ = [
     "agreement_change_status",
     "agreement_create",
     "agreement_obligation_create",
+    "agreement_party_sign",
     "clean_reason",
     "commitment_change_status",
     "commitment_create",

@@ -1,4 +1,4 @@
-"""Agreements: recorded in draft with their parties, moved from draft to expiry.
+"""Agreements: recorded in draft with their parties, signed party by party, moved to expiry.
 
 Status moves only here: row lock, allowed-transition check, a status-change row
 (who, when, note), then ``update_fields``.
@@ -22,8 +22,9 @@ from crm.models import (
     Organization,
     Project,
 )
-from crm.services.base import save_with_history
+from crm.services.base import REASON_MAX_LENGTH, lock_for_update, save_with_history
 from crm.services.follow_ups import follow_up_create
+from crm.versions import Version
 
 
 @transaction.atomic
@@ -51,6 +52,39 @@ def agreement_create(
         changed_by=by,
     )
     return agreement
+
+
+@transaction.atomic
+def agreement_party_sign(
+    *,
+    party: AgreementParty,
+    signed_on: date | None,
+    by: AbstractBaseUser | None,
+    version: Version = None,
+) -> AgreementParty:
+    """Record the date ``party`` signed its agreement, or clear it with ``None``.
+
+    ``version`` is the agreement's: the agreement's row is the one locked, as
+    ``agreement_change_status`` locks it before reading the parties' dates, so
+    that an agreement is never marked signed while a date is changing. A party
+    keeps no history of its own: the agreement's history row names who
+    recorded the date, and when.
+    """
+    agreement = lock_for_update(party.agreement, version=version)
+    # Read again under the agreement's lock: the copy given may be stale.
+    party = AgreementParty.objects.select_related("organization").get(pk=party.pk)
+    if party.signed_on == signed_on:
+        return party
+    party.signed_on = signed_on
+    party.save(update_fields=["signed_on"])
+    reason = _("Signature date of %(party)s: %(date)s") % {
+        "party": party,
+        "date": signed_on.isoformat() if signed_on else "—",
+    }
+    save_with_history(
+        agreement, by=by, reason=reason[:REASON_MAX_LENGTH], update_fields=["updated_at"]
+    )
+    return party
 
 
 @transaction.atomic
