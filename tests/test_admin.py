@@ -798,6 +798,38 @@ def test_an_interaction_needs_an_organisation(client, coordinator):
     assert not Interaction.objects.exists()
 
 
+def test_adding_an_interaction_goes_through_the_service(client, coordinator):
+    organization = OrganizationFactory()
+    client.force_login(coordinator)
+    data = form_data(client.get(url(Interaction, "add")))
+
+    with mock.patch(
+        "crm.admin.missions.services.interaction_create", wraps=services.interaction_create
+    ) as create:
+        response = client.post(
+            url(Interaction, "add"),
+            {
+                **data,
+                "title": "Call with the bank",
+                "kind": Interaction.Kind.CALL,
+                "occurred_on": "2023-09-26",
+                "staff": [coordinator.pk],
+                "interactionorganization_set-0-organization": organization.pk,
+            },
+        )
+
+    assert response.status_code == 302
+    assert create.call_count == 1
+    interaction = Interaction.objects.get()
+    # The admin saves the many-to-many and the inlines on what the service made.
+    assert list(interaction.staff.all()) == [coordinator]
+    assert list(interaction.organizations.all()) == [organization]
+    assert (interaction.created_by, interaction.history.get().history_user) == (
+        coordinator,
+        coordinator,
+    )
+
+
 # Organisations and affiliations: constraints become form errors.
 
 

@@ -11,6 +11,7 @@ from django.core.files.base import ContentFile
 from django.core.management import call_command
 from django.db import connection
 from django.test.utils import CaptureQueriesContext
+from django.utils import translation
 
 from crm import digests, services
 from crm.models import (
@@ -20,7 +21,9 @@ from crm.models import (
     CommitmentStatusChange,
     ExchangeRate,
 )
+from crm.versions import StaleVersion, version_of
 from tests import factories
+from tests.test_admin import form_data
 
 PDF = b"%PDF-1.4\n1 0 obj << >> endobj\ntrailer << >>\n%%EOF\n"
 
@@ -230,6 +233,115 @@ def test_an_obligation_becomes_a_follow_up_of_the_agreement(staff_user, today):
 
     assert follow_up.agreement == agreement
     assert list(agreement.follow_ups.all()) == [follow_up]
+
+
+# Signing party by party: through the service, named in the agreement's history.
+
+
+def _agreement_with_two_parties(by):
+    return services.agreement_create(
+        by=by,
+        slug="mou",
+        kind="mou",
+        title="MoU",
+        parties=[
+            factories.OrganizationFactory(name="Ecobank"),
+            factories.OrganizationFactory(name="Orabank"),
+        ],
+    )
+
+
+def test_signing_a_party_records_the_date_and_who_in_the_agreement_s_history(staff_user):
+    agreement = _agreement_with_two_parties(staff_user)
+    party = agreement.parties.get(organization__name="Ecobank")
+
+    with translation.override("en"):
+        services.agreement_party_sign(party=party, signed_on=date(2026, 1, 10), by=staff_user)
+
+    party.refresh_from_db()
+    assert party.signed_on == date(2026, 1, 10)
+    last = agreement.history.first()
+    assert (last.history_user, last.history_change_reason) == (
+        staff_user,
+        "Signature date of Ecobank: 2026-01-10",
+    )
+
+
+def test_signing_a_party_again_on_the_same_date_writes_nothing(staff_user):
+    agreement = _agreement_with_two_parties(staff_user)
+    party = agreement.parties.first()
+    services.agreement_party_sign(party=party, signed_on=date(2026, 1, 10), by=staff_user)
+
+    services.agreement_party_sign(party=party, signed_on=date(2026, 1, 10), by=staff_user)
+
+    assert agreement.history.count() == 2  # Created, then signed once.
+
+
+def test_signing_a_party_on_a_stale_version_of_the_agreement_is_refused(staff_user, coordinator):
+    agreement = _agreement_with_two_parties(staff_user)
+    first, second = agreement.parties.all()
+    opened = version_of(agreement)
+    services.agreement_party_sign(party=first, signed_on=date(2026, 1, 10), by=staff_user)
+
+    with pytest.raises(StaleVersion) as refused:
+        services.agreement_party_sign(
+            party=second, signed_on=date(2026, 1, 11), by=coordinator, version=opened
+        )
+
+    assert refused.value.changed_by == staff_user
+    second.refresh_from_db()
+    assert second.signed_on is None
+
+
+def test_the_agreement_page_records_a_signature_through_the_service(
+    client, staff_user, coordinator
+):
+    agreement = _agreement_with_two_parties(coordinator)
+    party = agreement.parties.get(organization__name="Ecobank")
+    client.force_login(staff_user)
+
+    response = in_english(client).post(
+        f"/agreements/{agreement.slug}/signature/",
+        {"party": party.pk, "signed_on": "2026-01-10"},
+    )
+
+    assert response.status_code == 302
+    party.refresh_from_db()
+    assert party.signed_on == date(2026, 1, 10)
+    last = agreement.history.first()
+    assert (last.history_user, last.history_change_reason) == (
+        staff_user,
+        "Signature date of Ecobank: 2026-01-10",
+    )
+
+
+def test_the_admin_records_a_party_s_signature_through_the_service(
+    client, staff_user, coordinator
+):
+    agreement = _agreement_with_two_parties(staff_user)
+    ecobank, orabank = agreement.parties.order_by("organization__name")
+    client.force_login(coordinator)
+    change = f"/admin/crm/agreement/{agreement.pk}/change/"
+    data = form_data(client.get(change))
+    index = next(
+        key.split("-")[1]
+        for key, value in data.items()
+        if key.startswith("parties-") and key.endswith("-id") and value == str(orabank.pk)
+    )
+
+    response = in_english(client).post(
+        change, {**data, f"parties-{index}-signed_on": "2026-01-11"}
+    )
+
+    assert response.status_code == 302
+    orabank.refresh_from_db()
+    ecobank.refresh_from_db()
+    assert (ecobank.signed_on, orabank.signed_on) == (None, date(2026, 1, 11))
+    last = agreement.history.first()
+    assert (last.history_user, last.history_change_reason) == (
+        coordinator,
+        "Signature date of Orabank: 2026-01-11",
+    )
 
 
 # The digest: agreements ending within 60 and 30 days.

@@ -102,7 +102,9 @@ def test_stage_change_is_atomic(staff_user):
     partnership = factories.PartnershipFactory(stage=Partnership.Stage.CONTACTED)
 
     with (
-        mock.patch("crm.services._save_with_history", side_effect=RuntimeError("disk full")),
+        mock.patch(
+            "crm.services.partnerships.save_with_history", side_effect=RuntimeError("disk full")
+        ),
         pytest.raises(RuntimeError),
     ):
         services.partnership_change_stage(
@@ -214,6 +216,23 @@ def test_logging_an_interaction_with_a_bad_kind_is_a_field_error(staff_user):
 
     assert "kind" in excinfo.value.message_dict
     assert not Interaction.objects.exists()
+
+
+def test_creating_an_interaction_checks_it_and_records_its_author(staff_user):
+    interaction = services.interaction_create(
+        by=staff_user,
+        kind=Interaction.Kind.CALL,
+        occurred_on=date(2026, 1, 10),
+        title="Call with the bank",
+    )
+
+    assert interaction.created_by == staff_user
+    assert interaction.slug.startswith("call-with-the-bank-20260110-")
+    assert interaction.history.get().history_user == staff_user
+    with pytest.raises(ValidationError) as caught:
+        services.interaction_create(by=staff_user, kind="telepathy", occurred_on=None, title="")
+    assert {"kind", "occurred_on", "title"} <= set(caught.value.message_dict)
+    assert Interaction.objects.count() == 1
 
 
 # Snoozing, waiting, creating.

@@ -239,6 +239,22 @@ class AgreementAdmin(HistoryAdmin):
             kwargs["queryset"] = staff_members()
         return super().formfield_for_foreignkey(db_field, request, **kwargs)
 
+    def save_formset(self, request, form, formset, change) -> None:
+        if formset.model is not AgreementParty:
+            super().save_formset(request, form, formset, change)
+            return
+        # A signature date is recorded by agreement_party_sign (under the
+        # agreement's lock, named in its history); the rest of a party's row
+        # is saved by the admin, with the date it had.
+        signatures = []
+        for row in formset.forms:
+            if "signed_on" in row.changed_data and row not in formset.deleted_forms:
+                signatures.append((row.instance, row.cleaned_data["signed_on"]))
+                row.instance.signed_on = row.initial.get("signed_on")
+        super().save_formset(request, form, formset, change)
+        for party, signed_on in signatures:
+            services.agreement_party_sign(party=party, signed_on=signed_on, by=request.user)
+
     def create_object(self, request, obj, form) -> None:
         """Add through agreement_create, in draft, with its first status row.
 

@@ -71,19 +71,29 @@ class InteractionAdmin(HistoryAdmin):
         return ", ".join(str(org) for org in interaction.organizations.all())
 
     def create_object(self, request, obj, form) -> None:
-        obj.created_by = request.user
-        obj._history_user = request.user
-        obj.save()
+        """Add through interaction_create, which records who made it.
+
+        Its staff, and the inlines (organisations, people, projects,
+        follow-ups), are saved afterwards by the admin, on ``obj``.
+        """
+        _take(obj, services.interaction_create(by=request.user, **_fields_of(obj)))
 
     def create_followup(self, request, follow_up: FollowUp) -> None:
         """Add a follow-up row through the service, which tells its assignee."""
-        fields = {
-            field.attname: getattr(follow_up, field.attname)
-            for field in FollowUp._meta.concrete_fields
-            if not field.primary_key
-            and field.name not in ("created_by", "created_at", "updated_at")
-        }
-        created = services.follow_up_create(by=request.user, **fields)
-        for field in FollowUp._meta.concrete_fields:
-            setattr(follow_up, field.attname, getattr(created, field.attname))
-        follow_up._state.adding = False
+        _take(follow_up, services.follow_up_create(by=request.user, **_fields_of(follow_up)))
+
+
+def _fields_of(obj) -> dict:
+    """Return what the add form filled in ``obj``, for a service to create it."""
+    return {
+        field.attname: getattr(obj, field.attname)
+        for field in obj._meta.concrete_fields
+        if not field.primary_key and field.name not in ("created_by", "created_at", "updated_at")
+    }
+
+
+def _take(obj, created) -> None:
+    """Give the admin's ``obj`` what the service created, for its inlines, log and redirect."""
+    for field in obj._meta.concrete_fields:
+        setattr(obj, field.attname, getattr(created, field.attname))
+    obj._state.adding = False

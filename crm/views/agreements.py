@@ -134,9 +134,11 @@ def agreement_signature(request: HttpRequest, slug: str) -> HttpResponse:
     require(request, "crm.change_agreement")
     form = PartySignatureForm(request.POST, agreement=agreement)
     if form.is_valid():
-        party = form.cleaned_data["party"]
-        party.signed_on = form.cleaned_data["signed_on"]
-        party.save(update_fields=["signed_on"])
+        services.agreement_party_sign(
+            party=form.cleaned_data["party"],
+            signed_on=form.cleaned_data["signed_on"],
+            by=request.user,
+        )
         messages.success(request, _("Signature date recorded."))
     else:
         messages.error(request, _("Choose a party and a date."))
