@@ -5,7 +5,7 @@ from datetime import timedelta
 from django.conf import settings
 from django.core.exceptions import ValidationError
 from django.db import models
-from django.db.models import F, Q
+from django.db.models import Q
 from django.urls import reverse
 from django.utils.translation import gettext_lazy as _
 from simple_history.models import HistoricalRecords
@@ -16,6 +16,14 @@ from crm.models.constraints import choices_constraint, span_constraint
 from crm.models.directory import Affiliation, Organization
 from crm.models.programme import Project
 from crm.models.sources import Source
+from crm.models.state_changes import (
+    StateChange,
+    from_state,
+    history_index,
+    state_change_constraints,
+    subject_field,
+    to_state,
+)
 
 
 class AgreementQuerySet(models.QuerySet):
@@ -233,50 +241,15 @@ class AgreementAmendment(models.Model):
         return f"{self.agreement} — {self.number}. {self.title}"
 
 
-class AgreementStatusChange(models.Model):
+class AgreementStatusChange(StateChange, subject="agreement", state="status"):
     """One move of an agreement from one status to another. Never edited."""
 
-    agreement = models.ForeignKey(
-        Agreement,
-        verbose_name=_("agreement"),
-        on_delete=models.PROTECT,
-        related_name="status_changes",
-    )
-    from_status = models.CharField(
-        _("from"), max_length=20, choices=AgreementStatus.choices, blank=True
-    )
-    to_status = models.CharField(_("to"), max_length=20, choices=AgreementStatus.choices)
-    changed_at = models.DateTimeField(_("changed at"))
-    changed_by = models.ForeignKey(
-        settings.AUTH_USER_MODEL,
-        verbose_name=_("changed by"),
-        on_delete=models.PROTECT,
-        null=True,
-        blank=True,
-        related_name="+",
-    )
-    note = models.TextField(_("note"), blank=True)
+    agreement = subject_field(Agreement, _("agreement"), related_name="status_changes")
+    from_status = from_state(AgreementStatus)
+    to_status = to_state(AgreementStatus)
 
-    class Meta:
+    class Meta(StateChange.Meta):
         verbose_name = _("agreement status change")
         verbose_name_plural = _("agreement status changes")
-        ordering = ["-changed_at", "-id"]
-        constraints = [
-            models.CheckConstraint(
-                condition=Q(from_status="") | Q(from_status__in=AgreementStatus.values),
-                name="crm_agreementstatuschange_from_status_valid",
-            ),
-            choices_constraint("to_status", AgreementStatus, "agreementstatuschange"),
-            models.CheckConstraint(
-                condition=~Q(from_status=F("to_status")),
-                name="crm_agreementstatuschange_is_a_change",
-            ),
-        ]
-        indexes = [
-            # An agreement's history, newest first; the organisation's timeline.
-            models.Index(fields=["agreement", "-changed_at"], name="crm_agreementchange_hist_idx"),
-        ]
-
-    def __str__(self) -> str:
-        before = self.get_from_status_display() or "—"
-        return f"{self.agreement}: {before} → {self.get_to_status_display()}"
+        constraints = state_change_constraints("status", AgreementStatus)
+        indexes = [history_index("agreement", "crm_agreementchange_hist_idx")]

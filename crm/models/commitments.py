@@ -2,7 +2,7 @@
 
 from django.conf import settings
 from django.db import models
-from django.db.models import F, Q
+from django.db.models import Q
 from django.urls import reverse
 from django.utils.translation import gettext_lazy as _
 from simple_history.models import HistoricalRecords
@@ -11,6 +11,14 @@ from crm.models.choices import CommitmentKind, CommitmentStatus, Currency
 from crm.models.constraints import choices_constraint
 from crm.models.partnerships import Partnership
 from crm.models.sources import Source
+from crm.models.state_changes import (
+    StateChange,
+    from_state,
+    history_index,
+    state_change_constraints,
+    subject_field,
+    to_state,
+)
 
 # Amounts: up to a thousand billion with two decimals, in any currency. Never floats.
 AMOUNT = {"max_digits": 17, "decimal_places": 2}
@@ -204,19 +212,12 @@ class Commitment(models.Model):
         return [status for status in CommitmentStatus if status in allowed]
 
 
-class CommitmentStatusChange(models.Model):
+class CommitmentStatusChange(StateChange, subject="commitment", state="status"):
     """One move of a commitment, or one part delivered. Never edited."""
 
-    commitment = models.ForeignKey(
-        Commitment,
-        verbose_name=_("commitment"),
-        on_delete=models.PROTECT,
-        related_name="status_changes",
-    )
-    from_status = models.CharField(
-        _("from"), max_length=20, choices=CommitmentStatus.choices, blank=True
-    )
-    to_status = models.CharField(_("to"), max_length=20, choices=CommitmentStatus.choices)
+    commitment = subject_field(Commitment, _("commitment"), related_name="status_changes")
+    from_status = from_state(CommitmentStatus)
+    to_status = to_state(CommitmentStatus)
     amount = models.DecimalField(
         _("amount delivered"),
         null=True,
@@ -224,40 +225,10 @@ class CommitmentStatusChange(models.Model):
         help_text=_("The part delivered with this change, in the commitment's currency."),
         **AMOUNT,
     )
-    changed_at = models.DateTimeField(_("changed at"))
-    changed_by = models.ForeignKey(
-        settings.AUTH_USER_MODEL,
-        verbose_name=_("changed by"),
-        on_delete=models.PROTECT,
-        null=True,
-        blank=True,
-        related_name="+",
-    )
-    note = models.TextField(_("note"), blank=True)
 
-    class Meta:
+    class Meta(StateChange.Meta):
         verbose_name = _("commitment status change")
         verbose_name_plural = _("commitment status changes")
-        ordering = ["-changed_at", "-id"]
-        constraints = [
-            models.CheckConstraint(
-                condition=Q(from_status="") | Q(from_status__in=CommitmentStatus.values),
-                name="crm_commitmentstatuschange_from_status_valid",
-            ),
-            choices_constraint("to_status", CommitmentStatus, "commitmentstatuschange"),
-            # A row is a move, or a part delivered while the status stays.
-            models.CheckConstraint(
-                condition=~Q(from_status=F("to_status")) | Q(amount__gt=0),
-                name="crm_commitmentstatuschange_is_a_change",
-            ),
-        ]
-        indexes = [
-            # A commitment's history, newest first; the organisation's timeline.
-            models.Index(
-                fields=["commitment", "-changed_at"], name="crm_commitmentchange_hist_idx"
-            ),
-        ]
-
-    def __str__(self) -> str:
-        before = self.get_from_status_display() or "—"
-        return f"{self.commitment}: {before} → {self.get_to_status_display()}"
+        # A row is a move, or a part delivered while the status stays.
+        constraints = state_change_constraints("status", CommitmentStatus, or_else=Q(amount__gt=0))
+        indexes = [history_index("commitment", "crm_commitmentchange_hist_idx")]

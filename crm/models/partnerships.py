@@ -2,7 +2,7 @@
 
 from django.conf import settings
 from django.db import models
-from django.db.models import F, Q
+from django.db.models import Q
 from django.utils.translation import gettext_lazy as _
 from simple_history.models import HistoricalRecords
 
@@ -12,6 +12,14 @@ from crm.models.constraints import choices_constraint
 from crm.models.directory import Organization
 from crm.models.programme import Project
 from crm.models.sources import Source
+from crm.models.state_changes import (
+    StateChange,
+    from_state,
+    history_index,
+    state_change_constraints,
+    subject_field,
+    to_state,
+)
 
 
 class Partnership(models.Model):
@@ -88,54 +96,20 @@ class Partnership(models.Model):
     natural_key.dependencies = ["crm.organization", "crm.project"]
 
 
-class StageChange(models.Model):
+class StageChange(StateChange, subject="partnership", state="stage"):
     """One move of a partnership from one stage to another. Never edited."""
 
-    partnership = models.ForeignKey(
-        Partnership,
-        verbose_name=_("partnership"),
-        on_delete=models.PROTECT,
-        related_name="stage_changes",
-    )
-    from_stage = models.CharField(
-        _("from"), max_length=20, choices=PartnershipStage.choices, blank=True
-    )
-    to_stage = models.CharField(_("to"), max_length=20, choices=PartnershipStage.choices)
-    changed_at = models.DateTimeField(_("changed at"))
-    changed_by = models.ForeignKey(
-        settings.AUTH_USER_MODEL,
-        verbose_name=_("changed by"),
-        on_delete=models.PROTECT,
-        null=True,
-        blank=True,
-        related_name="+",
-    )
-    note = models.TextField(_("note"), blank=True)
+    partnership = subject_field(Partnership, _("partnership"), related_name="stage_changes")
+    from_stage = from_state(PartnershipStage)
+    to_stage = to_state(PartnershipStage)
 
-    class Meta:
+    class Meta(StateChange.Meta):
         verbose_name = _("stage change")
         verbose_name_plural = _("stage changes")
-        ordering = ["-changed_at", "-id"]
-        constraints = [
-            models.CheckConstraint(
-                condition=Q(from_stage="") | Q(from_stage__in=PartnershipStage.values),
-                name="crm_stagechange_from_stage_valid",
-            ),
-            choices_constraint("to_stage", PartnershipStage, "stagechange"),
-            models.CheckConstraint(
-                condition=~Q(from_stage=F("to_stage")), name="crm_stagechange_is_a_change"
-            ),
-        ]
+        constraints = state_change_constraints("stage", PartnershipStage)
         indexes = [
-            # A partnership's stage history, newest first.
-            models.Index(
-                fields=["partnership", "-changed_at"], name="crm_stagechange_history_idx"
-            ),
+            history_index("partnership", "crm_stagechange_history_idx"),
             # Admin changelist: ORDER BY changed_at DESC, id DESC LIMIT 100 (read
             # backwards), and its date hierarchy's MIN/MAX(changed_at).
             models.Index(fields=["changed_at", "id"], name="crm_stagechange_date_idx"),
         ]
-
-    def __str__(self) -> str:
-        before = self.get_from_stage_display() or "—"
-        return f"{self.partnership}: {before} → {self.get_to_stage_display()}"
