@@ -5,7 +5,6 @@ the service, which locks the row, checks the move and records it.
 """
 
 from django.contrib import admin
-from django.core.exceptions import ValidationError
 from django.utils.translation import gettext_lazy as _
 
 from crm import services
@@ -14,8 +13,7 @@ from crm.admin.base import (
     HistoryAdmin,
     StatusActionForm,
     action_confirmed,
-    render_action_page,
-    report_moves,
+    run_status_action,
     take_created,
 )
 from crm.admin.inlines import ReadOnlyInline
@@ -99,30 +97,18 @@ class AgreementAdmin(HistoryAdmin):
         form = StatusActionForm(
             request.POST if action_confirmed(request) else None, choices=choices
         )
-        if form.is_valid():
-            moved, refused = 0, []
-            for agreement in queryset:
-                try:
-                    services.agreement_change_status(
-                        agreement=agreement,
-                        to_status=form.cleaned_data["status"],
-                        note=form.cleaned_data["note"],
-                        by=request.user,
-                    )
-                except ValidationError as error:
-                    refused.append(f"{agreement}: {' '.join(error.messages)}")
-                else:
-                    moved += 1
-            report_moves(self, request, moved, refused)
-            return None
-        return render_action_page(
+        return run_status_action(
             self,
             request,
             queryset,
-            template="admin/crm/change_status.html",
-            action="change_status",
-            title=_("Change the status of agreements"),
             form=form,
+            title=_("Change the status of agreements"),
+            call=lambda agreement, data: services.agreement_change_status(
+                agreement=agreement,
+                to_status=data["status"],
+                note=data["note"],
+                by=request.user,
+            ),
         )
 
 

@@ -277,8 +277,31 @@ class StatusActionForm(forms.Form):
         self.fields["status"].choices = choices
 
 
-def report_moves(modeladmin, request, moved: int, refused: list[str]) -> None:
-    """Tell the user how many records a status action moved, and why the others stayed."""
+def run_status_action(modeladmin, request, queryset, *, form, call, title):
+    """Run a "Change status…" action through ``call(record, data)`` (a service) on each record.
+
+    Until ``form`` (a ``StatusActionForm``) is posted valid, its page is shown.
+    Records the service refuses are left as they were, and the user is told
+    which and why.
+    """
+    if not form.is_valid():
+        return render_action_page(
+            modeladmin,
+            request,
+            queryset,
+            template="admin/crm/change_status.html",
+            action="change_status",
+            title=title,
+            form=form,
+        )
+    moved, refused = 0, []
+    for record in queryset:
+        try:
+            call(record, form.cleaned_data)
+        except ValidationError as error:
+            refused.append(f"{record}: {' '.join(error.messages)}")
+        else:
+            moved += 1
     if moved:
         modeladmin.message_user(
             request,
@@ -292,6 +315,7 @@ def report_moves(modeladmin, request, moved: int, refused: list[str]) -> None:
             _("Left as they were: %(reasons)s") % {"reasons": "; ".join(refused)},
             messages.WARNING,
         )
+    return None
 
 
 def take_created(obj, created) -> None:

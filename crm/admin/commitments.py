@@ -6,7 +6,6 @@ the service, which locks the row, checks the move and records it.
 
 from django import forms
 from django.contrib import admin
-from django.core.exceptions import ValidationError
 from django.utils.translation import gettext_lazy as _
 
 from crm import services
@@ -15,8 +14,7 @@ from crm.admin.base import (
     HistoryAdmin,
     StatusActionForm,
     action_confirmed,
-    render_action_page,
-    report_moves,
+    run_status_action,
     take_created,
 )
 from crm.admin.inlines import ReadOnlyInline
@@ -87,29 +85,17 @@ class CommitmentAdmin(HistoryAdmin):
         form = CommitmentStatusActionForm(
             request.POST if action_confirmed(request) else None, choices=choices
         )
-        if form.is_valid():
-            moved, refused = 0, []
-            for commitment in queryset:
-                try:
-                    services.commitment_change_status(
-                        commitment=commitment,
-                        to_status=form.cleaned_data["status"],
-                        source=form.cleaned_data["source"],
-                        note=form.cleaned_data["note"],
-                        by=request.user,
-                    )
-                except ValidationError as error:
-                    refused.append(f"{commitment}: {' '.join(error.messages)}")
-                else:
-                    moved += 1
-            report_moves(self, request, moved, refused)
-            return None
-        return render_action_page(
+        return run_status_action(
             self,
             request,
             queryset,
-            template="admin/crm/change_status.html",
-            action="change_status",
-            title=_("Change the status of commitments"),
             form=form,
+            title=_("Change the status of commitments"),
+            call=lambda commitment, data: services.commitment_change_status(
+                commitment=commitment,
+                to_status=data["status"],
+                source=data["source"],
+                note=data["note"],
+                by=request.user,
+            ),
         )

@@ -4,7 +4,6 @@ Status, assignee and due date move by actions (``…/complete/``, ``…/reassign
 ``…/snooze/``…) that call ``crm.services``; PUT and PATCH change the other fields.
 """
 
-from django.core.exceptions import ValidationError as DjangoValidationError
 from django.utils.translation import gettext_lazy as _
 from django_filters import rest_framework as filters
 from drf_spectacular.utils import extend_schema_view
@@ -13,14 +12,20 @@ from rest_framework.decorators import action
 from rest_framework.exceptions import ValidationError
 
 from crm import clock, services
-from crm.api.base import VERSIONED_SCHEMA, CrmViewSet, ETagMixin, list_schema, record_action
+from crm.api.base import (
+    VERSIONED_SCHEMA,
+    CrmViewSet,
+    ETagMixin,
+    call_service,
+    list_schema,
+    record_action,
+)
 from crm.api.filters import BooleanFilter, UpdatedSinceMixin, UserOrMeFilter
 from crm.api.serializers import (
     ChoiceLabelField,
     CleanModelSerializer,
     UserField,
     UserLabelField,
-    django_errors_to_drf,
     reason_field,
 )
 from crm.managers import Deadline, deadline_q, is_overdue
@@ -211,12 +216,9 @@ class FollowUpViewSet(ETagMixin, CrmViewSet):
     def perform_create(self, serializer) -> None:
         # The service checks the model's rules, records the creator (also in the
         # history) and tells the assignee, as for the pages and the admin.
-        try:
-            serializer.instance = services.follow_up_create(
-                by=self.request.user, **serializer.validated_data
-            )
-        except DjangoValidationError as error:
-            raise django_errors_to_drf(error) from error
+        serializer.instance = call_service(
+            services.follow_up_create, by=self.request.user, **serializer.validated_data
+        )
 
     @record_action(
         FollowUpSerializer,

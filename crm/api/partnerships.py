@@ -4,7 +4,6 @@ The stage and the owner move by actions (``…/change-stage/``, ``…/assign-own
 that call ``crm.services``; PUT and PATCH change the other fields.
 """
 
-from django.core.exceptions import ValidationError as DjangoValidationError
 from django.utils.translation import gettext_lazy as _
 from django_filters import rest_framework as filters
 from drf_spectacular.utils import extend_schema_view
@@ -12,14 +11,20 @@ from rest_framework import serializers
 from rest_framework.decorators import action
 
 from crm import clock, services
-from crm.api.base import VERSIONED_SCHEMA, CrmViewSet, ETagMixin, list_schema, record_action
+from crm.api.base import (
+    VERSIONED_SCHEMA,
+    CrmViewSet,
+    ETagMixin,
+    call_service,
+    list_schema,
+    record_action,
+)
 from crm.api.filters import BooleanFilter, IsoDateTimeFilter, UpdatedSinceMixin, UserOrMeFilter
 from crm.api.serializers import (
     ChoiceLabelField,
     CleanModelSerializer,
     UserField,
     UserLabelField,
-    django_errors_to_drf,
     reason_field,
 )
 from crm.models import Partnership, StageChange
@@ -138,12 +143,9 @@ class PartnershipViewSet(ETagMixin, CrmViewSet):
     def perform_create(self, serializer) -> None:
         # The service records the first stage, as for partnerships added in
         # the admin.
-        try:
-            serializer.instance = services.partnership_create(
-                by=self.request.user, **serializer.validated_data
-            )
-        except DjangoValidationError as error:
-            raise django_errors_to_drf(error) from error
+        serializer.instance = call_service(
+            services.partnership_create, by=self.request.user, **serializer.validated_data
+        )
 
     @record_action(
         PartnershipSerializer,
