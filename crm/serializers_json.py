@@ -2,7 +2,7 @@
 
 Django's own encoder cuts datetimes to milliseconds, so a ``dumpdata`` →
 ``loaddata`` copy would change every ``updated_at`` and with it every ETag
-(``crm.api.views.etag_for``): each client would then see every record as changed
+(``crm.api.base.etag_for``): each client would then see every record as changed
 by someone else. Registered as the ``json`` format (``SERIALIZATION_MODULES``),
 so ``dumpdata`` and ``loaddata`` use it without options (docs/backup.md).
 """

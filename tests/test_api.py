@@ -617,7 +617,7 @@ def test_creating_a_follow_up_goes_through_the_service(
 
     with (
         mock.patch(
-            "crm.api.views.services.follow_up_create", wraps=services.follow_up_create
+            "crm.api.follow_ups.services.follow_up_create", wraps=services.follow_up_create
         ) as create,
         django_capture_on_commit_callbacks(execute=True),
     ):
@@ -639,7 +639,7 @@ def test_a_follow_up_the_service_refuses_is_a_400_naming_the_field(coordinator_a
     project = factories.ProjectFactory()
     refusal = DjangoValidationError({"due_on": ["Not on that day."]})
 
-    with mock.patch("crm.api.views.services.follow_up_create", side_effect=refusal):
+    with mock.patch("crm.api.follow_ups.services.follow_up_create", side_effect=refusal):
         response = coordinator_api.post(
             "/api/v1/follow-ups/", {"title": "Call", "project": project.pk, "due_on": "2026-02-01"}
         )
@@ -789,7 +789,7 @@ def test_a_partnership_refused_by_the_service_is_a_400_with_field_errors(coordin
     organization, project = factories.OrganizationFactory(), factories.ProjectFactory()
     refusal = DjangoValidationError({"role": ["Not this role."]})
 
-    with mock.patch("crm.api.views.services.partnership_create", side_effect=refusal):
+    with mock.patch("crm.api.partnerships.services.partnership_create", side_effect=refusal):
         response = coordinator_api.post(
             "/api/v1/partnerships/",
             {"organization": organization.pk, "project": project.pk, "role": "funder"},

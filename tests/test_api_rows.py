@@ -9,7 +9,7 @@ from django.test.utils import CaptureQueriesContext
 
 from crm import services
 from crm.api import rows
-from crm.api.filters import FollowUpFilter
+from crm.api.follow_ups import FollowUpFilter
 from crm.api.urls import router
 from crm.models import FollowUp
 from tests import factories

@@ -19,7 +19,7 @@ from django.core.management import call_command
 from django.db import connection
 from django.test import Client
 
-from crm.api.views import etag_for
+from crm.api.base import etag_for
 from crm.models import FollowUp, LastInteraction, OpenFollowUpCount, Partnership
 from tests import factories
 
@@ -45,7 +45,7 @@ LATEST = ("organization", "occurred_on", "date_precision")
 READ_BACK = """
 import json, io
 from django.core.management import call_command
-from crm.api.views import etag_for
+from crm.api.base import etag_for
 from crm.models import FollowUp, Partnership, LastInteraction, OpenFollowUpCount
 from django.contrib.sessions.models import Session
 from axes.models import AccessAttempt

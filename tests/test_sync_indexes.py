@@ -15,7 +15,7 @@ def _model(viewset):
 
 
 def _synced_models() -> list:
-    # The views whose lists switch to the sync cursor (crm.api.views.CrmViewSet).
+    # The views whose lists switch to the sync cursor (crm.api.base.CrmViewSet).
     models = {_model(viewset) for _prefix, viewset, _basename in router.registry}
     return sorted(
         (model for model in models if hasattr(model, "updated_at")),

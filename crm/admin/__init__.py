@@ -10,8 +10,11 @@ from django.utils.translation import gettext_lazy as _
 # Each module registers its models with the admin site when imported.
 from crm.admin import (  # noqa: F401
     accounts,
+    agreements,
     commitments,
     directory,
+    documents,
+    exchange_rates,
     follow_ups,
     merges,
     missions,

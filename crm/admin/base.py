@@ -2,6 +2,7 @@
 
 from collections import Counter
 
+from django import forms
 from django.contrib import messages
 from django.contrib.admin import helpers
 from django.core.exceptions import PermissionDenied, ValidationError
@@ -10,7 +11,7 @@ from django.http import HttpResponseNotAllowed, HttpResponseRedirect
 from django.shortcuts import get_object_or_404
 from django.template.response import TemplateResponse
 from django.urls import path, reverse
-from django.utils.translation import gettext
+from django.utils.translation import gettext, ngettext
 from django.utils.translation import gettext_lazy as _
 from simple_history.admin import SimpleHistoryAdmin
 
@@ -261,3 +262,64 @@ def object_action_urls(modeladmin):
             name=f"{opts.app_label}_{opts.model_name}_act",
         )
     ]
+
+
+class StatusActionForm(forms.Form):
+    """The page of a "Change status…" action: the new status (among ``choices``) and a note."""
+
+    status = forms.ChoiceField(label=_("New status"))
+    note = forms.CharField(
+        label=_("Note"), required=False, widget=forms.Textarea(attrs={"rows": 2})
+    )
+
+    def __init__(self, *args, choices, **kwargs):
+        super().__init__(*args, **kwargs)
+        self.fields["status"].choices = choices
+
+
+def run_status_action(modeladmin, request, queryset, *, form, call, title):
+    """Run a "Change status…" action through ``call(record, data)`` (a service) on each record.
+
+    Until ``form`` (a ``StatusActionForm``) is posted valid, its page is shown.
+    Records the service refuses are left as they were, and the user is told
+    which and why.
+    """
+    if not form.is_valid():
+        return render_action_page(
+            modeladmin,
+            request,
+            queryset,
+            template="admin/crm/change_status.html",
+            action="change_status",
+            title=title,
+            form=form,
+        )
+    moved, refused = 0, []
+    for record in queryset:
+        try:
+            call(record, form.cleaned_data)
+        except ValidationError as error:
+            refused.append(f"{record}: {' '.join(error.messages)}")
+        else:
+            moved += 1
+    if moved:
+        modeladmin.message_user(
+            request,
+            ngettext("%(count)d record moved.", "%(count)d records moved.", moved)
+            % {"count": moved},
+            messages.SUCCESS,
+        )
+    if refused:
+        modeladmin.message_user(
+            request,
+            _("Left as they were: %(reasons)s") % {"reasons": "; ".join(refused)},
+            messages.WARNING,
+        )
+    return None
+
+
+def take_created(obj, created) -> None:
+    """Give the admin's ``obj`` what a service created, for its log and redirect."""
+    for field in type(created)._meta.concrete_fields:
+        setattr(obj, field.attname, getattr(created, field.attname))
+    obj._state.adding = False

@@ -178,17 +178,15 @@ class MissionMemberInline(LoadedAutocompleteInlineMixin, admin.TabularInline):
         return super().get_queryset(request).select_related("person")
 
 
-class StageChangeInline(admin.TabularInline):
-    """A partnership's stage history, newest first; written only by the service."""
+class ReadOnlyInline(admin.TabularInline):
+    """A history written only by the services."""
 
-    model = StageChange
-    fields = ["changed_at", "from_stage", "to_stage", "changed_by", "note"]
-    readonly_fields = fields
-    # The first row comes from nowhere (from_stage ""): "— → Contacted".
-    empty_value_display = "—"
     extra = 0
     max_num = 0
     can_delete = False
+    # A history's first row comes from nowhere (from "" to the first stage or
+    # status): "— → Contacted".
+    empty_value_display = "—"
 
     def has_add_permission(self, request, obj=None) -> bool:
         return False
@@ -198,6 +196,14 @@ class StageChangeInline(admin.TabularInline):
 
     def has_delete_permission(self, request, obj=None) -> bool:
         return False
+
+
+class StageChangeInline(ReadOnlyInline):
+    """A partnership's stage history, newest first; written only by the service."""
+
+    model = StageChange
+    fields = ["changed_at", "from_stage", "to_stage", "changed_by", "note"]
+    readonly_fields = fields
 
     def get_queryset(self, request):
         return (

@@ -1,14 +1,15 @@
-"""FilterSets of the API; date-dependent filters call the QuerySet methods.
+"""What the FilterSets of every resource share: strict filter fields and the backend.
 
 Every filter validates its value through a form field, so a malformed value is a
-400 with the field named, never a database error.
+400 with the field named, never a database error. Each resource's own FilterSet
+lives in the module named after it (``follow_ups.py``, ``agreements.py``…);
+date-dependent filters there call the QuerySet methods.
 """
 
 from datetime import UTC
 
 from django import forms
 from django.core.exceptions import ValidationError
-from django.db.models import Q
 from django.utils import timezone
 from django.utils.translation import gettext_lazy as _
 from django_filters import rest_framework as filters
@@ -16,19 +17,6 @@ from django_filters.fields import IsoDateTimeField
 from drf_spectacular.types import OpenApiTypes
 from drf_spectacular.utils import extend_schema_field
 
-from crm import clock
-from crm.managers import Deadline, deadline_q
-from crm.models import (
-    Affiliation,
-    FollowUp,
-    Interaction,
-    Mission,
-    Organization,
-    Partnership,
-    Person,
-    Project,
-    StageChange,
-)
 from crm.security import is_ascii_int
 
 ME = "me"
@@ -132,138 +120,3 @@ class UpdatedSinceMixin(filters.FilterSet):
         lookup_expr="gte",
         label=_("Changed at or after this moment (ISO 8601); pages then follow a cursor."),
     )
-
-
-class OrganizationFilter(UpdatedSinceMixin):
-    kind = filters.MultipleChoiceFilter(choices=Organization.Kind.choices)
-    country = filters.CharFilter(lookup_expr="iexact", max_length=2)
-    is_identified = BooleanFilter()
-    needs_verification = BooleanFilter()
-    q = filters.CharFilter(method="filter_text", label=_("Text in name, short name or city."))
-
-    class Meta:
-        model = Organization
-        fields = ["kind", "country", "is_identified", "needs_verification"]
-
-    def filter_text(self, queryset, name, value):
-        return queryset.filter(
-            Q(name__icontains=value)
-            | Q(short_name__icontains=value)
-            | Q(slug__icontains=value)
-            | Q(city__icontains=value)
-        )
-
-
-class PersonFilter(UpdatedSinceMixin):
-    organization = filters.NumberFilter(
-        field_name="affiliations__organization", distinct=True, label=_("Organisation id.")
-    )
-    q = filters.CharFilter(method="filter_text", label=_("Text in the name or e-mail."))
-
-    class Meta:
-        model = Person
-        fields = ["preferred_language"]
-
-    def filter_text(self, queryset, name, value):
-        return queryset.filter(
-            Q(given_name__icontains=value)
-            | Q(family_name__icontains=value)
-            | Q(email__icontains=value)
-        )
-
-
-class AffiliationFilter(filters.FilterSet):
-    is_primary = BooleanFilter()
-    active = BooleanFilter(field_name="end_on", lookup_expr="isnull", label=_("Not ended."))
-
-    class Meta:
-        model = Affiliation
-        fields = ["person", "organization", "is_primary"]
-
-
-class ProjectFilter(filters.FilterSet):
-    class Meta:
-        model = Project
-        fields = ["programme", "sector", "status"]
-
-
-class MissionFilter(filters.FilterSet):
-    class Meta:
-        model = Mission
-        fields = ["organizer"]
-
-
-class InteractionFilter(UpdatedSinceMixin):
-    organization = filters.NumberFilter(
-        field_name="organizations", distinct=True, label=_("Organisation id.")
-    )
-    project = filters.NumberFilter(field_name="projects", distinct=True, label=_("Project id."))
-    date_after = filters.DateFilter(
-        field_name="occurred_on", lookup_expr="gte", label=_("On or after this date.")
-    )
-    date_before = filters.DateFilter(
-        field_name="occurred_on", lookup_expr="lte", label=_("On or before this date.")
-    )
-
-    class Meta:
-        model = Interaction
-        fields = ["mission", "kind"]
-
-
-class PartnershipFilter(UpdatedSinceMixin):
-    stage = filters.MultipleChoiceFilter(choices=Partnership.Stage.choices)
-    owner = UserOrMeFilter(label=_("Owner: a user id, or “me”."))
-    stale = BooleanFilter(
-        method="filter_stale", label=_("Not contacted within the contact cadence.")
-    )
-
-    class Meta:
-        model = Partnership
-        fields = ["project", "organization", "stage", "role"]
-
-    def filter_stale(self, queryset, name, value):
-        stale = queryset.stale(today=clock.today())
-        return stale if value else queryset.exclude(pk__in=stale.values("pk"))
-
-
-class FollowUpFilter(UpdatedSinceMixin):
-    status = filters.MultipleChoiceFilter(choices=FollowUp.Status.choices)
-    assignee = UserOrMeFilter(label=_("Assignee: a user id, or “me”."))
-    due_after = filters.DateFilter(
-        field_name="due_on", lookup_expr="gte", label=_("Due on or after this date.")
-    )
-    due_before = filters.DateFilter(
-        field_name="due_on", lookup_expr="lte", label=_("Due on or before this date.")
-    )
-    overdue = BooleanFilter(
-        method="filter_overdue",
-        label=_("Open, past its due date and not waiting on the partner."),
-    )
-    deadline = filters.ChoiceFilter(
-        choices=Deadline.choices,
-        method="filter_deadline",
-        label=_("Where it stands against today, as the dashboard groups it."),
-    )
-
-    class Meta:
-        model = FollowUp
-        fields = ["project", "organization", "person", "interaction", "priority"]
-
-    def filter_overdue(self, queryset, name, value):
-        overdue = deadline_q(Deadline.OVERDUE, today=clock.today())
-        return queryset.filter(overdue if value else ~overdue)
-
-    def filter_deadline(self, queryset, name, value):
-        return queryset.deadline(value, today=clock.today())
-
-
-class StageChangeFilter(filters.FilterSet):
-    project = filters.NumberFilter(field_name="partnership__project", label=_("Project id."))
-    organization = filters.NumberFilter(
-        field_name="partnership__organization", label=_("Organisation id.")
-    )
-    changed_since = IsoDateTimeFilter(field_name="changed_at", lookup_expr="gte")
-
-    class Meta:
-        model = StageChange
-        fields = ["partnership", "to_stage"]

@@ -3,32 +3,42 @@ from django.urls import include, path
 from drf_spectacular.views import SpectacularAPIView, SpectacularRedocView, SpectacularSwaggerView
 from rest_framework.routers import DefaultRouter
 
-from crm.api import commitments, views
+from crm.api import (
+    agreements,
+    commitments,
+    directory,
+    documents,
+    exchange_rates,
+    follow_ups,
+    missions,
+    partnerships,
+    programme,
+)
 
 router = DefaultRouter()
-router.register("organizations", views.OrganizationViewSet, basename="organization")
-router.register("people", views.PersonViewSet, basename="person")
-router.register("affiliations", views.AffiliationViewSet, basename="affiliation")
-router.register("projects", views.ProjectViewSet, basename="project")
-router.register("missions", views.MissionViewSet, basename="mission")
-router.register("interactions", views.InteractionViewSet, basename="interaction")
-router.register("partnerships", views.PartnershipViewSet, basename="partnership")
-router.register("follow-ups", views.FollowUpViewSet, basename="followup")
-router.register("stage-changes", views.StageChangeViewSet, basename="stagechange")
+router.register("organizations", directory.OrganizationViewSet, basename="organization")
+router.register("people", directory.PersonViewSet, basename="person")
+router.register("affiliations", directory.AffiliationViewSet, basename="affiliation")
+router.register("projects", programme.ProjectViewSet, basename="project")
+router.register("missions", missions.MissionViewSet, basename="mission")
+router.register("interactions", missions.InteractionViewSet, basename="interaction")
+router.register("partnerships", partnerships.PartnershipViewSet, basename="partnership")
+router.register("follow-ups", follow_ups.FollowUpViewSet, basename="followup")
+router.register("stage-changes", partnerships.StageChangeViewSet, basename="stagechange")
 router.register("commitments", commitments.CommitmentViewSet, basename="commitment")
 router.register(
     "commitment-status-changes",
     commitments.CommitmentStatusChangeViewSet,
     basename="commitmentstatuschange",
 )
-router.register("agreements", commitments.AgreementViewSet, basename="agreement")
+router.register("agreements", agreements.AgreementViewSet, basename="agreement")
 router.register(
     "agreement-status-changes",
-    commitments.AgreementStatusChangeViewSet,
+    agreements.AgreementStatusChangeViewSet,
     basename="agreementstatuschange",
 )
-router.register("documents", commitments.DocumentViewSet, basename="document")
-router.register("exchange-rates", commitments.ExchangeRateViewSet, basename="exchangerate")
+router.register("documents", documents.DocumentViewSet, basename="document")
+router.register("exchange-rates", exchange_rates.ExchangeRateViewSet, basename="exchangerate")
 
 app_name = "api"
 urlpatterns = [

@@ -1,4 +1,14 @@
-"""API viewsets: scoped, select_related querysets; writes through crm.services."""
+"""What every resource of the API is built on.
+
+``CrmViewSet``: bounded pages, CSV/XLSX downloads of lists, writes of changed
+fields only through ``services.record_update``, 409 on protected deletes.
+``ETagMixin``: ETag on reads, If-Match on writes and actions. And how a
+service's refusals become API errors (``service_errors``, ``call_service``) and
+how lists and actions are documented (``list_schema``, ``record_action``).
+
+Each resource's serializers, filters and viewset live in the module named after
+it (``follow_ups.py``, ``agreements.py``…); ``urls.py`` routes them.
+"""
 
 from contextlib import contextmanager
 
@@ -8,34 +18,17 @@ from django.db.models import ProtectedError, RestrictedError
 from django.utils.translation import gettext_lazy as _
 from django_filters.rest_framework import MultipleChoiceFilter
 from drf_spectacular.types import OpenApiTypes
-from drf_spectacular.utils import (
-    OpenApiParameter,
-    OpenApiResponse,
-    extend_schema,
-    extend_schema_view,
-)
+from drf_spectacular.utils import OpenApiParameter, OpenApiResponse, extend_schema
 from rest_framework import exceptions, status, viewsets
-from rest_framework.decorators import action
 from rest_framework.response import Response
 
-from crm import clock, services
-from crm.api import export, exporters, filters, rows, serializers
+from crm import services
+from crm.api import export, exporters, rows
 from crm.api.pagination import SyncCursorPagination
 from crm.api.parameters import check_query_parameters
 from crm.api.renderers import CSVRenderer, XLSXRenderer
 from crm.api.serializers import django_errors_to_drf
 from crm.audit import count_rows_when_sent, filters_of, record_export
-from crm.models import (
-    Affiliation,
-    FollowUp,
-    Interaction,
-    Mission,
-    Organization,
-    Partnership,
-    Person,
-    Project,
-    StageChange,
-)
 from crm.security import is_ascii_int
 from crm.versions import StaleVersion, Version, version_of
 
@@ -276,6 +269,14 @@ def service_errors(renames: dict[str, str] | None = None):
         raise drf_error from None
 
 
+def call_service(call, **kwargs):
+    """Call a service that takes no version; its refusals are a 400 naming the field."""
+    try:
+        return call(**kwargs)
+    except DjangoValidationError as error:
+        raise django_errors_to_drf(error) from error
+
+
 class ETagMixin:
     """``ETag`` on reads; ``If-Match`` checked on writes, under the service's own row lock.
 
@@ -311,83 +312,6 @@ class ETagMixin:
         return self.record_response(instance)
 
 
-@extend_schema_view(list=list_schema(serializers.OrganizationSerializer))
-class OrganizationViewSet(CrmViewSet):
-    """Companies, universities, investors, public bodies… that the unit deals with."""
-
-    queryset = Organization.objects.select_related("source")
-    serializer_class = serializers.OrganizationSerializer
-    filterset_class = filters.OrganizationFilter
-    ordering_fields = ["name", "kind", "country", "created_at", "updated_at"]
-    ordering = ["name", "id"]
-    export_basename = "organisations"
-
-
-@extend_schema_view(list=list_schema(serializers.PersonSerializer))
-class PersonViewSet(CrmViewSet):
-    """People the unit deals with; their roles are affiliations."""
-
-    queryset = Person.objects.all()
-    serializer_class = serializers.PersonSerializer
-    filterset_class = filters.PersonFilter
-    ordering_fields = ["family_name", "given_name", "created_at", "updated_at"]
-    ordering = ["family_name", "given_name", "id"]
-    export_basename = "people"
-
-
-@extend_schema_view(list=list_schema(serializers.AffiliationSerializer))
-class AffiliationViewSet(CrmViewSet):
-    """Roles people hold in organisations; ended (end_on), never deleted."""
-
-    queryset = Affiliation.objects.select_related("person", "organization")
-    serializer_class = serializers.AffiliationSerializer
-    filterset_class = filters.AffiliationFilter
-    ordering_fields = ["title", "start_on", "end_on"]
-    ordering = ["person__family_name", "title", "id"]
-    export_basename = "affiliations"
-
-
-@extend_schema_view(list=list_schema(serializers.ProjectSerializer))
-class ProjectViewSet(CrmViewSet):
-    """The Compact projects."""
-
-    queryset = Project.objects.select_related("programme", "lead")
-    serializer_class = serializers.ProjectSerializer
-    filterset_class = filters.ProjectFilter
-    ordering_fields = ["name", "code", "status"]
-    ordering = ["name", "id"]
-    export_basename = "projects"
-
-
-@extend_schema_view(list=list_schema(serializers.MissionSerializer))
-class MissionViewSet(CrmViewSet):
-    """Missions of the delegation."""
-
-    queryset = Mission.objects.select_related("organizer")
-    serializer_class = serializers.MissionSerializer
-    filterset_class = filters.MissionFilter
-    ordering_fields = ["start_on", "title"]
-    ordering = ["-start_on", "id"]
-    export_basename = "missions"
-
-
-@extend_schema_view(list=list_schema(serializers.InteractionSerializer))
-class InteractionViewSet(CrmViewSet):
-    """Meetings, calls, e-mails, visits and events, with who was there."""
-
-    queryset = Interaction.objects.select_related("mission", "created_by").prefetch_related(
-        "organizations", "people", "staff", "projects"
-    )
-    serializer_class = serializers.InteractionSerializer
-    filterset_class = filters.InteractionFilter
-    ordering_fields = ["occurred_on", "title", "created_at", "updated_at"]
-    ordering = ["-occurred_on", "-id"]
-    export_basename = "interactions"
-
-    def perform_create(self, serializer) -> None:
-        serializer.save(created_by=self.request.user)
-
-
 VERSIONED_SCHEMA = {
     "retrieve": extend_schema(parameters=[ETAG_HEADER]),
     "update": extend_schema(parameters=[IF_MATCH_PARAMETER, ETAG_HEADER]),
@@ -407,226 +331,3 @@ def record_action(serializer_class, request, description):
             412: OpenApiResponse(description=_("If-Match names an older version.")),
         },
     )
-
-
-@extend_schema_view(list=list_schema(serializers.PartnershipSerializer), **VERSIONED_SCHEMA)
-class PartnershipViewSet(ETagMixin, CrmViewSet):
-    """What each organisation is, or may become, for each project.
-
-    The stage moves through change-stage and the owner through assign-owner;
-    PUT and PATCH change the other fields.
-    """
-
-    serializer_class = serializers.PartnershipSerializer
-    filterset_class = filters.PartnershipFilter
-    ordering_fields = [
-        "stage",
-        "role",
-        "last_contact_on",
-        "contact_due_on",
-        "created_at",
-        "updated_at",
-    ]
-    ordering = ["project__name", "organization__name", "id"]
-    export_basename = "partnerships"
-    change_actions = ["change_stage", "assign_owner"]
-
-    def get_queryset(self):
-        return Partnership.objects.with_contact_due(today=clock.today()).select_related(
-            "organization", "project", "owner"
-        )
-
-    def perform_create(self, serializer) -> None:
-        # The service records the first stage, as for partnerships added in
-        # the admin.
-        try:
-            serializer.instance = services.partnership_create(
-                by=self.request.user, **serializer.validated_data
-            )
-        except DjangoValidationError as error:
-            raise django_errors_to_drf(error) from error
-
-    @record_action(
-        serializers.PartnershipSerializer,
-        serializers.ChangeStageSerializer,
-        _("Move the partnership to another stage, recording the move (a stage change)."),
-    )
-    @action(detail=True, methods=["post"], url_path="change-stage")
-    def change_stage(self, request, pk=None, format=None):
-        return self.act(
-            request,
-            serializers.ChangeStageSerializer,
-            lambda partnership, data, version: services.partnership_change_stage(
-                partnership=partnership,
-                to_stage=data["stage"],
-                note=data["note"],
-                by=request.user,
-                version=version,
-            ),
-        )
-
-    @record_action(
-        serializers.PartnershipSerializer,
-        serializers.AssignOwnerSerializer,
-        _("Give the partnership to another owner (null: nobody), who is told by e-mail."),
-    )
-    @action(detail=True, methods=["post"], url_path="assign-owner")
-    def assign_owner(self, request, pk=None, format=None):
-        return self.act(
-            request,
-            serializers.AssignOwnerSerializer,
-            lambda partnership, data, version: services.partnership_assign_owner(
-                partnership=partnership,
-                owner=data["owner"],
-                reason=data["reason"],
-                by=request.user,
-                version=version,
-            ),
-        )
-
-
-@extend_schema_view(list=list_schema(serializers.FollowUpSerializer), **VERSIONED_SCHEMA)
-class FollowUpViewSet(ETagMixin, CrmViewSet):
-    """What the unit must do, by whom and when.
-
-    Status, assignee and due date change through the actions (complete,
-    reassign, snooze, mark-waiting, cancel, reopen); PUT and PATCH change the
-    other fields.
-    """
-
-    queryset = FollowUp.objects.select_related(
-        "project", "organization", "person", "assignee", "completed_by", "created_by"
-    )
-    serializer_class = serializers.FollowUpSerializer
-    filterset_class = filters.FollowUpFilter
-    ordering_fields = ["due_on", "priority", "status", "title", "created_at", "updated_at"]
-    ordering = ["due_on", "id"]
-    export_basename = "follow-ups"
-    change_actions = ["complete", "reassign", "snooze", "mark_waiting", "cancel", "reopen"]
-
-    def perform_create(self, serializer) -> None:
-        # The service checks the model's rules, records the creator (also in the
-        # history) and tells the assignee, as for the pages and the admin.
-        try:
-            serializer.instance = services.follow_up_create(
-                by=self.request.user, **serializer.validated_data
-            )
-        except DjangoValidationError as error:
-            raise django_errors_to_drf(error) from error
-
-    @record_action(
-        serializers.FollowUpSerializer,
-        serializers.CompleteFollowUpSerializer,
-        _("Mark the follow-up done; the note says what was done."),
-    )
-    @action(detail=True, methods=["post"])
-    def complete(self, request, pk=None, format=None):
-        return self.act(
-            request,
-            serializers.CompleteFollowUpSerializer,
-            lambda follow_up, data, version: services.follow_up_complete(
-                follow_up=follow_up, note=data["note"], by=request.user, version=version
-            ),
-            renames={"completion_note": "note"},
-        )
-
-    @record_action(
-        serializers.FollowUpSerializer,
-        serializers.ReassignFollowUpSerializer,
-        _("Give the open follow-up to another member of staff, who is told by e-mail."),
-    )
-    @action(detail=True, methods=["post"])
-    def reassign(self, request, pk=None, format=None):
-        return self.act(
-            request,
-            serializers.ReassignFollowUpSerializer,
-            lambda follow_up, data, version: services.follow_up_reassign(
-                follow_up=follow_up,
-                assignee=data["assignee"],
-                reason=data["reason"],
-                by=request.user,
-                version=version,
-            ),
-        )
-
-    @record_action(
-        serializers.FollowUpSerializer,
-        serializers.SnoozeFollowUpSerializer,
-        _("Move the open follow-up's due date to today or later, saying why."),
-    )
-    @action(detail=True, methods=["post"])
-    def snooze(self, request, pk=None, format=None):
-        return self.act(
-            request,
-            serializers.SnoozeFollowUpSerializer,
-            lambda follow_up, data, version: services.follow_up_snooze(
-                follow_up=follow_up,
-                due_on=data["due_on"],
-                reason=data["reason"],
-                by=request.user,
-                version=version,
-            ),
-        )
-
-    @record_action(
-        serializers.FollowUpSerializer,
-        None,
-        _("Record that the next move is the partner's (status “waiting on partner”)."),
-    )
-    @action(detail=True, methods=["post"], url_path="mark-waiting")
-    def mark_waiting(self, request, pk=None, format=None):
-        return self.act(
-            request,
-            None,
-            lambda follow_up, data, version: services.follow_up_mark_waiting(
-                follow_up=follow_up, by=request.user, version=version
-            ),
-        )
-
-    @record_action(
-        serializers.FollowUpSerializer,
-        serializers.ReasonSerializer,
-        _("Cancel the open follow-up: nothing more will be done. The reason is kept."),
-    )
-    @action(detail=True, methods=["post"])
-    def cancel(self, request, pk=None, format=None):
-        return self.act(
-            request,
-            serializers.ReasonSerializer,
-            lambda follow_up, data, version: services.follow_up_cancel(
-                follow_up=follow_up, reason=data["reason"], by=request.user, version=version
-            ),
-        )
-
-    @record_action(
-        serializers.FollowUpSerializer,
-        serializers.ReasonSerializer,
-        _(
-            "Open a done or cancelled follow-up again, saying why. Its completion (when, "
-            "by whom, what was done) is cleared; the history keeps it."
-        ),
-    )
-    @action(detail=True, methods=["post"])
-    def reopen(self, request, pk=None, format=None):
-        return self.act(
-            request,
-            serializers.ReasonSerializer,
-            lambda follow_up, data, version: services.follow_up_reopen(
-                follow_up=follow_up, reason=data["reason"], by=request.user, version=version
-            ),
-        )
-
-
-@extend_schema_view(list=list_schema(serializers.StageChangeSerializer))
-class StageChangeViewSet(CrmViewSet):
-    """The log of stage moves; written only by change-stage."""
-
-    http_method_names = ["get", "head", "options"]
-    queryset = StageChange.objects.select_related(
-        "partnership__organization", "partnership__project", "changed_by"
-    )
-    serializer_class = serializers.StageChangeSerializer
-    filterset_class = filters.StageChangeFilter
-    ordering_fields = ["changed_at"]
-    ordering = ["-changed_at", "-id"]
-    export_basename = "stage-changes"

@@ -1,0 +1,110 @@
+"""Kept documents.
+
+A document is added through ``services.document_create`` (content checked) and
+its file is never replaced: a new file is a new version.
+"""
+
+from django import forms
+from django.contrib import admin
+from django.core.exceptions import ValidationError
+from django.utils.html import format_html
+from django.utils.translation import gettext_lazy as _
+
+from crm import services
+from crm.admin.base import HistoryAdmin, take_created
+from crm.documents import check_upload
+from crm.models import Document
+
+
+class DocumentAddForm(forms.ModelForm):
+    class Meta:
+        model = Document
+        fields = [
+            "title",
+            "file",
+            "previous_version",
+            "organization",
+            "interaction",
+            "agreement",
+            "commitment",
+            "notes",
+            "is_demo",
+        ]
+
+    def clean_file(self):
+        upload = self.cleaned_data["file"]
+        check_upload(upload)  # Raises ValidationError keyed "file".
+        return upload
+
+    def clean_previous_version(self):
+        previous = self.cleaned_data.get("previous_version")
+        if previous is not None and Document.objects.filter(previous_version=previous).exists():
+            raise ValidationError(_("A newer version of this document exists already."))
+        return previous
+
+
+@admin.register(Document)
+class DocumentAdmin(HistoryAdmin):
+    list_display = ["__str__", "content_type", "size", "uploaded_at", "download"]
+    list_filter = ["content_type", "is_demo"]
+    list_select_related = ["uploaded_by"]
+    search_fields = ["title", "original_name", "sha256"]
+    autocomplete_fields = ["organization", "interaction", "agreement", "commitment"]
+    raw_id_fields = ["previous_version"]
+    readonly_fields = [
+        "download",
+        "original_name",
+        "content_type",
+        "size",
+        "sha256",
+        "revision",
+        "previous_version",
+        "uploaded_by",
+        "uploaded_at",
+        "updated_at",
+    ]
+
+    def get_form(self, request, obj=None, **kwargs):
+        if obj is None:
+            kwargs["form"] = DocumentAddForm
+        return super().get_form(request, obj, **kwargs)
+
+    def get_fields(self, request, obj=None):
+        if obj is None:
+            return DocumentAddForm.Meta.fields
+        return [
+            "title",
+            "notes",
+            "download",
+            "original_name",
+            "content_type",
+            "size",
+            "sha256",
+            "revision",
+            "previous_version",
+            "organization",
+            "interaction",
+            "agreement",
+            "commitment",
+            "is_demo",
+            "uploaded_by",
+            "uploaded_at",
+        ]
+
+    def get_readonly_fields(self, request, obj=None):
+        if obj is None:
+            return []
+        # The file and what it belongs to never change: a new file is a new version.
+        return [*self.readonly_fields, "organization", "interaction", "agreement", "commitment"]
+
+    @admin.display(description=_("file"))
+    def download(self, document: Document) -> str:
+        if not document.pk:
+            return "—"
+        return format_html(
+            '<a href="{}">{}</a>', document.get_absolute_url(), document.original_name
+        )
+
+    def create_object(self, request, obj, form) -> None:
+        # The form checked the file; the service checks it again under a lock.
+        take_created(obj, services.document_create(by=request.user, **form.cleaned_data))
