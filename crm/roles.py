@@ -88,6 +88,26 @@ def is_coordination(user) -> bool:
     return user.is_superuser or user.groups.filter(name=COORDINATION).exists()
 
 
+def is_protected_account(user) -> bool:
+    """Tell whether only a superuser (or its holder) may change ``user``'s account.
+
+    Superusers and Coordination members: whoever could change their role,
+    flags or password could act with their rights.
+    """
+    return user.is_superuser or user.groups.filter(name=COORDINATION).exists()
+
+
+def can_manage_account(actor, target) -> bool:
+    """Tell whether ``actor`` may change ``target``'s account (role, flags, password).
+
+    Decided from what protects the target now: a non-superuser can change no
+    protected account but their own, so no request of theirs can remove the
+    protection that the next request would meet (demote, then reset the
+    password, then restore the role).
+    """
+    return actor.is_superuser or actor.pk == target.pk or not is_protected_account(target)
+
+
 def staff_members():
     """Return the active users who may be given work: Coordination, Staff, superusers."""
     from django.contrib.auth import get_user_model

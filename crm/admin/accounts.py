@@ -1,10 +1,8 @@
 """User accounts, staff profiles, API tokens and the log of digests sent."""
 
 from django.contrib import admin, messages
-from django.contrib.admin.utils import unquote
 from django.contrib.auth import get_user_model
 from django.contrib.auth.admin import UserAdmin
-from django.core.exceptions import PermissionDenied
 from django.utils import timezone
 from django.utils.translation import gettext_lazy as _
 from django.utils.translation import ngettext
@@ -20,46 +18,26 @@ admin.site.unregister(User)
 class StaffUserAdmin(UserAdmin):
     """Django's user admin, where Coordination manages accounts without owning the site.
 
-    Coordination adds colleagues and gives them a role (group); only a superuser
-    may make a superuser, grant permissions one by one, or touch a superuser's
-    account (its password included), so no coordinator can raise their own rights.
+    Coordination adds colleagues and gives them a role (group). A non-superuser
+    changes nothing of a superuser's or another coordinator's account: not its
+    role, flags, e-mail or password (``roles.can_manage_account``, which also
+    guards the password form). Only a superuser may make a superuser or grant
+    permissions one by one, so no coordinator can take over a peer or raise
+    their own rights.
     """
 
     SUPERUSER_ONLY_FIELDS = ("is_superuser", "user_permissions")
-
-    # Whoever changes these of an account can take it over (a password reset
-    # goes to the e-mail address), so they are guarded like the password.
-    IDENTITY_FIELDS = ("username", "email")
 
     def get_readonly_fields(self, request, obj=None):
         readonly = super().get_readonly_fields(request, obj)
         if request.user.is_superuser:
             return readonly
-        readonly = (*readonly, *self.SUPERUSER_ONLY_FIELDS)
-        if obj is not None and obj.pk != request.user.pk and roles.is_coordination(obj):
-            readonly = (*readonly, *self.IDENTITY_FIELDS)
-        return readonly
+        return (*readonly, *self.SUPERUSER_ONLY_FIELDS)
 
     def has_change_permission(self, request, obj=None) -> bool:
-        if obj is not None and obj.is_superuser and not request.user.is_superuser:
+        if obj is not None and not roles.can_manage_account(request.user, obj):
             return False
         return super().has_change_permission(request, obj)
-
-    def user_change_password(self, request, id, form_url=""):
-        """Refuse to set a coordinator's or superuser's password for them.
-
-        Whoever sets it can log in as them, and every change they then make is
-        recorded under the victim's name: only a superuser, or the person, may.
-        """
-        user = self.get_object(request, unquote(id))
-        if (
-            user is not None
-            and user.pk != request.user.pk
-            and not request.user.is_superuser
-            and (user.is_superuser or roles.is_coordination(user))
-        ):
-            raise PermissionDenied
-        return super().user_change_password(request, id, form_url)
 
 
 @admin.register(StaffProfile)
