@@ -8,7 +8,7 @@ from django.test import Client
 from hypothesis import strategies as st
 
 from crm import roles
-from crm.models import StaffProfile
+from crm.models import ApiToken, StaffProfile
 from tests import factories
 
 pytestmark = pytest.mark.django_db
@@ -300,3 +300,29 @@ def test_no_sequence_of_requests_takes_over_a_peer(coordinator, steps):
             client.post(url, data)
             assert_untouched(victim)
         transaction.set_rollback(True)
+
+
+# Secret columns: no admin lookup narrows them down character by character.
+
+
+@pytest.mark.parametrize(
+    "lookup", ["calendar_token__startswith", "calendar_token__regex", "calendar_token__gte"]
+)
+def test_no_lookup_on_calendar_tokens(reader, lookup):
+    profile = StaffProfile.for_user(reader)
+    profile.calendar_secret()
+
+    response = as_user(reader).get(
+        f"/admin/crm/staffprofile/?{lookup}={profile.calendar_token[:1]}"
+    )
+
+    assert response.status_code == 400
+
+
+@pytest.mark.parametrize("lookup", ["key_hash__startswith", "key_hash", "key_hash__lt"])
+def test_no_lookup_on_api_key_hashes(coordinator, lookup):
+    token, _key = ApiToken.create_for(coordinator, name="BI")
+
+    response = as_user(coordinator).get(f"/admin/crm/apitoken/?{lookup}={token.key_hash[:1]}")
+
+    assert response.status_code == 400
