@@ -413,3 +413,33 @@ def test_the_access_attempts_changelist_runs_a_fixed_number_of_queries(
     with django_assert_num_queries(9):
         response = client.get("/admin/axes/accessattempt/")
     assert len(response.context["cl"].result_list) == 5
+
+
+def test_coordination_sees_and_unlocks_a_locked_out_address(settings, coordinator):
+    settings.CRM_LOGIN_ADDRESS_FAILURE_LIMIT = 6
+    for number in range(3):
+        fail(Client(REMOTE_ADDR="10.0.0.1"), "/accounts/login/", f"name{number}", 2)
+    fail(Client(REMOTE_ADDR="10.0.0.2"), "/accounts/login/", "name0", 2)
+    admin = Client()
+    admin.force_login(coordinator)
+
+    locked = admin.get("/admin/axes/accessattempt/?locked_out=yes")
+    unlocked = admin.get("/admin/axes/accessattempt/?locked_out=no")
+
+    assert {(row.username, row.ip_address) for row in locked.context["cl"].result_list} == {
+        ("name0", "10.0.0.1"),
+        ("name1", "10.0.0.1"),
+        ("name2", "10.0.0.1"),
+    }
+    assert [row.ip_address for row in unlocked.context["cl"].result_list] == ["10.0.0.2"]
+    admin.post(
+        "/admin/axes/accessattempt/",
+        {
+            "action": "unlock",
+            "_selected_action": [row.pk for row in locked.context["cl"].result_list],
+        },
+    )
+    relogin = Client(REMOTE_ADDR="10.0.0.1").post(
+        "/accounts/login/", {"username": "coordinator", "password": PASSWORD}
+    )
+    assert relogin.status_code == 302
