@@ -97,15 +97,34 @@ def is_protected_account(user) -> bool:
     return user.is_superuser or user.groups.filter(name=COORDINATION).exists()
 
 
+def _permissions_of(user):
+    # From the database, active or not: Django's has_perm() says nothing for an
+    # inactive account, whose rights come back with its active flag.
+    return Permission.objects.filter(Q(user=user) | Q(group__user=user))
+
+
 def can_manage_account(actor, target) -> bool:
     """Tell whether ``actor`` may change ``target``'s account (role, flags, password).
 
-    Decided from what protects the target now: a non-superuser can change no
-    protected account but their own, so no request of theirs can remove the
-    protection that the next request would meet (demote, then reset the
-    password, then restore the role).
+    Not a protected account (``is_protected_account``), nor one holding a right
+    the actor lacks (granted by a superuser): whoever sets its password acts
+    with it. Decided from what the target holds now, so no request of a
+    non-superuser can remove the protection that their next request would meet
+    (demote, then reset the password, then restore the role).
     """
-    return actor.is_superuser or actor.pk == target.pk or not is_protected_account(target)
+    if actor.is_superuser or actor.pk == target.pk:
+        return True
+    if is_protected_account(target):
+        return False
+    return not _permissions_of(target).exclude(pk__in=_permissions_of(actor)).exists()
+
+
+def grantable_groups(actor):
+    """Return the groups ``actor`` may give: none holding a right the actor lacks."""
+    if actor.is_superuser:
+        return Group.objects.all()
+    beyond = Permission.objects.exclude(pk__in=_permissions_of(actor))
+    return Group.objects.exclude(permissions__in=beyond)
 
 
 def staff_members():

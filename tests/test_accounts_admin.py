@@ -2,7 +2,7 @@
 
 import hypothesis
 import pytest
-from django.contrib.auth.models import Group
+from django.contrib.auth.models import Group, Permission
 from django.db import transaction
 from django.test import Client
 from hypothesis import strategies as st
@@ -326,3 +326,44 @@ def test_no_lookup_on_api_key_hashes(coordinator, lookup):
     response = as_user(coordinator).get(f"/admin/crm/apitoken/?{lookup}={token.key_hash[:1]}")
 
     assert response.status_code == 400
+
+
+# Nor anyone holding a right the coordinator lacks: whoever sets their password
+# acts with it.
+
+
+def _holder_of(codename: str):
+    user = factories.UserFactory(username="holder")
+    user.groups.add(Group.objects.get(name=roles.STAFF))
+    user.user_permissions.add(Permission.objects.get(codename=codename))
+    return user
+
+
+@pytest.mark.parametrize("active", [True, False])
+def test_a_coordinator_cannot_take_over_an_account_with_a_right_they_lack(coordinator, active):
+    holder = _holder_of("change_group")
+    holder.is_active = active
+    holder.save()
+    client = as_user(coordinator)
+
+    reset = client.post(password_url(holder), attacker_password())
+    changed = client.post(change_url(holder), change_form(holder, is_active="on", groups=[]))
+
+    assert (reset.status_code, changed.status_code) == (403, 403)
+    holder.refresh_from_db()
+    assert not holder.check_password(ATTACKER_PASSWORD)
+    assert holder.is_active is active
+
+
+def test_a_coordinator_grants_only_roles_within_their_own_rights(coordinator, staff_user):
+    auditors = Group.objects.create(name="Auditors")
+    auditors.permissions.add(Permission.objects.get(codename="change_group"))
+    client = as_user(coordinator)
+
+    page = client.get(change_url(staff_user))
+    response = client.post(change_url(staff_user), change_form(staff_user, groups=[auditors.pk]))
+
+    offered = {group.name for group in page.context["adminform"].form.fields["groups"].queryset}
+    assert offered == {roles.COORDINATION, roles.STAFF, roles.READ_ONLY}
+    assert response.status_code == 200
+    assert not staff_user.groups.filter(name="Auditors").exists()

@@ -37,11 +37,12 @@ class StaffUserAdmin(UserAdmin):
     """Django's user admin, where Coordination manages accounts without owning the site.
 
     Coordination adds colleagues and gives them a role (group). A non-superuser
-    changes nothing of a superuser's or another coordinator's account: not its
-    role, flags, e-mail or password (``roles.can_manage_account``, which also
-    guards the password form). Only a superuser may make a superuser or grant
-    permissions one by one, so no coordinator can take over a peer or raise
-    their own rights.
+    changes nothing of a superuser's or another coordinator's account, nor of
+    one holding a right they lack: not its role, flags, e-mail or password
+    (``roles.can_manage_account``, which also guards the password form). They
+    give only roles within their own rights; only a superuser may make a
+    superuser or grant permissions one by one. So no coordinator can take over
+    a peer or raise their own rights.
     """
 
     SUPERUSER_ONLY_FIELDS = ("is_superuser", "user_permissions")
@@ -56,6 +57,11 @@ class StaffUserAdmin(UserAdmin):
         if obj is not None and not roles.can_manage_account(request.user, obj):
             return False
         return super().has_change_permission(request, obj)
+
+    def formfield_for_manytomany(self, db_field, request, **kwargs):
+        if db_field.name == "groups":
+            kwargs["queryset"] = roles.grantable_groups(request.user)
+        return super().formfield_for_manytomany(db_field, request, **kwargs)
 
 
 @admin.register(StaffProfile)
