@@ -88,15 +88,6 @@ def is_coordination(user) -> bool:
     return user.is_superuser or user.groups.filter(name=COORDINATION).exists()
 
 
-def is_protected_account(user) -> bool:
-    """Tell whether only a superuser (or its holder) may change ``user``'s account.
-
-    Superusers and Coordination members: whoever could change their role,
-    flags or password could act with their rights.
-    """
-    return user.is_superuser or user.groups.filter(name=COORDINATION).exists()
-
-
 def _permissions_of(user):
     # From the database, active or not: Django's has_perm() says nothing for an
     # inactive account, whose rights come back with its active flag.
@@ -106,15 +97,16 @@ def _permissions_of(user):
 def can_manage_account(actor, target) -> bool:
     """Tell whether ``actor`` may change ``target``'s account (role, flags, password).
 
-    Not a protected account (``is_protected_account``), nor one holding a right
-    the actor lacks (granted by a superuser): whoever sets its password acts
-    with it. Decided from what the target holds now, so no request of a
-    non-superuser can remove the protection that their next request would meet
-    (demote, then reset the password, then restore the role).
+    A superuser may change any; anyone else their own, and neither a superuser's
+    nor a Coordination member's, nor one holding a right they lack (granted by
+    a superuser): whoever sets its password acts with its rights. Decided from
+    what the target holds now, which only a superuser can take away, so no
+    sequence of a non-superuser's requests gets round it (demote, then reset
+    the password, then restore the role).
     """
     if actor.is_superuser or actor.pk == target.pk:
         return True
-    if is_protected_account(target):
+    if is_coordination(target):
         return False
     return not _permissions_of(target).exclude(pk__in=_permissions_of(actor)).exists()
 
