@@ -1,4 +1,5 @@
 from django.apps import AppConfig
+from django.contrib.admin import apps as admin_apps
 from django.db.backends.signals import connection_created
 from django.db.models.signals import post_migrate
 from django.utils.translation import gettext_lazy as _
@@ -40,3 +41,10 @@ class CrmConfig(AppConfig):
         # The role groups are named in English in the database (the code refers
         # to them by name); wherever a group is shown, its name is translated.
         Group.__str__ = role_label
+
+
+class CrmAdminConfig(admin_apps.AdminConfig):
+    """django.contrib.admin, whose site is ``crm.admin_site.CrmAdminSite``."""
+
+    default = False  # CrmConfig stays the configuration of the crm app
+    default_site = "crm.admin_site.CrmAdminSite"

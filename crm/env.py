@@ -4,6 +4,7 @@ Each helper fails loudly, naming the variable, instead of letting a typo such as
 ``DJANGO_DEBUG=ture`` silently fall back to a default.
 """
 
+import ipaddress
 import os
 import re
 
@@ -67,3 +68,24 @@ def env_rate(name: str, default: str) -> str:
             "minute, hour or day (e.g. 2000/hour)."
         )
     return value
+
+
+IPNetwork = ipaddress.IPv4Network | ipaddress.IPv6Network
+
+
+def env_networks(name: str) -> list[IPNetwork]:
+    """Return the variable read as comma-separated addresses or networks (CIDR).
+
+    ``10.0.0.5`` is the one address; ``10.0.0.0/24`` a network, written with its
+    host bits zero (``10.0.0.5/24`` is refused: which was meant?).
+    """
+    networks = []
+    for item in env_list(name):
+        try:
+            networks.append(ipaddress.ip_network(item))
+        except ValueError as error:
+            raise ImproperlyConfigured(
+                f"{name}: {item!r} is not an address or a network ({error}); write e.g. "
+                "10.0.0.5 or 10.0.0.0/24, separated by commas."
+            ) from None
+    return networks

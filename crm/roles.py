@@ -88,6 +88,37 @@ def is_coordination(user) -> bool:
     return user.is_superuser or user.groups.filter(name=COORDINATION).exists()
 
 
+def _permissions_of(user):
+    # From the database, active or not: Django's has_perm() says nothing for an
+    # inactive account, whose rights come back with its active flag.
+    return Permission.objects.filter(Q(user=user) | Q(group__user=user))
+
+
+def can_manage_account(actor, target) -> bool:
+    """Tell whether ``actor`` may change ``target``'s account (role, flags, password).
+
+    A superuser may change any; anyone else their own, and neither a superuser's
+    nor a Coordination member's, nor one holding a right they lack (granted by
+    a superuser): whoever sets its password acts with its rights. Decided from
+    what the target holds now, which only a superuser can take away, so no
+    sequence of a non-superuser's requests gets round it (demote, then reset
+    the password, then restore the role).
+    """
+    if actor.is_superuser or actor.pk == target.pk:
+        return True
+    if is_coordination(target):
+        return False
+    return not _permissions_of(target).exclude(pk__in=_permissions_of(actor)).exists()
+
+
+def grantable_groups(actor):
+    """Return the groups ``actor`` may give: none holding a right the actor lacks."""
+    if actor.is_superuser:
+        return Group.objects.all()
+    beyond = Permission.objects.exclude(pk__in=_permissions_of(actor))
+    return Group.objects.exclude(permissions__in=beyond)
+
+
 def staff_members():
     """Return the active users who may be given work: Coordination, Staff, superusers."""
     from django.contrib.auth import get_user_model

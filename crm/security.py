@@ -5,6 +5,7 @@ view: a view added later is covered without remembering to be.
 """
 
 import hashlib
+import ipaddress
 import logging
 import re
 import time
@@ -33,25 +34,78 @@ def is_ascii_int(value: str) -> bool:
     return _ASCII_INT_RE.fullmatch(value) is not None
 
 
-def client_ip(request: HttpRequest) -> str:
-    """Return the client's address, trusting X-Forwarded-For only as far as our proxies.
+def _parse_address(text: str) -> ipaddress.IPv4Address | ipaddress.IPv6Address | None:
+    try:
+        address = ipaddress.ip_address(text.strip())
+    except ValueError:
+        return None
+    # An IPv4 peer seen through an IPv6 socket ("::ffff:10.0.0.5") is that IPv4 address.
+    if isinstance(address, ipaddress.IPv6Address) and address.ipv4_mapped is not None:
+        return address.ipv4_mapped
+    return address
 
-    With ``CRM_TRUSTED_PROXY_COUNT`` proxies in front (the load balancer), the
-    client is the address that the outermost of them appended; whatever the
-    client wrote itself further left is ignored, so it cannot choose its address.
+
+def _is_trusted(address) -> bool:
+    return address is not None and any(
+        address in network for network in settings.CRM_TRUSTED_PROXIES
+    )
+
+
+def is_trusted_proxy(peer: str) -> bool:
+    """Tell whether ``peer`` (a REMOTE_ADDR) is one of ``CRM_TRUSTED_PROXIES``."""
+    return _is_trusted(_parse_address(peer))
+
+
+def client_ip(request: HttpRequest) -> str:
+    """Return the client's address, believing X-Forwarded-For only from our proxies.
+
+    When the direct peer is one of ``CRM_TRUSTED_PROXIES``, X-Forwarded-For is
+    read from the right, through every address that is a trusted proxy too: the
+    first one that is not is the client. What a client wrote itself further left
+    is never reached, so no client picks its address; from any other peer the
+    header is ignored. An entry that is no address stops the reading: the
+    nearest trusted hop is then taken, never the entry.
     """
     remote = request.META.get("REMOTE_ADDR", "")
-    proxies = settings.CRM_TRUSTED_PROXY_COUNT
-    if proxies <= 0:
+    client = _parse_address(remote)
+    if not _is_trusted(client):
         return remote
-    forwarded = [
-        part.strip()
-        for part in request.META.get("HTTP_X_FORWARDED_FOR", "").split(",")
-        if part.strip()
-    ]
-    if not forwarded:
-        return remote
-    return forwarded[-min(proxies, len(forwarded))]
+    for hop in reversed(request.META.get("HTTP_X_FORWARDED_FOR", "").split(",")):
+        address = _parse_address(hop)
+        if address is None:
+            break
+        client = address
+        if not _is_trusted(address):
+            break
+    return str(client)
+
+
+# Set by proxies; from any other peer, a client's claim about itself.
+_FORWARDED_HEADERS = (
+    "HTTP_X_FORWARDED_FOR",
+    "HTTP_X_FORWARDED_PROTO",
+    "HTTP_X_FORWARDED_HOST",
+    "HTTP_X_FORWARDED_PORT",
+    "HTTP_FORWARDED",
+)
+
+
+class ForwardedHeadersMiddleware:
+    """Drop the forwarding headers of a request whose peer is no trusted proxy.
+
+    Django believes X-Forwarded-Proto whenever ``SECURE_PROXY_SSL_HEADER`` is
+    set, from whoever sends it: a client reaching an app server directly could
+    claim HTTPS. Only ``CRM_TRUSTED_PROXIES`` may say how a request came in.
+    """
+
+    def __init__(self, get_response):
+        self.get_response = get_response
+
+    def __call__(self, request: HttpRequest) -> HttpResponse:
+        if not is_trusted_proxy(request.META.get("REMOTE_ADDR", "")):
+            for header in _FORWARDED_HEADERS:
+                request.META.pop(header, None)
+        return self.get_response(request)
 
 
 def _bad_request(request: HttpRequest, name: str, message: str) -> HttpResponse:
@@ -134,8 +188,12 @@ def start_session_clock(sender, request, user, **kwargs) -> None:
 
 def lockout_response(request: HttpRequest, original_response=None, credentials=None):
     """Tell someone locked out why, and what to do, in their language (django-axes)."""
+    address_locked_out = getattr(request, "crm_address_locked_out", False)
     context = {
-        "failure_limit": settings.AXES_FAILURE_LIMIT,
+        "address_locked_out": address_locked_out,
+        "failure_limit": settings.CRM_LOGIN_ADDRESS_FAILURE_LIMIT
+        if address_locked_out
+        else settings.AXES_FAILURE_LIMIT,
         "cooloff_minutes": int(settings.AXES_COOLOFF_TIME.total_seconds() // 60)
         if settings.AXES_COOLOFF_TIME
         else None,

@@ -11,7 +11,7 @@ import dj_database_url
 from django.core.exceptions import ImproperlyConfigured
 from django.utils.translation import gettext_lazy as _
 
-from crm.env import env_bool, env_int, env_list, env_rate, env_str
+from crm.env import env_bool, env_int, env_list, env_networks, env_rate, env_str
 
 BASE_DIR = Path(__file__).resolve().parent.parent
 
@@ -30,7 +30,8 @@ ALLOWED_HOSTS = env_list(
 CSRF_TRUSTED_ORIGINS = env_list("DJANGO_CSRF_TRUSTED_ORIGINS")
 
 INSTALLED_APPS = [
-    "django.contrib.admin",
+    # django.contrib.admin, with the login and password forms of crm.logins.
+    "crm.apps.CrmAdminConfig",
     "django.contrib.auth",
     "django.contrib.contenttypes",
     "django.contrib.sessions",
@@ -48,6 +49,8 @@ INSTALLED_APPS = [
 MIDDLEWARE = [
     # First: load balancers probe by IP and over plain HTTP (crm/security.py).
     "crm.security.HealthCheckMiddleware",
+    # Before anything reads X-Forwarded-*: only CRM_TRUSTED_PROXIES may send them.
+    "crm.security.ForwardedHeadersMiddleware",
     "django.middleware.security.SecurityMiddleware",
     "whitenoise.middleware.WhiteNoiseMiddleware",
     "django.contrib.sessions.middleware.SessionMiddleware",
@@ -187,25 +190,49 @@ if CRM_SESSION_IDLE_MINUTES < 1 or CRM_SESSION_MAX_HOURS < 1:
 SESSION_COOKIE_AGE = CRM_SESSION_MAX_HOURS * 3600
 SESSION_EXPIRE_AT_BROWSER_CLOSE = True
 
-# How many proxies (load balancer, TLS terminator) stand in front of the app
-# servers: the client's address is read that far from the right of
-# X-Forwarded-For, for login lock-outs, password-reset limits and the export
-# log; 0 trusts no header.
-CRM_TRUSTED_PROXY_COUNT = env_int("CRM_TRUSTED_PROXY_COUNT", default=0)
+# The proxies in front of the app servers (load balancer, nginx): addresses or
+# networks (CIDR), comma-separated. Only a request whose direct peer is one of
+# them may carry X-Forwarded-For (the client's address, for login lock-outs, the
+# password-reset limit and the export log) and X-Forwarded-Proto; from anyone
+# else both are dropped (crm.security). Empty: no forwarded header is believed.
+CRM_TRUSTED_PROXIES = env_networks("CRM_TRUSTED_PROXIES")
+if env_str("CRM_TRUSTED_PROXY_COUNT", default="").strip() not in ("", "0"):
+    # A count believed the header from any peer; its meaning cannot be carried over.
+    raise ImproperlyConfigured(
+        "CRM_TRUSTED_PROXY_COUNT is replaced by CRM_TRUSTED_PROXIES: list the proxies' "
+        "addresses (e.g. CRM_TRUSTED_PROXIES=10.0.0.5) and remove CRM_TRUSTED_PROXY_COUNT."
+    )
+if env_bool("DJANGO_BEHIND_TLS_PROXY", default=False) and not CRM_TRUSTED_PROXIES:
+    raise ImproperlyConfigured(
+        "DJANGO_BEHIND_TLS_PROXY needs CRM_TRUSTED_PROXIES: the addresses of the proxies "
+        "whose X-Forwarded-Proto is believed."
+    )
 
 # Login protection (django-axes): after CRM_LOGIN_FAILURE_LIMIT failed logins for
-# one user name from one address, on the site's or the admin's login form, that
-# pair is locked out for CRM_LOGIN_COOLOFF_MINUTES (0: until Coordination unlocks
-# it in the admin, "Access attempts"). Kept in the database: every app server
-# sees the same count.
+# one user name from one address, on the site's or the admin's login form or as
+# the current password of a password change, that pair is locked out for
+# CRM_LOGIN_COOLOFF_MINUTES (0: until Coordination unlocks it in the admin,
+# "Access attempts"); after CRM_LOGIN_ADDRESS_FAILURE_LIMIT failures from one
+# address, whatever the user names, that address is (crm.logins). A lock-out
+# runs from the failure that started it: failures while locked out are refused
+# without moving it on, so nobody sharing an address keeps a colleague locked
+# out for good. Kept in the database: every app server sees the same count.
 AUTHENTICATION_BACKENDS = [
     "axes.backends.AxesStandaloneBackend",
     "django.contrib.auth.backends.ModelBackend",
 ]
 AXES_FAILURE_LIMIT = env_int("CRM_LOGIN_FAILURE_LIMIT", default=5)
+CRM_LOGIN_ADDRESS_FAILURE_LIMIT = env_int("CRM_LOGIN_ADDRESS_FAILURE_LIMIT", default=30)
+if not 1 <= AXES_FAILURE_LIMIT <= CRM_LOGIN_ADDRESS_FAILURE_LIMIT:
+    raise ImproperlyConfigured(
+        "CRM_LOGIN_FAILURE_LIMIT must be ≥ 1, and CRM_LOGIN_ADDRESS_FAILURE_LIMIT at least as "
+        "high: the address's limit counts the failures of every user name."
+    )
 _cooloff_minutes = env_int("CRM_LOGIN_COOLOFF_MINUTES", default=30)
 AXES_COOLOFF_TIME = timedelta(minutes=_cooloff_minutes) if _cooloff_minutes > 0 else None
 AXES_LOCKOUT_PARAMETERS = [["username", "ip_address"]]
+AXES_HANDLER = "crm.logins.LoginLimitsHandler"
+AXES_RESET_COOL_OFF_ON_FAILURE_DURING_LOCKOUT = False
 AXES_RESET_ON_SUCCESS = True
 AXES_CLIENT_IP_CALLABLE = "crm.security.client_ip"
 AXES_LOCKOUT_CALLABLE = "crm.security.lockout_response"

@@ -520,3 +520,39 @@ def test_the_visitors_are_who_the_matrix_says(world):
     # An inactive account's session is refused: the login page, as for anyone.
     assert reached.status_code == 302
     assert logged_in == dict.fromkeys(VISITORS, True) | {"anonymous": False}
+
+
+def test_a_coordinator_cannot_demote_a_peer_then_reset_their_password(world):
+    # The three requests of issue 17, each of which the statuses above would
+    # allow on an account that is not protected.
+    _objects, clients = world
+    coordination = clients["coordination"]
+    peer = _user("coordinator2", roles.COORDINATION)
+    role = str(Group.objects.get(name=roles.COORDINATION).pk)
+    form = {
+        "username": peer.username,
+        "email": peer.email,
+        "is_active": "on",
+        "is_staff": "on",
+        "date_joined_0": peer.date_joined.strftime("%Y-%m-%d"),
+        "date_joined_1": peer.date_joined.strftime("%H:%M:%S"),
+    }
+    password = "Le-mot-de-passe-de-l-attaquant-7"
+
+    codes = [
+        coordination.post(f"/admin/auth/user/{peer.pk}/change/", form).status_code,
+        coordination.post(
+            f"/admin/auth/user/{peer.pk}/password/",
+            {"password1": password, "password2": password},
+        ).status_code,
+        coordination.post(
+            f"/admin/auth/user/{peer.pk}/change/",
+            {**form, "email": "attacker@example.org", "groups": [role]},
+        ).status_code,
+    ]
+
+    assert codes == [403, 403, 403]
+    peer.refresh_from_db()
+    assert roles.is_coordination(peer)
+    assert not peer.check_password(password)
+    assert peer.email == "coordinator2@example.org"

@@ -207,3 +207,82 @@ def test_other_roles_do_not_see_tokens_in_the_admin(client, role):
     response = client.get(reverse("admin:crm_apitoken_changelist"))
 
     assert response.status_code == 403
+
+
+def _expiry_form(token, expires_at) -> dict:
+    data = {"name": token.name, "expires_at_0": "", "expires_at_1": ""}
+    if expires_at is not None:
+        local = timezone.localtime(expires_at)
+        data |= {
+            "expires_at_0": local.strftime("%Y-%m-%d"),
+            "expires_at_1": local.strftime("%H:%M:%S"),
+        }
+    return data
+
+
+def _works(api_client, key: str) -> bool:
+    response = api_client.get("/api/v1/organizations/", HTTP_AUTHORIZATION=f"Token {key}")
+    return response.status_code == 200
+
+
+def test_coordination_cannot_revive_an_expired_token_by_clearing_its_expiry(
+    client, api_client, coordinator, reader
+):
+    expired = timezone.now() - timedelta(days=1)
+    token, key = ApiToken.create_for(reader, name="Reporting", expires_at=expired)
+    client.force_login(coordinator)
+
+    client.post(reverse("admin:crm_apitoken_change", args=[token.pk]), _expiry_form(token, None))
+
+    token.refresh_from_db()
+    assert token.expires_at == expired
+    assert not _works(api_client, key)
+
+
+def test_a_revoked_or_expired_tokens_expiry_is_read_only(client, coordinator, reader):
+    expired, _key = ApiToken.create_for(
+        reader, name="Old", expires_at=timezone.now() - timedelta(days=1)
+    )
+    revoked, _key = ApiToken.create_for(reader, name="Revoked")
+    revoked.revoke()
+    client.force_login(coordinator)
+
+    for token in (expired, revoked):
+        page = client.get(reverse("admin:crm_apitoken_change", args=[token.pk]))
+        assert 'name="expires_at_0"' not in page.text
+
+
+@pytest.mark.parametrize(
+    "new_expiry",
+    [pytest.param(None, id="cleared"), pytest.param(timedelta(days=30), id="later")],
+)
+def test_coordination_cannot_extend_a_colleagues_token(client, coordinator, reader, new_expiry):
+    expires_at = (timezone.now() + timedelta(days=10)).replace(microsecond=0)
+    token, _key = ApiToken.create_for(reader, name="Reporting", expires_at=expires_at)
+    client.force_login(coordinator)
+    later = None if new_expiry is None else expires_at + new_expiry
+
+    response = client.post(
+        reverse("admin:crm_apitoken_change", args=[token.pk]), _expiry_form(token, later)
+    )
+
+    assert response.status_code == 200
+    errors = response.context["adminform"].form.errors.as_data()
+    assert [error.code for error in errors["expires_at"]] == ["later"]
+    token.refresh_from_db()
+    assert token.expires_at == expires_at
+
+
+def test_coordination_stops_a_token_by_bringing_its_expiry_forward(
+    client, api_client, coordinator, reader
+):
+    token, key = ApiToken.create_for(reader, name="Reporting")
+    client.force_login(coordinator)
+    now = timezone.now().replace(microsecond=0)
+
+    response = client.post(
+        reverse("admin:crm_apitoken_change", args=[token.pk]), _expiry_form(token, now)
+    )
+
+    assert response.status_code == 302
+    assert not _works(api_client, key)

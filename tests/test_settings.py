@@ -6,7 +6,7 @@ import sys
 import pytest
 from django.core.exceptions import ImproperlyConfigured
 
-from crm.env import env_bool, env_int, env_list, env_str
+from crm.env import env_bool, env_int, env_list, env_networks, env_str
 
 
 @pytest.mark.parametrize(("raw", "expected"), [("1", True), ("yes", True), ("off", False)])
@@ -145,7 +145,11 @@ def test_tls_and_ssl_together_are_refused():
 
 def test_behind_a_tls_proxy_the_forwarded_scheme_is_trusted():
     code = "import crm.settings as s; print(getattr(s, 'SECURE_PROXY_SSL_HEADER', None))"
-    env = {"DJANGO_SECRET_KEY": "x", "DJANGO_BEHIND_TLS_PROXY": "1"}
+    env = {
+        "DJANGO_SECRET_KEY": "x",
+        "DJANGO_BEHIND_TLS_PROXY": "1",
+        "CRM_TRUSTED_PROXIES": "10.0.0.5",
+    }
     result = subprocess.run(
         [sys.executable, "-c", code], env=env, capture_output=True, text=True, check=False
     )
@@ -162,3 +166,38 @@ def _load_settings_attr(name: str) -> str:
         text=True,
         check=False,
     ).stdout
+
+
+def test_trusted_proxies_are_addresses_and_networks(monkeypatch):
+    monkeypatch.setenv("CRM_TRUSTED_PROXIES", "10.0.0.5, 10.1.0.0/16,2001:db8::/32")
+
+    assert [str(network) for network in env_networks("CRM_TRUSTED_PROXIES")] == [
+        "10.0.0.5/32",
+        "10.1.0.0/16",
+        "2001:db8::/32",
+    ]
+
+
+@pytest.mark.parametrize("raw", ["lb.example.org", "10.0.0.1/24", "10.0.0.256", "10.0.0.0/33"])
+def test_a_trusted_proxy_that_is_no_address_is_refused(monkeypatch, raw):
+    monkeypatch.setenv("CRM_TRUSTED_PROXIES", f"10.0.0.5,{raw}")
+
+    with pytest.raises(ImproperlyConfigured, match="CRM_TRUSTED_PROXIES"):
+        env_networks("CRM_TRUSTED_PROXIES")
+
+
+@pytest.mark.parametrize(
+    ("env", "message"),
+    [
+        # Trusting nobody, the TLS proxy's header would never be believed.
+        ({"DJANGO_BEHIND_TLS_PROXY": "1"}, "DJANGO_BEHIND_TLS_PROXY needs CRM_TRUSTED_PROXIES"),
+        ({"CRM_TRUSTED_PROXY_COUNT": "1"}, "CRM_TRUSTED_PROXY_COUNT is replaced"),
+        ({"CRM_TRUSTED_PROXIES": "proxy"}, "CRM_TRUSTED_PROXIES: 'proxy'"),
+        ({"CRM_LOGIN_ADDRESS_FAILURE_LIMIT": "3"}, "CRM_LOGIN_ADDRESS_FAILURE_LIMIT"),
+    ],
+)
+def test_proxy_and_lockout_settings_fail_loudly(env, message):
+    result = _load_settings({"DJANGO_SECRET_KEY": "x", **env})
+
+    assert result.returncode != 0
+    assert message in result.stderr

@@ -3,6 +3,7 @@
 from axes.models import AccessAttempt, AccessLog
 from django.conf import settings
 from django.contrib import admin, messages
+from django.db.models import OuterRef, Q, Subquery, Sum
 from django.utils.translation import gettext_lazy as _
 from django.utils.translation import ngettext
 
@@ -19,6 +20,14 @@ class ReadOnlyAdmin(admin.ModelAdmin):
         return False
 
 
+def _locked_out() -> Q:
+    # Per user name and address, or per address whatever the user names
+    # (crm.logins.LoginLimitsHandler); ``address_failures`` is annotated below.
+    return Q(failures_since_start__gte=settings.AXES_FAILURE_LIMIT) | Q(
+        address_failures__gte=settings.CRM_LOGIN_ADDRESS_FAILURE_LIMIT
+    )
+
+
 class LockedOutFilter(admin.SimpleListFilter):
     title = _("locked out")
     parameter_name = "locked_out"
@@ -27,11 +36,10 @@ class LockedOutFilter(admin.SimpleListFilter):
         return [("yes", _("Yes")), ("no", _("No"))]
 
     def queryset(self, request, queryset):
-        limit = settings.AXES_FAILURE_LIMIT
         if self.value() == "yes":
-            return queryset.filter(failures_since_start__gte=limit)
+            return queryset.filter(_locked_out())
         if self.value() == "no":
-            return queryset.filter(failures_since_start__lt=limit)
+            return queryset.exclude(_locked_out())
         return queryset
 
 
@@ -40,7 +48,8 @@ class AccessAttemptAdmin(ReadOnlyAdmin):
     """Failed logins per user name and address; deleting them unlocks the pair.
 
     Kept by django-axes for the site's and the admin's login forms. Coordination
-    unlocks a colleague with the "Unlock" action (or by deleting the row).
+    unlocks a colleague with the "Unlock" action (or by deleting the row); an
+    address locked out as a whole, by unlocking all its rows.
     """
 
     list_display = ["username", "ip_address", "failures_since_start", "locked", "attempt_time"]
@@ -51,9 +60,23 @@ class AccessAttemptAdmin(ReadOnlyAdmin):
     readonly_fields = fields
     actions = ["unlock"]
 
+    def get_queryset(self, request):
+        # In the same query as the rows: every failure of each row's address.
+        address_failures = (
+            AccessAttempt.objects.filter(ip_address=OuterRef("ip_address"))
+            .order_by()
+            .values("ip_address")
+            .annotate(total=Sum("failures_since_start"))
+            .values("total")
+        )
+        return super().get_queryset(request).annotate(address_failures=Subquery(address_failures))
+
     @admin.display(description=_("locked out"), boolean=True)
     def locked(self, attempt: AccessAttempt) -> bool:
-        return attempt.failures_since_start >= settings.AXES_FAILURE_LIMIT
+        return (
+            attempt.failures_since_start >= settings.AXES_FAILURE_LIMIT
+            or attempt.address_failures >= settings.CRM_LOGIN_ADDRESS_FAILURE_LIMIT
+        )
 
     @admin.action(permissions=["delete"], description=_("Unlock (forget these failed logins)"))
     def unlock(self, request, queryset):

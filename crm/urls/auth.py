@@ -3,7 +3,9 @@
 Django's ``django.contrib.auth.urls`` with two changes: the password-reset pages
 answer 404 unless ``CRM_PASSWORD_RESET_ENABLED`` is on, and the reset request is
 then limited per address and per e-mail (``crm.security.password_reset_allowed``).
-Logins are counted and locked out by django-axes (settings).
+Logins are counted and locked out by django-axes (settings); the login form
+refuses over-long user names, and a wrong current password on the password
+change counts as a failed login (``crm.logins``).
 """
 
 from django.conf import settings
@@ -12,6 +14,7 @@ from django.http import Http404
 from django.shortcuts import render
 from django.urls import path
 
+from crm.logins import LoginForm, PasswordChangeView
 from crm.security import password_reset_allowed
 
 
@@ -42,9 +45,9 @@ class PasswordResetCompleteView(ResetEnabledMixin, views.PasswordResetCompleteVi
 
 
 urlpatterns = [
-    path("login/", views.LoginView.as_view(), name="login"),
+    path("login/", views.LoginView.as_view(authentication_form=LoginForm), name="login"),
     path("logout/", views.LogoutView.as_view(), name="logout"),
-    path("password_change/", views.PasswordChangeView.as_view(), name="password_change"),
+    path("password_change/", PasswordChangeView.as_view(), name="password_change"),
     path(
         "password_change/done/",
         views.PasswordChangeDoneView.as_view(),

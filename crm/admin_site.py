@@ -1,0 +1,23 @@
+"""The admin site: Django's, with the login and password forms of ``crm.logins``.
+
+Outside the ``crm.admin`` package: Django imports this class when the site is
+first used, which is while that package registers its models.
+"""
+
+from django.contrib import admin
+from django.urls import reverse
+
+from crm.logins import AdminLoginForm, AdminPasswordChangeForm, PasswordChangeView
+
+
+class CrmAdminSite(admin.AdminSite):
+    login_form = AdminLoginForm
+
+    def password_change(self, request, extra_context=None):
+        """Change one's password; a wrong current password counts as a failed login."""
+        request.current_app = self.name
+        return PasswordChangeView.as_view(
+            form_class=AdminPasswordChangeForm,
+            success_url=reverse("admin:password_change_done", current_app=self.name),
+            extra_context={**self.each_context(request), **(extra_context or {})},
+        )(request)
