@@ -80,11 +80,11 @@ def normalize_email_domains(value: str) -> str:
 
 
 def validate_email_domains(value: str) -> None:
-    """Refuse a stored value that is not already normalised (lower case, commas, no webmail)."""
-    if normalize_email_domains(value) != value:
-        raise ValidationError(
-            _("Write the domains in lower case, without “@”, separated by commas.")
-        )
+    """Refuse a value holding something other than domains, or a public webmail's.
+
+    Forms and serializers store the normalised value (``normalize_email_domains``).
+    """
+    normalize_email_domains(value)
 
 
 def domains_of(value: str) -> list[str]:
