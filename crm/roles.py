@@ -71,7 +71,10 @@ def role_permissions(role: str):
                 & ~Q(codename__startswith="view_")
             )
         )
-        return editable | view_users
+        # Mail bodies and attachments are Staff's and Coordination's; Read-only
+        # sees a message's subject, date and parties only.
+        mail_bodies = crm.filter(codename="read_mail_body")
+        return editable | view_users | mail_bodies
     if role == READ_ONLY:
         return crm.filter(codename__startswith="view_") | view_users
     raise ValueError(f"Unknown role {role!r}")

@@ -380,3 +380,10 @@ SERIALIZATION_MODULES = {"json": "crm.serializers_json"}
 
 # Documents (crm/documents.py): the largest file accepted, in bytes (20 MiB).
 CRM_DOCUMENT_MAX_BYTES = env_int("CRM_DOCUMENT_MAX_BYTES", default=20 * 1024 * 1024)
+
+# Mail (crm/mail/, docs/mail.md): the largest message accepted by the upload,
+# API and mailbox doors, in bytes (25 MiB), refused before it is parsed.
+CRM_MAIL_MAX_BYTES = env_int("CRM_MAIL_MAX_BYTES", default=25 * 1024 * 1024)
+# `purge_mail_bodies` blanks the bodies (and the stored message) of mail older
+# than this many days, keeping the meeting and the headers.
+CRM_MAIL_BODY_RETENTION_DAYS = env_int("CRM_MAIL_BODY_RETENTION_DAYS", default=730)

@@ -151,6 +151,12 @@ PAGES: dict[str, tuple[str, str]] = {
         POST_ONLY,
     ),
     "documents/new/": ("/documents/new/?organization={w.organization.slug}", WRITERS),
+    # Mail: "Courriels à classer" and a message for every role; uploads for writers.
+    "mail/": ("/mail/", READERS),
+    "mail/upload/": ("/mail/upload/", WRITERS),
+    "mail/<int:pk>/": ("/mail/{w.mail.pk}/", READERS),
+    "mail/<int:pk>/file/": ("/mail/{w.mail.pk}/file/", POST_ONLY),
+    "mail/<int:pk>/discard/": ("/mail/{w.mail.pk}/discard/", POST_ONLY),
     # Files leave only through this view, to those who may read them.
     "documents/<int:pk>/download/": ("/documents/{w.document.pk}/download/", READERS),
     # Finding and merging duplicates: Coordination only.
@@ -206,6 +212,7 @@ API_RESOURCES = {
     "agreements": "agreement",
     "agreement-status-changes": "agreement_change",
     "documents": "document",
+    "mail": "mail",
     "exchange-rates": "rate",
 }
 # The state actions: POST only, each calling its service.
@@ -424,7 +431,11 @@ def world(rf):
         return obj.history.order_by("history_id").first().history_id
 
     promises = _promises(staff, organization, partnership, affiliation)
+    mail = services.mail_receive(
+        raw=b"From: someone@unknown-test.org\r\nSubject: Hello\r\n\r\nHi\r\n", door="upload"
+    ).message
     objects = SimpleNamespace(
+        mail=mail,
         staff=staff,
         group=Group.objects.get(name=roles.STAFF),
         source=factories.SourceFactory(),

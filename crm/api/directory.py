@@ -1,5 +1,6 @@
 """API of the directory: organisations, people and the roles they hold (affiliations)."""
 
+from django.core.exceptions import ValidationError as DjangoValidationError
 from django.db.models import Q
 from django.utils.translation import gettext_lazy as _
 from django_filters import rest_framework as filters
@@ -9,6 +10,7 @@ from rest_framework import serializers
 from crm.api.base import CrmViewSet, list_schema
 from crm.api.filters import BooleanFilter, UpdatedSinceMixin
 from crm.api.serializers import ChoiceLabelField, CleanModelSerializer
+from crm.mail.domains import normalize_email_domains
 from crm.models import Affiliation, Organization, Person
 
 
@@ -17,6 +19,12 @@ class OrganizationSerializer(CleanModelSerializer):
     source_title = serializers.CharField(
         source="source.title", read_only=True, allow_null=True, label=_("source")
     )
+
+    def validate_email_domains(self, value: str) -> str:
+        try:
+            return normalize_email_domains(value)
+        except DjangoValidationError as error:
+            raise serializers.ValidationError(error.messages) from None
 
     class Meta:
         model = Organization
@@ -30,6 +38,7 @@ class OrganizationSerializer(CleanModelSerializer):
             "country",
             "city",
             "website",
+            "email_domains",
             "description",
             "is_identified",
             "needs_verification",

@@ -10,6 +10,7 @@ from crm.api import (
     documents,
     exchange_rates,
     follow_ups,
+    mail,
     missions,
     partnerships,
     programme,
@@ -38,6 +39,7 @@ router.register(
     basename="agreementstatuschange",
 )
 router.register("documents", documents.DocumentViewSet, basename="document")
+router.register("mail", mail.MailMessageViewSet, basename="mailmessage")
 router.register("exchange-rates", exchange_rates.ExchangeRateViewSet, basename="exchangerate")
 
 app_name = "api"

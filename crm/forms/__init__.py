@@ -45,6 +45,7 @@ from crm.forms.follow_ups import (
     ReassignFollowUpsForm,
     SnoozeForm,
 )
+from crm.forms.mail import MailDiscardForm, MailFileForm, MailUploadForm
 from crm.forms.meetings import ApplyPlanForm, FollowUpRowForm, FollowUpRowFormSet, InteractionForm
 from crm.forms.missions import MissionAdminForm
 from crm.forms.partnerships import (
@@ -92,6 +93,9 @@ __all__ = [
     "FollowUpSnoozeForm",
     "FollowUpWaitingForm",
     "InteractionForm",
+    "MailDiscardForm",
+    "MailFileForm",
+    "MailUploadForm",
     "MissionAdminForm",
     "NewPersonForm",
     "ObligationForm",

@@ -5,6 +5,7 @@ from django.utils.translation import gettext_lazy as _
 
 from crm.forms.base import VersionedAdminForm, VersionedModelForm, check_span
 from crm.forms.widgets import DateInput, SearchableSelect
+from crm.mail.domains import normalize_email_domains
 from crm.models import Affiliation, Organization, Person
 from crm.slugs import unique_slug
 
@@ -22,12 +23,16 @@ class OrganizationAdminForm(VersionedAdminForm):
             "country",
             "city",
             "website",
+            "email_domains",
             "description",
             "is_identified",
             "needs_verification",
             "verification_note",
             "source",
         ]
+
+    def clean_email_domains(self) -> str:
+        return normalize_email_domains(self.cleaned_data["email_domains"])
 
     def clean(self):
         cleaned_data = super().clean()
@@ -102,6 +107,7 @@ class OrganizationForm(VersionedModelForm):
             "country",
             "city",
             "website",
+            "email_domains",
             "description",
             "is_identified",
             "needs_verification",
@@ -111,6 +117,9 @@ class OrganizationForm(VersionedModelForm):
             "description": forms.Textarea(attrs={"rows": 4}),
             "verification_note": forms.Textarea(attrs={"rows": 2}),
         }
+
+    def clean_email_domains(self) -> str:
+        return normalize_email_domains(self.cleaned_data["email_domains"])
 
     def clean_country(self) -> str:
         country = self.cleaned_data["country"].strip().upper()

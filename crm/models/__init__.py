@@ -42,6 +42,7 @@ from crm.models.directory import Affiliation, Merge, Organization, Person
 from crm.models.documents import Document
 from crm.models.follow_ups import FollowUp, FollowUpPlan, FollowUpPlanStep, OpenFollowUpCount
 from crm.models.imports import PendingImport
+from crm.models.mail import MailDoor, MailMessage, MailStatus
 from crm.models.missions import (
     Interaction,
     InteractionOrganization,
@@ -91,6 +92,9 @@ __all__ = [
     "InteractionProject",
     "Language",
     "LastInteraction",
+    "MailDoor",
+    "MailMessage",
+    "MailStatus",
     "Merge",
     "Mission",
     "MissionMember",

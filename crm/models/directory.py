@@ -8,6 +8,7 @@ from django.urls import reverse
 from django.utils.translation import gettext_lazy as _
 from simple_history.models import HistoricalRecords
 
+from crm.mail.domains import validate_email_domains
 from crm.managers import AffiliationManager, NaturalKeyManager
 from crm.models.choices import Language, OrganizationKind
 from crm.models.constraints import choices_constraint, span_constraint
@@ -28,6 +29,17 @@ class Organization(models.Model):
     )
     city = models.CharField(_("city"), max_length=100, blank=True)
     website = models.URLField(_("website"), blank=True)
+    # Comma-separated, lower case, no "@": how mail is matched to the organisation.
+    email_domains = models.CharField(
+        _("e-mail domains"),
+        max_length=500,
+        blank=True,
+        validators=[validate_email_domains],
+        help_text=_(
+            "The domains of its staff's addresses, e.g. mastercard.com; never a public "
+            "webmail such as gmail.com. Mail from these domains is filed with it."
+        ),
+    )
     description = models.TextField(_("description"), blank=True)
     is_identified = models.BooleanField(
         _("identified"),

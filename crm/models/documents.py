@@ -131,6 +131,8 @@ class Document(models.Model):
         indexes = [
             # API sync: ?updated_since=… ORDER BY updated_at, id.
             models.Index(fields=["updated_at", "id"], name="crm_document_sync_idx"),
+            # Mail attachments: WHERE sha256 = … (the same file sent twice is kept once).
+            models.Index(fields=["sha256"], name="crm_document_sha256_idx"),
         ]
 
     def __str__(self) -> str:

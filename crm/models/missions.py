@@ -137,6 +137,13 @@ class Interaction(models.Model):
         default=DatePrecision.DAY,
     )
     city = models.CharField(_("city"), max_length=100, blank=True)
+    # The moment, when known (an invitation's start); occurred_on is its date.
+    starts_at = models.DateTimeField(_("starts at"), null=True, blank=True)
+    # Nullable without a default, so that SQLite adds the column in place: a
+    # rebuilt table would lose the triggers of migration 0016.
+    cancelled_at = models.DateTimeField(
+        _("cancelled at"), null=True, blank=True, help_text=_("A planned meeting called off.")
+    )
     title = models.CharField(_("title"), max_length=300)
     summary = models.TextField(_("summary"), blank=True)
     outcome = models.TextField(_("outcome"), blank=True)
@@ -214,6 +221,10 @@ class Interaction(models.Model):
 
     def natural_key(self) -> tuple[str]:
         return (self.slug,)
+
+    @property
+    def is_cancelled(self) -> bool:
+        return self.cancelled_at is not None
 
 
 class InteractionOrganization(models.Model):

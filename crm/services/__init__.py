@@ -41,6 +41,16 @@ from crm.services.follow_ups import (
     follow_up_reopen,
     follow_up_snooze,
 )
+from crm.services.mail import (
+    MailReceipt,
+    MailRefused,
+    mail_create_sender,
+    mail_discard,
+    mail_file,
+    mail_purge_bodies,
+    mail_receive,
+    mail_record_failure,
+)
 from crm.services.meetings import interaction_create, interaction_log
 from crm.services.merges import links_to, organization_merge, person_merge
 from crm.services.partnerships import (
@@ -53,6 +63,8 @@ from crm.services.partnerships import (
 __all__ = [
     "REASON_MAX_LENGTH",
     "STATE_FIELDS",
+    "MailReceipt",
+    "MailRefused",
     "agreement_change_status",
     "agreement_create",
     "agreement_obligation_create",
@@ -75,6 +87,12 @@ __all__ = [
     "links_to",
     "lock_for_update",
     "lock_partnerships_of",
+    "mail_create_sender",
+    "mail_discard",
+    "mail_file",
+    "mail_purge_bodies",
+    "mail_receive",
+    "mail_record_failure",
     "organization_merge",
     "partnership_assign_owner",
     "partnership_change_stage",

@@ -28,6 +28,7 @@ urlpatterns = [
     path("", include("crm.urls.commitments")),
     path("", include("crm.urls.agreements")),
     path("", include("crm.urls.documents")),
+    path("", include("crm.urls.mail")),
     path("admin/", admin.site.urls),
     path("api/v1/", include("crm.api.urls")),
     path("", include("crm.urls.accounts")),

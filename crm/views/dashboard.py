@@ -13,7 +13,7 @@ from crm import clock, roles, tallies
 from crm.agenda import dashboard_groups, first_and_total
 from crm.calendar import calendar_url_for
 from crm.managers import DEADLINE_GROUPS, Deadline
-from crm.models import FollowUp, Partnership, Project
+from crm.models import FollowUp, MailMessage, Partnership, Project
 from crm.views import sections
 from crm.views.common import FOLLOW_UP_LIMIT, action_context, admin_follow_ups_url, require
 
@@ -120,6 +120,10 @@ def dashboard(request: HttpRequest) -> HttpResponse:
         "quiet": quiet,
         "chart": _project_chart(per_project),
         "calendar_url": calendar_url_for(request.user, request),
+        # How many messages wait in "Courriels à classer" (one COUNT, on its index).
+        "mail_waiting": MailMessage.objects.waiting().count()
+        if request.user.has_perm("crm.view_mailmessage")
+        else None,
         **action_context(request),
     }
     context.update(sections.dashboard_context(request.user, on=on, team=scope == "team"))

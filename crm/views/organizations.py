@@ -5,14 +5,14 @@ from datetime import date, datetime
 from typing import Any
 
 from django.contrib.auth.decorators import login_required
-from django.db.models import F
+from django.db.models import F, Prefetch
 from django.http import HttpRequest, HttpResponse
 from django.shortcuts import get_object_or_404, render
 from django.utils import timezone
 from django.views.decorators.http import require_GET
 
 from crm import clock
-from crm.models import Interaction, Organization, StageChange
+from crm.models import Interaction, MailMessage, Organization, StageChange
 from crm.views import sections
 from crm.views.common import action_context, open_follow_ups, require
 from crm.views.history import record_changes, snoozes_and_reassignments
@@ -20,6 +20,13 @@ from crm.views.history import record_changes, snoozes_and_reassignments
 # Each source of an organisation's timeline is cut at this many rows, newest
 # first, so that a long relationship still loads in three bounded queries.
 TIMELINE_LIMIT = 100
+
+# The e-mails a meeting was filed from, with their attachments: two queries for
+# a whole timeline.
+MAIL_PREFETCH = Prefetch(
+    "mail_messages",
+    queryset=MailMessage.objects.defer("body", "summary").prefetch_related("documents"),
+)
 
 
 @dataclass
@@ -51,6 +58,7 @@ def _organization_timeline(organization: Organization) -> list[TimelineEntry]:
     interactions = (
         Interaction.objects.filter(organizations=organization)
         .select_related("mission")
+        .prefetch_related(MAIL_PREFETCH)
         .order_by("-occurred_on", "-id")[:TIMELINE_LIMIT]
     )
     follow_ups = organization.follow_ups.select_related(

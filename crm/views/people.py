@@ -20,6 +20,7 @@ from crm.views.common import (
     require,
     save_versioned,
 )
+from crm.views.organizations import MAIL_PREFETCH
 
 # Meetings listed on a person's page, newest first.
 MEETING_LIMIT = 50
@@ -37,6 +38,7 @@ def person(request: HttpRequest, slug: str) -> HttpResponse:
     meetings = list(
         Interaction.objects.filter(people=person)
         .select_related("mission")
+        .prefetch_related(MAIL_PREFETCH)
         .order_by("-occurred_on", "-id")[: MEETING_LIMIT + 1]
     )
     context = {
