@@ -133,6 +133,14 @@ def imap_account(imap_server):
 
 
 @pytest.fixture
+def mailbox_on(settings, imap_account):
+    """The CRM_MAIL_IMAP_* settings pointing at a test account of the IMAP server."""
+    for name, value in imap_account.settings().items():
+        setattr(settings, name, value)
+    return imap_account
+
+
+@pytest.fixture
 def pages_today(today):
     """Move the clock to the tests' fixed day, morning in the unit's time zone.
 
