@@ -89,7 +89,7 @@ def test_a_crash_goes_to_mail_record_failure_and_the_message_stays(
     assert "failed 1" in output
 
 
-def test_an_oversize_message_is_refused_in_french_for_the_mail_to_file(
+def test_an_oversize_message_is_recorded_with_its_reason_for_the_mail_to_file(
     mailbox_on, stand_in_pipeline, settings, db
 ):
     settings.CRM_MAIL_MAX_BYTES = 5_000
