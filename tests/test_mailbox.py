@@ -316,8 +316,8 @@ def _concurrent_runs(account, pipeline: Pipeline) -> list[bool]:
     return taken
 
 
-@pytest.mark.postgres
-def test_two_runs_at_once_hand_each_message_over_once_postgresql(imap_account, postgres_only):
+def test_two_runs_at_once_hand_each_message_over_once(imap_account, db):
+    # PostgreSQL: the advisory lock; SQLite: the file lock. CI runs both.
     imap_account.append(message("Visa 1"), message("Visa 2"), message("Visa 3"))
     pipeline = Pipeline()
 
@@ -328,16 +328,25 @@ def test_two_runs_at_once_hand_each_message_over_once_postgresql(imap_account, p
     assert imap_account.subjects("Traités") == ["Visa 1", "Visa 2", "Visa 3"]
 
 
-def test_two_runs_at_once_hand_each_message_over_once_sqlite(imap_account, db):
-    if connections["default"].vendor != "sqlite":
-        pytest.skip("the file lock of SQLite")
-    imap_account.append(message("Visa 1"), message("Visa 2"), message("Visa 3"))
-    pipeline = Pipeline()
+@pytest.mark.postgres
+def test_on_postgresql_the_lock_is_an_advisory_lock_every_server_sees(postgres_only):
+    other = connections["default"].copy()
+    try:
+        with exclusive_run() as taken, other.cursor() as cursor:
+            cursor.execute(
+                "SELECT count(*) FROM pg_locks WHERE locktype = 'advisory' AND granted "
+                "AND ((classid::bigint << 32) | objid::bigint) = %s",
+                [mailbox.LOCK_KEY],
+            )
+            held = cursor.fetchone()[0]
+            cursor.execute("SELECT pg_try_advisory_lock(%s)", [mailbox.LOCK_KEY])
+            another_server_gets_it = cursor.fetchone()[0]
+    finally:
+        other.close()
 
-    taken = _concurrent_runs(imap_account, pipeline)
-
-    assert _subjects(pipeline.received) == ["Visa 1", "Visa 2", "Visa 3"]
-    assert sorted(taken) == [False, True]
+    assert taken
+    assert held == 1
+    assert another_server_gets_it is False
 
 
 def test_the_lock_is_free_again_once_a_run_ends(db):

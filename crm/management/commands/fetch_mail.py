@@ -9,6 +9,7 @@ from collections.abc import Callable
 
 from django.conf import settings
 from django.core.management.base import BaseCommand, CommandError, CommandParser
+from django.db import close_old_connections
 from django.utils import translation
 
 from crm.mail import mailbox
@@ -112,10 +113,14 @@ def _pipeline() -> tuple[Callable[[bytes], object], Callable[[bytes, str], objec
             "The mail pipeline (crm.services.mail) is not installed: nothing can be filed."
         )
 
+    # A run is long-lived like a request: a connection the database dropped
+    # during one message is replaced before the next, as between requests.
     def receive(raw: bytes) -> object:
+        close_old_connections()
         return services.mail_receive(raw=raw, door="mailbox")
 
     def record_failure(raw: bytes, error: str) -> object:
+        close_old_connections()
         return services.mail_record_failure(raw=raw, door="mailbox", error=error)
 
     return receive, record_failure
