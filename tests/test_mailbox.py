@@ -1,7 +1,9 @@
 """The shared-mailbox door against a real IMAP server (Dovecot, tests/imap_server.py).
 
 ``fetch`` is driven with plain functions for ``receive`` and ``record_failure``:
-what it hands over, when it moves, what it leaves, what it refuses.
+what it hands over, when it moves, what it leaves, what it refuses. Tests that
+use the server (the ``imap_account`` fixture) skip without Dovecot, and fail
+for it where CI sets CRM_REQUIRE_IMAP=1.
 """
 
 import threading
@@ -13,8 +15,6 @@ from django.db import connections
 from crm.mail import mailbox
 from crm.mail.mailbox import MailboxError, encode_folder, exclusive_run, fetch
 from tests.imap_server import free_port, message
-
-pytestmark = pytest.mark.imap
 
 
 class Pipeline:
