@@ -387,3 +387,25 @@ CRM_MAIL_MAX_BYTES = env_int("CRM_MAIL_MAX_BYTES", default=25 * 1024 * 1024)
 # `purge_mail_bodies` blanks the bodies (and the stored message) of mail older
 # than this many days, keeping the meeting and the headers.
 CRM_MAIL_BODY_RETENTION_DAYS = env_int("CRM_MAIL_BODY_RETENTION_DAYS", default=730)
+# The shared mailbox (docs/mail.md, "Shared mailbox"): `manage.py fetch_mail` reads
+# it over IMAP with TLS (implicit, port 993, or STARTTLS, port 143), the
+# certificate always verified (against CRM_MAIL_IMAP_CAFILE when set, else the
+# system's authorities). No host: the door is off.
+CRM_MAIL_IMAP_HOST = env_str("CRM_MAIL_IMAP_HOST", default="").strip()
+CRM_MAIL_IMAP_SECURITY = env_str("CRM_MAIL_IMAP_SECURITY", default="tls").strip().lower()
+if CRM_MAIL_IMAP_SECURITY not in ("tls", "starttls"):
+    raise ImproperlyConfigured(
+        f"CRM_MAIL_IMAP_SECURITY={CRM_MAIL_IMAP_SECURITY!r}: use tls or starttls."
+    )
+CRM_MAIL_IMAP_PORT = env_int(
+    "CRM_MAIL_IMAP_PORT", default=993 if CRM_MAIL_IMAP_SECURITY == "tls" else 143
+)
+CRM_MAIL_IMAP_USER = env_str("CRM_MAIL_IMAP_USER", default="")
+CRM_MAIL_IMAP_PASSWORD = env_str("CRM_MAIL_IMAP_PASSWORD", default="")
+CRM_MAIL_IMAP_FOLDER = env_str("CRM_MAIL_IMAP_FOLDER", default="INBOX")
+# Where a message goes once it is stored, and where one too large to download
+# goes once its headers are recorded; both created when missing.
+CRM_MAIL_IMAP_PROCESSED_FOLDER = env_str("CRM_MAIL_IMAP_PROCESSED_FOLDER", default="Traités")
+CRM_MAIL_IMAP_REFUSED_FOLDER = env_str("CRM_MAIL_IMAP_REFUSED_FOLDER", default="Refusés")
+CRM_MAIL_IMAP_CAFILE = env_str("CRM_MAIL_IMAP_CAFILE", default="")
+CRM_MAIL_IMAP_TIMEOUT = env_int("CRM_MAIL_IMAP_TIMEOUT", default=60)

@@ -94,6 +94,7 @@ def postgres_only(db):
 _REQUIRED = {
     "CRM_REQUIRE_POSTGRES": ("postgres", "postgres_only"),
     "CRM_REQUIRE_BROWSER": ("browser", "browser_page"),
+    "CRM_REQUIRE_IMAP": ("imap", "imap_server"),
 }
 
 
@@ -107,6 +108,36 @@ def pytest_runtest_makereport(item, call):
                 report.outcome = "failed"
                 report.longrepr = f"{item.nodeid} was skipped but {variable}=1: {report.longrepr}"
     return report
+
+
+@pytest.fixture(scope="session")
+def imap_server():
+    """A real IMAP server (Dovecot) for the session; skipped where it is not installed."""
+    from tests.imap_server import Dovecot, dovecot_binary
+
+    binary = dovecot_binary()
+    if binary is None:
+        pytest.skip("needs Dovecot (apt-get install dovecot-imapd)")
+    server = Dovecot(binary)
+    try:
+        server.start()
+        yield server
+    finally:
+        server.stop()
+
+
+@pytest.fixture
+def imap_account(imap_server):
+    """An account of its own on the IMAP server, its mailbox empty."""
+    return imap_server.add_account()
+
+
+@pytest.fixture
+def mailbox_on(settings, imap_account):
+    """The CRM_MAIL_IMAP_* settings pointing at a test account of the IMAP server."""
+    for name, value in imap_account.settings().items():
+        setattr(settings, name, value)
+    return imap_account
 
 
 @pytest.fixture
