@@ -49,6 +49,7 @@ def test_organization_payload(coordinator_api):
         "country": "US",
         "city": "San Francisco",
         "website": "",
+        "email_domains": "",
         "description": "",
         "is_identified": True,
         "needs_verification": False,

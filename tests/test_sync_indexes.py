@@ -32,6 +32,7 @@ def test_the_synced_lists_are_the_expected_ones():
         "ExchangeRate",
         "FollowUp",
         "Interaction",
+        "MailMessage",
         "Organization",
         "Partnership",
         "Person",

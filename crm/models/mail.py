@@ -182,6 +182,8 @@ class MailMessage(models.Model):
                 condition=Q(status__in=WAITING_STATUSES),
                 name="crm_mail_waiting_idx",
             ),
+            # API sync: ?updated_since=… ORDER BY updated_at, id.
+            models.Index(fields=["updated_at", "id"], name="crm_mailmessage_sync_idx"),
             # An invitation's update or cancellation: WHERE invitation_uid = … .
             models.Index(
                 fields=["invitation_uid"],
