@@ -36,7 +36,7 @@ from crm.commitment_forms import (
     ObligationForm,
     PartySignatureForm,
 )
-from crm.documents import FileTooLarge, limit_uploads, max_bytes
+from crm.documents import FileTooLarge, limit_uploads, max_bytes, open_stored_file
 from crm.models import (
     Agreement,
     AgreementParty,
@@ -588,7 +588,7 @@ def _document_new(request: HttpRequest) -> HttpResponse:
 def document_response(document: Document) -> FileResponse:
     """Stream a kept file as a download, named as uploaded, typed as checked."""
     response = FileResponse(
-        document.file.open("rb"),
+        open_stored_file(document),
         as_attachment=True,
         filename=document.original_name,
         content_type=document.content_type,
