@@ -175,8 +175,8 @@ if env_bool("DJANGO_BEHIND_TLS_PROXY", default=False):
 X_FRAME_OPTIONS = "DENY"
 # Content-Security-Policy (django-csp): scripts, styles, images, fonts and
 # requests from this site only, and nothing inline, so that markup slipped into a
-# page cannot run or restyle it; no plugins, no <base>, no framing, forms sent
-# here only. The pages keep to it (tests/test_headers.py): no inline script,
+# page cannot run or restyle it; no plugins, no framing, <base> and forms
+# pointing to this site only. The pages keep to it (tests/test_headers.py): no inline script,
 # event handler or style anywhere. Only the API's documentation pages, whose
 # third-party UIs style themselves, loosen style-src (crm/api/urls.py); a
 # downloaded document gets "default-src 'none'; sandbox" instead.
