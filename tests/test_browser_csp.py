@@ -104,6 +104,7 @@ def test_the_admin_widgets_work_under_the_policy(coordinator_page, live_server, 
 @pytest.mark.parametrize(
     ("path", "title"),
     [("/api/v1/docs/", ".swagger-ui .info .title"), ("/api/v1/redoc/", ".api-info h1")],
+    ids=["swagger-ui", "redoc"],
 )
 def test_the_api_documentation_renders_under_the_policy(
     coordinator_page, live_server, request, path, title
