@@ -6,6 +6,7 @@ limit (``LimitedUploadHandler``), so memory stays bounded whatever is sent.
 """
 
 import hashlib
+import logging
 import zipfile
 from dataclasses import dataclass
 from pathlib import PurePosixPath
@@ -18,6 +19,9 @@ from django.utils.translation import gettext as _
 from rest_framework import exceptions, status
 
 from crm.models import DocumentType
+from crm.views.errors import ExplainedNotFound
+
+logger = logging.getLogger(__name__)
 
 READ_CHUNK = 64 * 1024
 # An office file is a zip: refuse those that would expand beyond this, or hold
@@ -177,3 +181,23 @@ def check_upload(upload) -> CheckedFile:
         digest.update(chunk)
     upload.seek(0)
     return CheckedFile(content_type=content_type, size=upload.size, sha256=digest.hexdigest())
+
+
+def open_stored_file(document):
+    """Open ``document``'s file for reading, or raise a 404 that says the file is gone.
+
+    A row without its file is what a restore of the database alone leaves
+    (docs/backup.md): the reader is told, the operator finds it in the log.
+    """
+    try:
+        return document.file.open("rb")
+    except FileNotFoundError:
+        logger.error(
+            "Document %s: its file %s is missing from the store.", document.pk, document.file.name
+        )
+        raise ExplainedNotFound(
+            _(
+                "The file of this document is missing from the document store. "
+                "Ask the administrator to restore it from the last backup."
+            )
+        ) from None

@@ -8,6 +8,7 @@ from datetime import timedelta
 from pathlib import Path
 
 import dj_database_url
+from csp.constants import NONE, SELF
 from django.core.exceptions import ImproperlyConfigured
 from django.utils.translation import gettext_lazy as _
 
@@ -52,6 +53,8 @@ MIDDLEWARE = [
     # Before anything reads X-Forwarded-*: only CRM_TRUSTED_PROXIES may send them.
     "crm.security.ForwardedHeadersMiddleware",
     "django.middleware.security.SecurityMiddleware",
+    # The Content-Security-Policy below, on every response.
+    "csp.middleware.CSPMiddleware",
     "whitenoise.middleware.WhiteNoiseMiddleware",
     "django.contrib.sessions.middleware.SessionMiddleware",
     # LocaleMiddleware, but the user's chosen language wins over the browser's.
@@ -59,6 +62,8 @@ MIDDLEWARE = [
     "django.middleware.common.CommonMiddleware",
     "django.middleware.csrf.CsrfViewMiddleware",
     "django.contrib.auth.middleware.AuthenticationMiddleware",
+    # After the user is known; static files were answered before (WhiteNoise).
+    "crm.headers.PrivateCacheMiddleware",
     "django.contrib.messages.middleware.MessageMiddleware",
     "django.middleware.clickjacking.XFrameOptionsMiddleware",
     "simple_history.middleware.HistoryRequestMiddleware",
@@ -171,6 +176,27 @@ SECURE_CONTENT_TYPE_NOSNIFF = True
 if env_bool("DJANGO_BEHIND_TLS_PROXY", default=False):
     SECURE_PROXY_SSL_HEADER = ("HTTP_X_FORWARDED_PROTO", "https")
 X_FRAME_OPTIONS = "DENY"
+# Content-Security-Policy (django-csp): scripts, styles, images, fonts and
+# requests from this site only, and nothing inline, so that markup slipped into a
+# page cannot run or restyle it; no plugins, no framing, <base> and forms
+# pointing to this site only. The pages keep to it (tests/test_headers.py): no inline script,
+# event handler or style anywhere. Only the API's documentation pages, whose
+# third-party UIs style themselves, loosen style-src (crm/api/urls.py); a
+# downloaded document gets "default-src 'none'; sandbox" instead.
+CONTENT_SECURITY_POLICY = {
+    "DIRECTIVES": {
+        "default-src": [SELF],
+        "script-src": [SELF],
+        "style-src": [SELF],
+        "img-src": [SELF],
+        "font-src": [SELF],
+        "connect-src": [SELF],
+        "object-src": [NONE],
+        "base-uri": [SELF],
+        "form-action": [SELF],
+        "frame-ancestors": [NONE],
+    }
+}
 # HTTPS only, in production (README, "Production"): redirect plain HTTP and tell
 # browsers never to try it again for this long. The health check is exempt: load
 # balancers probe over plain HTTP.

@@ -89,12 +89,14 @@ def postgres_only(db):
         pytest.skip("needs PostgreSQL (set DATABASE_URL)")
 
 
-# Tests that only run on PostgreSQL (or in a real browser) skip elsewhere; CI sets
-# these variables on the run where skipping them would hide a failure.
+# Tests that only run on PostgreSQL (or in a real browser, or behind nginx) skip
+# elsewhere; CI sets these variables on the run where skipping them would hide a
+# failure.
 _REQUIRED = {
     "CRM_REQUIRE_POSTGRES": ("postgres", "postgres_only"),
     "CRM_REQUIRE_BROWSER": ("browser", "browser_page"),
     "CRM_REQUIRE_IMAP": ("imap", "imap_server"),
+    "CRM_REQUIRE_NGINX": ("nginx", "nginx_binary"),
 }
 
 

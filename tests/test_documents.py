@@ -226,3 +226,35 @@ def test_a_new_version_keeps_the_old_one_and_its_attachments(staff_user, kept):
         services.document_create(
             by=staff_user, file=ContentFile(PDF, name="x.pdf"), title="x", previous_version=kept
         )
+
+
+# A file gone from the store (a restore without the files, a disk replaced): the
+# download says so with a 404, on the page and in the API, never a 500.
+
+
+def test_a_document_whose_file_is_missing_is_a_404_page_that_says_so(
+    client, reader, kept, settings
+):
+    kept.file.storage.delete(kept.file.name)
+    client.force_login(reader)
+    client.cookies[settings.LANGUAGE_COOKIE_NAME] = "en"
+
+    response = client.get(f"/documents/{kept.pk}/download/")
+
+    assert response.status_code == 404
+    assert "The file of this document is missing from the document store" in (
+        response.content.decode()
+    )
+    assert response.templates[0].name == "crm/not_found.html"
+
+
+def test_a_document_whose_file_is_missing_is_a_404_in_the_api(api_client, reader, kept):
+    kept.file.storage.delete(kept.file.name)
+    api_client.force_authenticate(reader)
+
+    response = api_client.get(f"/api/v1/documents/{kept.pk}/download/")
+
+    assert response.status_code == 404
+    assert response.json()["detail"].startswith(
+        "The file of this document is missing from the document store"
+    )

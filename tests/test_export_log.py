@@ -190,3 +190,47 @@ def test_a_csv_download_cut_short_is_recorded_without_a_row_count(api_client, st
 
     log = ExportLog.objects.get()
     assert (log.resource, log.row_count) == ("follow-ups", None)
+
+
+# JSON pages: a page larger than the default takes a list wholesale, as an
+# export does (issue 17), and is recorded like one.
+
+
+def test_a_json_page_larger_than_the_default_is_recorded(api_client, staff_user):
+    factories.OrganizationFactory.create_batch(3)
+    token, key = ApiToken.create_for(staff_user, name="BI")
+    api_client.credentials(HTTP_AUTHORIZATION=f"Token {key}")
+
+    response = api_client.get("/api/v1/organizations/?page_size=500&kind=company")
+
+    assert response.status_code == 200
+    log = ExportLog.objects.get()
+    assert (log.user, log.token, log.kind, log.resource, log.row_count) == (
+        staff_user,
+        token,
+        "json",
+        "organisations",
+        len(response.json()["results"]),
+    )
+    assert log.filters == {"page_size": ["500"], "kind": ["company"]}
+    assert log.address == "127.0.0.1"
+
+
+def test_a_sync_page_larger_than_the_default_is_recorded(coordinator_api):
+    factories.FollowUpFactory.create_batch(2)
+
+    response = coordinator_api.get(
+        "/api/v1/follow-ups/?updated_since=2000-01-01T00:00:00Z&page_size=51"
+    )
+
+    assert response.status_code == 200
+    log = ExportLog.objects.get()
+    assert (log.kind, log.resource, log.row_count) == ("json", "follow-ups", 2)
+
+
+@pytest.mark.parametrize("query", ["", "?page_size=50", "?page_size=10", "?page=1"])
+def test_a_json_page_no_larger_than_the_default_is_not_recorded(coordinator_api, query):
+    factories.OrganizationFactory()
+
+    assert coordinator_api.get(f"/api/v1/organizations/{query}").status_code == 200
+    assert not ExportLog.objects.exists()

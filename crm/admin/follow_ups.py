@@ -99,8 +99,7 @@ class FollowUpAdmin(IndexedSearchMixin, HistoryAdmin):
         text = date_format(follow_up.due_on, "SHORT_DATE_FORMAT")
         if follow_up.is_overdue(today=clock.today()):
             return format_html(
-                '<span class="crm-overdue" style="color:#ba2121;font-weight:bold"'
-                ' title="{}">{}</span>',
+                '<span class="crm-overdue" title="{}">{}</span>',
                 _("Overdue"),
                 text,
             )

@@ -16,6 +16,8 @@ from rest_framework import pagination
 from rest_framework.exceptions import ValidationError
 from rest_framework.response import Response
 
+from crm.audit import filters_of, record_export
+from crm.models import ExportLog
 from crm.security import is_ascii_int
 
 # Rows counted at most for a page's ``count``.
@@ -88,6 +90,27 @@ def _strict_page_size(paginator, request) -> int:
     return min(int(value), paginator.max_page_size)
 
 
+def record_large_page(paginator, request, view, page) -> None:
+    """Record a page larger than the default in the export log, as an export is.
+
+    ``?page_size=500`` takes a list wholesale, ten pages at a time: what an
+    export does, so it leaves the same trace (who, which list, which filters,
+    how many rows). Pages of the default size and smaller are ordinary reading.
+    """
+    # The class's page size: DRF's cursor pagination overwrites the instance's
+    # with the size asked for.
+    if page is None or paginator.get_page_size(request) <= type(paginator).page_size:
+        return
+    record_export(
+        request,
+        user=request.user,
+        kind=ExportLog.Kind.JSON,
+        resource=getattr(view, "export_basename", ""),
+        filters=filters_of(request.query_params),
+        row_count=len(page),
+    )
+
+
 class PageNumberPagination(pagination.PageNumberPagination):
     """50 rows a page by default; ``?page_size=`` up to 500; a count capped at COUNT_CAP."""
 
@@ -98,6 +121,11 @@ class PageNumberPagination(pagination.PageNumberPagination):
 
     def get_page_size(self, request) -> int:
         return _strict_page_size(self, request)
+
+    def paginate_queryset(self, queryset, request, view=None):
+        page = super().paginate_queryset(queryset, request, view)
+        record_large_page(self, request, view, page)
+        return page
 
     def get_paginated_response(self, data):
         paginator = self.page.paginator
@@ -173,7 +201,9 @@ class SyncCursorPagination(pagination.CursorPagination):
                     )
                 }
             )
-        return super().paginate_queryset(queryset, request, view)
+        page = super().paginate_queryset(queryset, request, view)
+        record_large_page(self, request, view, page)
+        return page
 
     page_query_param = "page"
 

@@ -12,12 +12,15 @@ class ExportKind(models.TextChoices):
     CSV = "csv", _("CSV")
     XLSX = "xlsx", _("XLSX")
     CALENDAR = "calendar", _("Calendar feed")
+    # An API list read in pages larger than the default (up to 500 rows each).
+    JSON = "json", _("JSON (large pages)")
 
 
 class ExportLog(models.Model):
-    """One export (CSV, XLSX) of an API list, or one fetch of a calendar feed.
+    """One export (CSV, XLSX) of an API list, a JSON page of it larger than the
+    default, or one fetch of a calendar feed.
 
-    Written by the API's list and the calendar view, never edited: who (the
+    Written by the API's list and pages and the calendar view, never edited: who (the
     user, and the token when one was used), when, which list, with which
     filters, and how many rows. Coordination reads it in the admin; entries
     older than ``CRM_EXPORT_LOG_RETENTION_DAYS`` are deleted by

@@ -37,3 +37,6 @@ urlpatterns = [
     # Django's set_language, which also saves a logged-in user's choice.
     path("i18n/setlang/", set_language, name="set_language"),
 ]
+
+# A 404 that explains itself (a document whose file is missing) shows its message.
+handler404 = "crm.views.errors.page_not_found"

@@ -16,7 +16,7 @@ from django.views.decorators.csrf import csrf_exempt, csrf_protect
 from django.views.decorators.http import require_GET
 
 from crm import services
-from crm.documents import FileTooLarge, limit_uploads, max_bytes
+from crm.documents import FileTooLarge, limit_uploads, max_bytes, open_stored_file
 from crm.forms import DocumentForm
 from crm.models import Agreement, Commitment, Document, Interaction, Organization
 from crm.security import is_ascii_int
@@ -104,7 +104,7 @@ def _document_new(request: HttpRequest) -> HttpResponse:
 def document_response(document: Document) -> FileResponse:
     """Stream a kept file as a download, named as uploaded, typed as checked."""
     response = FileResponse(
-        document.file.open("rb"),
+        open_stored_file(document),
         as_attachment=True,
         filename=document.original_name,
         content_type=document.content_type,
