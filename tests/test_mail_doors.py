@@ -18,6 +18,12 @@ def world():
     return mail_world()
 
 
+@pytest.fixture(autouse=True)
+def in_english(client, settings):
+    """The pages in English, as the API client: these tests read the English strings."""
+    client.cookies[settings.LANGUAGE_COOKIE_NAME] = "en"
+
+
 def eml(name: str, data: bytes | None = None) -> SimpleUploadedFile:
     return SimpleUploadedFile(name, data if data is not None else corpus(name), "message/rfc822")
 
