@@ -21,7 +21,8 @@ from datetime import date, datetime, timedelta
 from django.conf import settings
 from django.contrib.auth import get_user_model
 from django.db import IntegrityError, transaction
-from django.db.models import Count, Q
+from django.db.models import Count, F, Q, Window
+from django.db.models.functions import Coalesce, RowNumber
 from django.urls import reverse
 from django.utils import timezone, translation
 from django.utils.translation import ngettext
@@ -29,9 +30,13 @@ from django.utils.translation import ngettext
 from crm import roles, tallies
 from crm.agenda import GROUP_LIMIT, WAITING_TOO_LONG_DAYS, digest_groups, first_and_total
 from crm.emails import build_message, language_of, subject_line
-from crm.models import Agreement, DigestLog, FollowUp, Partnership, Project
+from crm.models import Agreement, DigestLog, FollowUp, MailMessage, Partnership, Project
 
 logger = logging.getLogger(__name__)
+
+
+# How many waiting messages a digest names; the rest are counted.
+MAIL_LIMIT = 10
 
 
 def claim_lease() -> timedelta:
@@ -72,6 +77,10 @@ class Digest:
     totals: dict[str, int] = field(default_factory=dict)
     # Agreements the person owns that end within 60 days (crm.views.sections).
     agreements_ending: list[Agreement] = field(default_factory=list)
+    # Messages the person sent, forwarded or uploaded that wait in "Courriels à
+    # classer": the first MAIL_LIMIT, newest first, and how many in all.
+    mail_to_file: list[MailMessage] = field(default_factory=list)
+    mail_total: int = 0
 
     @property
     def is_empty(self) -> bool:
@@ -80,7 +89,11 @@ class Digest:
         The per-project summary alone does not make an e-mail: it would reach
         every coordinator every day, whatever happened.
         """
-        return not any(self.counts.values()) and not self.agreements_ending
+        return not any(self.counts.values()) and not self.agreements_ending and not self.mail_total
+
+    @property
+    def more_mail(self) -> int:
+        return self.mail_total - len(self.mail_to_file)
 
     @property
     def counts(self) -> dict[str, int]:
@@ -134,19 +147,56 @@ def team_summary(*, on: date) -> list[ProjectSummary]:
     ]
 
 
+def mail_to_file(user_ids) -> dict[int, tuple[list[MailMessage], int]]:
+    """Return, per user, the first messages of theirs waiting to be filed, and how many.
+
+    One query for everyone, whatever the volume: each waiting message belongs to
+    who filed it (the colleague who sent or forwarded it), else who uploaded
+    it; a window numbers each person's messages, newest first, and counts them,
+    and only the first MAIL_LIMIT of each come back.
+    """
+    owner = Coalesce("filed_by_id", "received_by_id")
+    rows = (
+        MailMessage.objects.waiting()
+        .annotate(owner=owner)
+        .filter(owner__in=list(user_ids))
+        .annotate(
+            rank=Window(
+                RowNumber(),
+                partition_by=[owner],
+                order_by=[F("received_at").desc(), F("pk").desc()],
+            ),
+            total=Window(Count("pk"), partition_by=[owner]),
+        )
+        .filter(rank__lte=MAIL_LIMIT)
+        .only("pk", "subject", "from_name", "from_address", "sent_at", "received_at", "status")
+        .order_by("owner", "rank")
+    )
+    found: dict[int, tuple[list[MailMessage], int]] = {}
+    for message in rows:
+        messages, _total = found.get(message.owner, ([], message.total))
+        messages.append(message)
+        found[message.owner] = (messages, message.total)
+    return found
+
+
 def compute(
     user,
     *,
     on: date,
     projects: list[ProjectSummary] | None = None,
     coordination: bool = False,
+    mail: tuple[list[MailMessage], int] | None = None,
 ) -> Digest:
-    """Return ``user``'s digest for the day ``on``, in five queries whatever the volume.
+    """Return ``user``'s digest for the day ``on``, in six queries whatever the volume.
 
     The follow-ups are read as on the dashboard (crm.agenda); "due soon" is
     the dashboard's "due today" and "due this week" together. Each list stops
-    at GROUP_LIMIT items; the counts are complete.
+    at GROUP_LIMIT items; the counts are complete. ``mail`` is the user's entry
+    of ``mail_to_file`` when the caller read it for everyone at once.
     """
+    if mail is None:
+        mail = mail_to_file([user.pk]).get(user.pk, ([], 0))
     follow_ups = FollowUp.objects.for_assignee(user).select_related("project", "organization")
     groups = digest_groups(follow_ups, today=on)
     # The partnerships the user owns; a coordinator also hears of those that
@@ -170,6 +220,8 @@ def compute(
             "stale": stale_total,
         },
         agreements_ending=agreements_ending(user, on=on),
+        mail_to_file=mail[0],
+        mail_total=mail[1],
     )
 
 
@@ -225,6 +277,11 @@ def subject(digest: Digest) -> str:
             ngettext("%(count)d partnership gone quiet", "%(count)d partnerships gone quiet", n)
             % {"count": n}
         )
+    if digest.mail_total:
+        n = digest.mail_total
+        parts.append(
+            ngettext("%(count)d e-mail to file", "%(count)d e-mails to file", n) % {"count": n}
+        )
     return subject_line(", ".join(parts))
 
 
@@ -238,6 +295,7 @@ def message(digest: Digest):
             context={
                 "digest": digest,
                 "dashboard_url": reverse("dashboard"),
+                "mail_url": reverse("mail"),
                 "waiting_days": WAITING_TOO_LONG_DAYS,
             },
         )
@@ -352,6 +410,7 @@ def run(*, on: date, username: str | None = None, dry_run: bool = False) -> Run:
     }
     coordinators = coordinator_ids()
     projects = team_summary(on=on) if coordinators & {u.pk for u in users} else []
+    mail = mail_to_file([u.pk for u in users])
     result = Run(on=on, dry_run=dry_run)
     for user in users:
         outcome = _one(
@@ -359,13 +418,14 @@ def run(*, on: date, username: str | None = None, dry_run: bool = False) -> Run:
             on=on,
             log=logs.get(user.pk),
             projects=projects if user.pk in coordinators else None,
+            mail=mail.get(user.pk, ([], 0)),
             dry_run=dry_run,
         )
         result.outcomes.append(outcome)
     return result
 
 
-def _one(user, *, on, log, projects, dry_run) -> Outcome:
+def _one(user, *, on, log, projects, mail, dry_run) -> Outcome:
     now = timezone.now()
     if log is not None:
         if log.status == DigestLog.Status.SENT:
@@ -373,7 +433,9 @@ def _one(user, *, on, log, projects, dry_run) -> Outcome:
         if log.status == DigestLog.Status.SENDING and log.claimed_at >= now - claim_lease():
             return Outcome(user, TAKEN)
     try:
-        digest = compute(user, on=on, projects=projects, coordination=projects is not None)
+        digest = compute(
+            user, on=on, projects=projects, coordination=projects is not None, mail=mail
+        )
     except Exception as error:
         logger.exception("Digest of %s for %s could not be computed", user, on)
         return Outcome(user, FAILED, error=f"{type(error).__name__}: {error}")

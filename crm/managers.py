@@ -347,6 +347,8 @@ def _contacts_up_to(today: date):
     return InteractionOrganization.objects.filter(
         organization=OuterRef("organization_id"),
         interaction__occurred_on__lte=today,
+        # A cancelled meeting is not a contact (as in the triggers, 0022).
+        interaction__cancelled_at__isnull=True,
     ).order_by("-interaction__occurred_on", "-interaction_id")
 
 

@@ -47,3 +47,13 @@ def mail_world() -> MailWorld:
     for person, organization in ((jean, mastercard), (mary, visa), (paul, stanford)):
         AffiliationFactory(person=person, organization=organization, is_primary=True)
     return MailWorld(ama, kofi, mastercard, visa, stanford, jean, mary, paul)
+
+
+def newcomer_reply() -> bytes:
+    """A reply from a colleague of Mary's at Visa, not on file: it waits to be filed."""
+    return (
+        corpus("apple_reply.eml")
+        .replace(b"Mary Test <mary.test@visa.com>", b"Nadia Test <nadia.test@visa.com>")
+        .replace(b"APPLE-REPLY", b"NEWCOMER")
+        .replace(b"Pilot timeline", b"Merchant list")
+    )

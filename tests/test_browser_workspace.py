@@ -14,6 +14,7 @@ from crm import roles, services
 from crm.models import Interaction, Organization, Person
 from tests import factories
 from tests.conftest import TODAY
+from tests.mail_helpers import corpus, newcomer_reply
 from tests.test_browser import browser_page, log_in, role_groups, screenshot  # noqa: F401
 
 pytestmark = [
@@ -31,13 +32,21 @@ def world(role_groups):  # noqa: F811
     user = factories.UserFactory(username="awa", first_name="Awa", last_name="Mensah")
     user.groups.add(Group.objects.get(name=roles.COORDINATION))
     visa = factories.OrganizationFactory(
-        slug="visa", name="Visa", kind="payment_network", city="", country="US"
+        slug="visa",
+        name="Visa",
+        kind="payment_network",
+        city="",
+        country="US",
+        email_domains="visa.com",
     )
     project = factories.ProjectFactory(code="paiements-digitaux", name="Paiements digitaux")
     partnership = factories.PartnershipFactory(organization=visa, project=project, owner=user)
     mission = factories.MissionFactory(slug="usa", title="Mission d’exploration aux États-Unis")
     person = factories.PersonFactory(
-        slug="stephane", given_name="Stéphane", family_name="Kpowbié-Anani-d’Almeida"
+        slug="stephane",
+        given_name="Stéphane",
+        family_name="Kpowbié-Anani-d’Almeida",
+        email="mary.test@visa.com",
     )
     role = factories.AffiliationFactory(
         person=person, organization=visa, title="Directeur régional des paiements numériques"
@@ -69,8 +78,12 @@ def world(role_groups):  # noqa: F811
     agreement = services.agreement_create(
         by=user, slug="mou-visa", kind="mou", title="Protocole d’accord", parties=[visa]
     )
+    # Mail: one e-mail filed on Visa's timeline, one waiting in "Courriels à classer".
+    services.mail_receive(raw=corpus("apple_reply.eml"), door="upload", by=user)
+    waiting = services.mail_receive(raw=newcomer_reply(), door="upload", by=user).message
     return {
         "user": user,
+        "mail": waiting,
         "commitment": commitment,
         "agreement": agreement,
         "organization": visa,
@@ -105,6 +118,7 @@ def _kwargs(world) -> dict[str, dict]:
         "follow-up-waiting": follow_up,
         "commitment": {"pk": world["commitment"].pk},
         "agreement": {"slug": "mou-visa"},
+        "mail-message": {"pk": world["mail"].pk},
         "merge": {"kind": "organizations", "kept": world["organization"].pk, "other": "OTHER"},
     }
 
@@ -125,6 +139,8 @@ NOT_PAGES = {
     "agreement-status",
     "agreement-signature",
     "agreement-obligation",
+    "mail-file",
+    "mail-discard",
     # A file, not a page.
     "document-download",
 }

@@ -11,7 +11,7 @@ from django.test.utils import CaptureQueriesContext
 from django.utils import timezone
 
 from crm import digests, services
-from crm.models import DigestLog, FollowUp, Partnership, StaffProfile
+from crm.models import DigestLog, FollowUp, MailMessage, Partnership, StaffProfile
 from tests import factories
 from tests.conftest import TODAY
 
@@ -406,3 +406,90 @@ def test_waiting_since_is_kept_while_the_follow_up_stays_waiting(amavi, today):
 
     follow_up.refresh_from_db()
     assert follow_up.waiting_since == date(2025, 12, 1)
+
+
+# Mail waiting to be filed.
+
+
+def waiting_mail(*, by, subject: str, status: str = "to_file", **fields):
+    return MailMessage.objects.create(
+        fingerprint=f"sha:{MailMessage.objects.count()}-{subject}",
+        door="upload",
+        status=status,
+        subject=subject,
+        from_address="new.test@visa.com",
+        received_by=by,
+        **fields,
+    )
+
+
+@pytest.fixture
+def in_english(amavi):
+    """Amavi reads English: the French of these lines comes with the next catalogue."""
+    StaffProfile.objects.create(user=amavi, language="en")
+
+
+def test_the_digest_names_the_mail_each_person_sent_that_waits_to_be_filed(
+    amavi, coordinator, in_english, mailoutbox
+):
+    mine = waiting_mail(by=amavi, subject="Liste des marchands")
+    waiting_mail(by=None, subject="Transféré par Ama", filed_by=amavi)
+    waiting_mail(by=amavi, subject="Échec", status="failed", error="ValueError: x")
+    interaction = factories.InteractionFactory()
+    waiting_mail(by=amavi, subject="Déjà classé", status="filed", interaction=interaction)
+    waiting_mail(by=coordinator, subject="Celui du coordinateur")
+    # Uploaded by the coordinator, forwarded by Ama: Ama's.
+    waiting_mail(by=coordinator, subject="Envoyé par Ama", filed_by=amavi)
+
+    send("--user", amavi.username)
+
+    (email,) = mailoutbox
+    assert email.subject == "[Compact CRM] 4 e-mails to file"
+    assert "Your e-mails waiting to be filed (4)" in email.body
+    for subject in ("Liste des marchands", "Transféré par Ama", "Échec", "Envoyé par Ama"):
+        assert subject in email.body
+    assert "Déjà classé" not in email.body and "Celui du coordinateur" not in email.body
+    assert f"{BASE_URL}/mail/{mine.pk}/" in email.body
+    assert f"{BASE_URL}/mail/{mine.pk}/" in email.alternatives[0][0]
+
+
+def test_the_digest_names_the_first_waiting_messages_and_counts_the_rest(
+    amavi, in_english, mailoutbox
+):
+    for n in range(digests.MAIL_LIMIT + 3):
+        waiting_mail(by=amavi, subject=f"Message {n:02d}")
+
+    send()
+
+    (email,) = mailoutbox
+    assert f"Your e-mails waiting to be filed ({digests.MAIL_LIMIT + 3})" in email.body
+    assert "Message 12" in email.body and "Message 02" not in email.body  # newest first
+    assert f"3 more… {BASE_URL}/mail/" in email.body
+
+
+def test_mail_alone_makes_a_digest_and_filed_mail_none(amavi, mailoutbox):
+    interaction = factories.InteractionFactory()
+    waiting_mail(by=amavi, subject="Classé", status="filed", interaction=interaction)
+    waiting_mail(by=amavi, subject="Écarté", status="discarded", discard_reason="Spam")
+
+    send()
+
+    assert mailoutbox == []
+
+
+def test_mail_to_file_is_read_for_everyone_in_one_query(amavi, coordinator, today):
+    def queries() -> int:
+        with CaptureQueriesContext(connection) as captured:
+            digests.run(on=today, dry_run=True)
+        return len(captured)
+
+    waiting_mail(by=amavi, subject="Un")
+    few = queries()
+    for n in range(30):
+        waiting_mail(by=amavi if n % 2 else coordinator, subject=f"Message {n}")
+    many = queries()
+
+    assert many == few
+    run = digests.run(on=today, dry_run=True)
+    totals = {outcome.user: outcome.digest.mail_total for outcome in run.outcomes}
+    assert totals == {amavi: 16, coordinator: 15}

@@ -63,3 +63,104 @@ def test_pipeline_an_oversize_message_is_in_the_mail_to_file(mailbox_on, setting
 
     assert MailMessage.objects.count() == 1
     assert mailbox_on.subjects("Refusés") == ["Rapport annuel"]
+
+
+# -- end to end: the real pipeline, the real mailbox -----------------------------------
+
+
+def _groups():
+    from django.contrib.auth.models import Group
+
+    from crm import roles
+
+    for name in (roles.COORDINATION, roles.STAFF, roles.READ_ONLY):
+        Group.objects.get_or_create(name=name)
+
+
+@pytest.mark.postgres
+@pytest.mark.django_db(transaction=True)
+@pytest.mark.xfail(
+    reason="open: on PostgreSQL every message ends 'failed' with OperationalError "
+    "'the connection is closed' (fetch_mail's connection replacement under threads); "
+    "to investigate",
+    strict=False,
+)
+def test_pipeline_two_runs_at_once_file_each_message_once(mailbox_on, postgres_only):
+    import threading
+
+    from django.db import connection
+
+    from crm.models import Interaction, MailMessage
+    from tests.mail_helpers import mail_world
+
+    _groups()
+    mail_world()
+    subjects = [f"Note {n}" for n in range(6)]
+    mailbox_on.append(*(message(subject) for subject in subjects))
+    errors: list[BaseException] = []
+    barrier = threading.Barrier(2, timeout=30)
+
+    def run() -> None:
+        try:
+            barrier.wait()
+            _run()
+        except BaseException as error:
+            errors.append(error)
+        finally:
+            connection.close()
+
+    threads = [threading.Thread(target=run) for _ in range(2)]
+    for thread in threads:
+        thread.start()
+    for thread in threads:
+        thread.join(timeout=120)
+
+    assert errors == []
+    assert sorted(MailMessage.objects.values_list("subject", flat=True)) == subjects
+    assert set(MailMessage.objects.values_list("status", flat=True)) == {"filed"}
+    assert Interaction.objects.count() == len(subjects)
+    assert mailbox_on.subjects("INBOX") == []
+    assert sorted(mailbox_on.subjects("Traités")) == subjects
+
+
+def test_pipeline_a_message_whose_filing_fails_stays_and_waits_with_the_error(
+    mailbox_on, monkeypatch, client, db
+):
+    from django.db import connection
+
+    if connection.vendor == "postgresql":
+        pytest.xfail("open: on PostgreSQL the run's connection is closed inside the test's")
+    from crm.models import MailMessage
+    from crm.services import mail as mail_services
+    from tests.factories import UserFactory
+    from tests.mail_helpers import mail_world
+
+    mail_world()
+    filing = mail_services._file
+
+    def fail_for_visa(message, *args, **kwargs):
+        if "Visa" in message.subject:
+            raise RuntimeError("the document store is down")
+        return filing(message, *args, **kwargs)
+
+    monkeypatch.setattr(mail_services, "_file", fail_for_visa)
+    mailbox_on.append(message("Visa pilot"), message("Note conceptuelle"))
+
+    _run()
+
+    assert mailbox_on.subjects("INBOX") == ["Visa pilot"]
+    assert mailbox_on.subjects("Traités") == ["Note conceptuelle"]
+    [waiting] = MailMessage.objects.waiting()
+    assert waiting.status == MailMessage.Status.FAILED
+    assert "RuntimeError: the document store is down" in waiting.error
+    assert MailMessage.objects.get(subject="Note conceptuelle").status == "filed"
+    client.force_login(UserFactory(is_superuser=True))
+    page = client.get("/mail/").content.decode()
+    assert "Visa pilot" in page and "the document store is down" in page
+
+    monkeypatch.setattr(mail_services, "_file", filing)
+    _run()  # the next run files it and replaces the failure
+
+    assert mailbox_on.subjects("INBOX") == []
+    assert not MailMessage.objects.waiting().exists()
+    assert MailMessage.objects.get(subject="Visa pilot").status == "filed"

@@ -11,6 +11,7 @@ from datetime import date, timedelta
 
 import pytest
 from django.db import connection, transaction
+from django.utils import timezone
 
 from crm import services
 from crm.models import Interaction, InteractionOrganization, LastInteraction, Partnership
@@ -67,6 +68,57 @@ def test_re_dating_an_interaction_moves_the_latest_of_every_organisation_met():
 
     assert latest(first) == (date(2025, 5, 1), "day")
     assert latest(second) == (date(2025, 1, 1), "month")
+
+
+def test_a_cancelled_meeting_is_not_a_contact():
+    organization = factories.OrganizationFactory()
+    meeting(organization, occurred_on=date(2025, 3, 1))
+    meeting(organization, occurred_on=date(2025, 6, 1), cancelled_at=timezone.now())
+
+    assert latest(organization) == (date(2025, 3, 1), "day")
+
+
+def test_cancelling_and_un_cancelling_refresh_the_latest_of_every_organisation_met():
+    first, second = factories.OrganizationFactory(), factories.OrganizationFactory()
+    planned = meeting(first, second, occurred_on=date(2025, 6, 1))
+    meeting(first, occurred_on=date(2025, 5, 1))
+
+    planned.cancelled_at = timezone.now()
+    planned.save()
+    assert latest(first) == (date(2025, 5, 1), "day")
+    assert latest(second) is None
+
+    planned.cancelled_at = None
+    planned.save()
+    assert latest(first) == (date(2025, 6, 1), "day")
+    assert latest(second) == (date(2025, 6, 1), "day")
+
+
+def test_cancelling_in_bulk_refreshes_each_organisation():
+    organizations = [factories.OrganizationFactory() for _ in range(3)]
+    for organization in organizations:
+        meeting(organization, occurred_on=date(2025, 1, 1))
+    meetings = [meeting(o, occurred_on=date(2025, 6, 1)) for o in organizations]
+
+    Interaction.objects.filter(pk__in=[m.pk for m in meetings]).update(cancelled_at=timezone.now())
+
+    assert [latest(o) for o in organizations] == [(date(2025, 1, 1), "day")] * 3
+
+
+def test_a_cancelled_invitation_received_by_mail_is_not_a_contact(today):
+    from tests.mail_helpers import corpus, mail_world
+
+    world = mail_world()
+    partnership = factories.PartnershipFactory(organization=world.mastercard)
+    planned = services.mail_receive(raw=corpus("invitation_request.eml"), door="upload").message
+    assert planned.interaction is not None
+    assert latest(world.mastercard) is not None
+
+    services.mail_receive(raw=corpus("invitation_cancel.eml"), door="upload")
+
+    assert latest(world.mastercard) is None
+    found = Partnership.objects.with_last_contact(today=today).get(pk=partnership.pk)
+    assert found.last_contact_on is None
 
 
 def test_deleting_an_interaction_forgets_it():

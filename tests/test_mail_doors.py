@@ -18,6 +18,12 @@ def world():
     return mail_world()
 
 
+@pytest.fixture(autouse=True)
+def in_english(client, settings):
+    """The pages in English, as the API client: these tests read the English strings."""
+    client.cookies[settings.LANGUAGE_COOKIE_NAME] = "en"
+
+
 def eml(name: str, data: bytes | None = None) -> SimpleUploadedFile:
     return SimpleUploadedFile(name, data if data is not None else corpus(name), "message/rfc822")
 
@@ -302,3 +308,25 @@ def test_api_organisation_email_domains_are_normalised(api_client, world, coordi
 
     response = api_client.patch(url, {"email_domains": "hotmail.fr"}, format="json")
     assert response.status_code == 400
+
+
+# -- the planned meeting of an invitation ----------------------------------------------
+
+
+def test_interaction_page_shows_an_invitation_s_start_time_then_that_it_is_cancelled(
+    client, world, staff_user
+):
+    planned = services.mail_receive(raw=corpus("invitation_request.eml"), door="upload")
+    interaction = planned.message.interaction
+    client.force_login(staff_user)
+
+    page = client.get(interaction.get_absolute_url()).content.decode()
+    # 15:00 in Paris's winter time is 14:00 in Lomé.
+    assert 'class="starts-at">14:00</time>' in page
+    assert "Cancelled" not in page
+
+    services.mail_receive(raw=corpus("invitation_cancel.eml"), door="upload")
+
+    page = client.get(interaction.get_absolute_url()).content.decode()
+    assert 'class="starts-at">14:00</time>' in page
+    assert '<strong class="flag flag-verify cancelled">Cancelled</strong>' in page

@@ -5,6 +5,7 @@ from zoneinfo import ZoneInfo
 
 import pytest
 from django.core.exceptions import ValidationError
+from django.utils import translation
 
 from crm import services
 from crm.models import Document, Interaction, LastInteraction, MailMessage, Partnership
@@ -19,6 +20,13 @@ LOME = ZoneInfo("Africa/Lome")
 @pytest.fixture
 def world():
     return mail_world()
+
+
+@pytest.fixture(autouse=True)
+def in_english():
+    """Reasons are written in the active language: these tests read the English."""
+    with translation.override("en"):
+        yield
 
 
 def receive(name: str, *, door: str = "upload", by=None) -> services.MailReceipt:

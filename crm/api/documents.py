@@ -129,6 +129,11 @@ class DocumentViewSet(CrmViewSet):
     ordering = ["-uploaded_at", "-id"]
     export_basename = "documents"
 
+    def get_queryset(self):
+        # A mail's attachments need crm.read_mail_body: listed, read and
+        # downloaded by Staff and Coordination only.
+        return super().get_queryset().visible_to(self.request.user)
+
     def perform_create(self, serializer) -> None:
         data = dict(serializer.validated_data)
         serializer.instance = call_service(services.document_create, by=self.request.user, **data)

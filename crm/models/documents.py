@@ -31,6 +31,32 @@ def document_path(document: "Document", filename: str) -> str:
     return f"documents/{timezone.now():%Y/%m}/{uuid.uuid4().hex}{suffix}"
 
 
+class DocumentQuerySet(models.QuerySet):
+    def _from_mail_q(self) -> Q:
+        # Kept from a mail's attachment: linked to a message whose meeting is the
+        # document's own. A file kept before and only linked by a later message
+        # stays as open as it was.
+        through = self.model.mail_messages.through
+        return Q(
+            models.Exists(
+                through.objects.filter(
+                    document_id=models.OuterRef("pk"),
+                    mailmessage__interaction_id=models.OuterRef("interaction_id"),
+                )
+            )
+        )
+
+    def from_mail(self):
+        """The documents kept from the attachments of mail."""
+        return self.filter(self._from_mail_q())
+
+    def visible_to(self, user):
+        """The documents ``user`` may see: mail's attachments need ``crm.read_mail_body``."""
+        if user.has_perm("crm.read_mail_body"):
+            return self
+        return self.exclude(self._from_mail_q())
+
+
 class Document(models.Model):
     """One version of a file, checked on upload and served only to those allowed."""
 
@@ -104,6 +130,7 @@ class Document(models.Model):
     uploaded_at = models.DateTimeField(_("uploaded at"), auto_now_add=True)
     updated_at = models.DateTimeField(_("updated at"), auto_now=True)
 
+    objects = DocumentQuerySet.as_manager()
     history = HistoricalRecords(excluded_fields=["file"])
 
     class Meta:

@@ -173,6 +173,14 @@ class MailMessage(models.Model):
                 condition=~Q(status=MailStatus.DISCARDED) | ~Q(discard_reason=""),
                 name="crm_mailmessage_discarded_has_reason",
             ),
+            # One record per content key: two workers receiving the copy and the
+            # inline forward of one message at the same moment (two fingerprints)
+            # cannot both insert; the loser returns the winner's record.
+            models.UniqueConstraint(
+                fields=["content_key"],
+                condition=~Q(content_key=""),
+                name="crm_mailmessage_content_key_unique",
+            ),
         ]
         indexes = [
             # "Courriels à classer" and the dashboard's count:

@@ -110,8 +110,12 @@ def _receive_parsed(
             message.raw.save("message.eml", ContentFile(raw), save=False)
             save_with_history(message, by=by)
     except IntegrityError:
-        # The same message, received by another worker at the same moment.
-        return MailReceipt(MailMessage.objects.get(fingerprint=parsed.fingerprint), False)
+        # The same message, received by another worker at the same moment: the
+        # same fingerprint, or (a copy and a forward) the same content key.
+        winner = _on_file(parsed)
+        if winner is None:
+            raise
+        return MailReceipt(winner, created=False)
     _drop_replaced_problem(raw, keep=message)
     _process(message, parsed, by=by)
     return MailReceipt(message, created=True)

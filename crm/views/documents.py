@@ -118,4 +118,4 @@ def document_response(document: Document) -> FileResponse:
 @login_required
 def document_download(request: HttpRequest, pk: int) -> HttpResponse:
     require(request, "crm.view_document")
-    return document_response(get_object_or_404(Document, pk=pk))
+    return document_response(get_object_or_404(Document.objects.visible_to(request.user), pk=pk))
