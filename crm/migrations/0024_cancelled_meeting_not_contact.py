@@ -157,7 +157,7 @@ SQLITE_REVERSE = [
 
 class Migration(migrations.Migration):
     dependencies = [
-        ("crm", "0021_mailcore_messages"),
+        ("crm", "0023_export_log_json_pages"),
     ]
 
     operations = [

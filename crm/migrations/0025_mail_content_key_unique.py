@@ -22,7 +22,7 @@ def forget_duplicate_keys(apps, schema_editor) -> None:
 
 class Migration(migrations.Migration):
     dependencies = [
-        ("crm", "0022_mail2_cancelled_not_contact"),
+        ("crm", "0024_cancelled_meeting_not_contact"),
     ]
 
     operations = [
