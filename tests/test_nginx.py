@@ -74,7 +74,9 @@ def test_the_site_buffers_requests_and_answers():
 
 def test_the_body_limits_match_the_application_s():
     default, uploads = (size(value) for value in directive("client_max_body_size"))
-    largest_upload = max(settings.CRM_DOCUMENT_MAX_BYTES, MAX_UPLOAD_BYTES)
+    largest_upload = max(
+        settings.CRM_DOCUMENT_MAX_BYTES, MAX_UPLOAD_BYTES, settings.CRM_MAIL_MAX_BYTES
+    )
 
     # Forms and JSON: Django's own limit, with room for the multipart framing.
     assert (
@@ -107,7 +109,8 @@ def test_the_site_sets_the_forwarding_headers_gunicorn_is_told():
 
 @pytest.mark.django_db
 def test_every_upload_form_and_the_api_s_upload_are_under_the_larger_limit(admin_client):
-    from crm.api.commitments import DocumentViewSet
+    from crm.api.documents import DocumentViewSet
+    from crm.api.mail import MailMessageViewSet
 
     factories.OrganizationFactory(slug="visa")
     uploads = upload_locations()
@@ -116,6 +119,7 @@ def test_every_upload_form_and_the_api_s_upload_are_under_the_larger_limit(admin
         "/admin/crm/document/add/",
         "/admin/crm/organization/import/",
         "/admin/crm/person/import/",
+        "/mail/upload/",
     ]
     for page in pages:
         html = admin_client.get(page).content.decode()
@@ -123,6 +127,8 @@ def test_every_upload_form_and_the_api_s_upload_are_under_the_larger_limit(admin
         assert uploads.match(page), page
     assert "multipart/form-data" in DocumentViewSet.parser_classes[0].media_type
     assert uploads.match("/api/v1/documents/")
+    assert "multipart/form-data" in MailMessageViewSet.parser_classes[0].media_type
+    assert uploads.match("/api/v1/mail/")
     # Everything else keeps the small limit.
     for other in ("/accounts/login/", "/api/v1/organizations/", "/admin/crm/organization/add/"):
         assert not uploads.match(other), other

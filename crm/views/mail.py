@@ -19,7 +19,6 @@ from rest_framework import exceptions, status
 from crm import services
 from crm.documents import LimitedUploadHandler
 from crm.forms import MailDiscardForm, MailFileForm, MailUploadForm
-from crm.forms.mail import MAX_UPLOAD_FILES
 from crm.models import MailMessage
 from crm.services.mail import max_bytes, too_large_reason
 from crm.views.common import require
@@ -96,7 +95,9 @@ def mail_upload(request: HttpRequest) -> HttpResponse:
     require(request, "crm.view_mailmessage", "crm.add_mailmessage")
     if request.method == "POST":
         # Before anything reads the body (the CSRF check reads the form).
-        request.upload_handlers.insert(0, MailUploadHandler(request, files=MAX_UPLOAD_FILES))
+        # One submission carries at most one message's worth in all: what the
+        # proxy in front lets through (docs/nginx/crm.conf), so both refuse alike.
+        request.upload_handlers.insert(0, MailUploadHandler(request))
     try:
         return _mail_upload(request)
     except MailTooLarge as error:
