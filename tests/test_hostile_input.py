@@ -302,6 +302,22 @@ def test_known_orderings_in_either_direction_are_accepted(coordinator_api, recor
     assert response.status_code == 200
 
 
+def test_a_list_whose_filters_are_declared_as_fields_knows_them(coordinator_api, records):
+    # agreement-status-changes declares filterset_fields, not a FilterSet: its
+    # filters were refused as unknown parameters.
+    agreement = records["agreement"]
+
+    response = coordinator_api.get(
+        f"/api/v1/agreement-status-changes/?agreement={agreement.pk}&to_status=draft"
+    )
+    refused = coordinator_api.get("/api/v1/agreement-status-changes/?agreement=٣")
+
+    assert response.status_code == 200
+    assert [row["agreement"] for row in response.json()["results"]] == [agreement.pk]
+    assert refused.status_code == 400
+    assert list(refused.json()) == ["agreement"]
+
+
 @pytest.mark.parametrize(
     "url",
     [
