@@ -11,6 +11,7 @@ import pkgutil
 
 import pytest
 from django.conf import settings
+from django.test import Client
 from django.utils import translation
 from rest_framework import serializers
 from rest_framework.fields import empty
@@ -139,6 +140,34 @@ def test_broken_utf_8_in_a_query_parameter_is_no_server_error(coordinator_api, v
         response = coordinator_api.get(url)
         assert response.status_code in (200, 400), (url, response.status_code)
         response.content.decode("utf-8")
+
+
+@pytest.mark.parametrize(
+    ("method", "url", "body"),
+    [
+        ("get", "/search/?q=%ED%A0%80", None),
+        ("get", "/organizations/?q=%ED%A0%80&kind=%ED%A0%80", None),
+        ("get", "/admin/crm/organization/?q=%ED%A0%80", None),
+        ("post", "/organizations/new/", "name=%ED%A0%80&slug=%ED%A0%80&kind=company"),
+        ("post", "/organizations/new/", "name=a%00b&slug=a&kind=company"),
+    ],
+)
+def test_broken_utf_8_in_a_page_s_parameters_or_form_is_no_server_error(
+    coordinator, method, url, body
+):
+    # Query strings and form bodies are decoded with replacement characters
+    # (U+FFFD, stored as any text): no lone surrogate reaches a form; a NUL is
+    # refused by the form fields.
+    client = Client(raise_request_exception=False)
+    client.force_login(coordinator)
+
+    if body is None:
+        response = client.get(url)
+    else:
+        response = client.post(url, body, content_type="application/x-www-form-urlencoded")
+
+    assert response.status_code in (200, 302, 400), response.status_code
+    response.content.decode("utf-8")
 
 
 # One JSON parser for every resource: documents used DRF's, without the depth check.
