@@ -91,9 +91,10 @@ def check_storable_text(data) -> None:
 class DepthLimitedJSONParser(parsers.JSONParser):
     """DRF's JSON parser, refusing a body nested deeper than ``MAX_JSON_DEPTH``.
 
-    And text no column can store (``check_storable_text``): a lone surrogate
-    in a choice field was a 500 (its error message, echoing it, could not be
-    encoded), in a text field a 500 on PostgreSQL.
+    And text no column can store (``check_storable_text``), whatever the field
+    or key: DRF's text fields refuse a lone surrogate and a NUL, but its choice
+    fields echo the value in their error message, which could then not be
+    encoded (a 500), and other fields do not look.
     """
 
     def parse(self, stream, media_type=None, parser_context=None):
