@@ -308,7 +308,7 @@ REST_FRAMEWORK = {
     "DEFAULT_PERMISSION_CLASSES": ["crm.api.permissions.RolePermissions"],
     "DEFAULT_FILTER_BACKENDS": [
         "crm.api.filters.FilterBackend",
-        "rest_framework.filters.OrderingFilter",
+        "crm.api.filters.StrictOrderingFilter",
     ],
     "DEFAULT_PAGINATION_CLASS": "crm.api.pagination.PageNumberPagination",
     "DEFAULT_PARSER_CLASSES": [

@@ -10,6 +10,7 @@ from django.utils.translation import gettext_lazy as _
 from django.utils.translation import ngettext
 
 from crm import roles
+from crm.admin.changelist import BoundedDateHierarchyMixin
 from crm.models import ApiToken, DigestLog, StaffProfile
 
 User = get_user_model()
@@ -165,7 +166,7 @@ class ApiTokenAdmin(SecretColumnsMixin, admin.ModelAdmin):
 
 
 @admin.register(DigestLog)
-class DigestLogAdmin(admin.ModelAdmin):
+class DigestLogAdmin(BoundedDateHierarchyMixin, admin.ModelAdmin):
     """Who got which daily digest, when, and which failed: written by send_digests only."""
 
     list_display = [

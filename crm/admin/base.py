@@ -7,7 +7,7 @@ from django.contrib import messages
 from django.contrib.admin import helpers
 from django.core.exceptions import PermissionDenied, ValidationError
 from django.db import router, transaction
-from django.http import HttpResponseNotAllowed, HttpResponseRedirect
+from django.http import Http404, HttpResponseNotAllowed, HttpResponseRedirect
 from django.shortcuts import get_object_or_404
 from django.template.response import TemplateResponse
 from django.urls import path, reverse
@@ -16,13 +16,27 @@ from django.utils.translation import gettext_lazy as _
 from simple_history.admin import SimpleHistoryAdmin
 
 from crm import services
+from crm.admin.changelist import BoundedDateHierarchyMixin
 from crm.forms import VersionedAdminForm, VersionedModelForm
+from crm.security import is_ascii_int
 from crm.versions import version_of
 
 RECORD_FIELDSET = (
     _("Record"),
     {"fields": ["created_at", "updated_at"], "classes": ["collapse"]},
 )
+
+
+def require_ids(*values: str) -> None:
+    """Raise Http404 unless each of ``values`` is an id: a whole number in ASCII digits.
+
+    The admin's object URLs take any text (``<path:object_id>``); the views
+    below hand it to an integer lookup, where "abc", "²" or "1e3" raised a
+    ValueError (a 500). No record has such an id: the page does not exist.
+    """
+    for value in values:
+        if not is_ascii_int(str(value)):
+            raise Http404
 
 
 def _with_version(fieldsets):
@@ -131,7 +145,7 @@ class VersionedInlineMixin:
         return _with_version(super().get_fieldsets(request, obj))
 
 
-class HistoryAdmin(VersionedAdminMixin, SimpleHistoryAdmin):
+class HistoryAdmin(BoundedDateHierarchyMixin, VersionedAdminMixin, SimpleHistoryAdmin):
     """A versioned admin with history, where only users who may change an object revert it.
 
     django-simple-history hides the "Revert" button from view-only users but
@@ -140,7 +154,12 @@ class HistoryAdmin(VersionedAdminMixin, SimpleHistoryAdmin):
     transaction (django-simple-history's view has none of its own).
     """
 
+    def history_view(self, request, object_id, extra_context=None):
+        require_ids(object_id)
+        return super().history_view(request, object_id, extra_context)
+
     def history_form_view(self, request, object_id, version_id, extra_context=None):
+        require_ids(object_id, version_id)
         if request.method == "POST" and not self.has_change_history_permission(request):
             raise PermissionDenied
         request.crm_reverting = True
@@ -235,6 +254,7 @@ def object_action_urls(modeladmin):
     opts = modeladmin.model._meta
 
     def view(request, object_id, action):
+        require_ids(object_id)
         obj = get_object_or_404(modeladmin.get_queryset(request), pk=object_id)
         if action not in modeladmin.get_actions(request) or not modeladmin.has_change_permission(
             request, obj

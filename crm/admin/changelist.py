@@ -12,12 +12,19 @@ replaces it here:
   probes (``templates/admin/crm/change_list.html``);
 - ``RelatedOnlyFieldListFilter``'s ``SELECT DISTINCT assignee_id`` of every row:
   the assignee filter lists the members of staff instead.
+
+And a date hierarchy asked for a year, month or day no date has (9999, whose
+end is past the last date; 1, before the first moment once in UTC) is ignored
+as Django ignores a malformed one, where it was a 500
+(``BoundedDateHierarchyMixin``).
 """
 
 import datetime
 
 from django.contrib import admin
+from django.contrib.admin.options import IncorrectLookupParameters
 from django.contrib.admin.templatetags.admin_list import date_hierarchy
+from django.contrib.admin.views.main import ChangeList
 from django.core.paginator import Paginator
 from django.db import connections
 from django.db.models import Max, Min
@@ -28,6 +35,7 @@ from django.utils.translation import gettext_lazy as _
 from crm import clock
 from crm.managers import Deadline
 from crm.roles import staff_members
+from crm.security import is_ascii_int
 
 # Below this many rows an exact count is cheap: count them.
 ESTIMATED_COUNT_FROM = 100_000
@@ -157,6 +165,53 @@ def bounded_date_hierarchy(cl):
     proxy = _ChangeList()
     proxy.queryset = _SpannedDates(cl.queryset)
     return date_hierarchy(proxy)
+
+
+# The years a date hierarchy may ask for: the year after is its end, and the
+# first moment of year 1 in the unit's time zone is before datetime.min in UTC.
+DATE_HIERARCHY_YEARS = range(2, datetime.MAXYEAR)
+
+
+def date_hierarchy_in_range(params, field: str) -> bool:
+    """Tell whether the ``<field>__year/month/day`` of ``params`` name a day that exists.
+
+    Django reads them with ``int()`` and builds the span from the first day to
+    the next year, month or day: its ``ValueError`` on a bad spelling is
+    handled, but not its ``ValueError`` or ``OverflowError`` past the last
+    date or, once made aware, before the first.
+    """
+    year = params.get(f"{field}__year")
+    if year is None:
+        return True
+    month = params.get(f"{field}__month")
+    day = params.get(f"{field}__day")
+    parts = [part for part in (year, month, day) if part is not None]
+    if not all(is_ascii_int(part) for part in parts):
+        return False
+    if int(year) not in DATE_HIERARCHY_YEARS:
+        return False
+    try:
+        datetime.date(int(year), int(month or 1), int(day or 1))
+    except ValueError:
+        return False
+    return True
+
+
+class BoundedDateChangeList(ChangeList):
+    """Django's changelist, refusing an out-of-range date hierarchy as it does a malformed one."""
+
+    def get_filters(self, request):
+        if self.date_hierarchy and not date_hierarchy_in_range(request.GET, self.date_hierarchy):
+            # The admin's answer to a lookup it cannot run: back to the whole list.
+            raise IncorrectLookupParameters
+        return super().get_filters(request)
+
+
+class BoundedDateHierarchyMixin:
+    """For every admin with a ``date_hierarchy``: out-of-range dates are ignored, never a 500."""
+
+    def get_changelist(self, request, **kwargs):
+        return BoundedDateChangeList
 
 
 # A related model's matches are looked up first, then matched by foreign key;

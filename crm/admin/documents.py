@@ -33,7 +33,13 @@ class DocumentAddForm(forms.ModelForm):
 
     def clean_file(self):
         upload = self.cleaned_data["file"]
-        check_upload(upload)  # Raises ValidationError keyed "file".
+        try:
+            check_upload(upload)
+        except ValidationError as error:
+            # check_upload names the field ({"file": …}) for the API and the
+            # service; here, in the field's own clean, the messages alone (a
+            # dict raised from clean_file was a TypeError, a 500).
+            raise ValidationError(error.messages) from None
         return upload
 
     def clean_previous_version(self):

@@ -16,7 +16,11 @@ from crm.admin.base import (
     render_action_page,
     run_state_action,
 )
-from crm.admin.changelist import EstimatedCountPaginator, IndexedSearchMixin
+from crm.admin.changelist import (
+    BoundedDateHierarchyMixin,
+    EstimatedCountPaginator,
+    IndexedSearchMixin,
+)
 from crm.admin.inlines import StageChangeInline
 from crm.forms import AssignOwnerForm, ChangeStageForm, PartnershipAdminForm
 from crm.models import Partnership, StageChange
@@ -191,7 +195,7 @@ class PartnershipAdmin(IndexedSearchMixin, HistoryAdmin):
 
 
 @admin.register(StageChange)
-class StageChangeAdmin(admin.ModelAdmin):
+class StageChangeAdmin(BoundedDateHierarchyMixin, admin.ModelAdmin):
     """The log of stage moves: read only, written by partnership_change_stage."""
 
     list_display = ["partnership", "from_stage", "to_stage", "changed_at", "changed_by"]

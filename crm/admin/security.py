@@ -7,10 +7,11 @@ from django.db.models import OuterRef, Q, Subquery, Sum
 from django.utils.translation import gettext_lazy as _
 from django.utils.translation import ngettext
 
+from crm.admin.changelist import BoundedDateHierarchyMixin
 from crm.models import ExportLog
 
 
-class ReadOnlyAdmin(admin.ModelAdmin):
+class ReadOnlyAdmin(BoundedDateHierarchyMixin, admin.ModelAdmin):
     """A record the code writes and nobody edits."""
 
     def has_add_permission(self, request) -> bool:

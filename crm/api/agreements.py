@@ -19,6 +19,7 @@ from crm.api.filters import BooleanFilter, UpdatedSinceMixin
 from crm.api.serializers import (
     ChoiceLabelField,
     CleanModelSerializer,
+    IdField,
     StatusNoteSerializer,
     UserField,
     UserLabelField,
@@ -56,7 +57,7 @@ class AgreementSerializer(CleanModelSerializer):
         help_text=_("Moves by the submit, sign, bring-into-force, expire and terminate actions."),
     )
     status_label = ChoiceLabelField("status", label=_("status (label)"))
-    party_organizations = serializers.PrimaryKeyRelatedField(
+    party_organizations = IdField(
         queryset=Organization.objects.all(),
         many=True,
         required=False,
@@ -96,9 +97,26 @@ class AgreementSerializer(CleanModelSerializer):
         read_only_fields = ["created_at", "updated_at"]
         extra_kwargs = {"projects": {"required": False}}
 
-    def update(self, instance, validated_data):
-        validated_data.pop("party_organizations", None)
-        return super().update(instance, validated_data)
+    def validate_party_organizations(self, value):
+        # The parties are set on creation; an update that sends them back
+        # unchanged (a client's PUT of what it created) is accepted.
+        if self.instance is not None:
+            current = set(self.instance.parties.values_list("organization_id", flat=True))
+            if {organization.pk for organization in value} != current:
+                raise serializers.ValidationError(
+                    _(
+                        "The parties are set when the agreement is created; "
+                        "add or remove one in the agreement's page of the admin."
+                    )
+                )
+        return value
+
+    def validate(self, attrs):
+        attrs = super().validate(attrs)
+        if self.instance is not None:
+            # Validated above; not a field of the record, so not written by an update.
+            attrs.pop("party_organizations", None)
+        return attrs
 
 
 class AgreementFilter(UpdatedSinceMixin):
@@ -125,7 +143,7 @@ class AgreementFilter(UpdatedSinceMixin):
 
 
 class EffectiveSerializer(StatusNoteSerializer):
-    effective_on = serializers.DateField(required=False, allow_null=True)
+    effective_on = serializers.DateField(required=False, allow_null=True, default=None)
 
 
 @extend_schema_view(list=list_schema(AgreementSerializer))

@@ -15,6 +15,7 @@ from contextlib import contextmanager
 from django.core.exceptions import ValidationError as DjangoValidationError
 from django.db import transaction
 from django.db.models import ProtectedError, RestrictedError
+from django.http import Http404
 from django.utils.translation import gettext_lazy as _
 from django_filters.rest_framework import MultipleChoiceFilter
 from drf_spectacular.types import OpenApiTypes
@@ -25,7 +26,7 @@ from rest_framework.response import Response
 from crm import services
 from crm.api import export, exporters, rows
 from crm.api.pagination import SyncCursorPagination
-from crm.api.parameters import check_query_parameters
+from crm.api.parameters import check_query_parameters, filterset_class_of
 from crm.api.renderers import CSVRenderer, XLSXRenderer
 from crm.api.serializers import django_errors_to_drf
 from crm.audit import count_rows_when_sent, filters_of, record_export
@@ -98,6 +99,9 @@ class CrmViewSet(viewsets.ModelViewSet):
 
     # Subclasses name what a file download is called.
     export_basename = "export"
+    # Actions besides the list that read the list's filters (e.g. totals): they
+    # take its filter parameters, and refuse any other.
+    filtered_actions: tuple[str, ...] = ()
 
     def initial(self, request, *args, **kwargs):
         super().initial(request, *args, **kwargs)
@@ -109,7 +113,7 @@ class CrmViewSet(viewsets.ModelViewSet):
 
         Otherwise ``?project=1&project=2`` would silently mean project 2.
         """
-        filterset_class = getattr(self, "filterset_class", None)
+        filterset_class = filterset_class_of(self)
         several = {
             name
             for name, filter_ in (filterset_class.base_filters if filterset_class else {}).items()
@@ -122,6 +126,17 @@ class CrmViewSet(viewsets.ModelViewSet):
         }
         if errors:
             raise exceptions.ValidationError(errors)
+
+    def get_object(self):
+        """Return the record the path names, 404 unless its id is ASCII digits.
+
+        ``int()`` reads "٣" as 3 and " 3" as 3: ``/follow-ups/٣/`` answered with
+        follow-up 3. An id is written in the digits 0 to 9, and nothing else.
+        """
+        lookup = self.kwargs.get(self.lookup_url_kwarg or self.lookup_field)
+        if lookup is not None and not is_ascii_int(str(lookup)):
+            raise Http404
+        return super().get_object()
 
     def get_renderers(self):
         renderers = super().get_renderers()

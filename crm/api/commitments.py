@@ -20,6 +20,7 @@ from crm.api.filters import BooleanFilter, UpdatedSinceMixin
 from crm.api.serializers import (
     ChoiceLabelField,
     CleanModelSerializer,
+    IdField,
     StatusNoteSerializer,
     UserLabelField,
 )
@@ -133,17 +134,25 @@ class CommitmentFilter(UpdatedSinceMixin):
 
 
 class ConfirmSerializer(StatusNoteSerializer):
-    source = serializers.PrimaryKeyRelatedField(
+    source = IdField(
         queryset=Commitment._meta.get_field("source").related_model.objects.all(),
         required=False,
         allow_null=True,
+        default=None,
         label=_("source"),
     )
 
 
 class DeliverSerializer(StatusNoteSerializer):
+    # Omitted: null, which the service accepts with final (a commitment in kind)
+    # and otherwise refuses, naming the field.
     amount = serializers.DecimalField(
-        max_digits=17, decimal_places=2, required=False, allow_null=True, min_value=Decimal("0.01")
+        max_digits=17,
+        decimal_places=2,
+        required=False,
+        allow_null=True,
+        default=None,
+        min_value=Decimal("0.01"),
     )
     final = serializers.BooleanField(required=False, default=False)
 
@@ -186,6 +195,7 @@ class CommitmentViewSet(CrmViewSet):
     ordering = ["-created_at", "-id"]
     export_basename = "commitments"
     change_actions = ["confirm", "deliver", "withdraw", "lapse"]
+    filtered_actions = ("totals",)
 
     def get_queryset(self):
         queryset = Commitment.objects.select_related(

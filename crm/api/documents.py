@@ -10,12 +10,13 @@ from drf_spectacular.types import OpenApiTypes
 from drf_spectacular.utils import OpenApiResponse, extend_schema, extend_schema_view
 from rest_framework import serializers
 from rest_framework.decorators import action
-from rest_framework.parsers import FormParser, JSONParser, MultiPartParser
+from rest_framework.parsers import FormParser, MultiPartParser
 
 from crm import services
 from crm.api.base import CrmViewSet, call_service, list_schema
 from crm.api.filters import BooleanFilter, UpdatedSinceMixin
-from crm.api.serializers import ChoiceLabelField, UserLabelField
+from crm.api.parameters import DepthLimitedJSONParser
+from crm.api.serializers import ChoiceLabelField, IdField, UserLabelField
 from crm.documents import LimitedUploadHandler
 from crm.models import Document
 from crm.views.documents import document_response
@@ -31,6 +32,8 @@ class LimitedMultiPartParser(MultiPartParser):
 
 
 class DocumentSerializer(serializers.ModelSerializer):
+    serializer_related_field = IdField
+
     file = serializers.FileField(
         write_only=True,
         required=False,
@@ -124,7 +127,8 @@ class DocumentViewSet(CrmViewSet):
     queryset = Document.objects.select_related("uploaded_by")
     serializer_class = DocumentSerializer
     filterset_class = DocumentFilter
-    parser_classes = [LimitedMultiPartParser, FormParser, JSONParser]
+    # The API's own JSON parser, as every resource's: DRF's has no depth check.
+    parser_classes = [LimitedMultiPartParser, FormParser, DepthLimitedJSONParser]
     ordering_fields = ["uploaded_at", "updated_at", "title"]
     ordering = ["-uploaded_at", "-id"]
     export_basename = "documents"

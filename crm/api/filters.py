@@ -16,6 +16,8 @@ from django_filters import rest_framework as filters
 from django_filters.fields import IsoDateTimeField
 from drf_spectacular.types import OpenApiTypes
 from drf_spectacular.utils import extend_schema_field
+from rest_framework import exceptions
+from rest_framework.filters import OrderingFilter
 
 from crm.security import is_ascii_int
 
@@ -90,6 +92,37 @@ class FilterBackend(filters.DjangoFilterBackend):
         ):
             return queryset
         return super().filter_queryset(request, queryset, view)
+
+
+class StrictOrderingFilter(OrderingFilter):
+    """DRF's ``?ordering=``, refusing with a 400 a field it does not order by.
+
+    DRF drops an unknown field silently: ``?ordering=-amout`` (a typo) gave the
+    default order, which a client reading "the largest first" could not tell.
+    """
+
+    def get_ordering(self, request, queryset, view):
+        value = request.query_params.get(self.ordering_param)
+        if not value:
+            return self.get_default_ordering(view)
+        terms = [term.strip() for term in value.split(",")]
+        allowed = [
+            name for name, _label in self.get_valid_fields(queryset, view, {"request": request})
+        ]
+        unknown = [term for term in terms if term.removeprefix("-") not in allowed]
+        if unknown:
+            raise exceptions.ValidationError(
+                {
+                    self.ordering_param: [
+                        _(
+                            "Unknown ordering “%(value)s”. Order by: %(allowed)s "
+                            "(a minus sign first reverses the order)."
+                        )
+                        % {"value": ", ".join(unknown), "allowed": ", ".join(allowed)}
+                    ]
+                }
+            )
+        return terms
 
 
 class BooleanFilter(filters.BooleanFilter):

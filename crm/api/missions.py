@@ -9,7 +9,7 @@ from rest_framework.exceptions import ValidationError
 from crm import services
 from crm.api.base import CrmViewSet, list_schema
 from crm.api.filters import UpdatedSinceMixin
-from crm.api.serializers import ChoiceLabelField, CleanModelSerializer
+from crm.api.serializers import ChoiceLabelField, CleanModelSerializer, IdField
 from crm.models import Interaction, Mission, Organization, Person, Project
 from crm.roles import staff_members
 
@@ -66,21 +66,21 @@ class InteractionSerializer(CleanModelSerializer):
         allow_null=True,
         label=_("mission (title)"),
     )
-    organizations = serializers.PrimaryKeyRelatedField(
+    organizations = IdField(
         many=True, queryset=Organization.objects.all(), label=_("organisations")
     )
     organization_names = serializers.SerializerMethodField(label=_("organisations (names)"))
-    people = serializers.PrimaryKeyRelatedField(
+    people = IdField(
         many=True, queryset=Person.objects.all(), required=False, label=_("people met")
     )
-    staff = serializers.PrimaryKeyRelatedField(
+    staff = IdField(
         many=True,
         # Colleagues of the unit, as the pages and the admin offer them.
         queryset=staff_members(),
         required=False,
         label=_("staff present"),
     )
-    projects = serializers.PrimaryKeyRelatedField(
+    projects = IdField(
         many=True, queryset=Project.objects.all(), required=False, label=_("projects discussed")
     )
     created_by = serializers.PrimaryKeyRelatedField(

@@ -20,6 +20,7 @@ from rest_framework.exceptions import ValidationError
 
 from crm import services
 from crm.roles import staff_members
+from crm.security import is_ascii_int
 
 
 def user_label(user) -> str | None:
@@ -68,7 +69,27 @@ class ChoiceLabelField(serializers.CharField):
         return getattr(instance, method)()
 
 
-class UserField(serializers.PrimaryKeyRelatedField):
+class IdField(serializers.PrimaryKeyRelatedField):
+    """The id of a related record: a JSON whole number, or ASCII digits in a string.
+
+    DRF hands the value to the database lookup, where ``int()`` reads "٣" (an
+    Arabic-Indic three), " 3" and 3.9 all as 3: a client that wrote them meant
+    something else, or nothing. Every writable relation of the API is one of these
+    (``CleanModelSerializer.serializer_related_field``).
+    """
+
+    default_error_messages = {"not_digits": _("Give the id in digits 0 to 9.")}
+
+    def to_internal_value(self, data):
+        if isinstance(data, str):
+            if not is_ascii_int(data):
+                self.fail("not_digits")
+        elif isinstance(data, bool) or not isinstance(data, int):
+            self.fail("incorrect_type", data_type=type(data).__name__)
+        return super().to_internal_value(data)
+
+
+class UserField(IdField):
     """A colleague who may be given work: an assignee, an owner, a lead."""
 
     def __init__(self, **kwargs):
@@ -87,6 +108,9 @@ class CleanModelSerializer(serializers.ModelSerializer):
     sends another value is a 400 naming the field and the action; one that
     sends the current value is accepted and changes nothing.
     """
+
+    # Ids of related records: ASCII digits only.
+    serializer_related_field = IdField
 
     # Field name -> the message naming the action that changes it.
     state_actions: dict = {}
