@@ -37,6 +37,16 @@ class Resource:
     def writable(self) -> bool:
         return {"post", "put", "patch"} & set(self.viewset.http_method_names) != set()
 
+    @property
+    def takes_json(self) -> bool:
+        """Whether a client may send this resource JSON (mail takes a message file only)."""
+        return any(parser.media_type == "application/json" for parser in self._parsers())
+
+    def _parsers(self) -> list:
+        from rest_framework.settings import api_settings
+
+        return self.viewset.parser_classes or api_settings.DEFAULT_PARSER_CLASSES
+
     def serializer_class(self):
         return self.viewset.serializer_class
 

@@ -18,6 +18,7 @@ from rest_framework.fields import empty
 
 import crm.api
 from crm import services
+from crm.api.base import CrmViewSet
 from crm.models import Commitment
 from tests import factories
 from tests.api_resources import choice_fields, one_of_each, resources
@@ -174,7 +175,9 @@ def test_broken_utf_8_in_a_page_s_parameters_or_form_is_no_server_error(
 
 
 @pytest.mark.parametrize(
-    "resource", [r for r in resources() if r.writable], ids=lambda resource: resource.prefix
+    "resource",
+    [r for r in resources() if r.writable and r.takes_json],
+    ids=lambda resource: resource.prefix,
 )
 def test_every_writable_resource_parses_json_with_the_depth_and_text_checks(
     coordinator_api, records, resource
@@ -186,6 +189,19 @@ def test_every_writable_resource_parses_json_with_the_depth_and_text_checks(
 
     assert response.status_code == 400
     assert "nested" in response.json()["detail"]
+
+
+@pytest.mark.parametrize(
+    "resource",
+    [r for r in resources() if r.writable and not r.takes_json],
+    ids=lambda resource: resource.prefix,
+)
+def test_a_resource_that_takes_no_json_refuses_a_json_body_as_unsupported(
+    coordinator_api, resource
+):
+    response = send(coordinator_api, "post", resource.url, "[" * 5000 + "]" * 5000)
+
+    assert response.status_code == 415
 
 
 def test_deeply_nested_json_on_a_document_is_a_400(coordinator_api, records):
@@ -314,15 +330,18 @@ def test_sending_the_same_parties_back_changes_nothing(coordinator_api, records)
 def test_an_unknown_ordering_is_a_400_naming_the_allowed_values(coordinator_api, resource):
     allowed = resource.viewset.ordering_fields
 
+    exports = issubclass(resource.viewset, CrmViewSet)
+
     response = coordinator_api.get(f"{resource.url}?ordering=password")
-    exported = coordinator_api.get(f"{resource.url}?ordering=-nope,{allowed[0]}&format=csv")
 
     assert response.status_code == 400
     message = response.json()["ordering"][0]
     assert message.startswith("Unknown ordering “password”. Order by: ")
     assert all(name in message for name in allowed)
-    assert exported.status_code == 400
-    assert "nope" in exported.content.decode()
+    if exports:  # Mail is read as JSON only: no CSV renderer, a 404 for ?format=csv.
+        exported = coordinator_api.get(f"{resource.url}?ordering=-nope,{allowed[0]}&format=csv")
+        assert exported.status_code == 400
+        assert "nope" in exported.content.decode()
 
 
 def test_known_orderings_in_either_direction_are_accepted(coordinator_api, records):

@@ -330,3 +330,18 @@ def test_interaction_page_shows_an_invitation_s_start_time_then_that_it_is_cance
     page = client.get(interaction.get_absolute_url()).content.decode()
     assert 'class="starts-at">14:00</time>' in page
     assert '<strong class="flag flag-verify cancelled">Cancelled</strong>' in page
+
+
+def test_the_mail_api_checks_its_parameters_and_ids_like_every_resource(coordinator_api):
+    message = services.mail_receive(raw=corpus("apple_reply.eml"), door="upload").message
+    # The same id in Arabic-Indic digits, which int() would read as the id.
+    arabic = str(message.pk).translate(str.maketrans("0123456789", "٠١٢٣٤٥٦٧٨٩"))
+
+    unknown = coordinator_api.get("/api/v1/mail/?statut=filed")
+    arabic_digit = coordinator_api.get(f"/api/v1/mail/{arabic}/")
+    ascii_digit = coordinator_api.get(f"/api/v1/mail/{message.pk}/")
+
+    assert unknown.status_code == 400
+    assert "statut" in unknown.json()
+    assert arabic_digit.status_code == 404
+    assert ascii_digit.status_code == 200

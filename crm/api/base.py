@@ -94,11 +94,10 @@ def list_schema(serializer_class):
     )
 
 
-class CrmViewSet(viewsets.ModelViewSet):
-    """A resource: bounded pages, CSV/XLSX export of lists, 409 on protected deletes."""
+class CheckedRequestsMixin:
+    """What every resource refuses before it reads anything: unknown or repeated
+    parameters, and record ids that are not ASCII digits."""
 
-    # Subclasses name what a file download is called.
-    export_basename = "export"
     # Actions besides the list that read the list's filters (e.g. totals): they
     # take its filter parameters, and refuse any other.
     filtered_actions: tuple[str, ...] = ()
@@ -137,6 +136,13 @@ class CrmViewSet(viewsets.ModelViewSet):
         if lookup is not None and not is_ascii_int(str(lookup)):
             raise Http404
         return super().get_object()
+
+
+class CrmViewSet(CheckedRequestsMixin, viewsets.ModelViewSet):
+    """A resource: bounded pages, CSV/XLSX export of lists, 409 on protected deletes."""
+
+    # Subclasses name what a file download is called.
+    export_basename = "export"
 
     def get_renderers(self):
         renderers = super().get_renderers()

@@ -15,6 +15,7 @@ from rest_framework.parsers import MultiPartParser
 from rest_framework.response import Response
 
 from crm import services
+from crm.api.base import CheckedRequestsMixin
 from crm.api.serializers import ChoiceLabelField, UserLabelField
 from crm.models import MailMessage
 from crm.views.mail import MailUploadHandler, can_read_bodies, read_upload
@@ -111,6 +112,7 @@ class MailMessageFilter(filters.FilterSet):
 
 @extend_schema(tags=["mail"])
 class MailMessageViewSet(
+    CheckedRequestsMixin,
     mixins.ListModelMixin,
     mixins.RetrieveModelMixin,
     mixins.CreateModelMixin,
