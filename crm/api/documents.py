@@ -136,7 +136,12 @@ class DocumentViewSet(CrmViewSet):
     def get_queryset(self):
         # A mail's attachments need crm.read_mail_body: listed, read and
         # downloaded by Staff and Coordination only.
-        return super().get_queryset().visible_to(self.request.user)
+        queryset = super().get_queryset()
+        # Without a request (the schema, the lean list path's checks) nobody is
+        # asking: no document is shown.
+        if self.request is None:
+            return queryset.none()
+        return queryset.visible_to(self.request.user)
 
     def perform_create(self, serializer) -> None:
         data = dict(serializer.validated_data)

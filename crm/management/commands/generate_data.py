@@ -285,6 +285,7 @@ class Generator:
                     rng.choice(["TG", "TG", "TG", "US", "FR", "GH", "BJ"]),
                     rng.choice(["Lomé", "Lomé", "Kara", "Washington", "Paris", "Accra"]),
                     f"https://{PREFIX}-{n}.example.invalid",
+                    "",  # No e-mail domain: no mail is filed with them.
                     "Synthetic organisation, generated for benchmarks.",
                     True,
                     flagged,
@@ -294,6 +295,7 @@ class Generator:
                 )
 
         columns = ["id", "slug", "name", "short_name", "kind", "country", "city", "website"]
+        columns += ["email_domains"]
         columns += ["description", "is_identified", "needs_verification", "verification_note"]
         columns += ["created_at", "updated_at"]
         return self.writer.write(Organization, columns, rows(), "organisations")
