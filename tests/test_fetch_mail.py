@@ -125,6 +125,24 @@ def test_a_dry_run_lists_what_it_would_fetch_and_touches_nothing(mailbox_on, set
     assert mailbox_on.subjects("INBOX") == ["Visa", "Rapport annuel"]
 
 
+def test_a_run_inside_the_callers_transaction_leaves_it_open(mailbox_on, stand_in_pipeline, db):
+    # A job runner (or a test) may call the command inside its own transaction:
+    # replacing dropped connections between messages must not close that one.
+    from django.db import transaction
+
+    from crm.models import Organization
+    from tests.factories import OrganizationFactory
+
+    mailbox_on.append(message("Visa 1"), message("Visa 2"))
+    with transaction.atomic():
+        OrganizationFactory(name="Visa")
+
+        _run()
+
+        assert Organization.objects.filter(name="Visa").exists()
+    assert len(stand_in_pipeline.received) == 2
+
+
 def test_a_second_run_while_one_holds_the_lock_does_nothing(mailbox_on, stand_in_pipeline, db):
     mailbox_on.append(message("Visa"))
 

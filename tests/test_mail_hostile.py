@@ -149,6 +149,23 @@ def test_non_utf8_bytes_in_headers_are_read_without_error(world):
     assert message.status == MailMessage.Status.FILED
 
 
+def test_unencoded_8bit_names_in_address_headers_are_stored_as_readable_text(world):
+    # Raw UTF-8 (as many clients send) and Latin-1 bytes in display names: the
+    # email package hands them back as lone surrogates, which PostgreSQL refuses.
+    raw = headers().replace(
+        b"To: ama.mensah@mcc-togo.example",
+        b"To: Unit\xc3\xa9 de coordination <ama.mensah@mcc-togo.example>\r\n"
+        b"Cc: \xc9l\xe8ve Test <mary.test@visa.com>",
+    )
+
+    message = services.mail_receive(raw=raw, door="upload").message
+
+    message.refresh_from_db()
+    assert message.to_addresses == ["Unité de coordination <ama.mensah@mcc-togo.example>"]
+    assert message.cc_addresses == ["Élève Test <mary.test@visa.com>"]
+    assert message.status == MailMessage.Status.FILED
+
+
 def test_attachment_bomb_is_skipped_with_its_reason_and_the_mail_kept(world, settings):
     import base64
     import io

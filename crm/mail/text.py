@@ -97,9 +97,31 @@ def summary_of(body: str) -> str:
 _CONTROL = re.compile(r"[\x00-\x1f\x7f]+")
 
 
+# The email package keeps a header's raw 8-bit bytes (UTF-8 sent unencoded, or a
+# Latin-1 name) as lone surrogates, U+DC80 to U+DCFF: text no database column can
+# hold (PostgreSQL refuses them in JSON and text alike) nor a page can show.
+_ESCAPED_BYTES = re.compile("[\udc80-\udcff]+")
+
+
+def _escaped_bytes(match: re.Match) -> str:
+    data = bytes(ord(char) - 0xDC00 for char in match.group())
+    try:
+        return data.decode("utf-8")
+    except UnicodeDecodeError:
+        return data.decode("windows-1252", errors="replace")
+
+
+def unescape_bytes(value: str) -> str:
+    """Return ``value`` with the raw bytes the email package escaped read as text.
+
+    UTF-8 where they are UTF-8, else windows-1252 (which reads Latin-1 too).
+    """
+    return _ESCAPED_BYTES.sub(_escaped_bytes, value)
+
+
 def clean_line(value: str, *, limit: int) -> str:
-    """Return a header value on one line: no CR, LF or other control characters."""
-    return _CONTROL.sub(" ", value or "").strip()[:limit]
+    """Return a header value on one line: readable text, no CR, LF or other control characters."""
+    return _CONTROL.sub(" ", unescape_bytes(value or "")).strip()[:limit]
 
 
 _PREFIX = re.compile(r"^\s*((re|fw|fwd|tr|wg|aw|réf|ref|rif)\s*(\[\d+\])?\s*:\s*)+", re.I)

@@ -9,7 +9,7 @@ from collections.abc import Callable
 
 from django.conf import settings
 from django.core.management.base import BaseCommand, CommandError, CommandParser
-from django.db import close_old_connections
+from django.db import connections
 from django.utils import translation
 
 from crm.mail import mailbox
@@ -113,17 +113,29 @@ def _pipeline() -> tuple[Callable[[bytes], object], Callable[[bytes, str], objec
             "The mail pipeline (crm.services.mail) is not installed: nothing can be filed."
         )
 
-    # A run is long-lived like a request: a connection the database dropped
-    # during one message is replaced before the next, as between requests.
     def receive(raw: bytes) -> object:
-        close_old_connections()
+        _replace_dropped_connections()
         return services.mail_receive(raw=raw, door="mailbox")
 
     def record_failure(raw: bytes, error: str) -> object:
-        close_old_connections()
+        _replace_dropped_connections()
         return services.mail_record_failure(raw=raw, door="mailbox", error=error)
 
     return receive, record_failure
+
+
+def _replace_dropped_connections() -> None:
+    """Close a connection the database dropped (or too old) before the next message.
+
+    A run is long-lived like a request: this is ``close_old_connections`` as
+    between requests, except on a connection inside a transaction its caller
+    holds (a job runner's, a test's). There Django reads the autocommit turned off
+    as a broken connection and would close it, taking the caller's transaction
+    with it: every later query fails with "the connection is closed".
+    """
+    for connection in connections.all(initialized_only=True):
+        if not connection.in_atomic_block:
+            connection.close_if_unusable_or_obsolete()
 
 
 def _refuse(*args: object) -> None:
