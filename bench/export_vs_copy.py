@@ -266,12 +266,15 @@ def write_organizations(directory: Path, rows: int) -> tuple[Path, Path]:
                 "Name as printed in the source." if flagged else "",
             ]
             to_import.writerow(values)
-            to_copy.writerow([*values, "2026-01-01 09:00:00+00", "2026-01-01 09:00:00+00"])
+            # email_domains has no database default either: empty, as the import leaves it.
+            to_copy.writerow([*values, "2026-01-01 09:00:00+00", "2026-01-01 09:00:00+00", ""])
     return import_path, copy_path
 
 
 def measure_import(rows: int, superuser) -> list[Measure]:
-    columns = ", ".join([*importing.ORGANIZATION_COLUMNS, "created_at", "updated_at"])
+    columns = ", ".join(
+        [*importing.ORGANIZATION_COLUMNS, "created_at", "updated_at", "email_domains"]
+    )
     with tempfile.TemporaryDirectory(prefix="crm-bench-") as name:
         import_path, copy_path = write_organizations(Path(name), rows)
 
