@@ -22,7 +22,12 @@ that the machine's load weighs on both alike:
 - over HTTP (``--http-seconds`` > 0): gunicorn, 2 sync workers on 127.0.0.1, 8
   client threads for that long on the API's follow-up list (page of 50, token
   authentication) and then on a bare view returning the same 50 rows through
-  ``values()`` (bench/wsgi_bare.py): requests per second, p50/p95, errors.
+  ``values()`` (bench/wsgi_bare.py): requests per second, p50/p95, errors;
+- the mail filing rate (bench/mail_filing.py): ``--mail-messages`` typical
+  messages filed through ``services.mail_receive`` against the standard
+  library's parse of the same bytes and the SHA-256 of their attachments.
+  ``--only mail`` (``make bench-mail``) runs it alone, on an emptied database,
+  and rewrites only the "Mail filing" section of docs/benchmarks.md.
 
 Then it prints the ratios of the issue's table and, with ``--write``, writes
 docs/benchmarks.md. ``make bench-smoke`` runs the same code at a tiny size (CI:
@@ -65,6 +70,10 @@ from django.db import connection
 from django.test import Client
 from django.test.utils import CaptureQueriesContext
 from export_vs_copy import copy_select, subset_bound, write_organizations
+from mail_filing import measure as measure_mail_filing
+from mail_filing import override_documents
+from mail_filing import report as report_mail_filing
+from mail_filing import write_section as write_mail_section
 from openpyxl.cell import WriteOnlyCell
 
 from crm import importing, roles, xlsx
@@ -575,12 +584,28 @@ def main() -> None:
     parser.add_argument("--import-rows", type=int, default=100_000)
     parser.add_argument("--http-seconds", type=float, default=30)
     parser.add_argument("--write", type=Path, help="write the report there (docs/benchmarks.md)")
+    parser.add_argument("--mail-messages", type=int, default=1_000, help="0: no mail figure")
+    parser.add_argument("--mail-runs", type=int, default=3, help="timed runs of the mail filing")
+    parser.add_argument(
+        "--only", choices=["mail"], help="run this section alone (no follow-ups needed)"
+    )
     parser.add_argument("--force", action="store_true")
     options = parser.parse_args()
     options.sizes = [int(size) for size in options.sizes.split(",")]
     require_postgresql(force=options.force)
     load_before = os.getloadavg()
     print(f"{machine()}\n{versions()}\nload average {load_before[0]:.2f}", flush=True)
+    if options.only == "mail":
+        reset_database()
+        mail_text = mail_section(options)
+        if options.write:
+            command = (
+                f"make bench-mail  # python bench/run.py --only mail --mail-messages "
+                f"{options.mail_messages} --mail-runs {options.mail_runs}"
+            )
+            write_mail_section(options.write, mail_text, command)
+            print(f"\nWritten: {options.write}")
+        return
     results = []
     for n, size in enumerate(options.sizes):
         options.first = n == 0
@@ -589,11 +614,24 @@ def main() -> None:
         for name, figure in results[-1].items():
             if isinstance(figure, Figure):
                 print(f"    {name}: {figure.ms()} ({figure.queries} statements)", flush=True)
+    mail_text = mail_section(options) if options.mail_messages else ""
     load_after = os.getloadavg()
     text = report(results, options)
     print("\n" + text)
     if options.write:
         write_doc(options, results, text, load_before, load_after)
+        if mail_text:
+            write_mail_section(options.write, mail_text, "make bench")
+
+
+def mail_section(options) -> str:
+    """Measure the mail filing rate; return its section's text (printed too)."""
+    print(f"\n## Mail filing: {options.mail_messages:,} messages\n", flush=True)
+    with tempfile.TemporaryDirectory() as documents, override_documents(documents):
+        result = measure_mail_filing(options.mail_messages, max(1, options.mail_runs))
+    text = report_mail_filing(result)
+    print(text, flush=True)
+    return text
 
 
 def write_doc(options, results, text: str, load_before, load_after) -> None:

@@ -288,6 +288,9 @@ ADMIN_MODELS: dict[str, tuple[str, str, str, str]] = {
     "crm.document": ("RSC", "SC", "C", "document"),
     # The record of merges, made on the duplicates page only.
     "crm.merge": ("RSC", "", "", "merge"),
+    # Received through the doors, filed or discarded by actions: never added,
+    # edited or deleted in the admin (Read-only sees no body there).
+    "crm.mailmessage": ("RSC", "", "", "mail"),
     "axes.accessattempt": ("C", "", "C", "attempt"),
     "axes.accesslog": ("C", "", "", "access_log"),
 }

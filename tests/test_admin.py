@@ -36,6 +36,7 @@ from crm.models import (
     InteractionPerson,
     InteractionProject,
     LastInteraction,
+    MailMessage,
     Merge,
     Mission,
     MissionMember,
@@ -164,6 +165,23 @@ def make_document():
     )
 
 
+def make_mail_message():
+    number = next(_serial)
+    return MailMessage.objects.create(
+        fingerprint=f"mid:{number}",
+        from_name="Jean Test",
+        from_address=f"jean.{number}@mastercard.com",
+        subject=f"Concept note {number}",
+        body="Dear all, the concept note is attached.",
+        door=MailMessage.Door.UPLOAD,
+        status=MailMessage.Status.FILED,
+        interaction=InteractionFactory(),
+        organization=OrganizationFactory(),
+        person=PersonFactory(),
+        filed_by=UserFactory(),
+    )
+
+
 def make_exchange_rate():
     return ExchangeRateFactory(rate_on=date(2025, 1, 1) + timedelta(days=next(_serial)))
 
@@ -190,9 +208,10 @@ MAKERS = {
     AgreementSignatory: make_agreement_signatory,
     Document: make_document,
     ExchangeRate: make_exchange_rate,
+    MailMessage: make_mail_message,
 }
 # Logs written by the system: shown, never edited.
-READ_ONLY_MODELS = {StageChange, DigestLog}
+READ_ONLY_MODELS = {StageChange, DigestLog, MailMessage}
 EDITABLE = [model for model in MAKERS if model not in READ_ONLY_MODELS]
 # Made on first use (StaffProfile.for_user), never added by hand.
 ADDABLE = [model for model in EDITABLE if model is not StaffProfile]

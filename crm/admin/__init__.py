@@ -16,6 +16,7 @@ from crm.admin import (  # noqa: F401
     documents,
     exchange_rates,
     follow_ups,
+    mail,
     merges,
     missions,
     partnerships,

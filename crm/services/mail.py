@@ -135,8 +135,13 @@ def _on_file(parsed: ParsedMail) -> MailMessage | None:
 
 def _drop_replaced_problem(raw: bytes, *, keep: MailMessage) -> None:
     """Remove the failure a retry of this message has now replaced."""
+    identity = parsing.raw_identity(raw)
+    if identity == keep.fingerprint:
+        # The fingerprint is unique and ``keep`` holds it: no other record has
+        # it (the common case, a message not forwarded), so no query.
+        return
     MailMessage.objects.filter(
-        fingerprint=parsing.raw_identity(raw),
+        fingerprint=identity,
         status__in=[MailMessage.Status.FAILED, MailMessage.Status.REFUSED],
     ).exclude(pk=keep.pk).delete()
 
