@@ -69,7 +69,7 @@ from django.contrib.auth.models import Group
 from django.db import connection
 from django.test import Client
 from django.test.utils import CaptureQueriesContext
-from export_vs_copy import copy_select, subset_bound, write_organizations
+from export_vs_copy import COPY_COLUMNS, copy_select, subset_bound, write_organizations
 from mail_filing import measure as measure_mail_filing
 from mail_filing import override_documents
 from mail_filing import report as report_mail_filing
@@ -207,7 +207,7 @@ def write_crm_xlsx(rows: list[list], bound_export: export.Export) -> None:
 
 
 def import_side_by_side(rows: int, runs: int) -> dict[str, Figure]:
-    columns = ", ".join([*importing.ORGANIZATION_COLUMNS, "created_at", "updated_at"])
+    columns = ", ".join(COPY_COLUMNS)
     figures = {"import": Figure(), "COPY FROM": Figure()}
     with tempfile.TemporaryDirectory(prefix="crm-bench-") as name:
         import_path, copy_path = write_organizations(Path(name), rows)
