@@ -300,3 +300,13 @@ def test_purge_blanks_old_bodies_keeping_the_meeting_and_headers(world):
     assert Interaction.objects.filter(pk=old.interaction_id).exists()
     assert old.documents.count() == 1
     assert "pilot can start" in recent.body
+
+
+def test_a_nul_in_the_body_is_dropped_not_a_database_error(world):
+    raw = headers("Message-ID: <nul@visa.com>\r\n", body="Budget\x00 note")
+
+    receipt = services.mail_receive(raw=raw, door="upload")
+
+    message = MailMessage.objects.get(pk=receipt.message.pk)
+    assert message.body == "Budget note"
+    assert "\x00" not in message.summary

@@ -198,7 +198,8 @@ def text_of(message: EmailMessage) -> str:
             part = message
         else:
             return ""
-    text = _decoded(part)[:MAX_BODY_CHARS]
+    # A NUL is no text, and PostgreSQL refuses it in a text column.
+    text = _decoded(part)[:MAX_BODY_CHARS].replace("\x00", "")
     if part.get_content_subtype() == "html":
         text = html_to_text(text)
     return text.replace("\r\n", "\n").replace("\r", "\n").strip()
