@@ -211,9 +211,7 @@ class Interaction(models.Model):
 
     def save(self, *args, **kwargs) -> None:
         if not self.slug:
-            # Unique without a round trip: title, date and a short random tail.
-            title = slugify(self.title)[:60] or "interaction"
-            self.slug = f"{title}-{self.occurred_on:%Y%m%d}-{secrets.token_hex(3)}"
+            self.slug = self.make_slug()
         super().save(*args, **kwargs)
 
     def get_absolute_url(self) -> str:
@@ -221,6 +219,11 @@ class Interaction(models.Model):
 
     def natural_key(self) -> tuple[str]:
         return (self.slug,)
+
+    def make_slug(self) -> str:
+        """Return a slug unique without a round trip: title, date and a short random tail."""
+        title = slugify(self.title)[:60] or "interaction"
+        return f"{title}-{self.occurred_on:%Y%m%d}-{secrets.token_hex(3)}"
 
     @property
     def is_cancelled(self) -> bool:

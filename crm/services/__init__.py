@@ -30,7 +30,7 @@ from crm.services.commitments import (
     commitment_deliver,
 )
 from crm.services.directory import person_create
-from crm.services.documents import document_create
+from crm.services.documents import document_create, documents_create_many
 from crm.services.follow_ups import (
     follow_up_cancel,
     follow_up_complete,
@@ -49,9 +49,10 @@ from crm.services.mail import (
     mail_file,
     mail_purge_bodies,
     mail_receive,
+    mail_receive_many,
     mail_record_failure,
 )
-from crm.services.meetings import interaction_create, interaction_log
+from crm.services.meetings import interaction_create, interaction_log, interactions_record
 from crm.services.merges import links_to, organization_merge, person_merge
 from crm.services.partnerships import (
     lock_partnerships_of,
@@ -74,6 +75,7 @@ __all__ = [
     "commitment_create",
     "commitment_deliver",
     "document_create",
+    "documents_create_many",
     "follow_up_cancel",
     "follow_up_complete",
     "follow_up_create",
@@ -84,6 +86,7 @@ __all__ = [
     "follow_up_snooze",
     "interaction_create",
     "interaction_log",
+    "interactions_record",
     "links_to",
     "lock_for_update",
     "lock_partnerships_of",
@@ -92,6 +95,7 @@ __all__ = [
     "mail_file",
     "mail_purge_bodies",
     "mail_receive",
+    "mail_receive_many",
     "mail_record_failure",
     "organization_merge",
     "partnership_assign_owner",

@@ -1,6 +1,7 @@
 """Meetings, calls and visits (interactions): recorded with who took part and what follows."""
 
 from collections.abc import Iterable
+from dataclasses import dataclass, field
 from datetime import date
 from typing import Any
 
@@ -8,9 +9,17 @@ from django.contrib.auth.models import AbstractBaseUser
 from django.core.exceptions import ValidationError
 from django.db import transaction
 from django.utils.translation import gettext as _
+from simple_history.utils import bulk_create_with_history
 
 from crm.emails import notify_assignment
-from crm.models import FollowUp, Interaction, Organization
+from crm.models import (
+    FollowUp,
+    Interaction,
+    InteractionOrganization,
+    InteractionPerson,
+    InteractionProject,
+    Organization,
+)
 from crm.services.base import save_with_history
 
 
@@ -53,10 +62,17 @@ def interaction_log(
     interaction = interaction_create(
         by=by, kind=kind, occurred_on=occurred_on, title=title, **fields
     )
-    interaction.organizations.set(organizations)
-    interaction.projects.set(projects)
-    interaction.people.set(people)
-    interaction.staff.set(staff)
+    _link(
+        [
+            NewInteraction(
+                interaction=interaction,
+                organizations=organizations,
+                projects=list(projects),
+                people=list(people),
+                staff=list(staff),
+            )
+        ]
+    )
 
     errors: dict[str, list] = {}
     saved = []
@@ -75,3 +91,59 @@ def interaction_log(
         raise ValidationError(errors)
     notify_assignment(follow_ups=saved, by=by)
     return interaction
+
+
+@dataclass
+class NewInteraction:
+    """An interaction not yet saved, with who and what it is to be linked to."""
+
+    interaction: Interaction
+    organizations: list[Organization]
+    projects: list = field(default_factory=list)
+    people: list = field(default_factory=list)
+    staff: list = field(default_factory=list)
+
+
+def _link(entries: list[NewInteraction]) -> None:
+    """Link new interactions to their participants: one INSERT per table, whatever their number.
+
+    For interactions just created (no links yet), which ``.set()`` would first
+    read back, table by table and interaction by interaction. The database's
+    triggers keep each organisation's latest interaction (LastInteraction).
+    """
+    tables = [
+        (InteractionOrganization, "organization", "organizations"),
+        (InteractionProject, "project", "projects"),
+        (InteractionPerson, "person", "people"),
+        (Interaction.staff.through, "user", "staff"),
+    ]
+    for through, column, attribute in tables:
+        rows = [
+            through(interaction_id=entry.interaction.pk, **{f"{column}_id": related.pk})
+            for entry in entries
+            for related in {item.pk: item for item in getattr(entry, attribute)}.values()
+        ]
+        if rows:
+            through.objects.bulk_create(rows)
+
+
+@transaction.atomic
+def interactions_record(entries: list[NewInteraction]) -> list[Interaction]:
+    """Record many new interactions with their participants in a few statements (mail filing).
+
+    Each interaction carries who records it (``created_by``, also its history
+    row's user). Its fields are checked against the model's rules as
+    ``interaction_create`` checks them, except the database's own constraints
+    (kind and date precision among their choices, which the field checks
+    already enforce), which would cost a query each.
+    """
+    for entry in entries:
+        if not entry.organizations:
+            raise ValidationError({"organizations": _("Name at least one organisation.")})
+        interaction = entry.interaction
+        interaction.slug = interaction.slug or interaction.make_slug()
+        interaction.full_clean(exclude=["slug"], validate_unique=False, validate_constraints=False)
+        interaction._history_user = interaction.created_by
+    interactions = bulk_create_with_history([entry.interaction for entry in entries], Interaction)
+    _link(entries)
+    return interactions
