@@ -160,14 +160,14 @@ def test_pipeline_a_message_whose_filing_fails_stays_and_waits_with_the_error(
     from tests.mail_helpers import mail_world
 
     mail_world()
-    filing = mail_services._file
+    filing = mail_services._meeting
 
-    def fail_for_visa(message, *args, **kwargs):
-        if "Visa" in message.subject:
+    def fail_for_visa(incoming, *args, **kwargs):
+        if "Visa" in incoming.message.subject:
             raise RuntimeError("the document store is down")
-        return filing(message, *args, **kwargs)
+        return filing(incoming, *args, **kwargs)
 
-    monkeypatch.setattr(mail_services, "_file", fail_for_visa)
+    monkeypatch.setattr(mail_services, "_meeting", fail_for_visa)
     mailbox_on.append(message("Visa pilot"), message("Note conceptuelle"))
 
     _run()
@@ -182,7 +182,7 @@ def test_pipeline_a_message_whose_filing_fails_stays_and_waits_with_the_error(
     page = client.get("/mail/").content.decode()
     assert "Visa pilot" in page and "the document store is down" in page
 
-    monkeypatch.setattr(mail_services, "_file", filing)
+    monkeypatch.setattr(mail_services, "_meeting", filing)
     _run()  # the next run files it and replaces the failure
 
     assert mailbox_on.subjects("INBOX") == []

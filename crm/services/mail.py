@@ -1,11 +1,15 @@
 """Mail into the record: a message received through any door becomes a meeting, or waits.
 
-``mail_receive`` is the one pipeline of the three doors (upload, API, shared
-mailbox): size check, parsing (``crm.mail.parsing``), identity (one message,
-one record, however often it arrives), matching (``crm.mail.matching``), then
-an e-mail meeting with its attachments as documents, an invitation's planned
-meeting moved or cancelled, or an entry of "Courriels à classer" with the
-reason. Staff then file, create the sender and file, or discard those entries.
+``mail_receive_many`` is the one pipeline of the three doors (upload, API,
+shared mailbox; ``mail_receive`` is it for one message): size check, parsing
+(``crm.mail.parsing``), identity (one message, one record, however often it
+arrives), matching (``crm.mail.matching``), then an e-mail meeting with its
+attachments as documents, an invitation's planned meeting moved or cancelled,
+or an entry of "Courriels à classer" with the reason. Staff then file, create
+the sender and file, or discard those entries (``_write`` files them all).
+
+A batch costs a few statements in all, not a few per message: each step reads
+or writes every message of the batch at once (docs/mail.md, "Filing rate").
 """
 
 import hashlib
@@ -17,12 +21,14 @@ from django.contrib.auth.models import AbstractBaseUser
 from django.core.exceptions import ValidationError
 from django.core.files.base import ContentFile
 from django.db import IntegrityError, transaction
+from django.db.models import Q
 from django.template.defaultfilters import filesizeformat
 from django.utils import timezone
 from django.utils.translation import gettext as _
+from simple_history.utils import bulk_create_with_history
 
 from crm.mail import parsing
-from crm.mail.matching import Match, active_project, match
+from crm.mail.matching import Match, active_project, match, match_many
 from crm.mail.parsing import ParsedMail, Unreadable
 from crm.mail.text import clean_line, strip_subject_prefixes
 from crm.models import (
@@ -35,8 +41,8 @@ from crm.models import (
 )
 from crm.services.base import clean_reason, save_with_history
 from crm.services.directory import person_create
-from crm.services.documents import document_create
-from crm.services.meetings import interaction_log
+from crm.services.documents import NewDocument, documents_create_many
+from crm.services.meetings import NewInteraction, interactions_record
 
 DOORS = {choice.value for choice in MailMessage.Door}
 PURGE_BATCH = 500
@@ -77,60 +83,165 @@ def mail_receive(*, raw: bytes, door: str, by: AbstractBaseUser | None = None) -
     (too large, not e-mail, an Outlook .msg); the mailbox door records it in
     "Courriels à classer" with the reason instead, and never raises for bad mail.
     """
+    (outcome,) = mail_receive_many([raw], door=door, by=by)
+    if isinstance(outcome, Exception):
+        raise outcome
+    return outcome
+
+
+def mail_receive_many(
+    raws: list[bytes], *, door: str, by: AbstractBaseUser | None = None
+) -> list[MailReceipt | Exception]:
+    """Take in several messages (an upload of many files, a mailbox run): one outcome each.
+
+    The same as ``mail_receive`` for each message, in a few statements for all
+    of them: each outcome is the message's receipt, or the exception it raised
+    (MailRefused at the upload and API doors; anything unexpected at any door,
+    for the caller to record or raise). One message's failure never costs
+    another: when the batch cannot be written together, each message is taken
+    again on its own.
+    """
     _check_door(door)
-    try:
-        if len(raw) > max_bytes():
-            raise MailRefused(too_large_reason())
+    outcomes: list[MailReceipt | Exception | None] = [None] * len(raws)
+    plain: list[_Incoming] = []
+    invitations: list[_Incoming] = []
+    for index, raw in enumerate(raws):
         try:
-            parsed = parsing.parse(raw)
-        except Unreadable as error:
-            raise MailRefused(str(error)) from None
-    except MailRefused as error:
-        if door != MailMessage.Door.MAILBOX:
-            raise
-        message = _record_problem(
-            raw=raw, door=door, error=str(error), status=MailMessage.Status.REFUSED
-        )
-        return MailReceipt(message, created=True)
-    return _receive_parsed(raw=raw, parsed=parsed, door=door, by=by)
+            incoming = _Incoming(index, raw, _read(raw))
+        except MailRefused as error:
+            if door != MailMessage.Door.MAILBOX:
+                outcomes[index] = error
+                continue
+            message = _record_problem(
+                raw=raw, door=door, error=str(error), status=MailMessage.Status.REFUSED
+            )
+            outcomes[index] = MailReceipt(message, created=True)
+            continue
+        # An invitation's update may follow its request in the same batch: each
+        # is taken on its own, in order, once the earlier ones are on file.
+        (invitations if incoming.parsed.invitation else plain).append(incoming)
+    batches = [plain] + [[incoming] for incoming in invitations]
+    for batch in filter(None, batches):
+        try:
+            outcomes_of = _receive_together(batch, door=door, by=by)
+        except Exception as error:
+            if len(batch) == 1:
+                outcomes[batch[0].index] = error
+                continue
+            outcomes_of = {}
+            for incoming in batch:
+                try:
+                    outcomes_of |= _receive_together([incoming], door=door, by=by)
+                except Exception as one_error:
+                    outcomes_of[incoming.index] = one_error
+        for index, outcome in outcomes_of.items():
+            outcomes[index] = outcome
+    return outcomes
+
+
+@dataclass
+class _Incoming:
+    index: int
+    raw: bytes
+    parsed: ParsedMail
+    message: MailMessage | None = None
+    # What the message becomes: a meeting of ``plan`` (organisation, project), an
+    # earlier invitation's meeting moved or cancelled, or nothing (it waits).
+    found: Match | None = None
+    plan: tuple[Organization, Project | None] | None = None
+    earlier: MailMessage | None = None
+
+
+def _read(raw: bytes) -> ParsedMail:
+    if len(raw) > max_bytes():
+        raise MailRefused(too_large_reason())
+    try:
+        return parsing.parse(raw)
+    except Unreadable as error:
+        raise MailRefused(str(error)) from None
 
 
 @transaction.atomic
-def _receive_parsed(
-    *, raw: bytes, parsed: ParsedMail, door: str, by: AbstractBaseUser | None
-) -> MailReceipt:
-    existing = _on_file(parsed)
-    if existing is not None and not _is_problem(existing):
-        _drop_replaced_problem(raw, keep=existing)
-        return MailReceipt(existing, created=False)
-    message = existing or MailMessage(fingerprint=parsed.fingerprint)
-    _fill(message, parsed, door=door, by=by)
+def _receive_together(
+    batch: list[_Incoming], *, door: str, by: AbstractBaseUser | None
+) -> dict[int, MailReceipt]:
+    """Record the messages of ``batch`` (parsed already) in one transaction."""
+    on_file = _on_file([incoming.parsed for incoming in batch])
+    receipts: dict[int, MailReceipt] = {}
+    fresh: list[_Incoming] = []
+    seen: dict[str, MailMessage] = {}  # fingerprints and content keys of this batch
+    for incoming in batch:
+        parsed = incoming.parsed
+        existing = on_file.get(parsed.fingerprint) or on_file.get(parsed.content_key)
+        existing = existing or seen.get(parsed.fingerprint) or seen.get(parsed.content_key)
+        if existing is not None and not _is_problem(existing):
+            receipts[incoming.index] = MailReceipt(existing, created=False)
+            _drop_replaced_problem(incoming.raw, keep=existing)
+            continue
+        incoming.message = existing or MailMessage(fingerprint=parsed.fingerprint)
+        _fill(incoming.message, parsed, door=door, by=by)
+        seen[parsed.fingerprint] = incoming.message
+        if parsed.content_key:
+            seen[parsed.content_key] = incoming.message
+        fresh.append(incoming)
+    for incoming, found in zip(fresh, match_many([i.parsed for i in fresh]), strict=True):
+        _plan(incoming, found)
+    stored = []
     try:
         with transaction.atomic():
-            message.raw.save("message.eml", ContentFile(raw), save=False)
-            save_with_history(message, by=by)
-    except IntegrityError:
+            for incoming in fresh:
+                incoming.message.raw.save("message.eml", ContentFile(incoming.raw), save=False)
+                stored.append(incoming.message.raw.name)
+            _write(fresh, by=by)
+    except Exception as error:
+        _delete_stored(stored)
+        if not isinstance(error, IntegrityError) or len(fresh) != 1:
+            raise
         # The same message, received by another worker at the same moment: the
         # same fingerprint, or (a copy and a forward) the same content key.
-        winner = _on_file(parsed)
+        parsed = fresh[0].parsed
+        winners = _on_file([parsed])
+        winner = winners.get(parsed.fingerprint) or winners.get(parsed.content_key)
         if winner is None:
             raise
-        return MailReceipt(winner, created=False)
-    _drop_replaced_problem(raw, keep=message)
-    _process(message, parsed, by=by)
-    return MailReceipt(message, created=True)
+        receipts[fresh[0].index] = MailReceipt(winner, created=False)
+        return receipts
+    for incoming in fresh:
+        _drop_replaced_problem(incoming.raw, keep=incoming.message)
+        receipts[incoming.index] = MailReceipt(incoming.message, created=True)
+    return receipts
 
 
 def _is_problem(message: MailMessage) -> bool:
     return message.status in (MailMessage.Status.FAILED, MailMessage.Status.REFUSED)
 
 
-def _on_file(parsed: ParsedMail) -> MailMessage | None:
-    """Return the record of this message, found by fingerprint, else by content key."""
-    found = MailMessage.objects.select_for_update().filter(fingerprint=parsed.fingerprint).first()
-    if found is None and parsed.content_key:
-        found = MailMessage.objects.filter(content_key=parsed.content_key).order_by("pk").first()
+def _on_file(messages: list[ParsedMail]) -> dict[str, MailMessage]:
+    """Return the records of these messages, by fingerprint and by content key (one query).
+
+    The rows found by fingerprint are locked; a content key names its oldest record.
+    """
+    fingerprints = {parsed.fingerprint for parsed in messages}
+    keys = {parsed.content_key for parsed in messages if parsed.content_key}
+    found: dict[str, MailMessage] = {}
+    rows = (
+        MailMessage.objects.select_for_update()
+        .filter(Q(fingerprint__in=fingerprints) | Q(content_key__in=keys))
+        .order_by("pk")
+    )
+    for message in rows:
+        if message.fingerprint in fingerprints:
+            found[message.fingerprint] = message
+        if message.content_key in keys:
+            found.setdefault(message.content_key, message)
     return found
+
+
+def _delete_stored(names: list[str]) -> None:
+    """Remove the stored copies of messages whose rows were rolled back."""
+    storage = MailMessage._meta.get_field("raw").storage
+    for name in names:
+        storage.delete(name)
 
 
 def _drop_replaced_problem(raw: bytes, *, keep: MailMessage) -> None:
@@ -169,18 +280,17 @@ def _fill(message: MailMessage, parsed: ParsedMail, *, door: str, by) -> None:
         message.invitation_starts_at = parsed.invitation.starts_at
 
 
-def _process(message: MailMessage, parsed: ParsedMail, *, by) -> None:
-    """File ``message`` by itself when it can be, else leave it to file with the reason."""
-    found = match(parsed)
-    message.filed_by = found.filer or by
+def _plan(incoming: _Incoming, found: Match) -> None:
+    """Decide what ``incoming`` becomes: a meeting, an earlier invitation's update, or it waits."""
+    message, invitation = incoming.message, incoming.parsed.invitation
+    message.filed_by = found.filer or message.received_by
     message.organization = found.organization
     message.person = found.counterpart_person
     message.project = found.project
-    invitation = parsed.invitation
+    incoming.found = found
     if invitation is not None:
-        earlier = _earlier_invitation(invitation.uid, exclude=message)
-        if earlier is not None:
-            _update_invitation(message, earlier, parsed, by=by)
+        incoming.earlier = _earlier_invitation(invitation.uid, exclude=message)
+        if incoming.earlier is not None:
             return
         if invitation.method == "CANCEL":
             found.reason = _("The cancellation of an invitation that is not on file.")
@@ -188,19 +298,15 @@ def _process(message: MailMessage, parsed: ParsedMail, *, by) -> None:
             found.reason = _("The invitation has no date.")
     if found.reason:
         message.reason = found.reason
-        save_with_history(message, by=by)
-        return
-    _file(message, parsed, found, organization=found.organization, project=found.project, by=by)
+    else:
+        incoming.plan = (found.organization, found.project)
 
 
 def _earlier_invitation(uid: str, *, exclude: MailMessage) -> MailMessage | None:
-    return (
-        MailMessage.objects.filter(invitation_uid=uid, interaction__isnull=False)
-        .exclude(pk=exclude.pk)
-        .select_related("interaction")
-        .order_by("-invitation_sequence", "-pk")
-        .first()
-    )
+    earlier = MailMessage.objects.filter(invitation_uid=uid, interaction__isnull=False)
+    if exclude.pk is not None:
+        earlier = earlier.exclude(pk=exclude.pk)
+    return earlier.select_related("interaction").order_by("-invitation_sequence", "-pk").first()
 
 
 def _update_invitation(message: MailMessage, earlier: MailMessage, parsed, *, by) -> None:
@@ -221,22 +327,13 @@ def _update_invitation(message: MailMessage, earlier: MailMessage, parsed, *, by
     message.organization = message.organization or earlier.organization
     message.status = MailMessage.Status.FILED
     message.reason = ""
-    save_with_history(message, by=by)
 
 
-def _file(
-    message: MailMessage,
-    parsed: ParsedMail,
-    found: Match,
-    *,
-    organization: Organization,
-    project: Project | None,
-    by,
-) -> None:
-    """Record the message's meeting with its parties and attachments; mark it filed."""
-    filer = message.filed_by or by
+def _meeting(incoming: _Incoming, *, by) -> NewInteraction:
+    """Return the meeting ``incoming`` is filed as: an e-mail, or an invitation's meeting."""
+    parsed, message = incoming.parsed, incoming.message
+    organization, project = incoming.plan
     invitation = parsed.invitation
-    people = [p for p in found.people if p is not None]
     if invitation is not None and invitation.on is not None and invitation.method != "CANCEL":
         fields = {
             "kind": Interaction.Kind.MEETING,
@@ -251,46 +348,95 @@ def _file(
             "occurred_on": timezone.localtime(sent).date(),
             "title": strip_subject_prefixes(parsed.subject)[:300] or _("(no subject)"),
         }
-    interaction = interaction_log(
-        by=filer,
+    return NewInteraction(
+        interaction=Interaction(
+            created_by=message.filed_by or by, summary=parsed.summary, **fields
+        ),
         organizations=[organization],
         projects=[project] if project else [],
-        people=people,
-        staff=found.colleagues,
-        summary=parsed.summary,
-        **fields,
+        people=[p for p in incoming.found.people if p is not None],
+        staff=incoming.found.colleagues,
     )
-    message.interaction = interaction
-    message.organization = organization
-    message.project = project
-    message.status = MailMessage.Status.FILED
-    message.reason = ""
-    save_with_history(message, by=by)
-    _keep_attachments(message, parsed, interaction=interaction, by=filer)
 
 
-def _keep_attachments(message: MailMessage, parsed: ParsedMail, *, interaction, by) -> None:
-    """Keep each attachment as a document of the meeting; a file on record already is linked."""
-    skipped = list(message.skipped_attachments)
-    for attachment in parsed.attachments:
-        digest = hashlib.sha256(attachment.data).hexdigest()
-        document = Document.objects.filter(sha256=digest).order_by("pk").first()
-        if document is None:
-            try:
-                with transaction.atomic():
-                    document = document_create(
-                        by=by,
+def _write(batch: list[_Incoming], *, by) -> None:
+    """Write the messages of ``batch`` as planned, with their meetings and attachments.
+
+    A few statements for the whole batch: the meetings, their links, the
+    attachments kept as documents and the messages are each inserted together.
+    """
+    for incoming in batch:
+        if incoming.earlier is not None:
+            _update_invitation(incoming.message, incoming.earlier, incoming.parsed, by=by)
+    filing = [incoming for incoming in batch if incoming.plan is not None]
+    meetings = interactions_record([_meeting(incoming, by=by) for incoming in filing])
+    for incoming, interaction in zip(filing, meetings, strict=True):
+        message = incoming.message
+        message.interaction = interaction
+        message.organization, message.project = incoming.plan
+        message.status = MailMessage.Status.FILED
+        message.reason = ""
+    kept = _keep_attachments(filing, by=by)
+    new = [incoming.message for incoming in batch if incoming.message.pk is None]
+    for message in new:
+        message._history_user = by
+    bulk_create_with_history(new, MailMessage)
+    for incoming in batch:
+        if all(incoming.message is not message for message in new):
+            save_with_history(incoming.message, by=by)
+    MailMessage.documents.through.objects.bulk_create(
+        [
+            MailMessage.documents.through(mailmessage_id=incoming.message.pk, document_id=d.pk)
+            for incoming, documents in zip(filing, kept, strict=True)
+            for d in documents
+        ]
+    )
+
+
+def _keep_attachments(filing: list[_Incoming], *, by) -> list[list[Document]]:
+    """Keep each attachment as a document of its meeting; a file on record already is linked.
+
+    Return each message's documents, in the order of ``filing``. An attachment
+    the document checks refuse is listed among the message's skipped
+    attachments, with the reason. The same file twice in the batch is kept once.
+    """
+    digests = [
+        [hashlib.sha256(attachment.data).hexdigest() for attachment in incoming.parsed.attachments]
+        for incoming in filing
+    ]
+    known: dict[str, Document | None] = {}
+    wanted = {digest for own in digests for digest in own}
+    if wanted:
+        for document in Document.objects.filter(sha256__in=wanted).order_by("-pk"):
+            known[document.sha256] = document  # the oldest comes last, and stays
+    new: dict[str, tuple[_Incoming, NewDocument]] = {}
+    for incoming, own in zip(filing, digests, strict=True):
+        for attachment, digest in zip(incoming.parsed.attachments, own, strict=True):
+            if digest not in known and digest not in new:
+                by_whom = incoming.message.filed_by or by
+                new[digest] = (
+                    incoming,
+                    NewDocument(
+                        by=by_whom,
                         file=ContentFile(attachment.data, name=attachment.filename),
                         title=attachment.filename[:300],
-                        interaction=interaction,
-                    )
-            except ValidationError as error:
-                skipped.append({"name": attachment.filename, "reason": " ".join(error.messages)})
-                continue
-        message.documents.add(document)
-    if skipped != message.skipped_attachments:
-        message.skipped_attachments = skipped
-        message.save(update_fields=["skipped_attachments", "updated_at"])
+                        attachments={"interaction": incoming.message.interaction},
+                    ),
+                )
+    outcomes = documents_create_many([item for _incoming, item in new.values()])
+    for (digest, (incoming, item)), outcome in zip(new.items(), outcomes, strict=True):
+        if isinstance(outcome, ValidationError):
+            known[digest] = None
+            incoming.message.skipped_attachments = [
+                *incoming.message.skipped_attachments,
+                {"name": item.file.name, "reason": " ".join(outcome.messages)},
+            ]
+        else:
+            known[digest] = outcome
+    return [
+        list({known[d].pk: known[d] for d in own if known[d] is not None}.values())
+        for own in digests
+    ]
 
 
 # -- failures ----------------------------------------------------------------
@@ -375,16 +521,13 @@ def mail_file(
         parsed = _reparse(message)
     except Unreadable as error:
         raise ValidationError(str(error)) from None
-    found = match(parsed)
-    if project is None:
-        project = active_project(organization)
+    incoming = _Incoming(index=0, raw=b"", parsed=parsed, message=message, found=match(parsed))
     invitation = parsed.invitation
     if invitation is not None and invitation.method != "CANCEL":
-        earlier = _earlier_invitation(invitation.uid, exclude=message)
-        if earlier is not None:
-            _update_invitation(message, earlier, parsed, by=by)
-            return message
-    _file(message, parsed, found, organization=organization, project=project, by=by)
+        incoming.earlier = _earlier_invitation(invitation.uid, exclude=message)
+    if incoming.earlier is None:
+        incoming.plan = (organization, project or active_project(organization))
+    _write([incoming], by=by)
     return message
 
 
