@@ -1,6 +1,6 @@
 """manage.py fetch_mail: the shared-mailbox door as cron (or a job runner) runs it.
 
-The door is bound to ``services.mail_receive`` and ``services.mail_record_failure``.
+The door is bound to ``services.mail_receive_many`` and ``services.mail_record_failure``.
 Stand-ins take their place here; tests/test_fetch_mail_pipeline.py runs the
 door with the real ones.
 """
@@ -34,16 +34,20 @@ def stand_in_pipeline(monkeypatch):
     """Stand-ins for the mail services, recording how they were called."""
     calls = SimpleNamespace(received=[], failures=[], fail=False)
 
-    def mail_receive(*, raw, door, by=None):
-        calls.received.append((raw, door, by))
-        if calls.fail:
-            raise RuntimeError("boom")
-        return SimpleNamespace(created=len(calls.received) == 1)
+    def mail_receive_many(raws, *, door, by=None):
+        outcomes = []
+        for raw in raws:
+            calls.received.append((raw, door, by))
+            if calls.fail:
+                outcomes.append(RuntimeError("boom"))
+            else:
+                outcomes.append(SimpleNamespace(created=len(calls.received) == 1))
+        return outcomes
 
     def mail_record_failure(*, raw, door, error):
         calls.failures.append((raw, door, error))
 
-    monkeypatch.setattr(services, "mail_receive", mail_receive, raising=False)
+    monkeypatch.setattr(services, "mail_receive_many", mail_receive_many, raising=False)
     monkeypatch.setattr(services, "mail_record_failure", mail_record_failure, raising=False)
     return calls
 
@@ -227,7 +231,7 @@ def test_from_the_shell_an_error_exits_non_zero_with_a_message_and_no_traceback(
 
 
 def test_without_the_mail_pipeline_the_command_says_so(mailbox_on, monkeypatch, db):
-    monkeypatch.delattr(services, "mail_receive", raising=False)
+    monkeypatch.delattr(services, "mail_receive_many", raising=False)
     mailbox_on.append(message("Visa"))
 
     with pytest.raises(CommandError, match=r"The mail pipeline \(crm.services.mail\)"):

@@ -43,14 +43,14 @@ def test_pipeline_a_message_whose_filing_crashed_is_in_the_mail_to_file(
     recorded = []
     real_record_failure = services.mail_record_failure
 
-    def boom(**kwargs):
+    def boom(*args, **kwargs):
         raise RuntimeError("boom")
 
     def record_failure(**kwargs):
         recorded.append(real_record_failure(**kwargs))
         return recorded[-1]
 
-    monkeypatch.setattr(services, "mail_receive", boom)
+    monkeypatch.setattr(services, "mail_receive_many", boom)
     monkeypatch.setattr(services, "mail_record_failure", record_failure)
     mailbox_on.append(message("Visa"))
 

@@ -8,6 +8,7 @@ for it where CI sets CRM_REQUIRE_IMAP=1.
 
 import threading
 import time
+from dataclasses import replace
 
 import pytest
 from django.db import connections
@@ -27,14 +28,19 @@ class Pipeline:
         self.fail_on = fail_on
         self.account = account
         self.inbox_during_receive: list[list[str]] = []
+        self.batches: list[int] = []
 
-    def receive(self, raw: bytes) -> object:
-        self.received.append(raw)
+    def receive(self, raws: list[bytes]) -> list[object]:
+        """Keep each message; its outcome is an exception when it holds ``fail_on``."""
+        self.batches.append(len(raws))
         if self.account is not None:
             self.inbox_during_receive.append(self.account.subjects("INBOX"))
-        if self.fail_on and self.fail_on.encode() in raw:
-            raise ValueError("the pipeline broke on this one")
-        return None
+        outcomes = []
+        for raw in raws:
+            self.received.append(raw)
+            failing = self.fail_on and self.fail_on.encode() in raw
+            outcomes.append(ValueError("the pipeline broke on this one") if failing else None)
+        return outcomes
 
     def record_failure(self, raw: bytes, error: str) -> None:
         self.failures.append((raw, error))
@@ -58,16 +64,60 @@ def test_messages_are_handed_over_oldest_first_then_moved_to_the_processed_folde
     report = pipeline.run(imap_account)
 
     assert _subjects(pipeline.received) == ["Visa 1", "Visa 2", "Visa 3"]
-    # Each message was still in the inbox while receive held it: moved only after.
-    assert pipeline.inbox_during_receive == [
-        ["Visa 1", "Visa 2", "Visa 3"],
-        ["Visa 2", "Visa 3"],
-        ["Visa 3"],
-    ]
+    # Handed over together, each still in the inbox while receive held it:
+    # moved only after.
+    assert pipeline.batches == [3]
+    assert pipeline.inbox_during_receive == [["Visa 1", "Visa 2", "Visa 3"]]
     assert imap_account.subjects("INBOX") == []
     assert imap_account.subjects("Traités") == ["Visa 1", "Visa 2", "Visa 3"]
     assert (report.fetched, report.filed, report.failed, report.refused) == (3, 3, 0, 0)
     assert pipeline.failures == []
+
+
+def test_a_backlog_is_handed_over_in_batches_of_at_most_twenty_messages(imap_account):
+    imap_account.append(*(message(f"Visa {n}") for n in range(1, 46)))
+    pipeline = Pipeline()
+
+    report = pipeline.run(imap_account)
+
+    assert pipeline.batches == [20, 20, 5]
+    assert _subjects(pipeline.received) == [f"Visa {n}" for n in range(1, 46)]
+    assert report.filed == 45
+    assert imap_account.subjects("INBOX") == []
+
+
+def test_a_batch_holds_at_most_one_message_s_worth_of_bytes(imap_account):
+    big = "x" * 3000 + "\r\n"
+    imap_account.append(*(message(f"Visa {n}", body=big) for n in range(1, 6)))
+    size = len(message("Visa 1", body=big))
+    pipeline = Pipeline()
+
+    # Room for two messages of this size in a batch, not three.
+    pipeline.run(imap_account, config=replace(imap_account.config(), max_bytes=size * 2 + 10))
+
+    assert pipeline.batches == [2, 2, 1]
+    assert imap_account.subjects("INBOX") == []
+
+
+def test_when_receive_itself_raises_every_message_of_the_batch_stays_with_the_error(
+    imap_account,
+):
+    imap_account.append(message("Visa 1"), message("Visa 2"))
+    pipeline = Pipeline()
+
+    def receive(raws):
+        raise RuntimeError("the database is gone")
+
+    report = fetch(
+        receive=receive, record_failure=pipeline.record_failure, config=imap_account.config()
+    )
+
+    assert [error for _raw, error in pipeline.failures] == [
+        "RuntimeError: the database is gone",
+        "RuntimeError: the database is gone",
+    ]
+    assert imap_account.subjects("INBOX") == ["Visa 1", "Visa 2"]
+    assert (report.fetched, report.filed, report.failed) == (2, 0, 2)
 
 
 def test_messages_are_handed_over_whole_and_stay_unread(imap_account):
@@ -292,10 +342,11 @@ def _concurrent_runs(account, pipeline: Pipeline) -> list[bool]:
     holding = threading.Event()
     taken: list[bool] = []
 
-    def receive(raw: bytes) -> None:
-        pipeline.receive(raw)
+    def receive(raws: list[bytes]) -> list[object]:
+        outcomes = pipeline.receive(raws)
         holding.set()
         time.sleep(0.3)  # long enough for the second run to try
+        return outcomes
 
     def run() -> None:
         try:

@@ -2,14 +2,16 @@
 
 ``fetch`` takes the two callables it hands messages to: the tests drive it against
 a real server with plain functions, ``manage.py fetch_mail`` binds it to
-``services.mail_receive`` and ``services.mail_record_failure``. What it promises:
+``services.mail_receive_many`` and ``services.mail_record_failure``. What it promises:
 
 - A run reads at most ``limit`` messages of the folder, oldest first (UID order);
   the rest wait for the next run.
-- A message is downloaded with ``BODY.PEEK[]`` (it stays unread) and moved to the
-  processed folder only after ``receive`` returned. If ``receive`` raised, the
-  error goes to ``record_failure`` and the message stays where it was: the next
-  run tries it again, this one does not.
+- A message is downloaded with ``BODY.PEEK[]`` (it stays unread) and handed to
+  ``receive`` in a batch of at most BATCH_MESSAGES messages and one message's
+  worth of bytes; it is moved to the processed folder only after ``receive``
+  returned its receipt. When its outcome is an exception (or ``receive`` raised),
+  the error goes to ``record_failure`` and the message stays where it was: the
+  next run tries it again, this one does not.
 - A message larger than ``max_bytes`` is not downloaded (its size is read first,
   and no more than ``max_bytes`` are ever read of a message in any case): its
   headers are recorded through ``record_failure`` with the reason, then it is moved
@@ -48,13 +50,17 @@ logger = logging.getLogger(__name__)
 
 # Messages one run hands over at most; a backlog drains over several runs.
 DEFAULT_LIMIT = 100
+# Messages handed to ``receive`` together (the upload page's most, too).
+BATCH_MESSAGES = 20
 # How much of a refused message's headers is read and recorded.
 HEADER_MAX_BYTES = 64 * 1024
 # The PostgreSQL advisory lock of fetch_mail: one constant key, any 64-bit value
 # no other part of the application uses.
 LOCK_KEY = 0x6372_6D5F_6D61_696C  # "crm_mail"
 
-Receive = Callable[[bytes], object]
+# Takes a batch of messages; returns one outcome each: a receipt, or the
+# exception that message raised.
+Receive = Callable[[list[bytes]], list[object]]
 RecordFailure = Callable[[bytes, str], object]
 
 
@@ -287,38 +293,59 @@ class _Run:
         self._select(readonly=False)
         uids = self._batch(limit)
         sizes = self._sizes(uids)
+        pending: list[tuple[int, bytes]] = []
         for uid in uids:
             size = sizes.get(uid)
             if size is None:
                 self.report.vanished += 1
-            elif size > self.config.max_bytes:
+                continue
+            if size > self.config.max_bytes:
                 self._refuse(uid, size)
-            else:
-                self._fetch_one(uid)
+                continue
+            # A batch holds at most one message's worth (or one message): the
+            # memory of a run stays that of the largest message accepted.
+            held = sum(len(raw) for _uid, raw in pending)
+            if len(pending) >= BATCH_MESSAGES or (pending and held + size > self.config.max_bytes):
+                self._hand_over(pending)
+                pending = []
+            raw = self._download(uid)
+            if raw is not None:
+                pending.append((uid, raw))
+        self._hand_over(pending)
 
-    def _fetch_one(self, uid: int) -> None:
+    def _download(self, uid: int) -> bytes | None:
         limit = self.config.max_bytes
         # One byte more than the limit: enough to tell a message that grew past
         # it (or a server that announced the wrong size) without reading it all.
         raw = self._peek(uid, "", limit + 1)
         if raw is None:
             self.report.vanished += 1
-            return
+            return None
         if len(raw) > limit:
             self._refuse(uid, len(raw))
+            return None
+        return raw
+
+    def _hand_over(self, pending: list[tuple[int, bytes]]) -> None:
+        """Hand a batch to ``receive``; move each message it stored, record each failure."""
+        if not pending:
             return
-        self.report.fetched += 1
+        self.report.fetched += len(pending)
         try:
-            receipt = self.receive(raw)
+            outcomes = list(self.receive([raw for _uid, raw in pending]))
         except Exception as exc:
-            logger.exception("Mailbox message UID %s could not be filed", uid)
-            self.report.failed += 1
-            self._record(raw, f"{type(exc).__name__}: {exc}", uid=uid)
-            return
-        self.report.filed += 1
-        if getattr(receipt, "created", True) is False:
-            self.report.already += 1
-        self._move(uid, self.config.processed_folder)
+            logger.exception("Mailbox messages UID %s could not be filed", pending[0][0])
+            outcomes = [exc] * len(pending)
+        for (uid, raw), outcome in zip(pending, outcomes, strict=True):
+            if isinstance(outcome, Exception):
+                logger.error("Mailbox message UID %s could not be filed", uid, exc_info=outcome)
+                self.report.failed += 1
+                self._record(raw, f"{type(outcome).__name__}: {outcome}", uid=uid)
+                continue
+            self.report.filed += 1
+            if getattr(outcome, "created", True) is False:
+                self.report.already += 1
+            self._move(uid, self.config.processed_folder)
 
     def _refuse(self, uid: int, size: int) -> None:
         self.report.refused += 1

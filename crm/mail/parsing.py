@@ -16,8 +16,8 @@ import re
 from dataclasses import dataclass, field
 from datetime import UTC, date, datetime
 from email.message import EmailMessage
-from email.policy import EmailPolicy
 from email.parser import BytesParser
+from email.policy import EmailPolicy
 from pathlib import PurePosixPath
 
 from django.conf import settings

@@ -104,18 +104,18 @@ class Command(BaseCommand):
         return line + "."
 
 
-def _pipeline() -> tuple[Callable[[bytes], object], Callable[[bytes, str], object]]:
+def _pipeline() -> tuple[Callable[[list[bytes]], list[object]], Callable[[bytes, str], object]]:
     """Bind the mailbox door to the mail services, imported only now."""
     from crm import services
 
-    if not hasattr(services, "mail_receive"):
+    if not hasattr(services, "mail_receive_many"):
         raise CommandError(
             "The mail pipeline (crm.services.mail) is not installed: nothing can be filed."
         )
 
-    def receive(raw: bytes) -> object:
+    def receive(raws: list[bytes]) -> list[object]:
         _replace_dropped_connections()
-        return services.mail_receive(raw=raw, door="mailbox")
+        return services.mail_receive_many(raws, door="mailbox")
 
     def record_failure(raw: bytes, error: str) -> object:
         _replace_dropped_connections()
