@@ -1,6 +1,6 @@
 """The pages of mail: uploading messages, "Courriels à classer", one message, its filing.
 
-Every write goes through ``crm.services`` (``mail_receive``, ``mail_file``,
+Every write goes through ``crm.services`` (``mail_receive_many``, ``mail_file``,
 ``mail_create_sender``, ``mail_discard``). Bodies and attachments are shown
 to those with ``crm.read_mail_body`` (Staff, Coordination) only.
 """
@@ -112,17 +112,21 @@ def _mail_upload(request: HttpRequest) -> HttpResponse:
     status_code = 200
     if request.method == "POST":
         if form.is_valid():
-            for upload in form.cleaned_data["messages"]:
+            uploads = form.cleaned_data["messages"]
+            outcomes = services.mail_receive_many(
+                [read_upload(upload) for upload in uploads],
+                door=MailMessage.Door.UPLOAD,
+                by=request.user,
+            )
+            for upload, outcome in zip(uploads, outcomes, strict=True):
                 name = (upload.name or "")[-200:]
-                try:
-                    receipt = services.mail_receive(
-                        raw=read_upload(upload), door=MailMessage.Door.UPLOAD, by=request.user
-                    )
-                except services.MailRefused as error:
-                    results.append({"name": name, "error": str(error)})
+                if isinstance(outcome, services.MailRefused):
+                    results.append({"name": name, "error": str(outcome)})
+                elif isinstance(outcome, Exception):
+                    raise outcome  # A fault of ours: the server error it is.
                 else:
                     results.append(
-                        {"name": name, "message": receipt.message, "created": receipt.created}
+                        {"name": name, "message": outcome.message, "created": outcome.created}
                     )
             if all("error" in result for result in results):
                 status_code = 400
