@@ -53,7 +53,7 @@ def test_each_message_of_a_batch_gets_the_outcome_it_would_get_alone(world, staf
     assert forward.message.interaction.organizations.get() == world.mastercard
     assert forward.message.documents.count() == 1
     assert newcomer.message.status == MailMessage.Status.TO_FILE
-    assert "nadia.test@visa.com is not on file" in newcomer.message.reason
+    assert "nadia.test@visa.com is not on file" in newcomer.message.reason_display
     assert isinstance(refused, services.MailRefused)
     assert "not an e-mail message" in str(refused)
     assert gmail.message.interaction.organizations.get() == world.visa

@@ -186,7 +186,7 @@ def test_unknown_sender_at_a_known_domain_waits_to_be_filed(world):
 
     assert message.status == MailMessage.Status.TO_FILE
     assert message.interaction is None
-    assert "new.test@mastercard.com is not on file" in message.reason
+    assert "new.test@mastercard.com is not on file" in message.reason_display
     assert message.organization == world.mastercard
 
 
@@ -196,7 +196,7 @@ def test_sender_at_an_unknown_domain_waits_to_be_filed(world):
     message = services.mail_receive(raw=raw, door="upload").message
 
     assert message.status == MailMessage.Status.TO_FILE
-    assert message.reason == "No organisation on file matches the addresses of this message."
+    assert message.reason_display == "No organisation on file matches the addresses of this message."
 
 
 def test_several_organisations_wait_to_be_filed(world):
@@ -207,7 +207,7 @@ def test_several_organisations_wait_to_be_filed(world):
     message = services.mail_receive(raw=raw, door="upload").message
 
     assert message.status == MailMessage.Status.TO_FILE
-    assert message.reason == "Several organisations match: Mastercard, Visa."
+    assert message.reason_display == "Several organisations match: Mastercard, Visa."
 
 
 def test_project_is_the_organisations_only_partnership_not_closed(world):
@@ -382,3 +382,30 @@ def test_record_failure_of_a_message_filed_already_leaves_it_filed(world):
 def unknown_at_mastercard() -> bytes:
     """Jean's message, from a colleague of his not on file."""
     return corpus("windows1252.eml").replace(b"jean.test@", b"new.test@")
+
+
+def test_the_reason_a_message_waits_is_said_in_the_readers_language(world, client, staff_user):
+    from tests.mail_helpers import newcomer_reply
+
+    with translation.override("fr"):  # the mailbox's run, at night
+        message = services.mail_receive(raw=newcomer_reply(), door="mailbox").message
+
+    assert message.reason_display == (
+        "nadia.test@visa.com is not on file as a person, though Visa is known."
+    )
+    with translation.override("fr"):
+        assert message.reason_display == (
+            "nadia.test@visa.com n’est pas enregistré comme personne, bien que Visa soit connue."
+        )
+    client.force_login(staff_user)
+    assert "bien que Visa soit connue" in client.get("/mail/").content.decode()
+    client.cookies["django_language"] = "en"
+    assert "though Visa is known" in client.get("/mail/").content.decode()
+
+
+def test_a_refusal_is_said_in_the_readers_language(world):
+    with translation.override("fr"):
+        message = services.mail_receive(raw=b"pas un courriel", door="mailbox").message
+
+    assert message.status == MailMessage.Status.REFUSED
+    assert message.error_display == "This is not an e-mail message (no mail headers were found)."

@@ -209,8 +209,9 @@ def test_an_oversize_message_is_not_downloaded_its_headers_recorded_and_moved_as
     assert b"Subject: Rapport annuel" in headers
     assert b"LA FIN DU CORPS" not in headers
     assert len(headers) < 1_000
-    assert "more than the 5000 bytes accepted" in reason
-    assert "Refusés" in reason
+    with translation.override("en"):
+        assert "more than the 5000 bytes accepted" in str(reason)
+    assert "Refusés" in str(reason)
     assert imap_account.subjects("INBOX") == []
     assert imap_account.subjects("Refusés") == ["Rapport annuel"]
     [(_raw, flags)] = imap_account.messages("Refusés")

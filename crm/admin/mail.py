@@ -30,8 +30,8 @@ MESSAGE_FIELDS = [
 FILING_FIELDS = [
     "status",
     "door",
-    "reason",
-    "error",
+    "reason_said",
+    "error_said",
     "discard_reason",
     "interaction",
     "organization",
@@ -69,6 +69,14 @@ class MailMessageAdmin(IndexedSearchMixin, admin.ModelAdmin):
     readonly_fields = [*MESSAGE_FIELDS, *FILING_FIELDS, *INVITATION_FIELDS, *BODY_FIELDS]
     readonly_fields += RECORD_FIELDS
     actions = ["file", "discard"]
+
+    @admin.display(description=_("why it waits"))
+    def reason_said(self, obj: MailMessage) -> str:
+        return obj.reason_display
+
+    @admin.display(description=_("error"))
+    def error_said(self, obj: MailMessage) -> str:
+        return obj.error_display
 
     def get_fieldsets(self, request, obj=None):
         fieldsets = [

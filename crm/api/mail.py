@@ -34,6 +34,11 @@ class MailMessageSerializer(serializers.ModelSerializer):
     status_label = ChoiceLabelField("status", label=_("status (label)"))
     filed_by_name = UserLabelField(source="filed_by", label=_("filed by (name)"))
     documents = serializers.PrimaryKeyRelatedField(many=True, read_only=True)
+    # Said in the reader's language (crm.mail.reasons).
+    reason = serializers.CharField(
+        source="reason_display", read_only=True, label=_("why it waits")
+    )
+    error = serializers.CharField(source="error_display", read_only=True, label=_("error"))
 
     # What Read-only sees: subject, date and parties.
     PUBLIC = (

@@ -44,7 +44,9 @@ from pathlib import Path
 
 from django.conf import settings
 from django.db import DEFAULT_DB_ALIAS, connections
-from django.utils.translation import gettext as _
+from django.utils.translation import gettext_noop
+
+from crm.mail.reasons import Reason
 
 logger = logging.getLogger(__name__)
 
@@ -61,7 +63,7 @@ LOCK_KEY = 0x6372_6D5F_6D61_696C  # "crm_mail"
 # Takes a batch of messages; returns one outcome each: a receipt, or the
 # exception that message raised.
 Receive = Callable[[list[bytes]], list[object]]
-RecordFailure = Callable[[bytes, str], object]
+RecordFailure = Callable[[bytes, "str | Reason"], object]
 
 
 class MailboxError(Exception):
@@ -350,11 +352,14 @@ class _Run:
     def _refuse(self, uid: int, size: int) -> None:
         self.report.refused += 1
         headers = self._peek(uid, "HEADER", HEADER_MAX_BYTES) or b""
-        reason = _(
-            "The message is %(size)s bytes, more than the %(limit)s bytes accepted "
-            "(CRM_MAIL_MAX_BYTES): it was not downloaded. It is in the folder "
-            "“%(folder)s” of the shared mailbox."
-        ) % {"size": size, "limit": self.config.max_bytes, "folder": self.config.refused_folder}
+        reason = Reason(
+            gettext_noop(
+                "The message is %(size)s bytes, more than the %(limit)s bytes accepted "
+                "(CRM_MAIL_MAX_BYTES): it was not downloaded. It is in the folder "
+                "“%(folder)s” of the shared mailbox."
+            ),
+            {"size": size, "limit": self.config.max_bytes, "folder": self.config.refused_folder},
+        )
         if self._record(headers, reason, uid=uid):
             self._move(uid, self.config.refused_folder)
 

@@ -11,10 +11,11 @@ from operator import or_
 from django.contrib.auth import get_user_model
 from django.db.models import Q
 from django.db.models.functions import Lower
-from django.utils.translation import gettext as _
+from django.utils.translation import gettext_noop
 
 from crm.mail.domains import is_public_webmail
 from crm.mail.parsing import Address, ParsedMail
+from crm.mail.reasons import Reason
 from crm.models import Affiliation, Organization, Partnership, Person, Project
 
 MAX_DOMAINS = 50
@@ -34,8 +35,8 @@ class Match:
     # The parties outside the unit (not colleagues).
     externals: list[Address] = field(default_factory=list)
     project: Project | None = None
-    # Why the message waits to be filed; empty when it can be filed by itself.
-    reason: str = ""
+    # Why the message waits to be filed; None when it can be filed by itself.
+    reason: Reason | None = None
 
     @property
     def organization(self) -> Organization | None:
@@ -198,16 +199,23 @@ def _parties(parsed: ParsedMail, users: dict, people: dict) -> Match:
     return result
 
 
-def _reason(result: Match) -> str:
-    """Say why the message cannot be filed by itself; empty when it can."""
+def _reason(result: Match) -> Reason | None:
+    """Say why the message cannot be filed by itself; None when it can."""
     if not result.organizations:
-        return _("No organisation on file matches the addresses of this message.")
+        return Reason(
+            gettext_noop("No organisation on file matches the addresses of this message.")
+        )
     if len(result.organizations) > 1:
         names = ", ".join(o.name for o in result.organizations[:5])
-        return _("Several organisations match: %(names)s.") % {"names": names}
+        return Reason(gettext_noop("Several organisations match: %(names)s."), {"names": names})
     if result.counterpart is not None and result.counterpart_person is None:
-        return _("%(address)s is not on file as a person, though %(organization)s is known.") % {
-            "address": result.counterpart.address,
-            "organization": result.organizations[0],
-        }
-    return ""
+        return Reason(
+            gettext_noop(
+                "%(address)s is not on file as a person, though %(organization)s is known."
+            ),
+            {
+                "address": result.counterpart.address,
+                "organization": result.organizations[0].name,
+            },
+        )
+    return None

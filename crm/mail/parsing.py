@@ -22,8 +22,10 @@ from pathlib import PurePosixPath
 
 from django.conf import settings
 from django.utils.translation import gettext as _
+from django.utils.translation import gettext_noop
 
 from crm.mail.dates import parse_header_date, parse_loose_date, unit_zone
+from crm.mail.reasons import Reason
 from crm.mail.text import clean_line, html_to_text, normalize_subject, summary_of
 
 # Parties read per header: a message to 1,000 people is read, its list is cut.
@@ -66,8 +68,23 @@ def _parsed_header(policy: EmailPolicy, name: str, value: str):
 POLICY = _ParsedOncePolicy()
 
 
+NOT_MAIL = gettext_noop("This is not an e-mail message (no mail headers were found).")
+TOO_DEEP = gettext_noop("The message is nested too deeply to be read.")
+NOT_READABLE = gettext_noop("The message could not be read as e-mail.")
+
+
 class Unreadable(Exception):
-    """A message that cannot be read as e-mail at all; str() is a user-facing reason."""
+    """A message that cannot be read as e-mail at all; its argument is the Reason.
+
+    str() says the reason in the active language.
+    """
+
+    def __init__(self, reason: Reason) -> None:
+        super().__init__(reason)
+        self.reason = reason
+
+    def __str__(self) -> str:
+        return str(self.reason)
 
 
 @dataclass(frozen=True)
@@ -513,24 +530,34 @@ def parse(raw: bytes) -> ParsedMail:
     """Read ``raw`` into a ParsedMail, or raise Unreadable with the reason."""
     if raw.startswith(OLE_MAGIC):
         raise Unreadable(
-            _(
-                "This is an Outlook .msg file, which cannot be read here. "
-                "In Outlook, save the message as .eml (File › Save as) and send that."
+            Reason(
+                gettext_noop(
+                    "This is an Outlook .msg file, which cannot be read here. "
+                    "In Outlook, save the message as .eml (File › Save as) and send that."
+                )
             )
         )
     head = raw[:4096]
     if not raw.strip() or not re.search(rb"(?im)^(from|to|subject|date|message-id)[ \t]*:", head):
-        raise Unreadable(_("This is not an e-mail message (no mail headers were found)."))
+        raise Unreadable(
+            Reason(gettext_noop("This is not an e-mail message (no mail headers were found)."))
+        )
     try:
         message = BytesParser(policy=POLICY).parsebytes(raw)
     except (RecursionError, MemoryError) as error:
-        raise Unreadable(_("The message is nested too deeply to be read.")) from error
+        raise Unreadable(
+            Reason(gettext_noop("The message is nested too deeply to be read."))
+        ) from error
     except Exception as error:
-        raise Unreadable(_("The message could not be read as e-mail.")) from error
+        raise Unreadable(
+            Reason(gettext_noop("The message could not be read as e-mail."))
+        ) from error
     try:
         return _parse_message(message)
     except RecursionError as error:
-        raise Unreadable(_("The message is nested too deeply to be read.")) from error
+        raise Unreadable(
+            Reason(gettext_noop("The message is nested too deeply to be read."))
+        ) from error
 
 
 def _parse_message(message: EmailMessage) -> ParsedMail:

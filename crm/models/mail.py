@@ -10,6 +10,7 @@ from django.utils import timezone
 from django.utils.translation import gettext_lazy as _
 from simple_history.models import HistoricalRecords
 
+from crm.mail.reasons import Reason, say
 from crm.models.constraints import choices_constraint
 from crm.models.directory import Organization, Person
 from crm.models.documents import Document
@@ -89,8 +90,13 @@ class MailMessage(models.Model):
     reason = models.TextField(
         _("why it waits"), blank=True, help_text=_("Why it was not filed by itself.")
     )
+    # The values the reason and the error name, when they were stored as their
+    # English text to be translated when shown (crm.mail.reasons). Nullable:
+    # SQLite adds such a column in place.
+    reason_values = models.JSONField(_("values of the reason"), null=True, blank=True)
     discard_reason = models.TextField(_("reason for discarding"), blank=True)
     error = models.TextField(_("error"), blank=True)
+    error_values = models.JSONField(_("values of the error"), null=True, blank=True)
     interaction = models.ForeignKey(
         Interaction,
         verbose_name=_("meeting"),
@@ -209,3 +215,24 @@ class MailMessage(models.Model):
     @property
     def is_waiting(self) -> bool:
         return self.status in WAITING_STATUSES
+
+    @property
+    def reason_display(self) -> str:
+        """Why it waits, in the reader's language."""
+        return say(self.reason, self.reason_values)
+
+    @property
+    def error_display(self) -> str:
+        """Why it was refused or failed, in the reader's language."""
+        return say(self.error, self.error_values)
+
+    def set_reason(self, reason: Reason | None) -> None:
+        self.reason, self.reason_values = (
+            (reason.text, reason.values or None) if reason else ("", None)
+        )
+
+    def set_error(self, error: Reason | str) -> None:
+        if isinstance(error, Reason):
+            self.error, self.error_values = error.text, error.values or None
+        else:
+            self.error, self.error_values = error, None

@@ -25,11 +25,13 @@ from django.db.models import Q
 from django.template.defaultfilters import filesizeformat
 from django.utils import timezone
 from django.utils.translation import gettext as _
+from django.utils.translation import gettext_noop
 from simple_history.utils import bulk_create_with_history
 
 from crm.mail import parsing
 from crm.mail.matching import Match, active_project, match, match_many
 from crm.mail.parsing import ParsedMail, Unreadable
+from crm.mail.reasons import Reason
 from crm.mail.text import clean_line, strip_subject_prefixes
 from crm.models import (
     Document,
@@ -49,7 +51,14 @@ PURGE_BATCH = 500
 
 
 class MailRefused(Exception):
-    """A message refused as a whole; ``str(error)`` is a user-facing reason."""
+    """A message refused as a whole; ``str(error)`` says why, in the active language."""
+
+    def __init__(self, reason: Reason) -> None:
+        super().__init__(reason)
+        self.reason = reason
+
+    def __str__(self) -> str:
+        return str(self.reason)
 
 
 @dataclass(frozen=True)
@@ -62,10 +71,11 @@ def max_bytes() -> int:
     return settings.CRM_MAIL_MAX_BYTES
 
 
-def too_large_reason() -> str:
-    return _("The message is larger than the limit of %(limit)s.") % {
-        "limit": filesizeformat(max_bytes())
-    }
+def too_large_reason() -> Reason:
+    return Reason(
+        gettext_noop("The message is larger than the limit of %(limit)s."),
+        {"limit": filesizeformat(max_bytes())},
+    )
 
 
 def _check_door(door: str) -> None:
@@ -113,7 +123,7 @@ def mail_receive_many(
                 outcomes[index] = error
                 continue
             message = _record_problem(
-                raw=raw, door=door, error=str(error), status=MailMessage.Status.REFUSED
+                raw=raw, door=door, error=error.reason, status=MailMessage.Status.REFUSED
             )
             outcomes[index] = MailReceipt(message, created=True)
             continue
@@ -158,7 +168,7 @@ def _read(raw: bytes) -> ParsedMail:
     try:
         return parsing.parse(raw)
     except Unreadable as error:
-        raise MailRefused(str(error)) from None
+        raise MailRefused(error.reason) from None
 
 
 @transaction.atomic
@@ -270,7 +280,7 @@ def _fill(message: MailMessage, parsed: ParsedMail, *, door: str, by) -> None:
     message.summary = parsed.summary
     message.door = door
     message.status = MailMessage.Status.TO_FILE
-    message.error = ""
+    message.set_error("")
     message.received_by = by
     message.skipped_attachments = parsed.skipped
     if parsed.invitation:
@@ -293,11 +303,13 @@ def _plan(incoming: _Incoming, found: Match) -> None:
         if incoming.earlier is not None:
             return
         if invitation.method == "CANCEL":
-            found.reason = _("The cancellation of an invitation that is not on file.")
+            found.reason = Reason(
+                gettext_noop("The cancellation of an invitation that is not on file.")
+            )
         elif invitation.on is None:
-            found.reason = _("The invitation has no date.")
+            found.reason = Reason(gettext_noop("The invitation has no date."))
     if found.reason:
-        message.reason = found.reason
+        message.set_reason(found.reason)
     else:
         incoming.plan = (found.organization, found.project)
 
@@ -326,7 +338,7 @@ def _update_invitation(message: MailMessage, earlier: MailMessage, parsed, *, by
     message.interaction = interaction
     message.organization = message.organization or earlier.organization
     message.status = MailMessage.Status.FILED
-    message.reason = ""
+    message.set_reason(None)
 
 
 def _meeting(incoming: _Incoming, *, by) -> NewInteraction:
@@ -375,7 +387,7 @@ def _write(batch: list[_Incoming], *, by) -> None:
         message.interaction = interaction
         message.organization, message.project = incoming.plan
         message.status = MailMessage.Status.FILED
-        message.reason = ""
+        message.set_reason(None)
     kept = _keep_attachments(filing, by=by)
     new = [incoming.message for incoming in batch if incoming.message.pk is None]
     for message in new:
@@ -459,7 +471,7 @@ def _headers_of(raw: bytes) -> dict[str, str]:
 
 
 @transaction.atomic
-def _record_problem(*, raw: bytes, door: str, error: str, status: str) -> MailMessage:
+def _record_problem(*, raw: bytes, door: str, error: str | Reason, status: str) -> MailMessage:
     fingerprint = parsing.raw_identity(raw)
     message = MailMessage.objects.select_for_update().filter(fingerprint=fingerprint).first()
     if message is not None and not _is_problem(message):
@@ -468,7 +480,10 @@ def _record_problem(*, raw: bytes, door: str, error: str, status: str) -> MailMe
     message = message or MailMessage(fingerprint=fingerprint)
     message.door = door
     message.status = status
-    message.error = clean_line(error, limit=2000) or _("Unknown error.")
+    if isinstance(error, Reason):
+        message.set_error(error)
+    else:
+        message.set_error(clean_line(error, limit=2000) or gettext_noop("Unknown error."))
     message.subject = headers["subject"]
     message.message_id = headers["message_id"]
     sender = headers["from"]
@@ -480,7 +495,7 @@ def _record_problem(*, raw: bytes, door: str, error: str, status: str) -> MailMe
     return message
 
 
-def mail_record_failure(*, raw: bytes, door: str, error: str) -> MailMessage:
+def mail_record_failure(*, raw: bytes, door: str, error: str | Reason) -> MailMessage:
     """Record (or update) a "to file" entry for a message whose processing crashed.
 
     Keyed by the message's Message-ID, else the hash of its bytes, so that a
