@@ -120,3 +120,21 @@ def _pdf_of(raw: bytes) -> bytes:
     message = BytesParser(policy=policy.default).parsebytes(raw)
     [part] = [p for p in message.iter_attachments() if p.get_content_type() == "application/pdf"]
     return part.get_content()
+
+
+def test_a_new_version_of_a_mail_attachment_stays_hidden_from_read_only(
+    api_client, attachment, reader, staff_user
+):
+    newer = services.document_create(
+        by=staff_user,
+        file=ContentFile(_pdf_of(corpus("outlook_fr_forward.eml")) + b"\n% v2\n", name="v2.pdf"),
+        title="Note conceptuelle, v2",
+        previous_version=attachment,
+    )
+
+    api_client.force_authenticate(reader)
+    assert api_client.get("/api/v1/documents/").data["results"] == []
+    assert api_client.get(f"/api/v1/documents/{newer.pk}/download/").status_code == 404
+    api_client.force_authenticate(staff_user)
+    rows = api_client.get("/api/v1/documents/").data["results"]
+    assert {row["id"] for row in rows} == {attachment.pk, newer.pk}

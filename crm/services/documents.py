@@ -43,6 +43,14 @@ def document_create(
     document.file = file
     document.full_clean(exclude=["file"])
     save_with_history(document, by=by)
+    if document.previous_version is not None:
+        # A new version of a mail's attachment is as private as the file it
+        # replaces (Document.objects.visible_to): it joins the same messages.
+        document.mail_messages.add(
+            *document.previous_version.mail_messages.filter(
+                interaction_id=document.previous_version.interaction_id
+            )
+        )
     return document
 
 
