@@ -182,6 +182,9 @@ def test_interaction_payload(coordinator_api, staff_user):
         "mission_title": "US mission",
         "occurred_on": "2023-09-25",
         "date_precision": "day",
+        "starts_at": None,
+        "cancelled_at": None,
+        "location": None,
         "city": "Washington",
         "title": "CCA session",
         "summary": "",
@@ -1008,3 +1011,29 @@ def test_a_partial_update_answers_every_field_even_an_empty_related_name(coordin
 
     assert response.status_code == 200
     assert response.json()["organizer_name"] is None
+
+
+def test_an_interaction_takes_its_time_place_and_cancellation_through_the_api(coordinator_api):
+    organization = factories.OrganizationFactory()
+    posted = {
+        "kind": "meeting",
+        "occurred_on": "2025-11-05",
+        "starts_at": "2025-11-05T14:00:00Z",
+        "location": "Microsoft Teams",
+        "title": "Call",
+        "organizations": [organization.pk],
+    }
+
+    created = coordinator_api.post("/api/v1/interactions/", posted)
+    wrong_day = coordinator_api.post(
+        "/api/v1/interactions/", {**posted, "starts_at": "2025-11-06T09:00:00Z"}
+    )
+
+    assert created.status_code == 201, created.content
+    assert created.json()["location"] == "Microsoft Teams"
+    assert wrong_day.status_code == 400
+    assert list(wrong_day.json()) == ["starts_at"]
+    url = f"/api/v1/interactions/{created.json()['id']}/"
+    cancelled = coordinator_api.patch(url, {"cancelled_at": "2025-11-04T08:00:00Z"})
+    assert cancelled.status_code == 200, cancelled.content
+    assert Interaction.objects.get().is_cancelled

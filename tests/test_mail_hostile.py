@@ -76,7 +76,9 @@ def test_garbage_is_refused_at_the_web_doors_and_recorded_from_the_mailbox(world
 
     receipt = services.mail_receive(raw=b"\x00\xff" * 100, door="mailbox")
     assert receipt.message.status == MailMessage.Status.REFUSED
-    assert receipt.message.error_display == "This is not an e-mail message (no mail headers were found)."
+    assert receipt.message.error_display == (
+        "This is not an e-mail message (no mail headers were found)."
+    )
 
 
 def test_missing_date_and_message_id_still_gives_one_record(world):

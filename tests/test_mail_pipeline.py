@@ -140,8 +140,21 @@ def test_invitation_becomes_a_planned_meeting_at_its_time_in_lome(world):
     # 15:00 in Paris (winter time) is 14:00 in Lomé.
     assert meeting.starts_at.astimezone(LOME) == datetime(2025, 11, 5, 14, 0, tzinfo=LOME)
     assert not meeting.is_cancelled
+    assert meeting.location == "Microsoft Teams"
     assert set(meeting.staff.all()) == {world.ama}
     assert list(meeting.people.all()) == [world.jean]
+
+
+def test_an_invitation_update_moves_the_meeting_to_its_new_place(world):
+    planned = receive("invitation_request.eml").message.interaction
+    moved = corpus("invitation_update.eml").replace(
+        b"LOCATION:Microsoft Teams", b"LOCATION:Port autonome de Lom\xc3\xa9"
+    )
+
+    services.mail_receive(raw=moved, door="upload")
+
+    planned.refresh_from_db()
+    assert planned.location == "Port autonome de Lomé"
 
 
 def test_invitation_update_moves_the_planned_meeting_and_cancel_marks_it(world):
@@ -196,7 +209,9 @@ def test_sender_at_an_unknown_domain_waits_to_be_filed(world):
     message = services.mail_receive(raw=raw, door="upload").message
 
     assert message.status == MailMessage.Status.TO_FILE
-    assert message.reason_display == "No organisation on file matches the addresses of this message."
+    assert message.reason_display == (
+        "No organisation on file matches the addresses of this message."
+    )
 
 
 def test_several_organisations_wait_to_be_filed(world):

@@ -1,6 +1,7 @@
 """Staff pages: what each shows, who may act, and that every act goes through a service."""
 
-from datetime import date, timedelta
+from datetime import date, datetime, timedelta
+from zoneinfo import ZoneInfo
 
 import pytest
 import time_machine
@@ -818,6 +819,22 @@ def test_staff_log_an_interaction_with_two_follow_ups_in_one_submit(client, staf
     ]
     assert interaction.history.first().history_user == staff_user
     assert {f.history.first().history_user for f in interaction.follow_ups.all()} == {staff_user}
+
+
+def test_a_meeting_is_logged_with_its_time_in_lome_and_its_place(client, staff_user, world):
+    client.force_login(staff_user)
+
+    client.post(
+        "/interactions/new/",
+        log_data(world, staff_user, [], time="15:30", location="Ministère, salle 3"),
+    )
+
+    interaction = Interaction.objects.get(title="Call with Visa")
+    lome = ZoneInfo("Africa/Lome")
+    assert interaction.starts_at == datetime(2026, 1, 14, 15, 30, tzinfo=lome)
+    assert interaction.location == "Ministère, salle 3"
+    page = client.get(interaction.get_absolute_url()).content.decode()
+    assert "15:30" in page and "Ministère, salle 3" in page
 
 
 def test_an_error_in_one_follow_up_keeps_everything_typed_and_saves_nothing(

@@ -46,7 +46,19 @@ class InteractionAdmin(HistoryAdmin):
     readonly_fields = ["slug", "created_by", "created_at", "updated_at"]
     fieldsets = [
         (None, {"fields": ["title", "kind", "mission", "slug"]}),
-        (_("When and where"), {"fields": ["occurred_on", "date_precision", "city"]}),
+        (
+            _("When and where"),
+            {
+                "fields": [
+                    "occurred_on",
+                    "date_precision",
+                    "starts_at",
+                    "cancelled_at",
+                    "location",
+                    "city",
+                ]
+            },
+        ),
         (_("Who and what"), {"fields": ["staff"]}),  # And the inlines below.
         (_("Content"), {"fields": ["summary", "outcome", "source"]}),
         (

@@ -1,6 +1,9 @@
 """Forms of meetings: logging an interaction with its follow-ups, applying a plan to it."""
 
+from datetime import datetime
+
 from django import forms
+from django.utils import timezone
 from django.utils.translation import gettext_lazy as _
 
 from crm.forms.widgets import (
@@ -8,6 +11,7 @@ from crm.forms.widgets import (
     SearchableSelectMultiple,
     StaffChoiceField,
     StaffMultipleChoiceField,
+    TimeInput,
 )
 from crm.models import (
     DatePrecision,
@@ -32,6 +36,18 @@ class InteractionForm(forms.Form):
         label=_("Precision of the date"),
         choices=DatePrecision.choices,
         initial=DatePrecision.DAY,
+    )
+    time = forms.TimeField(
+        label=_("Time"),
+        required=False,
+        widget=TimeInput,
+        help_text=_("In Lomé's time; leave blank when not known."),
+    )
+    location = forms.CharField(
+        label=_("Place"),
+        max_length=200,
+        required=False,
+        help_text=_("A room, an address, a video link."),
     )
     city = forms.CharField(label=_("City"), max_length=100, required=False)
     mission = forms.ModelChoiceField(
@@ -69,6 +85,18 @@ class InteractionForm(forms.Form):
     outcome = forms.CharField(
         label=_("Outcome"), widget=forms.Textarea(attrs={"rows": 2}), required=False
     )
+
+    def clean(self):
+        data = super().clean()
+        # The service takes the moment (starts_at); people give a date and a time.
+        moment = data.pop("time", None)
+        day = data.get("occurred_on")
+        data["starts_at"] = (
+            timezone.make_aware(datetime.combine(day, moment), timezone.get_default_timezone())
+            if moment is not None and day is not None
+            else None
+        )
+        return data
 
 
 class FollowUpRowForm(forms.Form):

@@ -13,6 +13,15 @@ class DateInput(forms.DateInput):
         super().__init__(attrs, format="%Y-%m-%d")
 
 
+class TimeInput(forms.TimeInput):
+    """A native time picker; browsers send 24-hour HH:MM, which every locale parses."""
+
+    input_type = "time"
+
+    def __init__(self, attrs=None):
+        super().__init__(attrs, format="%H:%M")
+
+
 # What crm/static/crm/chooser.js reads: its wording, translated here.
 CHOOSER_ATTRS = {
     "data-chooser": "",

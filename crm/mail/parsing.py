@@ -435,7 +435,7 @@ def read_invitation(text: str) -> Invitation | None:
             summary=clean_line(str(event.get("SUMMARY", "")), limit=300),
             starts_at=starts_at,
             on=on,
-            location=clean_line(str(event.get("LOCATION", "")), limit=100),
+            location=clean_line(str(event.get("LOCATION", "")), limit=200),
             parties=_unique(parties),
         )
     except Exception:

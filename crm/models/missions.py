@@ -3,8 +3,10 @@
 import secrets
 
 from django.conf import settings
+from django.core.exceptions import ValidationError
 from django.db import models
 from django.urls import reverse
+from django.utils import timezone
 from django.utils.text import slugify
 from django.utils.translation import gettext_lazy as _
 from simple_history.models import HistoricalRecords
@@ -144,6 +146,14 @@ class Interaction(models.Model):
     cancelled_at = models.DateTimeField(
         _("cancelled at"), null=True, blank=True, help_text=_("A planned meeting called off.")
     )
+    # Nullable for the same reason as cancelled_at; empty and NULL both say "not known".
+    location = models.CharField(  # noqa: DJ001
+        _("place"),
+        max_length=200,
+        null=True,
+        blank=True,
+        help_text=_("Where it takes place: a room, an address, a video link."),
+    )
     title = models.CharField(_("title"), max_length=300)
     summary = models.TextField(_("summary"), blank=True)
     outcome = models.TextField(_("outcome"), blank=True)
@@ -216,6 +226,23 @@ class Interaction(models.Model):
 
     def get_absolute_url(self) -> str:
         return reverse("interaction", args=[self.slug])
+
+    def clean(self) -> None:
+        super().clean()
+        zone = timezone.get_default_timezone()
+        if (
+            self.starts_at is not None
+            and self.occurred_on is not None
+            and timezone.localtime(self.starts_at, zone).date() != self.occurred_on
+        ):
+            raise ValidationError(
+                {
+                    "starts_at": _(
+                        "The time must fall on the date of the meeting, %(date)s (in Lomé)."
+                    )
+                    % {"date": self.occurred_on.isoformat()}
+                }
+            )
 
     def natural_key(self) -> tuple[str]:
         return (self.slug,)

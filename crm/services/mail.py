@@ -332,6 +332,7 @@ def _update_invitation(message: MailMessage, earlier: MailMessage, parsed, *, by
         interaction.occurred_on = invitation.on
         interaction.starts_at = invitation.starts_at
         interaction.cancelled_at = None
+        interaction.location = invitation.location or interaction.location
         if invitation.summary:
             interaction.title = invitation.summary
         save_with_history(interaction, by=by, reason=_("Invitation updated"))
@@ -351,6 +352,7 @@ def _meeting(incoming: _Incoming, *, by) -> NewInteraction:
             "kind": Interaction.Kind.MEETING,
             "occurred_on": invitation.on,
             "starts_at": invitation.starts_at,
+            "location": invitation.location or None,
             "title": (invitation.summary or strip_subject_prefixes(parsed.subject))[:300],
         }
     else:
