@@ -31,6 +31,7 @@ from crm import roles, tallies
 from crm.agenda import GROUP_LIMIT, WAITING_TOO_LONG_DAYS, digest_groups, first_and_total
 from crm.emails import build_message, language_of, subject_line
 from crm.models import Agreement, DigestLog, FollowUp, MailMessage, Partnership, Project
+from crm.models.agreements import ENDING_SOON_DAYS
 
 logger = logging.getLogger(__name__)
 
@@ -230,8 +231,6 @@ def agreements_ending(user, *, on: date) -> list[Agreement]:
 
     Each carries ``days_left`` and ``within_near`` (30 days or fewer).
     """
-    from crm.views.sections import ENDING_SOON_DAYS
-
     near, far = ENDING_SOON_DAYS
     agreements = list(
         Agreement.objects.ending_within(far, today=on)

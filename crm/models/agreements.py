@@ -25,6 +25,10 @@ from crm.models.state_changes import (
     to_state,
 )
 
+# Agreements ending within these many days are flagged (digest, dashboard):
+# the nearer window in red, the farther one in amber.
+ENDING_SOON_DAYS = (30, 60)
+
 
 class AgreementQuerySet(models.QuerySet):
     def ending_within(self, days: int, *, today):

@@ -12,7 +12,6 @@ from django.core.exceptions import ValidationError
 from django.db.models import Prefetch
 from django.http import HttpRequest, HttpResponse
 from django.shortcuts import get_object_or_404, redirect, render
-from django.utils.text import slugify
 from django.utils.translation import gettext as _
 from django.views.decorators.http import require_GET, require_POST
 
@@ -24,6 +23,7 @@ from crm.forms import (
     PartySignatureForm,
 )
 from crm.models import Agreement, AgreementSignatory, Organization, Project
+from crm.slugs import unique_slug
 from crm.views.common import add_errors, require
 from crm.views.sections import LIST_LIMIT
 
@@ -33,17 +33,6 @@ def _get_agreement_for_user(request: HttpRequest, slug: str) -> Agreement:
     return get_object_or_404(
         Agreement.objects.select_related("owner", "source", "created_by"), slug=slug
     )
-
-
-def _unique_slug(title: str) -> str:
-    base = slugify(title)[:80] or "agreement"
-    taken = set(
-        Agreement.objects.filter(slug__startswith=base).values_list("slug", flat=True)[:1000]
-    )
-    slug, n = base, 2
-    while slug in taken:
-        slug, n = f"{base}-{n}", n + 1
-    return slug
 
 
 @login_required
@@ -59,7 +48,7 @@ def agreement_new(request: HttpRequest) -> HttpResponse:
         data = dict(form.cleaned_data)
         try:
             agreement = services.agreement_create(
-                by=request.user, slug=_unique_slug(data["title"]), **data
+                by=request.user, slug=unique_slug(Agreement, data["title"]), **data
             )
         except ValidationError as error:
             add_errors(form, error)

@@ -26,12 +26,11 @@ from crm.models import (
     Organization,
     Project,
 )
+from crm.models.agreements import ENDING_SOON_DAYS
 from crm.money import Totals, commitment_totals
 
 # Rows per list on a page; the rest is in the admin and the API.
 LIST_LIMIT = 50
-# Agreements ending within these many days are flagged (digest, dashboard).
-ENDING_SOON_DAYS = (30, 60)
 
 
 @dataclass
