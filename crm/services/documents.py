@@ -78,9 +78,11 @@ class NewDocument:
     attachments: dict[str, Any] = field(default_factory=dict)
 
 
-@transaction.atomic
+@transaction.atomic(savepoint=False)
 def documents_create_many(items: list[NewDocument]) -> list[Document | ValidationError]:
     """Keep many files as first versions in a few statements (mail attachments).
+
+    All or nothing; inside a caller's transaction, part of it (no savepoint).
 
     Checked as ``document_create`` checks them, except the database's own
     constraints, which the field checks already cover; each item's outcome

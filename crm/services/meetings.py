@@ -127,9 +127,12 @@ def _link(entries: list[NewInteraction]) -> None:
             through.objects.bulk_create(rows)
 
 
-@transaction.atomic
+@transaction.atomic(savepoint=False)
 def interactions_record(entries: list[NewInteraction]) -> list[Interaction]:
     """Record many new interactions with their participants in a few statements (mail filing).
+
+    All or nothing; inside a caller's transaction, part of it (no savepoint of
+    its own: the caller's rolls it back).
 
     Each interaction carries who records it (``created_by``, also its history
     row's user). Its fields are checked against the model's rules as
