@@ -4,6 +4,8 @@ A batch gives each message the outcome ``mail_receive`` would give it alone,
 in a number of statements that does not grow with the number of messages.
 """
 
+from email.message import EmailMessage
+
 import pytest
 from django.db import connection
 from django.test.utils import CaptureQueriesContext
@@ -36,6 +38,22 @@ def reply(number: int, *, sender: bytes = b"Mary Test <mary.test@visa.com>") -> 
         .replace(b"APPLE-REPLY", b"BATCH-%d" % number)
         .replace(b"Pilot timeline", b"Pilot timeline %d" % number)
     )
+
+
+def forward_with_its_own_pdf(number: int) -> bytes:
+    """A note from Jean (on file, at Mastercard), with a PDF of its own."""
+    message = EmailMessage()
+    message["From"] = "Jean Test <jean.test@mastercard.com>"
+    message["To"] = "Ama Mensah <ama.mensah@mcc-togo.example>"
+    message["Subject"] = f"Note conceptuelle {number}"
+    message["Date"] = "Tue, 14 Oct 2025 09:00:00 +0000"
+    message["Message-ID"] = f"<note-{number}@mastercard.com>"
+    message.set_content("Bonjour Ama,\n\nVoici la note.\n")
+    pdf = b"%PDF-1.4\n% note " + str(number).encode() + b"\n%%EOF\n"
+    message.add_attachment(
+        pdf, maintype="application", subtype="pdf", filename=f"note-{number}.pdf"
+    )
+    return message.as_bytes()
 
 
 def test_each_message_of_a_batch_gets_the_outcome_it_would_get_alone(world, staff_user):
@@ -137,9 +155,14 @@ def _statements(raws: list[bytes]) -> int:
 
 def test_a_batch_costs_the_same_statements_whatever_its_number_of_messages(world):
     def mixed(start: int, count: int) -> list[bytes]:
-        # Filed replies from Mary, and replies from a newcomer, which wait.
+        # Filed replies from Mary, replies from a newcomer, which wait, and
+        # forwards of Jean's note, each with a PDF of its own.
         return [
-            reply(n, sender=b"Nadia Test <nadia.test@visa.com>") if n % 3 == 0 else reply(n)
+            reply(n, sender=b"Nadia Test <nadia.test@visa.com>")
+            if n % 3 == 0
+            else reply(n)
+            if n % 3 == 1
+            else forward_with_its_own_pdf(n)
             for n in range(start, start + count)
         ]
 
@@ -148,3 +171,4 @@ def test_a_batch_costs_the_same_statements_whatever_its_number_of_messages(world
 
     assert many == few
     assert MailMessage.objects.filter(status=MailMessage.Status.FILED).count() == 2 + 13
+    assert Document.objects.count() == 1 + 7

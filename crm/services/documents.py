@@ -95,8 +95,12 @@ def documents_create_many(items: list[NewDocument]) -> list[Document | Validatio
             document = _checked_document(
                 by=item.by, file=item.file, title=item.title, **item.attachments
             )
+            # What it is attached to is the caller's, just read or made: asking
+            # the database whether each exists would cost a query per document.
             document.full_clean(
-                exclude=["file"], validate_unique=False, validate_constraints=False
+                exclude=["file", *item.attachments],
+                validate_unique=False,
+                validate_constraints=False,
             )
         except ValidationError as error:
             outcomes.append(error)
