@@ -104,7 +104,7 @@ class ContactImportMixin:
                 form.add_error("file", str(error))
             else:
                 context["result"] = result
-                if not result.errors:
+                if not result.error_count:
                     pending = PendingImport.objects.create(
                         user=request.user,
                         kind=self.import_kind,
@@ -151,7 +151,7 @@ class ContactImportMixin:
         if error is not None:
             self.message_user(request, error, messages.ERROR)
             return redirect(request.path)
-        if result.errors:
+        if result.error_count:
             # The data changed since the preview; show what is wrong now.
             context["result"] = result
             return TemplateResponse(request, "admin/crm/import.html", context)

@@ -37,6 +37,7 @@ from crm.importing.base import (
     PERSON_COLUMNS,
 )
 from crm.importing.checking import RowError, row_errors
+from crm.importing.keys import FileKeys
 from crm.importing.planning import Lookups, PlannedRow, plan_row
 from crm.importing.reading import (
     ADMIN_MAX_ROWS,
@@ -69,6 +70,9 @@ __all__ = [
 ]
 
 PREVIEW_ROWS = 100
+# A file of a million wrong rows has millions of errors: the first ones are
+# kept (and shown), the rest only counted, so memory stays bounded.
+ERRORS_KEPT = 1000
 # Rows checked and written together: a few statements per chunk, not per row.
 CHUNK_ROWS = 2000
 
@@ -83,13 +87,23 @@ class ImportResult:
     unchanged: int = 0
     affiliations_created: int = 0
     affiliations_updated: int = 0
+    # The first ERRORS_KEPT errors, in file order, and how many there were.
     errors: list[RowError] = field(default_factory=list)
+    error_count: int = 0
     # (row number, action, natural key) of the first rows, for the admin's preview.
     preview: list[tuple[int, str, str]] = field(default_factory=list)
 
     @property
     def saved(self) -> bool:
-        return not self.errors and not self.dry_run
+        return not self.error_count and not self.dry_run
+
+    @property
+    def errors_not_kept(self) -> int:
+        return self.error_count - len(self.errors)
+
+    def add_errors(self, errors: list[RowError]) -> None:
+        self.error_count += len(errors)
+        self.errors.extend(errors[: max(ERRORS_KEPT - len(self.errors), 0)])
 
 
 def _count(result: ImportResult, written: list[PlannedRow]) -> None:
@@ -103,17 +117,20 @@ def _count(result: ImportResult, written: list[PlannedRow]) -> None:
             result.preview.append((row.number, row.action, row.slug))
 
 
-def _import_chunk(kind: str, chunk, result: ImportResult, seen: dict, *, by) -> None:
+def _import_chunk(kind: str, chunk, result: ImportResult, keys: FileKeys, *, by) -> None:
     lookups = Lookups.read(kind, chunk)
+    first_rows = keys.first_rows((number, values.get("slug", "")) for number, values in chunk)
     planned = []
+    errors = []
     for number, values in chunk:
         result.rows += 1
         try:
-            planned.append(plan_row(kind, number, values, lookups, seen))
+            planned.append(plan_row(kind, number, values, lookups, first_rows))
         except ValidationError as error:
-            result.errors.extend(row_errors(number, error))
+            errors.extend(row_errors(number, error))
     written, refused = write_rows(kind, planned, by=by)
-    result.errors.extend(refused)
+    # Rows refused by the database come after the chunk's own, in file order.
+    result.add_errors(sorted(errors + refused, key=lambda error: error.row))
     _count(result, written)
     # The preview lists rows in file order even when a half was retried.
     result.preview.sort()
@@ -149,13 +166,12 @@ def import_contacts(
         )
     check_headers(headers, kind)
     result = ImportResult(kind=kind, dry_run=dry_run)
-    seen: dict[str, int] = {}  # slug -> first row: a key twice in one file is refused.
-    with transaction.atomic():
+    with transaction.atomic(), FileKeys() as keys:
         while chunk := list(islice(rows, CHUNK_ROWS)):
-            _import_chunk(kind, chunk, result, seen, by=by)
+            _import_chunk(kind, chunk, result, keys, by=by)
             if progress is not None:
                 for number, _values in chunk:
                     progress(number)
-        if result.errors or dry_run:
+        if result.error_count or dry_run:
             transaction.set_rollback(True)
     return result

@@ -146,11 +146,12 @@ def _broken_rule(kind: str, instance, lookups: Lookups) -> str | None:
 
 
 def plan_row(
-    kind: str, number: int, values: dict[str, str], lookups: Lookups, seen: dict[str, int]
+    kind: str, number: int, values: dict[str, str], lookups: Lookups, first_rows: dict[str, int]
 ) -> PlannedRow:
     """Check one row against the chunk's lookups; raise ValidationError naming its fields.
 
-    ``seen`` maps each slug to the first row that has it, across the file's chunks.
+    ``first_rows`` gives, for each slug of the chunk, the first row of the file
+    that has it (``FileKeys.first_rows``).
     """
     model, columns = (
         (Organization, ORGANIZATION_COLUMNS) if kind == ORGANIZATIONS else (Person, PERSON_COLUMNS)
@@ -159,7 +160,7 @@ def plan_row(
     slug = values.get("slug", "")
     if not slug:
         raise ValidationError({"slug": _("Give the record's key (slug).")})
-    first = seen.setdefault(slug, number)
+    first = first_rows.get(slug, number)
     if first != number:
         raise ValidationError(
             {

@@ -18,12 +18,18 @@ from openpyxl import load_workbook
 from openpyxl.utils.exceptions import InvalidFileException
 
 from crm.importing.base import COLUMNS, ORGANIZATIONS, PEOPLE, excerpt
+from crm.importing.checking import MAX_CELL_CHARS
 
 # Hostile files. The admin's uploads are at most 20 MB (crm/admin/contact_import.py)
 # and ADMIN_MAX_ROWS rows; the import_contacts command takes up to MAX_ROWS.
 MAX_ROWS = 1_000_000
 ADMIN_MAX_ROWS = 10_000
 MAX_COLUMNS = 50
+# A CSV row (a record, which may span lines inside quotes) is read at most this
+# many characters at a time: its cells at their longest, their quotes and
+# commas. Without it the csv module reads a record whole, however long: a 100 MB
+# single-line file took the import to 850 MB of memory (issue 17).
+MAX_ROW_CHARS = MAX_COLUMNS * (MAX_CELL_CHARS + 3)
 # An XLSX is a zip of XML files. Before openpyxl reads one, every entry's
 # declared size (which zipfile enforces while inflating) and compression ratio
 # are checked: a sheet is streamed, but the shared strings and styles are held
@@ -158,6 +164,41 @@ def _check_size(rows: int, columns: int, *, max_rows: int) -> None:
         )
 
 
+def _csv_records(text) -> Iterator[list[str]]:
+    """Yield the records of a CSV text, refusing one too long as soon as it is.
+
+    The csv module pulls lines from ``lines()`` only until a record is
+    complete, so the characters counted there are those of the current record.
+    """
+    record = 1  # Row numbers as spreadsheets count them: the header is row 1.
+    pending = 0  # Characters read of the current record.
+
+    def lines() -> Iterator[str]:
+        nonlocal pending
+        # readline() with a limit never holds more than the record may have.
+        while line := text.readline(MAX_ROW_CHARS - pending + 1):
+            pending += len(line)
+            if pending > MAX_ROW_CHARS:
+                raise ImportFileError(
+                    _(
+                        "Row %(row)d is longer than %(limit)s characters: a row holds at "
+                        "most %(columns)d cells of %(cell)s characters."
+                    )
+                    % {
+                        "row": record,
+                        "limit": f"{MAX_ROW_CHARS:,}",
+                        "columns": MAX_COLUMNS,
+                        "cell": f"{MAX_CELL_CHARS:,}",
+                    }
+                )
+            yield line
+
+    for values in csv.reader(lines()):
+        yield values
+        record += 1
+        pending = 0
+
+
 def too_many_rows(max_rows: int) -> str:
     if max_rows < MAX_ROWS:
         return _(
@@ -181,9 +222,9 @@ def read_rows(
     try:
         if suffix == ".csv":
             text = io.TextIOWrapper(file, encoding="utf-8-sig", newline="")
-            reader = csv.reader(text)
-            header_row = next(reader, None)
-            rows = (values for values in reader)
+            records = _csv_records(text)
+            header_row = next(records, None)
+            rows = records
         elif suffix == ".xlsx":
             check_xlsx(file, max_rows=max_rows)
             try:
@@ -212,6 +253,15 @@ def read_rows(
             for number, values in enumerate(rows, start=2):
                 if number > max_rows + 1:
                     raise ImportFileError(too_many_rows(max_rows))
+                # Empty cells past the last column are common (a spreadsheet's
+                # formatting); a value there is not.
+                if len(values) > MAX_COLUMNS and any(
+                    value not in (None, "") for value in values[MAX_COLUMNS:]
+                ):
+                    raise ImportFileError(
+                        _("Row %(row)d has %(columns)d columns; an import has at most %(limit)d.")
+                        % {"row": number, "columns": len(values), "limit": MAX_COLUMNS}
+                    )
                 cells = [_cell_text(value) for value in values]
                 if not any(cells):
                     continue  # Blank lines, common at the end of spreadsheets.

@@ -78,13 +78,13 @@ class Command(BaseCommand):
             # A clean message, no traceback: the file, not the program, is wrong.
             raise CommandError(f"{file.name}: {error}") from error
         progress.finish()
-        if result.errors:
+        if result.error_count:
             shown = "\n".join(f"  {error}" for error in result.errors[:MAX_ERRORS_SHOWN])
-            more = len(result.errors) - MAX_ERRORS_SHOWN
+            more = result.error_count - min(len(result.errors), MAX_ERRORS_SHOWN)
             if more > 0:
                 shown += f"\n  … and {more} more."
             raise CommandError(
-                f"{file.name}: {len(result.errors)} error(s); nothing was imported.\n{shown}"
+                f"{file.name}: {result.error_count} error(s); nothing was imported.\n{shown}"
             )
         summary = (
             f"{result.rows} rows of {result.kind}: {result.created} created, "

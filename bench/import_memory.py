@@ -1,0 +1,179 @@
+"""`make bench-imports`: the peak memory of `import_contacts --dry-run` (issue 17).
+
+Each file is written to a scratch directory, then imported by
+``manage.py import_contacts FILE --dry-run --no-progress`` in a child process,
+whose peak resident set size is read from the kernel (``os.wait4``'s
+``ru_maxrss``): what the operating system had to give the import, Python,
+Django and the database driver included. The files:
+
+- ``--rows`` organisations as CSV (every column filled, as
+  bench/export_vs_copy.py writes them);
+- the same rows as XLSX, and the largest XLSX sheet the import takes
+  (``MAX_SHEET_BYTES`` unpacked);
+- a CSV of ``--line-mb`` megabytes on one line after its header (the hostile
+  file of the issue);
+- ``--rows`` rows that are all wrong (every row an error).
+
+It needs a migrated database (``DATABASE_URL``, or the SQLite file), and
+writes nothing to it: every import is a dry run.
+
+    python bench/import_memory.py --rows 1000000 --write docs/import_memory.md
+"""
+
+import argparse
+import csv
+import os
+import subprocess
+import sys
+import tempfile
+import time
+from pathlib import Path
+
+import xlsxwriter
+
+ROOT = Path(__file__).resolve().parent.parent
+sys.path.insert(0, str(ROOT))
+
+COLUMNS = ["slug", "name", "short_name", "kind", "country", "city", "website", "description"]
+COLUMNS += ["is_identified", "needs_verification", "verification_note"]
+
+
+def organization(n: int, *, wrong: bool = False) -> list[str]:
+    flagged = n % 10 == 0
+    return [
+        f"imported-{n}",
+        f"Imported organisation {n}",
+        f"IO{n}",
+        "not-a-kind" if wrong else ("company", "university", "investor")[n % 3],
+        "US" if n % 2 else "TG",
+        "Washington" if n % 2 else "Lomé",
+        f"https://org{n}.example.org",
+        f"Organisation {n}, met during the mission.",
+        "true",
+        "true" if flagged else "false",
+        "Name as printed in the source." if flagged else "",
+    ]
+
+
+def write_csv(path: Path, rows: int, *, wrong: bool = False) -> Path:
+    with path.open("w", newline="", encoding="utf-8") as file:
+        writer = csv.writer(file)
+        writer.writerow(COLUMNS)
+        for n in range(rows):
+            writer.writerow(organization(n, wrong=wrong))
+    return path
+
+
+def write_xlsx(path: Path, rows: int) -> Path:
+    # XlsxWriter writes shared strings by default, as Excel does; constant_memory
+    # writes inline strings. Excel's own files use shared strings.
+    workbook = xlsxwriter.Workbook(str(path), {"constant_memory": True})
+    sheet = workbook.add_worksheet()
+    sheet.write_row(0, 0, COLUMNS)
+    for n in range(rows):
+        # write_string: text as typed (write_row would turn the URLs into links).
+        for column, value in enumerate(organization(n)):
+            sheet.write_string(n + 1, column, value)
+    workbook.close()
+    return path
+
+
+def write_long_line(path: Path, megabytes: int) -> Path:
+    with path.open("w", encoding="utf-8") as file:
+        file.write(",".join(COLUMNS) + "\n")
+        block = "x," * (1024 * 1024 // 2)
+        for _ in range(megabytes):
+            file.write(block)
+        file.write("\n")
+    return path
+
+
+def largest_xlsx_rows() -> int:
+    """How many rows of ``organization`` fill the largest sheet the import takes."""
+    from crm.importing.reading import MAX_SHEET_BYTES
+
+    # One row of inline strings in the sheet's XML, as constant_memory writes it.
+    row = organization(500_000)
+    cells = sum(
+        len(f'<c r="AA1000000" t="inlineStr"><is><t>{value}</t></is></c>') for value in row
+    )
+    return int(MAX_SHEET_BYTES * 0.95) // (
+        cells + len('<row r="1000000" spans="1:11">' + "</row>")
+    )
+
+
+def peak_of_import(path: Path) -> dict:
+    """Run the dry run in a child process; return its peak RSS, time and outcome."""
+    started = time.perf_counter()
+    with tempfile.TemporaryFile("w+", encoding="utf-8") as output:
+        command = [sys.executable, str(ROOT / "manage.py"), "import_contacts", str(path)]
+        process = subprocess.Popen(
+            [*command, "--dry-run", "--no-progress"],
+            stdout=output,
+            stderr=subprocess.STDOUT,
+        )
+        # wait4, not Popen.wait: it gives this child's own resource usage.
+        _pid, status, usage = os.wait4(process.pid, 0)
+        process.returncode = os.waitstatus_to_exitcode(status)
+        output.seek(0)
+        # The command's own words: its last line (its logging comes first).
+        said = [line for line in output.read().splitlines() if line.strip()][-1:]
+    return {
+        "peak_mib": usage.ru_maxrss / 1024,  # Linux reports KiB.
+        "seconds": time.perf_counter() - started,
+        "exit": process.returncode,
+        "says": said[0][:200] if said else "",
+    }
+
+
+def main() -> None:
+    parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
+    parser.add_argument("--rows", type=int, default=1_000_000)
+    parser.add_argument("--line-mb", type=int, default=100)
+    parser.add_argument("--write", type=Path, help="write the table there (Markdown)")
+    options = parser.parse_args()
+
+    os.environ.setdefault("DJANGO_SETTINGS_MODULE", "crm.settings")
+    import django
+
+    django.setup()
+
+    with tempfile.TemporaryDirectory(prefix="crm-import-memory-") as scratch:
+        directory = Path(scratch)
+        largest = largest_xlsx_rows()
+        files = [
+            (f"CSV, {options.rows:,} rows", write_csv(directory / "rows.csv", options.rows)),
+            (
+                f"CSV, {options.rows:,} rows, every row wrong",
+                write_csv(directory / "wrong.csv", options.rows, wrong=True),
+            ),
+            (
+                f"CSV, one line of {options.line_mb} MB",
+                write_long_line(directory / "line.csv", options.line_mb),
+            ),
+            (
+                f"XLSX, {largest:,} rows (the largest sheet taken)",
+                write_xlsx(directory / "largest.xlsx", largest),
+            ),
+            (f"XLSX, {options.rows:,} rows", write_xlsx(directory / "rows.xlsx", options.rows)),
+        ]
+        lines = [
+            "| file | size on disk | peak RSS | time | outcome |",
+            "|---|---|---|---|---|",
+        ]
+        for label, path in files:
+            figure = peak_of_import(path)
+            size = path.stat().st_size / (1024 * 1024)
+            outcome = "read" if figure["exit"] == 0 else "refused"
+            line = (
+                f"| {label} | {size:,.1f} MiB | {figure['peak_mib']:,.0f} MiB "
+                f"| {figure['seconds']:,.1f} s | {outcome}: {figure['says']} |"
+            )
+            print(line, flush=True)
+            lines.append(line)
+    if options.write:
+        options.write.write_text("\n".join(lines) + "\n", encoding="utf-8")
+
+
+if __name__ == "__main__":
+    main()

@@ -1,0 +1,174 @@
+"""An import's memory stays bounded whatever the file: long rows, many errors, many keys.
+
+The peak memory of whole files (a million rows, a 100 MB line) is measured by
+bench/import_memory.py (docs/performance.md); these tests hold the rules that
+keep it bounded.
+"""
+
+import io
+
+import pytest
+from django.conf import settings
+from django.core.management import CommandError, call_command
+from django.urls import reverse
+from django.utils import translation
+
+from crm import importing
+from crm.importing import ImportFileError, import_contacts
+from crm.importing.keys import FileKeys
+from crm.importing.reading import MAX_COLUMNS, MAX_ROW_CHARS
+from crm.models import Organization
+
+pytestmark = pytest.mark.django_db
+
+HEADER = b"slug,name,kind\n"
+
+
+@pytest.fixture(autouse=True)
+def in_english():
+    with translation.override("en"):
+        yield
+
+
+class Endless(io.RawIOBase):
+    """A file of ``head`` then ``filler`` repeated up to ``size``, counting the bytes read.
+
+    Far larger than a row may be, and large enough that reading it whole shows.
+    """
+
+    def __init__(self, head: bytes, filler: bytes, size: int = 16 * 1024 * 1024):
+        self.head, self.filler, self.size, self.read_bytes = head, filler, size, 0
+
+    def readable(self) -> bool:
+        return True
+
+    def readinto(self, buffer) -> int:
+        size = min(len(buffer), self.size - self.read_bytes)
+        if size <= 0:
+            return 0
+        if self.read_bytes < len(self.head):
+            data = self.head[self.read_bytes : self.read_bytes + size]
+        else:
+            # The filler goes on where the last read stopped.
+            start = (self.read_bytes - len(self.head)) % len(self.filler)
+            data = (self.filler * (size // len(self.filler) + 2))[start : start + size]
+        buffer[: len(data)] = data
+        self.read_bytes += len(data)
+        return len(data)
+
+
+def run(file, name: str = "contacts.csv", **kwargs):
+    return import_contacts(file, filename=name, dry_run=True, **kwargs)
+
+
+def test_a_csv_line_longer_than_a_row_may_be_is_refused_before_it_is_read_whole():
+    # Before: the csv module read the whole line first (a 100 MB line took the
+    # import to 850 MB).
+    endless = Endless(HEADER, b"x,")
+
+    with pytest.raises(ImportFileError, match=r"Row 2 is longer than [\d,]+ characters"):
+        run(io.BufferedReader(endless))
+
+    assert endless.read_bytes < 2 * MAX_ROW_CHARS
+
+
+def test_a_quoted_cell_spanning_many_short_lines_is_bounded_too():
+    # Each line is short; the record they make is not.
+    # Each cell is short too (the csv module limits a cell's size, not a row's).
+    endless = Endless(HEADER + b"visa,", b'"a cell over\ntwo lines",')
+
+    with pytest.raises(ImportFileError, match="Row 2 is longer than"):
+        run(io.BufferedReader(endless))
+
+    assert endless.read_bytes < 2 * MAX_ROW_CHARS
+
+
+def test_long_rows_are_counted_each_on_its_own():
+    # Many rows, each well within the limit, that together far exceed it.
+    cell = "d" * 9_000
+    rows = "".join(f"org-{n},Org {n},company,{cell}\n" for n in range(100))
+    content = "slug,name,kind,description\n" + rows
+
+    result = run(io.BytesIO(content.encode()))
+
+    assert result.error_count == 0
+    assert result.rows == 100
+
+
+def test_a_row_with_a_value_past_the_fiftieth_column_is_refused_naming_it():
+    wide = "visa,Visa,company" + "," * (MAX_COLUMNS - 3) + ",surprise\n"
+
+    with pytest.raises(ImportFileError, match=r"Row 3 has 51 columns; an import has at most 50"):
+        run(io.BytesIO(HEADER + b"mastercard,Mastercard,company\n" + wide.encode()))
+
+
+def test_empty_cells_past_the_last_column_are_not_an_error():
+    trailing = "visa,Visa,company" + "," * 80 + "\n"
+
+    result = run(io.BytesIO(HEADER + trailing.encode()))
+
+    assert result.error_count == 0
+    assert result.created == 1
+
+
+def test_only_the_first_thousand_errors_are_kept_but_all_are_counted():
+    rows = b"".join(b"org-%d,Org %d,not-a-kind\n" % (n, n) for n in range(1_500))
+
+    result = run(io.BytesIO(HEADER + rows))
+
+    assert result.error_count == 1_500
+    assert len(result.errors) == importing.ERRORS_KEPT == 1_000
+    assert result.errors_not_kept == 500
+    assert [error.row for error in result.errors[:2]] == [2, 3]
+    assert not result.saved
+
+
+def test_the_command_says_how_many_errors_there_were_not_how_many_were_kept(tmp_path):
+    path = tmp_path / "wrong.csv"
+    rows = b"".join(b"org-%d,Org %d,not-a-kind\n" % (n, n) for n in range(1_200))
+    path.write_bytes(HEADER + rows)
+
+    with pytest.raises(CommandError) as refused:
+        call_command("import_contacts", str(path), "--no-progress")
+
+    assert "1200 error(s); nothing was imported" in str(refused.value)
+    assert "… and 1150 more." in str(refused.value)
+    assert not Organization.objects.filter(slug__startswith="org-").exists()
+
+
+def test_the_admin_says_how_many_errors_it_does_not_list(client, coordinator):
+    rows = b"".join(b"org-%d,Org %d,not-a-kind\n" % (n, n) for n in range(1_003))
+    client.force_login(coordinator)
+    client.cookies[settings.LANGUAGE_COOKIE_NAME] = "en"
+    upload = io.BytesIO(HEADER + rows)
+    upload.name = "wrong.csv"
+
+    response = client.post(reverse("admin:crm_organization_import"), {"file": upload})
+
+    assert response.status_code == 200
+    assert response.content.count(b"<li>row ") == 1_000
+    assert "… and 3 more errors, not listed" in response.content.decode()
+
+
+def test_a_key_repeated_in_a_later_chunk_names_its_first_row(monkeypatch):
+    monkeypatch.setattr(importing, "CHUNK_ROWS", 2)
+    rows = b"visa,Visa,company\nmastercard,Mastercard,company\nstanford,Stanford,company\n"
+    rows += b"visa,Visa again,company\n"
+
+    result = run(io.BytesIO(HEADER + rows))
+
+    assert [str(error) for error in result.errors] == [
+        "row 5, slug: The key “visa” is already in row 2 of this file."
+    ]
+
+
+def test_file_keys_remember_the_first_row_of_each_key_across_calls():
+    with FileKeys() as keys:
+        assert keys.first_rows([(2, "visa"), (3, "mastercard"), (4, "visa")]) == {
+            "visa": 2,
+            "mastercard": 3,
+        }
+        assert keys.first_rows([(5, "stanford"), (6, "mastercard"), (7, "")]) == {
+            "stanford": 5,
+            "mastercard": 3,
+        }
