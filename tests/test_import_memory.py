@@ -7,6 +7,7 @@ keep it bounded.
 
 import io
 
+import openpyxl
 import pytest
 from django.conf import settings
 from django.core.management import CommandError, call_command
@@ -172,3 +173,26 @@ def test_file_keys_remember_the_first_row_of_each_key_across_calls():
             "stanford": 5,
             "mastercard": 3,
         }
+
+
+def test_an_xlsx_sheet_too_large_to_read_says_so_and_sends_to_csv(monkeypatch):
+    # A large sheet that is not a bomb (it packs as text packs); before, it was
+    # refused as one ("unpacks to far more than it weighs").
+    monkeypatch.setattr(importing.reading, "MAX_SHEET_BYTES", 1024 * 1024)
+    workbook = openpyxl.Workbook(write_only=True)
+    sheet = workbook.create_sheet()
+    sheet.append(["slug", "name", "kind", "description"])
+    for n in range(20_000):
+        sheet.append([f"org-{n}", f"Organisation {n}", "company", f"Met on day {n * 7919}."])
+    content = io.BytesIO()
+    workbook.save(content)
+
+    with pytest.raises(ImportFileError) as refused:
+        run(io.BytesIO(content.getvalue()), "large.xlsx")
+
+    message = str(refused.value)
+    assert "too large to import" in message
+    assert "at most 1 MB of it (a sheet of about 80,000 rows" in message
+    assert "Save it as “CSV UTF-8” and import it with the import_contacts command" in message
+    assert "1,000,000 rows" in message
+    assert "far more than it weighs" not in message

@@ -39,10 +39,10 @@ class FileKeys:
         # SQLite takes at most 32,766 parameters in one statement.
         for start in range(0, len(keys), 10_000):
             part = keys[start : start + 10_000]
-            marks = ",".join("?" * len(part))
+            marks = ",".join("?" * len(part))  # Placeholders only: the keys are parameters.
             found.update(
                 self._database.execute(
-                    f"SELECT key, row FROM first_row WHERE key IN ({marks})",  # noqa: S608
+                    f"SELECT key, row FROM first_row WHERE key IN ({marks})",
                     part,
                 )
             )

@@ -38,6 +38,10 @@ MAX_ROW_CHARS = MAX_COLUMNS * (MAX_CELL_CHARS + 3)
 MAX_SHEET_BYTES = 64 * 1024 * 1024
 MAX_OTHER_ENTRY_BYTES = 16 * 1024 * 1024
 MAX_RATIO = 100
+# What a 64 MB sheet holds: about 80,000 rows with every organisation column
+# filled (bench/import_memory.py writes the largest such sheet and measures its
+# import); the command reads a million rows only from CSV.
+SHEET_ROWS_ABOUT = 80_000
 
 
 class ImportFileError(Exception):
@@ -105,7 +109,25 @@ def check_xlsx(file, *, max_rows: int) -> int | None:
                 sheet = info.filename.startswith("xl/worksheets/")
                 limit = MAX_SHEET_BYTES if sheet else MAX_OTHER_ENTRY_BYTES
                 ratio = info.file_size / max(info.compress_size, 1)
-                if info.file_size > limit or (info.file_size > 1024 * 1024 and ratio > MAX_RATIO):
+                bomb = info.file_size > 1024 * 1024 and ratio > MAX_RATIO
+                if info.file_size > limit and not bomb:
+                    raise ImportFileError(
+                        _(
+                            "This XLSX file is too large to import: %(entry)s unpacks to "
+                            "%(size)d MB, and an import reads at most %(limit)d MB of it "
+                            "(a sheet of about %(rows)s rows with every column filled). Save "
+                            "it as “CSV UTF-8” and import it with the import_contacts command, "
+                            "which reads CSV files of up to %(max)s rows."
+                        )
+                        % {
+                            "entry": excerpt(info.filename),
+                            "size": info.file_size // (1024 * 1024),
+                            "limit": limit // (1024 * 1024),
+                            "rows": f"{SHEET_ROWS_ABOUT:,}",
+                            "max": f"{MAX_ROWS:,}",
+                        }
+                    )
+                if bomb:
                     raise ImportFileError(
                         _(
                             "This XLSX file unpacks to far more than it weighs "
