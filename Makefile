@@ -14,7 +14,7 @@ RUN_ENV := DJANGO_DEBUG=$${DJANGO_DEBUG:-1} CRM_BASE_URL=$${CRM_BASE_URL:-http:/
 # Tests need a secret key but no real one.
 TEST_ENV := DJANGO_SECRET_KEY=$${DJANGO_SECRET_KEY:-tests-only-not-a-secret}
 
-.PHONY: run test lint format check messages install install-dev clean bench bench-smoke bench-mail
+.PHONY: run test lint format check messages install install-dev clean bench bench-smoke bench-mail bench-imports
 
 $(BIN)/python:
 	$(PYTHON) -m venv $(VENV)
@@ -75,6 +75,8 @@ bench-smoke: install-dev
 	$(TEST_ENV) DATABASE_URL=$(BENCH_SERVER)/$(BENCH_DATABASE)_smoke DJANGO_DEBUG=0 $(BIN)/python bench/run.py \
 		--sizes 100,300 --runs 1 --xlsx-rows 50 --import-rows 50 --http-seconds 1 \
 		--mail-messages 20 --mail-runs 1
+	$(TEST_ENV) DATABASE_URL=$(BENCH_SERVER)/$(BENCH_DATABASE)_smoke DJANGO_DEBUG=0 $(BIN)/python \
+		bench/import_memory.py --rows 50 --line-mb 1 --smoke
 
 # The mail filing rate alone (issue 18): no follow-ups needed, a database of its
 # own; rewrites only the "Mail filing" section of docs/benchmarks.md.
@@ -84,6 +86,14 @@ bench-mail: install-dev
 	psql "$(BENCH_SERVER)/postgres" -qc "CREATE DATABASE $(BENCH_MAIL_DATABASE)" 2>/dev/null || true
 	$(TEST_ENV) DATABASE_URL=$(BENCH_SERVER)/$(BENCH_MAIL_DATABASE) DJANGO_DEBUG=0 $(BIN)/python \
 		bench/run.py --only mail --write docs/benchmarks.md $(BENCH_ARGS)
+
+# The peak memory of import_contacts on a million rows (issue 17): a few minutes.
+BENCH_IMPORTS_DATABASE ?= crm_bench_imports
+bench-imports: install-dev
+	psql "$(BENCH_SERVER)/postgres" -qc "CREATE DATABASE $(BENCH_IMPORTS_DATABASE)" 2>/dev/null || true
+	$(TEST_ENV) DATABASE_URL=$(BENCH_SERVER)/$(BENCH_IMPORTS_DATABASE) $(MANAGE) migrate -v0
+	$(TEST_ENV) DATABASE_URL=$(BENCH_SERVER)/$(BENCH_IMPORTS_DATABASE) DJANGO_DEBUG=0 $(BIN)/python \
+		bench/import_memory.py --rows 1000000 --line-mb 100 --write docs/import_memory.md
 
 clean:
 	rm -rf $(VENV) .pytest_cache .ruff_cache staticfiles
