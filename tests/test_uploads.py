@@ -9,16 +9,20 @@ place before it).
 import io
 
 import pytest
+from django.core.files.base import ContentFile
 from django.core.files.uploadedfile import SimpleUploadedFile
 from django.test import Client
 from django.urls import reverse
 
-from crm.models import PendingImport
+from crm import services
+from crm.models import Document, PendingImport
+from tests import factories
 
 pytestmark = pytest.mark.django_db
 
 MiB = 1024 * 1024
 BOUNDARY = "crm-test-boundary"
+PDF = b"%PDF-1.7\n1 0 obj << >> endobj\ntrailer << >>\n%%EOF\n"
 ORGS = "slug,name,kind,country,is_identified\nvisa,Visa,payment_network,US,true\n"
 
 
@@ -155,3 +159,95 @@ def test_a_small_import_with_its_token_is_previewed(coordinator):
     assert response.status_code == 200
     assert response.context["result"].created == 1
     assert PendingImport.objects.count() == 1
+
+
+# Documents: CRM_DOCUMENT_MAX_BYTES, on the add form and the change form.
+
+
+@pytest.fixture
+def organization():
+    return factories.OrganizationFactory()
+
+
+def test_a_document_over_the_limit_is_refused_from_its_length_before_it_is_read(
+    coordinator, organization
+):
+    client = csrf_client(coordinator)
+    body = CountingBody(60 * MiB, name="big.pdf")
+
+    response = post_body(client, reverse("admin:crm_document_add"), body)
+
+    assert response.status_code == 413
+    assert body.position < MiB
+    message = "The file is larger than the limit of 20.0\xa0MB."
+    assert response.context["too_large"] == message
+    assert message in response.text
+    assert reverse("admin:crm_document_add") in response.text  # A way back to the form.
+    assert not Document.objects.exists()
+
+
+def test_a_document_whose_file_passes_the_limit_is_refused_as_it_arrives(
+    coordinator, organization, settings
+):
+    settings.CRM_DOCUMENT_MAX_BYTES = 256 * 1024
+    client = csrf_client(coordinator)
+    declared = 256 * 1024 + 32 * 1024
+    body = CountingBody(10 * MiB, name="big.pdf", endless=True)
+
+    response = post_body(client, reverse("admin:crm_document_add"), body, declared=declared)
+
+    assert response.status_code == 413
+    assert response.context["too_large"] == "The file is larger than the limit of 256.0\xa0KB."
+    assert body.position <= declared
+    assert not Document.objects.exists()
+
+
+def test_a_file_sent_to_a_document_s_change_form_is_refused_before_it_is_read(
+    coordinator, organization
+):
+    document = services.document_create(
+        by=coordinator,
+        file=ContentFile(PDF, name="mou.pdf"),
+        title="MoU",
+        organization=organization,
+    )
+    client = csrf_client(coordinator)
+    body = CountingBody(60 * MiB, name="big.pdf")
+
+    response = post_body(client, reverse("admin:crm_document_change", args=[document.pk]), body)
+
+    assert response.status_code == 413
+    assert body.position < MiB
+    assert "larger than the limit" in response.text
+
+
+def add_document(client: Client, organization, **extra):
+    return client.post(
+        reverse("admin:crm_document_add"),
+        {
+            "title": "Memorandum",
+            "file": SimpleUploadedFile("mou.pdf", PDF, content_type="application/pdf"),
+            "organization": organization.pk,
+            **extra,
+        },
+    )
+
+
+def test_a_document_posted_without_the_csrf_token_is_refused(coordinator, organization):
+    client = csrf_client(coordinator)
+    csrf_token(client, reverse("admin:crm_document_add"))
+
+    response = add_document(client, organization)
+
+    assert response.status_code == 403
+    assert not Document.objects.exists()
+
+
+def test_a_small_document_with_its_token_is_kept(coordinator, organization):
+    client = csrf_client(coordinator)
+    token = csrf_token(client, reverse("admin:crm_document_add"))
+
+    response = add_document(client, organization, csrfmiddlewaretoken=token)
+
+    assert response.status_code == 302
+    assert Document.objects.get().organization == organization
