@@ -2,7 +2,8 @@
 
 Nothing here trusts the file's name or the browser's Content-Type. Uploads are
 streamed to a temporary file by Django and refused as soon as they pass the
-limit (``LimitedUploadHandler``), so memory stays bounded whatever is sent.
+limit (``limit_uploads``, crm/uploads.py), so disk and memory stay bounded
+whatever is sent.
 """
 
 import hashlib
@@ -13,11 +14,11 @@ from pathlib import PurePosixPath
 
 from django.conf import settings
 from django.core.exceptions import ValidationError
-from django.core.files.uploadhandler import FileUploadHandler
 from django.template.defaultfilters import filesizeformat
 from django.utils.translation import gettext as _
 from rest_framework import exceptions, status
 
+from crm import uploads
 from crm.models import DocumentType
 from crm.views.errors import ExplainedNotFound
 
@@ -58,36 +59,9 @@ class FileTooLarge(exceptions.APIException):
         )
 
 
-class LimitedUploadHandler(FileUploadHandler):
-    """Stop reading an upload once it passes the limit, before it fills a disk.
-
-    Placed first, it only counts: the handlers after it store the data.
-    """
-
-    # Room for the other fields of the form around the file.
-    FORM_OVERHEAD = 64 * 1024
-
-    def handle_raw_input(self, input_data, META, content_length, boundary, encoding=None):
-        if content_length and content_length > max_bytes() + self.FORM_OVERHEAD:
-            raise FileTooLarge()
-
-    def new_file(self, *args, **kwargs):
-        super().new_file(*args, **kwargs)
-        self.received = 0
-
-    def receive_data_chunk(self, raw_data, start):
-        self.received += len(raw_data)
-        if self.received > max_bytes():
-            raise FileTooLarge()
-        return raw_data
-
-    def file_complete(self, file_size):
-        return None
-
-
-def limit_uploads(request) -> None:
-    """Put the size check in front of ``request``'s upload handlers."""
-    request.upload_handlers.insert(0, LimitedUploadHandler(request))
+def limit_document_uploads(request) -> None:
+    """Refuse ``request``'s file past CRM_DOCUMENT_MAX_BYTES while it arrives (crm.uploads)."""
+    uploads.limit_uploads(request, limit=max_bytes(), too_large=FileTooLarge)
 
 
 @dataclass(frozen=True)

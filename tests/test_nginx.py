@@ -31,7 +31,7 @@ import pytest
 from django.conf import settings
 
 from crm.admin.contact_import import MAX_UPLOAD_BYTES
-from crm.documents import LimitedUploadHandler
+from crm.uploads import LimitedUploadHandler
 from tests import factories
 
 ROOT = Path(__file__).resolve().parent.parent

@@ -10,9 +10,11 @@ from django.shortcuts import redirect
 from django.template.response import TemplateResponse
 from django.urls import path
 from django.utils import timezone
+from django.utils.decorators import method_decorator
 from django.utils.translation import gettext_lazy as _
+from django.views.decorators.csrf import csrf_exempt, csrf_protect
 
-from crm import importing
+from crm import importing, uploads
 from crm.models import PendingImport
 from crm.security import is_ascii_int
 
@@ -20,6 +22,19 @@ from crm.security import is_ascii_int
 # so do files of more than importing.ADMIN_MAX_ROWS rows (one request must stay
 # well within the server's timeout; the command runs outside any request).
 MAX_UPLOAD_BYTES = 20 * 1024 * 1024
+
+
+def too_large_message() -> str:
+    return _(
+        "The file is larger than %(size)d MB: import it with the import_contacts command."
+    ) % {"size": MAX_UPLOAD_BYTES // (1024 * 1024)}
+
+
+class ImportTooLarge(Exception):
+    """An upload over MAX_UPLOAD_BYTES, refused while it arrives."""
+
+    def __init__(self):
+        super().__init__(too_large_message())
 
 
 class ImportForm(forms.Form):
@@ -30,13 +45,7 @@ class ImportForm(forms.Form):
     def clean_file(self):
         upload = self.cleaned_data["file"]
         if upload.size > MAX_UPLOAD_BYTES:
-            raise forms.ValidationError(
-                _(
-                    "The file is larger than %(size)d MB: import it with the "
-                    "import_contacts command."
-                )
-                % {"size": MAX_UPLOAD_BYTES // (1024 * 1024)}
-            )
+            raise forms.ValidationError(too_large_message())
         return upload
 
 
@@ -72,17 +81,36 @@ class ContactImportMixin:
         }
         return super().changelist_view(request, extra_context)
 
-    def import_view(self, request):
-        if not self.has_import_permission(request):
-            raise PermissionDenied
-        form = ImportForm(request.POST or None, request.FILES or None)
-        context = {
+    def import_context(self, request, form: ImportForm) -> dict:
+        return {
             **self.admin_site.each_context(request),
             "opts": self.opts,
             "title": _("Import %(name)s") % {"name": self.opts.verbose_name_plural},
             "form": form,
             "columns": importing.COLUMNS[self.import_kind],
         }
+
+    # Exempt here, so that admin_view adds no CSRF check that would read the
+    # body before the limit is in place; _import_view checks it instead.
+    @method_decorator(csrf_exempt)
+    def import_view(self, request):
+        if not self.has_import_permission(request):
+            raise PermissionDenied
+        if request.method == "POST":
+            uploads.limit_uploads(request, limit=MAX_UPLOAD_BYTES, too_large=ImportTooLarge)
+        try:
+            return self._import_view(request)
+        except ImportTooLarge as error:
+            # Raised while the body arrived: nothing of it was kept, the form is new.
+            form = ImportForm(data={}, files={})
+            form.errors["file"] = form.error_class([str(error)])
+            context = self.import_context(request, form)
+            return TemplateResponse(request, "admin/crm/import.html", context, status=413)
+
+    @method_decorator(csrf_protect)
+    def _import_view(self, request):
+        form = ImportForm(request.POST or None, request.FILES or None)
+        context = self.import_context(request, form)
         if request.POST.get("confirm"):
             return self.confirm_import(request, request.POST["confirm"], context)
         if request.method == "POST":

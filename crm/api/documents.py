@@ -17,7 +17,7 @@ from crm.api.base import CrmViewSet, call_service, list_schema
 from crm.api.filters import BooleanFilter, UpdatedSinceMixin
 from crm.api.parameters import DepthLimitedJSONParser
 from crm.api.serializers import ChoiceLabelField, IdField, UserLabelField
-from crm.documents import LimitedUploadHandler
+from crm.documents import limit_document_uploads
 from crm.models import Document
 from crm.views.documents import document_response
 
@@ -26,8 +26,7 @@ class LimitedMultiPartParser(MultiPartParser):
     """Multipart, refused with 413 as soon as the file passes the limit."""
 
     def parse(self, stream, media_type=None, parser_context=None):
-        request = parser_context["request"]
-        request.upload_handlers = [LimitedUploadHandler(request), *request.upload_handlers]
+        limit_document_uploads(parser_context["request"])
         return super().parse(stream, media_type, parser_context)
 
 

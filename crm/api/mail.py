@@ -18,15 +18,14 @@ from crm import services
 from crm.api.base import CheckedRequestsMixin
 from crm.api.serializers import ChoiceLabelField, UserLabelField
 from crm.models import MailMessage
-from crm.views.mail import MailUploadHandler, can_read_bodies, read_upload
+from crm.views.mail import can_read_bodies, limit_mail_uploads, read_upload
 
 
 class MailMultiPartParser(MultiPartParser):
     """Multipart, refused with 413 as soon as the message passes the limit."""
 
     def parse(self, stream, media_type=None, parser_context=None):
-        request = parser_context["request"]
-        request.upload_handlers = [MailUploadHandler(request), *request.upload_handlers]
+        limit_mail_uploads(parser_context["request"])
         return super().parse(stream, media_type, parser_context)
 
 

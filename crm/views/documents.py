@@ -16,7 +16,7 @@ from django.views.decorators.csrf import csrf_exempt, csrf_protect
 from django.views.decorators.http import require_GET
 
 from crm import services
-from crm.documents import FileTooLarge, limit_uploads, max_bytes, open_stored_file
+from crm.documents import FileTooLarge, limit_document_uploads, max_bytes, open_stored_file
 from crm.forms import DocumentForm
 from crm.models import Agreement, Commitment, Document, Interaction, Organization
 from crm.security import is_ascii_int
@@ -53,7 +53,7 @@ def document_new(request: HttpRequest) -> HttpResponse:
     require(request, "crm.view_document", "crm.add_document")
     if request.method == "POST":
         # Before anything reads the body (the CSRF check reads the form).
-        limit_uploads(request)
+        limit_document_uploads(request)
     try:
         return _document_new(request)
     except FileTooLarge as error:

@@ -16,8 +16,7 @@ from django.views.decorators.csrf import csrf_exempt, csrf_protect
 from django.views.decorators.http import require_GET, require_POST
 from rest_framework import exceptions, status
 
-from crm import services
-from crm.documents import LimitedUploadHandler
+from crm import services, uploads
 from crm.forms import MailDiscardForm, MailFileForm, MailUploadForm
 from crm.models import MailMessage
 from crm.services.mail import max_bytes, too_large_reason
@@ -36,22 +35,13 @@ class MailTooLarge(exceptions.APIException):
         super().__init__(too_large_reason())
 
 
-class MailUploadHandler(LimitedUploadHandler):
-    """Stop reading a message once it passes CRM_MAIL_MAX_BYTES, before it fills memory."""
+def limit_mail_uploads(request) -> None:
+    """Refuse ``request``'s message past CRM_MAIL_MAX_BYTES while it arrives (crm.uploads).
 
-    def __init__(self, request=None, *, files: int = 1):
-        super().__init__(request)
-        self.files = files
-
-    def handle_raw_input(self, input_data, META, content_length, boundary, encoding=None):
-        if content_length and content_length > max_bytes() * self.files + self.FORM_OVERHEAD:
-            raise MailTooLarge()
-
-    def receive_data_chunk(self, raw_data, start):
-        self.received += len(raw_data)
-        if self.received > max_bytes():
-            raise MailTooLarge()
-        return raw_data
+    One submission carries at most one message's worth in all: what the proxy
+    in front lets through (docs/nginx/crm.conf), so both refuse alike.
+    """
+    uploads.limit_uploads(request, limit=max_bytes(), too_large=MailTooLarge)
 
 
 def can_read_bodies(user) -> bool:
@@ -95,9 +85,7 @@ def mail_upload(request: HttpRequest) -> HttpResponse:
     require(request, "crm.view_mailmessage", "crm.add_mailmessage")
     if request.method == "POST":
         # Before anything reads the body (the CSRF check reads the form).
-        # One submission carries at most one message's worth in all: what the
-        # proxy in front lets through (docs/nginx/crm.conf), so both refuse alike.
-        request.upload_handlers.insert(0, MailUploadHandler(request))
+        limit_mail_uploads(request)
     try:
         return _mail_upload(request)
     except MailTooLarge as error:
