@@ -22,6 +22,7 @@ writes nothing to it: every import is a dry run.
 
 import argparse
 import csv
+import json
 import os
 import subprocess
 import sys
@@ -114,7 +115,23 @@ def largest_shared_rows() -> int:
 
 
 def peak_of_import(path: Path) -> dict:
-    """Run the dry run in a child process; return its peak RSS, time and outcome."""
+    """Run the dry run in a child process; return its peak RSS, time and outcome.
+
+    A child's peak counts the pages it shared with its parent between fork and
+    exec, and this process holds the files it wrote: the import is started by
+    a small process of its own (``--measure``), which reports its peak.
+    """
+    measured = subprocess.run(
+        [sys.executable, __file__, "--measure", str(path)],
+        capture_output=True,
+        text=True,
+        check=True,
+    )
+    return json.loads(measured.stdout)
+
+
+def measure(path: Path) -> None:
+    """Run the import of ``path`` and print its peak RSS, time and outcome as JSON."""
     started = time.perf_counter()
     with tempfile.TemporaryFile("w+", encoding="utf-8") as output:
         command = [sys.executable, str(ROOT / "manage.py"), "import_contacts", str(path)]
@@ -125,17 +142,17 @@ def peak_of_import(path: Path) -> dict:
         )
         # wait4, not Popen.wait: it gives this child's own resource usage.
         _pid, status, usage = os.wait4(process.pid, 0)
-        process.returncode = os.waitstatus_to_exitcode(status)
         output.seek(0)
         # The command's own words: its error, else its last line (logging comes first).
         lines = [line for line in output.read().splitlines() if line.strip()]
         said = [line for line in lines if line.startswith("CommandError")][:1] or lines[-1:]
-    return {
+    figure = {
         "peak_mib": usage.ru_maxrss / 1024,  # Linux reports KiB.
         "seconds": time.perf_counter() - started,
-        "exit": process.returncode,
+        "exit": os.waitstatus_to_exitcode(status),
         "says": said[0][:200] if said else "",
     }
+    print(json.dumps(figure))
 
 
 def main() -> None:
@@ -146,7 +163,11 @@ def main() -> None:
     parser.add_argument(
         "--smoke", action="store_true", help="the largest XLSX files at --rows rows too (CI)"
     )
+    parser.add_argument("--measure", type=Path, help=argparse.SUPPRESS)
     options = parser.parse_args()
+    if options.measure:
+        measure(options.measure)
+        return
 
     os.environ.setdefault("DJANGO_SETTINGS_MODULE", "crm.settings")
     import django
