@@ -35,6 +35,7 @@ from dataclasses import dataclass, field
 from pathlib import Path
 
 # Django is set up by bench/seed.py: import it first.
+from import_memory import organization
 from seed import (
     TODAY,
     copy_file,
@@ -256,20 +257,7 @@ def write_organizations(directory: Path, rows: int) -> tuple[Path, Path]:
         to_copy = csv.writer(copy_file_, quoting=csv.QUOTE_ALL)
         to_import.writerow(importing.ORGANIZATION_COLUMNS)
         for n in range(rows):
-            flagged = n % 10 == 0
-            values = [
-                f"imported-{n}",
-                f"Imported organisation {n}",
-                f"IO{n}",
-                kinds[n % len(kinds)],
-                "US" if n % 2 else "TG",
-                "Washington" if n % 2 else "Lomé",
-                f"https://org{n}.example.org",
-                f"Organisation {n}, met during the mission.",
-                "true",
-                "true" if flagged else "false",
-                "Name as printed in the source." if flagged else "",
-            ]
+            values = organization(n, kinds=kinds)
             to_import.writerow(values)
             # email_domains has no database default either: empty, as the import leaves it.
             to_copy.writerow([*values, "2026-01-01 09:00:00+00", "2026-01-01 09:00:00+00", ""])

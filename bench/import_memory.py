@@ -39,13 +39,18 @@ COLUMNS = ["slug", "name", "short_name", "kind", "country", "city", "website", "
 COLUMNS += ["is_identified", "needs_verification", "verification_note"]
 
 
-def organization(n: int, *, wrong: bool = False) -> list[str]:
+# Kinds of organisation the rows cycle through (values of Organization.Kind).
+KINDS = ("company", "university", "investor")
+
+
+def organization(n: int, *, kinds=KINDS) -> list[str]:
+    """Row ``n`` of a synthetic organisations file, every column filled (also export_vs_copy)."""
     flagged = n % 10 == 0
     return [
         f"imported-{n}",
         f"Imported organisation {n}",
         f"IO{n}",
-        "not-a-kind" if wrong else ("company", "university", "investor")[n % 3],
+        kinds[n % len(kinds)],
         "US" if n % 2 else "TG",
         "Washington" if n % 2 else "Lomé",
         f"https://org{n}.example.org",
@@ -61,7 +66,7 @@ def write_csv(path: Path, rows: int, *, wrong: bool = False) -> Path:
         writer = csv.writer(file)
         writer.writerow(COLUMNS)
         for n in range(rows):
-            writer.writerow(organization(n, wrong=wrong))
+            writer.writerow(organization(n, kinds=("not-a-kind",)) if wrong else organization(n))
     return path
 
 
