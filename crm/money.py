@@ -3,8 +3,8 @@
 Plain ``Decimal`` amounts with an ISO 4217 code beside them (README, "Money"):
 XOF↔EUR at the fixed parity, other currencies at the dated rate kept in
 ``ExchangeRate``. Sums are made by the database, grouped by status and
-currency (at most statuses × currencies rows), and only those few sums are
-converted here.
+currency (at most statuses × currencies rows, twice: real and demonstration
+commitments), and only those few sums are converted here.
 
 Rounding, stated once: every conversion is exact (Decimal), sums are converted
 before rounding, and only the final total is rounded, half up: XOF to the whole
@@ -15,7 +15,7 @@ from dataclasses import dataclass, field
 from datetime import date
 from decimal import ROUND_HALF_UP, Decimal
 
-from django.db.models import Count, OuterRef, Subquery, Sum
+from django.db.models import Case, Count, F, OuterRef, Subquery, Sum, When
 
 from crm.models import Commitment, CommitmentStatus, Currency, ExchangeRate
 
@@ -88,6 +88,8 @@ class Totals:
     rows: list[StatusTotal]
     rates: list[Rate]  # The rates used, for display beside the totals.
     usd_rate: Rate | None
+    # The demonstration commitments' totals, kept apart: never added to ``rows``.
+    demo: "Totals | None" = None
 
     @property
     def has_amounts(self) -> bool:
@@ -101,16 +103,34 @@ class Totals:
 def commitment_totals(commitments, *, on: date) -> Totals:
     """Return the totals of ``commitments`` by status, converted at the rates of ``on``.
 
-    Two queries: the sums (grouped by status and currency in SQL) and the rates.
-    Commitments without an amount count but add nothing.
+    Two queries: the sums (grouped in SQL by demonstration flag, status and
+    currency) and the rates. Commitments without an amount count but add
+    nothing; a delivered commitment adds what was delivered, not what was
+    promised. Demonstration commitments (``is_demo``) are summed apart, in
+    ``demo``: no real figure ever includes them.
     """
+    counted = Case(
+        When(status=CommitmentStatus.DELIVERED, then=F("amount_delivered")),
+        default=F("amount"),
+    )
     sums = (
         commitments.order_by()
-        .values("status", "currency")
-        .annotate(total=Sum("amount"), n=Count("id"))
-        .values_list("status", "currency", "total", "n")
+        .values("is_demo", "status", "currency")
+        .annotate(total=Sum(counted), n=Count("id"))
+        .values_list("is_demo", "status", "currency", "total", "n")
     )
     rates = rates_on(on)
+    real, demo = [], []
+    for is_demo, *row in sums:
+        (demo if is_demo else real).append(row)
+    totals = _totals(real, rates, on=on)
+    if demo:
+        totals.demo = _totals(demo, rates, on=on)
+    return totals
+
+
+def _totals(sums, rates: dict[str, Rate], *, on: date) -> Totals:
+    """Convert ``(status, currency, total, count)`` sums into a status-by-status Totals."""
     by_status: dict[str, dict[str, Decimal]] = {}
     counts: dict[str, int] = {}
     for status, currency, total, n in sums:

@@ -178,6 +178,13 @@ class RateSerializer(serializers.Serializer):
 class TotalsSerializer(serializers.Serializer):
     on = serializers.DateField()
     rows = TotalRowSerializer(many=True)
+    demo_rows = TotalRowSerializer(
+        many=True,
+        help_text=_(
+            "The same totals for demonstration commitments, never included in rows "
+            "(empty when there are none)."
+        ),
+    )
     rates = RateSerializer(many=True)
     rounding = serializers.CharField()
 
@@ -270,6 +277,7 @@ class CommitmentViewSet(CrmViewSet):
         data = {
             "on": totals.on,
             "rows": totals.rows,
+            "demo_rows": totals.demo.rows if totals.demo else [],
             "rates": totals.rates,
             "rounding": ROUNDING_NOTE,
         }

@@ -174,11 +174,18 @@ def mission_context(mission) -> dict[str, Any]:
     )
     if since:
         commitments = commitments.filter(created_at__date__gte=since)
-    rows: dict[Organization, list[Commitment]] = {}
+    # Demonstration commitments are listed apart, under their own heading.
+    real: dict[Organization, list[Commitment]] = {}
+    demo: dict[Organization, list[Commitment]] = {}
     listed = _bounded(commitments)
     for commitment in listed.rows:
+        rows = demo if commitment.is_demo else real
         rows.setdefault(commitment.partnership.organization, []).append(commitment)
-    return {"commitments_since": rows.items(), "commitments_since_more": listed.more}
+    return {
+        "commitments_since": real.items(),
+        "demo_commitments_since": demo.items(),
+        "commitments_since_more": listed.more,
+    }
 
 
 def dashboard_context(user, *, on: date, team: bool) -> dict[str, Any]:
