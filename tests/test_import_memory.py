@@ -6,6 +6,7 @@ keep it bounded.
 """
 
 import io
+import tracemalloc
 
 import openpyxl
 import pytest
@@ -17,7 +18,7 @@ from django.utils import translation
 from crm import importing
 from crm.importing import ImportFileError, import_contacts
 from crm.importing.keys import FileKeys
-from crm.importing.reading import MAX_COLUMNS, MAX_ROW_CHARS
+from crm.importing.reading import MAX_COLUMNS, MAX_ROW_CHARS, count_rows
 from crm.models import Organization
 
 pytestmark = pytest.mark.django_db
@@ -196,3 +197,28 @@ def test_an_xlsx_sheet_too_large_to_read_says_so_and_sends_to_csv(monkeypatch):
     assert "Save it as “CSV UTF-8” and import it with the import_contacts command" in message
     assert "1,000,000 rows" in message
     assert "far more than it weighs" not in message
+
+
+def test_counting_a_csv_s_rows_for_the_progress_bar_never_holds_a_line_whole(tmp_path):
+    path = tmp_path / "line.csv"
+    with path.open("wb") as file:
+        file.write(HEADER)
+        for _ in range(20):
+            file.write(b"x," * (512 * 1024))  # 20 MB on one line, no newline at its end.
+
+    tracemalloc.start()
+    try:
+        rows = count_rows(path)
+        peak = tracemalloc.get_traced_memory()[1]
+    finally:
+        tracemalloc.stop()
+
+    assert rows == 1
+    assert peak < 4 * 1024 * 1024
+
+
+def test_counting_a_csv_s_rows_counts_a_last_line_without_its_newline(tmp_path):
+    path = tmp_path / "rows.csv"
+    path.write_bytes(HEADER + b"visa,Visa,company\nmastercard,Mastercard,company")
+
+    assert count_rows(path) == 2
