@@ -13,6 +13,7 @@ from collections.abc import Iterator
 from datetime import date, datetime
 from pathlib import Path
 
+from django.utils.formats import number_format
 from django.utils.translation import gettext as _
 from openpyxl import load_workbook
 from openpyxl.utils.exceptions import InvalidFileException
@@ -60,6 +61,11 @@ def _cell_text(value) -> str:
     if isinstance(value, date):
         return value.isoformat()
     return str(value).strip()
+
+
+def grouped(number: int) -> str:
+    """``number`` with its thousands grouped as the reader's language groups them."""
+    return number_format(number, force_grouping=True)
 
 
 def _unreadable(error: Exception) -> ImportFileError:
@@ -123,8 +129,8 @@ def check_xlsx(file, *, max_rows: int) -> int | None:
                             "entry": excerpt(info.filename),
                             "size": info.file_size // (1024 * 1024),
                             "limit": limit // (1024 * 1024),
-                            "rows": f"{SHEET_ROWS_ABOUT:,}",
-                            "max": f"{MAX_ROWS:,}",
+                            "rows": grouped(SHEET_ROWS_ABOUT),
+                            "max": grouped(MAX_ROWS),
                         }
                     )
                 if bomb:
@@ -208,9 +214,9 @@ def _csv_records(text) -> Iterator[list[str]]:
                     )
                     % {
                         "row": record,
-                        "limit": f"{MAX_ROW_CHARS:,}",
+                        "limit": grouped(MAX_ROW_CHARS),
                         "columns": MAX_COLUMNS,
-                        "cell": f"{MAX_CELL_CHARS:,}",
+                        "cell": grouped(MAX_CELL_CHARS),
                     }
                 )
             yield line
@@ -226,8 +232,8 @@ def too_many_rows(max_rows: int) -> str:
         return _(
             "The file has more than %(rows)s rows: import it with the import_contacts "
             "command (see the README)."
-        ) % {"rows": f"{max_rows:,}"}
-    return _("The file has more than %(rows)s rows: split it.") % {"rows": f"{max_rows:,}"}
+        ) % {"rows": grouped(max_rows)}
+    return _("The file has more than %(rows)s rows: split it.") % {"rows": grouped(max_rows)}
 
 
 def read_rows(
