@@ -40,3 +40,5 @@ urlpatterns = [
 
 # A 404 that explains itself (a document whose file is missing) shows its message.
 handler404 = "crm.views.errors.page_not_found"
+# A refusal says why, in the site's layout and the reader's language.
+handler403 = "crm.views.errors.permission_denied"
