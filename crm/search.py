@@ -135,6 +135,17 @@ def words_of(query: str) -> list[str]:
     return query[:MAX_QUERY_LENGTH].split()[:MAX_WORDS]
 
 
+def holding_every_word(queryset, query: str, *fields: str):
+    """Keep the rows whose ``fields`` hold every word of ``query``, blind to accents and case.
+
+    The list filters' twin of the search: "stephane" and "STEPHANE" find Stéphane.
+    """
+    queryset = queryset.alias(search_text=Fold(_text(*fields)))
+    for word in words_of(query):
+        queryset = queryset.filter(search_text__contains=Fold(Value(word)))
+    return queryset
+
+
 def ranked(queryset, query: str, *, name: tuple[str, ...], text: tuple[str, ...], limit: int):
     """Return the rows of ``queryset`` that match ``query``, best first, at most ``limit``.
 

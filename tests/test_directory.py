@@ -88,18 +88,53 @@ def test_organisations_filter_by_project_and_stage_of_the_same_partnership(clien
     assert names(client.get("/organizations/?stage=exploring")) == ["Mastercard"]
 
 
-def test_organisations_sort_and_bad_filters_are_ignored_not_errors(client, staff_user):
+def test_organisations_sort_and_bad_filters_are_refused_never_ignored(client, staff_user):
+    # Issue 19: "?country=États-Unis" silently listed every organisation.
     factories.OrganizationFactory(name="Alpha", country="US")
     factories.OrganizationFactory(name="Beta", country="FR")
     client.force_login(staff_user)
 
     assert names(client.get("/organizations/?sort=-name")) == ["Beta", "Alpha"]
     assert names(client.get("/organizations/?sort=country")) == ["Beta", "Alpha"]
-    odd = client.get(
-        "/organizations/?kind=nope&project=missing&page=zzz&sort=bogus&country=toolong"
-    )
-    assert odd.status_code == 200
-    assert names(odd) == ["Alpha", "Beta"]
+    assert names(client.get("/organizations/?page=zzz")) == ["Alpha", "Beta"]  # the nearest page
+    odd = client.get("/organizations/?kind=nope&project=missing&sort=bogus&country=Narnia")
+
+    html = odd.content.decode()
+    assert odd.status_code == 400
+    assert "page" not in odd.context
+    assert html.count('class="errorlist"') == 4
+    assert "Narnia" in html
+
+
+def test_organisations_are_found_by_country_code_or_name_in_the_reader_s_language(
+    client, staff_user
+):
+    factories.OrganizationFactory(name="Visa", country="US")
+    factories.OrganizationFactory(name="Port de Lomé", country="TG")
+    client.force_login(staff_user)
+
+    assert names(client.get("/organizations/?country=US")) == ["Visa"]
+    assert names(client.get("/organizations/?country=etats-unis")) == ["Visa"]
+    assert names(client.get("/organizations/?country=États-Unis")) == ["Visa"]
+    assert names(client.get("/organizations/?country=united states")) == ["Visa"]
+    client.cookies[settings.LANGUAGE_COOKIE_NAME] = "fr"
+    html = client.get("/organizations/").content.decode()
+    assert '<option value="US">États-Unis</option>' in html
+    assert '<option value="TG">Togo</option>' in html
+
+
+def test_list_filters_ignore_accents_and_case_as_the_search_does(client, staff_user):
+    factories.OrganizationFactory(name="Université de Lomé")
+    factories.OrganizationFactory(name="Ministère de l'Économie numérique")
+    factories.PersonFactory(given_name="Stéphane", family_name="Kpowbié")
+    client.force_login(staff_user)
+
+    assert names(client.get("/organizations/?q=universite")) == ["Université de Lomé"]
+    assert names(client.get("/organizations/?q=MINISTERE economie")) == [
+        "Ministère de l'Économie numérique"
+    ]
+    for query in ("stephane", "STEPHANE", "kpowbie"):
+        assert "Kpowbié" in client.get(f"/people/?q={query}").content.decode()
 
 
 def test_organisations_come_fifty_a_page_in_the_same_queries(client, staff_user):

@@ -8,7 +8,7 @@ what each row shows besides its own columns.
 from django import forms
 from django.contrib.auth.decorators import login_required
 from django.core.paginator import Paginator
-from django.db.models import Count, F, Prefetch, Q
+from django.db.models import Count, F, Prefetch
 from django.http import HttpRequest, HttpResponse
 from django.shortcuts import render
 from django.utils.http import urlencode
@@ -16,6 +16,7 @@ from django.utils.translation import gettext_lazy as _
 from django.views.decorators.http import require_GET
 
 from crm import clock, tallies
+from crm.countries import country_choices, country_code
 from crm.models import (
     Affiliation,
     Mission,
@@ -24,6 +25,7 @@ from crm.models import (
     Person,
     Project,
 )
+from crm.search import holding_every_word
 from crm.views.common import require
 
 PAGE_SIZE = 50
@@ -40,7 +42,7 @@ def _query_without_page(request: HttpRequest) -> str:
 
 
 class OrganizationFilterForm(forms.Form):
-    """The filters of the organisation list; anything invalid is ignored, never an error page."""
+    """The filters of the organisation list; a value it cannot use is refused, saying why."""
 
     SORTS = {
         "name": ("name", "id"),
@@ -55,7 +57,9 @@ class OrganizationFilterForm(forms.Form):
         required=False,
         choices=[("", _("All kinds")), *Organization.Kind.choices],
     )
-    country = forms.CharField(label=_("Country"), required=False, max_length=2)
+    # A code or a name in the reader's language ("US", "États-Unis"); the menu
+    # offers the countries that organisations are in.
+    country = forms.CharField(label=_("Country"), required=False, max_length=100)
     project = forms.ModelChoiceField(
         label=_("Project"),
         required=False,
@@ -81,15 +85,36 @@ class OrganizationFilterForm(forms.Form):
         ],
     )
 
+    def __init__(self, *args, **kwargs):
+        super().__init__(*args, **kwargs)
+        # One query over a small table: the countries organisations are in.
+        self.countries = list(
+            Organization.objects.exclude(country="")
+            .order_by()
+            .values_list("country", flat=True)
+            .distinct()
+        )
+        choices = [("", _("All countries")), *country_choices(self.countries)]
+        self.fields["country"].widget = forms.Select(choices=choices)
+
+    def clean_country(self) -> str:
+        text = self.cleaned_data["country"]
+        if not text:
+            return ""
+        code = country_code(text, self.countries)
+        if code is None:
+            raise forms.ValidationError(
+                _("No organisation is in a country called “%(value)s”: choose one from the list.")
+                % {"value": text[:40]}
+            )
+        return code
+
     def filter(self, queryset):
-        # A bad value drops that filter only: the fields that are valid still apply.
-        self.is_valid()  # An unbound form (no filter) is not valid and has no data.
-        cleaned = getattr(self, "cleaned_data", {})
+        """Return ``queryset`` filtered; the form must be valid (or unbound: no filter)."""
+        cleaned = self.cleaned_data if self.is_bound else {}
         data = {name: cleaned.get(name) for name in self.fields}
         if data["q"]:
-            queryset = queryset.filter(
-                Q(name__icontains=data["q"]) | Q(short_name__icontains=data["q"])
-            )
+            queryset = holding_every_word(queryset, data["q"], "name", "short_name")
         if data["kind"]:
             queryset = queryset.filter(kind=data["kind"])
         if data["country"]:
@@ -117,6 +142,10 @@ class OrganizationFilterForm(forms.Form):
 def organization_list(request: HttpRequest) -> HttpResponse:
     require(request, "crm.view_organization")
     form = OrganizationFilterForm(request.GET or None)
+    if form.is_bound and not form.is_valid():
+        # Refused, never ignored: a list that silently drops a filter looks filtered.
+        context = {"form": form, "filtered": True, "refused": True}
+        return render(request, "crm/organization_list.html", context, status=400)
     organizations = form.filter(Organization.objects.all()).prefetch_related(
         Prefetch(
             "partnerships",
@@ -154,12 +183,9 @@ def person_list(request: HttpRequest) -> HttpResponse:
     form = PersonFilterForm(request.GET or None)
     people = Person.objects.all()
     if form.is_valid() and form.cleaned_data["q"]:
-        for word in form.cleaned_data["q"].split()[:5]:
-            people = people.filter(
-                Q(given_name__icontains=word)
-                | Q(family_name__icontains=word)
-                | Q(email__icontains=word)
-            )
+        people = holding_every_word(
+            people, form.cleaned_data["q"], "given_name", "family_name", "email"
+        )
     people = people.prefetch_related(current_roles()).order_by("family_name", "given_name", "id")
     context = {
         "form": form,
