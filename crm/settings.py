@@ -130,6 +130,8 @@ AUTH_PASSWORD_VALIDATORS = [
 
 LANGUAGE_CODE = "fr"
 LANGUAGES = [("fr", _("French")), ("en", _("English"))]
+# English pages write dates day first, as British English does (crm/formats/en).
+FORMAT_MODULE_PATH = ["crm.formats"]
 LOCALE_PATHS = [BASE_DIR / "crm" / "locale"]
 TIME_ZONE = "Africa/Lome"
 USE_I18N = True

@@ -417,7 +417,7 @@ def test_the_project_page_shows_totals_by_status_in_xof_and_usd_with_the_rate(
     # 1000 × 655.957 + 100 × 600 = 715957 XOF = 1193.26 USD.
     assert "715,957" in html and "1,193.26" in html
     assert "1 EUR = 655.957 XOF (fixed parity)" in html
-    assert "1 USD = 600 XOF (rate of 01/02/2026)" in html
+    assert "1 USD = 600 XOF (rate of 02/01/2026)" in html  # 2 January, day first.
     assert "<svg" in html and "Commitments by status" in html
 
 

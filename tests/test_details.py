@@ -148,4 +148,4 @@ def test_the_timeline_speaks_one_date_format(client, staff_user, english):
 
     assert len(dates) >= 3
     assert all(not re.fullmatch(r"\d+/\d+/\d+", d.strip()) for d in dates), dates
-    assert "Nov. 29, 2025" in dates
+    assert "29 Nov 2025" in dates  # Day first in English too (issue 19).

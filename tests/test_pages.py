@@ -570,7 +570,7 @@ def test_mission_page_reports_dates_people_meetings_and_follow_ups(client, staff
 @pytest.mark.parametrize(
     ("precision", "english_text"),
     [
-        (DatePrecision.DAY, "Sept. 28, 2023"),
+        (DatePrecision.DAY, "28 Sep 2023"),  # Day first in English too (issue 19).
         (DatePrecision.EARLY_MONTH, "early September 2023"),
         (DatePrecision.MID_MONTH, "mid-September 2023"),
         (DatePrecision.LATE_MONTH, "late September 2023"),
@@ -592,7 +592,7 @@ def test_a_rough_span_within_one_month_reads_as_that_period():
     with translation.override("en"):
         start, end = date(2023, 9, 1), date(2023, 9, 30)
         assert precise_span(start, end, DatePrecision.LATE_MONTH) == "late September 2023"
-        assert precise_span(start, end, DatePrecision.DAY) == "Sept. 1, 2023 to Sept. 30, 2023"
+        assert precise_span(start, end, DatePrecision.DAY) == "1 Sep 2023 to 30 Sep 2023"
 
 
 # Follow-up actions.
@@ -1194,3 +1194,12 @@ def test_dashboard_shows_the_users_private_calendar_address(client, staff_user):
     secret = StaffProfile.for_user(staff_user).calendar_secret()
     assert f"http://testserver/calendar/{secret}.ics" in response.text
     assert client.get(f"/calendar/{secret}.ics").status_code == 200
+
+
+def test_english_pages_write_and_read_dates_day_first(client, staff_user):
+    # Issue 19: "12/03/2026" read as 3 December by people who write 12 March.
+    from django.utils import formats
+
+    with translation.override("en"):
+        assert formats.date_format(date(2026, 3, 12), "SHORT_DATE_FORMAT") == "12/03/2026"
+        assert formats.get_format("DATE_INPUT_FORMATS")[0] == "%d/%m/%Y"
