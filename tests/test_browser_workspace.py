@@ -330,3 +330,33 @@ def test_pages_print_without_the_site_s_chrome(world, live_server, browser_page)
         assert not page.locator("form").first.is_visible(), url
         assert page.locator("main h1").is_visible(), url
         page.emulate_media(media="screen")
+
+
+# Every control a finger must hit: WCAG 2.2's minimum target size (2.5.8) is
+# 24 × 24 CSS pixels. Links inside a sentence are exempt, as WCAG says.
+SMALL_TARGETS = """
+() => [...document.querySelectorAll(
+    'button, input[type=checkbox], input[type=radio], input[type=submit], select, '
+    + 'a.button, summary'
+  )].filter(el => el.offsetParent !== null).map(el => {
+    const box = el.getBoundingClientRect();
+    return [el.outerHTML.slice(0, 80), Math.round(box.width), Math.round(box.height)];
+  }).filter(([, width, height]) => width < 24 || height < 24)
+"""
+
+
+def test_every_control_of_every_staff_page_is_a_24_pixel_target_on_a_phone(
+    world,
+    live_server,
+    browser_page,  # noqa: F811
+):
+    # Issue 19: checkboxes were 13 × 13, the chooser's "×" 23 × 16, "Agir" 21 px tall.
+    page = browser_page
+    page.set_viewport_size({"width": 390, "height": 844})
+    log_in(page, live_server)
+    small = {}
+    for url in [*staff_urls(world), "/search/?q=visa", "/?scope=team"]:
+        page.goto(f"{live_server.url}{url}")
+        if found := page.evaluate(SMALL_TARGETS):
+            small[url] = found
+    assert small == {}
