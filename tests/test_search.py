@@ -2,11 +2,13 @@
 
 import pytest
 from django.conf import settings
+from django.core.files.base import ContentFile
 from django.db import connection
 from django.test.utils import CaptureQueriesContext
 
-from crm import search
+from crm import search, services
 from tests import factories
+from tests.mail_helpers import corpus, mail_world
 
 pytestmark = [pytest.mark.django_db, pytest.mark.usefixtures("pages_today")]
 
@@ -158,3 +160,42 @@ def test_the_big_tables_are_searched_through_their_indexes(postgres_only, model,
         cursor.execute(f"EXPLAIN {sql}", params)
         plan = "\n".join(row[0] for row in cursor.fetchall())
     assert {name for name in indexes if name in plan} == indexes, plan
+
+
+# Agreements, commitments and documents (issue 19: "protocole" missed the MoU).
+
+PDF = b"%PDF-1.4\n1 0 obj << >> endobj\ntrailer << >>\n%%EOF\n"
+
+
+def test_search_covers_agreements_commitments_and_documents(client, staff_user, private_documents):
+    factories.AgreementFactory(title="Protocole d'accord Visa – paiements digitaux")
+    factories.CommitmentFactory(description="Financement du protocole pilote")
+    services.document_create(
+        by=staff_user,
+        file=ContentFile(PDF, name="protocole-signe.pdf"),
+        title="Scan signé",
+        organization=factories.OrganizationFactory(),
+    )
+    client.force_login(staff_user)
+
+    response = client.get("/search/", {"q": "protocole"})
+
+    results = response.context["results"]
+    assert [a.title for a in results["agreements"]] == [
+        "Protocole d'accord Visa – paiements digitaux"
+    ]
+    assert [c.description for c in results["commitments"]] == ["Financement du protocole pilote"]
+    assert [d.title for d in results["documents"]] == ["Scan signé"]
+    assert "Scan signé" in response.content.decode()
+
+
+def test_read_only_does_not_find_a_mail_s_attachments(
+    client, reader, staff_user, private_documents
+):
+    mail_world()
+    services.mail_receive(raw=corpus("outlook_fr_forward.eml"), door="upload")
+    client.force_login(staff_user)
+    assert found(client, "pdf", "documents")
+    client.force_login(reader)
+
+    assert found(client, "pdf", "documents") == []

@@ -9,6 +9,9 @@ from django.views.decorators.http import require_GET
 
 from crm.models import (
     Affiliation,
+    Agreement,
+    Commitment,
+    Document,
     FollowUp,
     Interaction,
     Mission,
@@ -24,7 +27,7 @@ from crm.search import MAX_QUERY_LENGTH, Group, ranked
 SEARCH_LIMIT = 10
 
 
-def _organizations(query: str):
+def _organizations(query: str, user):
     return ranked(
         Organization.objects.all(),
         query,
@@ -34,7 +37,7 @@ def _organizations(query: str):
     )
 
 
-def _people(query: str):
+def _people(query: str, user):
     return ranked(
         Person.objects.prefetch_related(
             Prefetch(
@@ -52,7 +55,7 @@ def _people(query: str):
     )
 
 
-def _projects(query: str):
+def _projects(query: str, user):
     return ranked(
         Project.objects.all(),
         query,
@@ -62,7 +65,7 @@ def _projects(query: str):
     )
 
 
-def _follow_ups(query: str):
+def _follow_ups(query: str, user):
     return ranked(
         FollowUp.objects.select_related("project", "organization", "assignee"),
         query,
@@ -72,7 +75,7 @@ def _follow_ups(query: str):
     )
 
 
-def _meetings(query: str):
+def _meetings(query: str, user):
     return ranked(
         Interaction.objects.all(),
         query,
@@ -82,7 +85,7 @@ def _meetings(query: str):
     )
 
 
-def _missions(query: str):
+def _missions(query: str, user):
     return ranked(
         Mission.objects.all(),
         query,
@@ -92,7 +95,34 @@ def _missions(query: str):
     )
 
 
-def _notes(query: str) -> list:
+def _agreements(query: str, user):
+    return ranked(
+        Agreement.objects.all(), query, name=("title",), text=("summary",), limit=SEARCH_LIMIT
+    )
+
+
+def _commitments(query: str, user):
+    return ranked(
+        Commitment.objects.select_related("partnership__organization", "partnership__project"),
+        query,
+        name=("description",),
+        text=(),
+        limit=SEARCH_LIMIT,
+    )
+
+
+def _documents(query: str, user):
+    # The latest version of each file, among those the reader may open.
+    return ranked(
+        Document.objects.visible_to(user).filter(next_version__isnull=True),
+        query,
+        name=("title",),
+        text=("original_name", "notes"),
+        limit=SEARCH_LIMIT,
+    )
+
+
+def _notes(query: str, user) -> list:
     """Notes on partnerships and on their stage changes, best first (two queries)."""
     partnerships = ranked(
         Partnership.objects.exclude(notes="").select_related("organization", "project"),
@@ -127,6 +157,9 @@ KINDS = [
     ("meetings", _("Meetings"), "crm.view_interaction", _meetings),
     ("missions", _("Missions"), "crm.view_mission", _missions),
     ("notes", _("Notes"), "crm.view_partnership", _notes),
+    ("agreements", _("Agreements"), "crm.view_agreement", _agreements),
+    ("commitments", _("Commitments"), "crm.view_commitment", _commitments),
+    ("documents", _("Documents"), "crm.view_document", _documents),
 ]
 
 
@@ -138,7 +171,8 @@ def search(request: HttpRequest) -> HttpResponse:
     if query:
         for key, label, permission, find in KINDS:
             if request.user.has_perm(permission):
-                groups.append(Group(key, label, list(find(query))))
+                # Each query is given the reader: what one may see can depend on it.
+                groups.append(Group(key, label, list(find(query, request.user))))
     context = {
         "query": query,
         "groups": [group for group in groups if group.results],
