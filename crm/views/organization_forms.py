@@ -11,6 +11,7 @@ from django.views.decorators.http import require_http_methods
 
 from crm import services
 from crm.forms import OrganizationForm, PartnershipForm
+from crm.likely_matches import organizations_like
 from crm.models import Organization
 from crm.views.common import add_errors, require, save_versioned
 
@@ -20,15 +21,22 @@ from crm.views.common import add_errors, require, save_versioned
 def organization_new(request: HttpRequest) -> HttpResponse:
     require(request, "crm.view_organization", "crm.add_organization")
     form = OrganizationForm(request.POST or None)
+    likely = []
     if request.method == "POST" and form.is_valid():
-        saved = save_versioned(request, form)
-        if saved is not None:
-            messages.success(request, _("%(name)s added.") % {"name": saved})
-            return redirect(saved)
+        # An organisation that may exist already is shown first; "Add it anyway"
+        # (confirm_new) creates it.
+        if not request.POST.get("confirm_new"):
+            likely = organizations_like(form.cleaned_data["name"], form.cleaned_data["short_name"])
+        if not likely:
+            saved = save_versioned(request, form)
+            if saved is not None:
+                messages.success(request, _("%(name)s added.") % {"name": saved})
+                return redirect(saved)
     context = {
         "form": form,
         "title": _("Add an organisation"),
         "cancel_url": reverse("organizations"),
+        "likely": likely,
     }
     return render(request, "crm/record_form.html", context)
 

@@ -12,6 +12,7 @@ from django.views.decorators.http import require_GET, require_http_methods
 
 from crm import services
 from crm.forms import AffiliationForm, NewPersonForm, PersonForm
+from crm.likely_matches import people_like
 from crm.models import Affiliation, Interaction, Organization, Person
 from crm.views.common import (
     action_context,
@@ -63,10 +64,16 @@ def person_new(request: HttpRequest) -> HttpResponse:
     form = NewPersonForm(
         request.POST or None, initial={"organization": organization}, prefix="person"
     )
+    likely = []
     if request.method == "POST" and form.is_valid():
+        if not form.is_blank() and not request.POST.get("confirm_new"):
+            # Someone who may be on file already is shown first; "Add it anyway"
+            # (confirm_new) creates the person.
+            data = form.cleaned_data
+            likely = people_like(data["given_name"], data["family_name"], data["email"])
         if form.is_blank():
             form.add_error("family_name", _("Give at least the family name."))
-        else:
+        elif not likely:
             try:
                 person = services.person_create(by=request.user, **form.cleaned_data)
             except ValidationError as error:
@@ -78,6 +85,7 @@ def person_new(request: HttpRequest) -> HttpResponse:
         "form": form,
         "title": _("Add a person"),
         "cancel_url": organization.get_absolute_url() if organization else reverse("people"),
+        "likely": likely,
     }
     return render(request, "crm/record_form.html", context)
 
