@@ -74,7 +74,21 @@ def test_a_quiet_partnership_nobody_owns_is_on_coordination_s_own_dashboard(
     mine = client.get("/").context["quiet"]
 
     assert mine.partnerships == [nobody]
-    assert mine.elsewhere is True
+    assert (mine.elsewhere_owned, mine.elsewhere_unowned) == (True, False)
+
+
+def test_staff_are_told_quiet_partnerships_nobody_owns_are_nobody_s_not_a_colleague_s(
+    client, staff_user
+):
+    # Issue 19: "owned by colleagues" was said of five partnerships with no owner.
+    quiet("Nobody's Org", None)
+    english(client)
+    client.force_login(staff_user)
+
+    response = client.get("/")
+
+    assert "Partnerships with no owner have gone quiet too." in response.text
+    assert "owned by colleagues" not in response.text
 
 
 def test_a_quiet_partnership_is_on_its_owner_s_dashboard_and_nobody_else_s_mine(

@@ -63,9 +63,11 @@ class QuietPartnerships:
 
     partnerships: list[Partnership]
     total: int
-    # Whether quiet partnerships lie outside the scope shown ("mine"): never
-    # hidden behind a reassuring message.
-    elsewhere: bool
+    # Whether quiet partnerships lie outside the scope shown ("mine"), owned by
+    # colleagues or by nobody: never hidden behind a reassuring message, and
+    # never said to be a colleague's when nobody owns them.
+    elsewhere_owned: bool
+    elsewhere_unowned: bool
 
     @property
     def more(self) -> int:
@@ -87,8 +89,12 @@ def _quiet_partnerships(user, *, scope: str, on: date, coordination: bool) -> Qu
     )
     # Told, not counted: counting every quiet partnership of the team reads them
     # all (seconds at a million follow-ups); the first one found is enough.
-    elsewhere = scope == "mine" and everything.exclude(pk__in=shown.values("pk")).exists()
-    return QuietPartnerships(partnerships, total, elsewhere)
+    owned = unowned = False
+    if scope == "mine":
+        rest = everything.exclude(pk__in=shown.values("pk"))
+        owned = rest.filter(owner__isnull=False).exists()
+        unowned = rest.filter(owner__isnull=True).exists()
+    return QuietPartnerships(partnerships, total, owned, unowned)
 
 
 @require_GET
