@@ -1203,3 +1203,15 @@ def test_english_pages_write_and_read_dates_day_first(client, staff_user):
     with translation.override("en"):
         assert formats.date_format(date(2026, 3, 12), "SHORT_DATE_FORMAT") == "12/03/2026"
         assert formats.get_format("DATE_INPUT_FORMATS")[0] == "%d/%m/%Y"
+
+
+def test_every_page_declares_the_site_s_icon(client, staff_user):
+    # Issue 19: no favicon, so a 404 for /favicon.ico on every page.
+    from django.contrib.staticfiles import finders
+
+    client.force_login(staff_user)
+
+    for url in ("/", "/admin/"):
+        html = client.get(url).content.decode()
+        assert '<link rel="icon" href="/static/crm/favicon.svg" type="image/svg+xml">' in html
+    assert finders.find("crm/favicon.svg")
