@@ -1215,3 +1215,14 @@ def test_every_page_declares_the_site_s_icon(client, staff_user):
         html = client.get(url).content.decode()
         assert '<link rel="icon" href="/static/crm/favicon.svg" type="image/svg+xml">' in html
     assert finders.find("crm/favicon.svg")
+
+
+def test_an_agreement_without_obligations_says_aucune_in_french(client, coordinator):
+    # Issue 19: "Obligations … Aucun." (an obligation is feminine).
+    agreement = factories.AgreementFactory(title="Protocole d'accord")
+    client.force_login(coordinator)
+
+    html = client.get(agreement.get_absolute_url()).content.decode()
+
+    obligations = html[html.index('id="obligations"') :]
+    assert "Aucune." in obligations[: obligations.index("</section>")]
