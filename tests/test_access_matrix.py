@@ -68,10 +68,13 @@ PAGES: dict[str, tuple[str, str]] = {
     "search/": ("/search/?q=visa", LOGIN_ONLY),
     "organizations/<slug:slug>/": ("/organizations/{w.organization.slug}/", READERS),
     "projects/<slug:code>/": ("/projects/{w.project.code}/", READERS),
+    "partnerships/<int:pk>/": ("/partnerships/{w.partnership.pk}/", READERS),
     "partnerships/<int:pk>/stage/": (
         "/partnerships/{w.partnership.pk}/stage/",
         POST_ONLY,
     ),
+    "partnerships/<int:pk>/owner/": ("/partnerships/{w.partnership.pk}/owner/", POST_ONLY),
+    "partnerships/<int:pk>/cadence/": ("/partnerships/{w.partnership.pk}/cadence/", POST_ONLY),
     "missions/<slug:slug>/": ("/missions/{w.mission.slug}/", READERS),
     "interactions/new/": ("/interactions/new/", WRITERS),
     "interactions/<slug:slug>/": ("/interactions/{w.interaction.slug}/", READERS),

@@ -104,6 +104,7 @@ def _kwargs(world) -> dict[str, dict]:
         "organization": {"slug": "visa"},
         "organization-edit": {"slug": "visa"},
         "partnership-new": {"slug": "visa"},
+        "partnership": {"pk": world["partnership"].pk},
         "person": {"slug": "stephane"},
         "person-edit": {"slug": "stephane"},
         "affiliation-edit": {"pk": world["role"].pk},
@@ -127,6 +128,8 @@ def _kwargs(world) -> dict[str, dict]:
 # endpoints that only take a POST.
 NOT_PAGES = {
     "partnership-stage",
+    "partnership-owner",
+    "partnership-cadence",
     "interaction-apply-plan",
     "api-token-revoke",
     "calendar-regenerate",

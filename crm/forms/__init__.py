@@ -52,8 +52,10 @@ from crm.forms.partnerships import (
     AssignOwnerForm,
     ChangeStageForm,
     PartnershipAdminForm,
+    PartnershipCadenceForm,
     PartnershipForm,
     PartnershipInlineForm,
+    PartnershipOwnerForm,
     PartnershipStageForm,
 )
 from crm.forms.widgets import (
@@ -102,8 +104,10 @@ __all__ = [
     "OrganizationAdminForm",
     "OrganizationForm",
     "PartnershipAdminForm",
+    "PartnershipCadenceForm",
     "PartnershipForm",
     "PartnershipInlineForm",
+    "PartnershipOwnerForm",
     "PartnershipStageForm",
     "PartySignatureForm",
     "PersonForm",

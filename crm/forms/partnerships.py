@@ -88,6 +88,33 @@ class PartnershipStageForm(ChangeStageForm, VersionedActionForm):
     """The pipeline's move: refused when the partnership changed since the page showed it."""
 
 
+class PartnershipOwnerForm(VersionedActionForm):
+    """The partnership page's "Owner": a colleague, by name, or nobody."""
+
+    owner = StaffChoiceField(
+        label=_("Owner"),
+        queryset=staff_members(),
+        required=False,
+        empty_label=_("Nobody"),
+        help_text=_("Told by e-mail, and by the dashboard when it goes quiet."),
+    )
+    reason = forms.CharField(
+        label=_("Reason"), max_length=services.REASON_MAX_LENGTH, required=False
+    )
+
+
+class PartnershipCadenceForm(VersionedActionForm):
+    """The partnership page's contact cadence: every how many days it needs news."""
+
+    contact_cadence_days = forms.IntegerField(
+        label=_("Contact every (days)"),
+        min_value=1,
+        max_value=3650,
+        required=False,
+        help_text=_("Leave empty to use the default for the stage."),
+    )
+
+
 class PartnershipForm(forms.ModelForm):
     """A new partnership of an organisation; saved by ``crm.services.partnership_create``."""
 

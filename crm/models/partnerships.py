@@ -3,6 +3,7 @@
 from django.conf import settings
 from django.db import models
 from django.db.models import Q
+from django.urls import reverse
 from django.utils.translation import gettext_lazy as _
 from simple_history.models import HistoricalRecords
 
@@ -89,6 +90,9 @@ class Partnership(models.Model):
 
     def __str__(self) -> str:
         return f"{self.organization} — {self.project}"
+
+    def get_absolute_url(self) -> str:
+        return reverse("partnership", args=[self.pk])
 
     def natural_key(self) -> tuple[str, str]:
         return (self.organization.slug, self.project.code)

@@ -1,8 +1,8 @@
-"""URLs of the partnerships: adding one to an organisation, moving one to another stage."""
+"""URLs of the partnerships: a page each, a new one, and its stage, owner and cadence."""
 
 from django.urls import path
 
-from crm.views import organization_forms, projects
+from crm.views import organization_forms, partnerships
 
 urlpatterns = [
     path(
@@ -10,5 +10,12 @@ urlpatterns = [
         organization_forms.partnership_new,
         name="partnership-new",
     ),
-    path("partnerships/<int:pk>/stage/", projects.partnership_stage, name="partnership-stage"),
+    path("partnerships/<int:pk>/", partnerships.partnership, name="partnership"),
+    path("partnerships/<int:pk>/stage/", partnerships.partnership_stage, name="partnership-stage"),
+    path("partnerships/<int:pk>/owner/", partnerships.partnership_owner, name="partnership-owner"),
+    path(
+        "partnerships/<int:pk>/cadence/",
+        partnerships.partnership_cadence,
+        name="partnership-cadence",
+    ),
 ]

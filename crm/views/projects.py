@@ -1,24 +1,19 @@
-"""A project's pipeline, and moving a partnership to another stage."""
+"""A project's pipeline: its partners by stage, its follow-ups and its money."""
 
 from dataclasses import dataclass
 
-from django.contrib import messages
 from django.contrib.auth.decorators import login_required
-from django.core.exceptions import ValidationError
 from django.db.models import Count, Q
 from django.http import HttpRequest, HttpResponse
-from django.shortcuts import get_object_or_404, redirect, render
+from django.shortcuts import get_object_or_404, render
 from django.urls import reverse
 from django.utils.http import urlencode
-from django.utils.translation import gettext as _
-from django.views.decorators.http import require_GET, require_POST
+from django.views.decorators.http import require_GET
 
-from crm import clock, services
-from crm.forms import PartnershipStageForm
+from crm import clock
 from crm.models import Partnership, Project
-from crm.versions import StaleVersion
 from crm.views import sections
-from crm.views.common import action_context, next_url, open_follow_ups, require
+from crm.views.common import action_context, open_follow_ups, require
 
 
 def _get_project_for_user(request: HttpRequest, code: str) -> Project:
@@ -100,47 +95,3 @@ def project(request: HttpRequest, code: str) -> HttpResponse:
     if request.user.has_perm("crm.view_commitment"):
         context.update(sections.project_context(project, on=clock.today()))
     return render(request, "crm/project.html", context)
-
-
-@require_POST
-@login_required
-def partnership_stage(request: HttpRequest, pk: int) -> HttpResponse:
-    require(request, "crm.change_partnership")
-    partnership = get_object_or_404(
-        Partnership.objects.select_related("organization", "project"), pk=pk
-    )
-    form = PartnershipStageForm(request.POST)
-    if form.is_valid():
-        try:
-            services.partnership_change_stage(
-                partnership=partnership,
-                to_stage=form.cleaned_data["stage"],
-                note=form.cleaned_data["note"],
-                by=request.user,
-                version=form.cleaned_data["version"],
-            )
-        except StaleVersion as stale:
-            # Moved or edited by someone else since the pipeline was shown:
-            # a move decided on the old stage must not be laid over theirs.
-            messages.error(
-                request,
-                stale.message(
-                    reload_url=next_url(request, partnership.project.get_absolute_url())
-                ),
-            )
-        except ValidationError as error:
-            messages.error(request, " ".join(error.messages))
-        else:
-            messages.success(
-                request,
-                _("%(organization)s moved to “%(stage)s”.")
-                % {
-                    "organization": partnership.organization,
-                    "stage": Partnership.Stage(form.cleaned_data["stage"]).label,
-                },
-            )
-    elif "version" in form.errors:
-        messages.error(request, " ".join(form.errors["version"]))
-    else:
-        messages.error(request, _("Choose a stage."))
-    return redirect(next_url(request, partnership.project.get_absolute_url()))
