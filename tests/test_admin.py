@@ -1292,3 +1292,22 @@ def test_stage_changes_show_read_only_on_the_partnership(client, coordinator):
     assert not inline.has_change_permission
     assert not inline.has_delete_permission
     assert "Met in Washington" in response.text
+
+
+def test_the_partnership_list_names_owners_and_dates_contacts_as_precisely_as_the_source(
+    client, coordinator, english
+):
+    # Issue 19: the list showed user names, and "01/09/2023" for "late September".
+    owner = UserFactory(username="amensah", first_name="Ama", last_name="Mensah")
+    partnership = PartnershipFactory(owner=owner)
+    InteractionFactory(
+        organizations=[partnership.organization],
+        occurred_on=date(2023, 9, 1),
+        date_precision="late_month",
+    )
+    client.force_login(coordinator)
+
+    html = client.get(reverse("admin:crm_partnership_changelist")).content.decode()
+
+    assert "Ama Mensah" in html and "amensah" not in html
+    assert "late September 2023" in html

@@ -2,7 +2,6 @@
 
 from django.contrib import admin, messages
 from django.core.exceptions import ValidationError
-from django.utils.formats import date_format
 from django.utils.translation import gettext_lazy as _
 from django.utils.translation import ngettext, ngettext_lazy
 
@@ -25,6 +24,7 @@ from crm.admin.inlines import StageChangeInline
 from crm.forms import AssignOwnerForm, ChangeStageForm, PartnershipAdminForm
 from crm.models import Partnership, StageChange
 from crm.roles import staff_members
+from crm.templatetags.crm_tags import precise_date
 
 # What a new partnership is made of; its timestamps are the database's.
 CREATE_FIELDS = [
@@ -59,7 +59,7 @@ class PartnershipInlineAdminMixin(VersionedInlinesMixin):
 
 @admin.register(Partnership)
 class PartnershipAdmin(IndexedSearchMixin, HistoryAdmin):
-    list_display = ["organization", "project", "role", "stage", "owner", "last_contact"]
+    list_display = ["organization", "project", "role", "stage", "owner_name", "last_contact"]
     list_filter = ["stage", "role", "project"]
     list_select_related = ["organization", "project", "owner"]
     paginator = EstimatedCountPaginator
@@ -78,7 +78,13 @@ class PartnershipAdmin(IndexedSearchMixin, HistoryAdmin):
     change_form_template = "admin/crm/partnership/change_form.html"
 
     def get_queryset(self, request):
-        return super().get_queryset(request).with_last_contact(today=clock.today())
+        today = clock.today()
+        return (
+            super()
+            .get_queryset(request)
+            .with_last_contact(today=today)
+            .with_last_contact_precision(today=today)
+        )
 
     def get_readonly_fields(self, request, obj=None):
         fields = list(super().get_readonly_fields(request, obj))
@@ -98,11 +104,18 @@ class PartnershipAdmin(IndexedSearchMixin, HistoryAdmin):
             kwargs["queryset"] = staff_members()
         return super().formfield_for_foreignkey(db_field, request, **kwargs)
 
+    @admin.display(description=_("owner"), ordering="owner__last_name")
+    def owner_name(self, partnership: Partnership) -> str:
+        # A person's name, not the account's user name (issue 19).
+        owner = partnership.owner
+        return (owner.get_full_name() or owner.get_username()) if owner else "—"
+
     @admin.display(description=_("last contact"), ordering="last_contact_on")
     def last_contact(self, partnership: Partnership) -> str:
+        # No more precise than the source: "late September 2023", not 01/09/2023.
         if partnership.last_contact_on is None:
             return "—"
-        return date_format(partnership.last_contact_on, "SHORT_DATE_FORMAT")
+        return precise_date(partnership.last_contact_on, partnership.last_contact_precision)
 
     def create_object(self, request, obj, form) -> None:
         create_partnership(obj, by=request.user)

@@ -60,7 +60,7 @@ class PartnershipInlineForm(PartnershipAdminForm):
 
 
 class AssignOwnerForm(forms.Form):
-    owner = forms.ModelChoiceField(
+    owner = StaffChoiceField(
         label=_("New owner"),
         queryset=staff_members(),
         required=False,
