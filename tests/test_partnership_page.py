@@ -2,6 +2,8 @@
 changed there through their services (issue 19: "/partnerships/<id>/" was a 404, owners
 could be set only in the admin, by user name)."""
 
+from datetime import timedelta
+
 import pytest
 from django.conf import settings
 from django.db import connection
@@ -148,3 +150,17 @@ def test_the_page_takes_the_same_queries_whatever_its_history(client, staff_user
         meeting = factories.InteractionFactory(organizations=[visa.organization])
         meeting.projects.add(visa.project)
     assert queries() == few
+
+
+def test_a_next_follow_up_in_the_past_is_red_wherever_the_partnership_is_shown(
+    client, staff_user, visa, today
+):
+    # Issue 19: an overdue "next follow-up" was not red on these pages.
+    factories.FollowUpFactory(
+        organization=visa.organization, project=visa.project, due_on=today - timedelta(days=3)
+    )
+    client.force_login(staff_user)
+
+    for url in (f"/partnerships/{visa.pk}/", "/organizations/visa/", "/projects/payments/"):
+        html = client.get(url).content.decode()
+        assert '<span class="next-follow-up red" title="Overdue">' in html, url
