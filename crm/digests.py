@@ -256,7 +256,8 @@ def subject(digest: Digest) -> str:
     if counts["due_soon"]:
         n = counts["due_soon"]
         parts.append(
-            ngettext("%(count)d due this week", "%(count)d due this week", n) % {"count": n}
+            ngettext("%(count)d due within 7 days", "%(count)d due within 7 days", n)
+            % {"count": n}
         )
     if counts["waiting"]:
         n = counts["waiting"]

@@ -32,7 +32,7 @@ from django.utils.translation import gettext_lazy as _
 
 from crm.models.choices import OPEN_FOLLOW_UP_STATUSES, FollowUpStatus
 
-# "Due this week": the seven days after today (today itself is "due today").
+# "Due within 7 days": the seven days after today (today itself is "due today").
 WEEK_DAYS = 7
 # A follow-up waiting on the partner for more days than this is worth a nudge.
 WAITING_TOO_LONG_DAYS = 14
@@ -53,7 +53,7 @@ class Deadline(models.TextChoices):
 
     OVERDUE = "overdue", _("Overdue")
     TODAY = "today", _("Due today")
-    WEEK = "week", _("Due this week")
+    WEEK = "week", _("Due within 7 days")
     LATER = "later", _("Later")
     WAITING = "waiting", _("Waiting on the partner")
     WAITING_TOO_LONG = "waiting_too_long", _("Waiting on the partner too long")

@@ -93,7 +93,7 @@ def test_the_digest_lists_what_is_late_soon_waiting_and_quiet_in_french(agenda, 
     html = message.alternatives[0][0]
     assert message.to == ["ama.vi@example.org"]
     assert message.subject == (
-        "[CRM Compact] 1 en retard, 1 à faire cette semaine, "
+        "[CRM Compact] 1 en retard, 1 à faire sous 7 jours, "
         "1 en attente du partenaire, 1 partenariat sans nouvelles"
     )
     assert message.alternatives[0][1] == "text/html"
@@ -123,7 +123,7 @@ def test_the_digest_speaks_english_to_who_chose_english(agenda, amavi, mailoutbo
     message = mailoutbox[0]
     html = message.alternatives[0][0]
     assert message.subject == (
-        "[Compact CRM] 1 overdue, 1 due this week, "
+        "[Compact CRM] 1 overdue, 1 due within 7 days, "
         "1 waiting on the partner, 1 partnership gone quiet"
     )
     for part in (message.body, html):
@@ -164,7 +164,7 @@ def test_coordination_also_gets_the_programme_project_by_project(agenda, coordin
     assert "Le programme, projet par projet" in to_coordinator.body
     assert (
         # The two follow-ups waiting on the partner are open, not late on our side.
-        "- Paiements digitaux\n  7 ouverts, 2 en retard, 2 à faire cette semaine, "
+        "- Paiements digitaux\n  7 ouverts, 2 en retard, 2 à faire sous 7 jours, "
         "1 partenariat sans nouvelles\n"
     ) in to_coordinator.body
     assert f"{BASE_URL}/projects/paiements-digitaux/" in to_coordinator.alternatives[0][0]

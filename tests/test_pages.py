@@ -1226,3 +1226,14 @@ def test_an_agreement_without_obligations_says_aucune_in_french(client, coordina
 
     obligations = html[html.index('id="obligations"') :]
     assert "Aucune." in obligations[: obligations.index("</section>")]
+
+
+def test_the_next_seven_days_are_not_called_this_week(client, staff_user, pages_today):
+    # Issue 19: "À faire cette semaine" listed the next 7 days, past the week's end.
+    factories.FollowUpFactory(assignee=staff_user, due_on=TODAY + timedelta(days=6))
+    client.force_login(staff_user)
+
+    html = client.get("/").content.decode()
+
+    assert "À faire sous 7 jours" in html
+    assert "cette semaine" not in html

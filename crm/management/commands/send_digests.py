@@ -82,7 +82,7 @@ class Command(BaseCommand):
     def _list(self, digest: digests.Digest) -> None:
         sections = [
             ("overdue", digest.overdue),
-            ("due this week", digest.due_soon),
+            ("due within 7 days", digest.due_soon),
             ("waiting on the partner", digest.waiting),
         ]
         for label, follow_ups in sections:
@@ -110,6 +110,6 @@ class Command(BaseCommand):
 def _counts(digest: digests.Digest) -> str:
     counts = digest.counts
     return (
-        f"{counts['overdue']} overdue, {counts['due_soon']} due this week, "
+        f"{counts['overdue']} overdue, {counts['due_soon']} due within 7 days, "
         f"{counts['waiting']} waiting, {counts['stale']} gone quiet"
     )
