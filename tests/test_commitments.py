@@ -791,3 +791,18 @@ def test_a_follow_up_is_added_to_a_commitment_from_its_page(client, staff_user, 
         commitment.partnership.organization,
         staff_user,
     )
+
+
+def test_the_agreement_form_opened_from_an_organisation_pre_fills_its_only_project(
+    client, coordinator
+):
+    # Issue 19: the party was filled in from the organisation's page, the project not.
+    visa = factories.OrganizationFactory(slug="visa", name="Visa")
+    project = factories.ProjectFactory(code="payments")
+    factories.PartnershipFactory(organization=visa, project=project)
+    client.force_login(coordinator)
+
+    form = client.get("/agreements/new/?organization=visa").context["form"]
+
+    assert list(form["projects"].initial) == [project]
+    assert list(form["parties"].initial) == [visa]

@@ -22,9 +22,9 @@ from crm.forms import (
     ObligationForm,
     PartySignatureForm,
 )
-from crm.models import Agreement, AgreementSignatory, Organization, Project
+from crm.models import Agreement, AgreementSignatory
 from crm.slugs import unique_slug
-from crm.views.common import add_errors, require
+from crm.views.common import add_errors, prefill_from_url, require
 from crm.views.sections import LIST_LIMIT
 
 
@@ -39,10 +39,13 @@ def _get_agreement_for_user(request: HttpRequest, slug: str) -> Agreement:
 def agreement_new(request: HttpRequest) -> HttpResponse:
     require(request, "crm.view_agreement", "crm.add_agreement")
     initial: dict[str, Any] = {"owner": request.user}
-    if code := request.GET.get("project"):
-        initial["projects"] = Project.objects.filter(code=code)[:1]
-    if slug := request.GET.get("organization"):
-        initial["parties"] = Organization.objects.filter(slug=slug)[:1]
+    # The organisation named in the URL is a party; the project is the one named,
+    # else that organisation's only project (as the other forms pre-fill it).
+    named = prefill_from_url(request)
+    if "project" in named:
+        initial["projects"] = [named["project"]]
+    if "organization" in named:
+        initial["parties"] = [named["organization"]]
     form = AgreementForm(request.POST or None, initial=initial)
     if request.method == "POST" and form.is_valid():
         data = dict(form.cleaned_data)
