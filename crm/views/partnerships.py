@@ -74,59 +74,57 @@ def partnership(request: HttpRequest, pk: int) -> HttpResponse:
     return render(request, "crm/partnership.html", context)
 
 
-def _refused(request: HttpRequest, error: Exception, partnership: Partnership) -> None:
-    if isinstance(error, StaleVersion):
+def _change(request: HttpRequest, pk: int, form_class, change, done: str) -> HttpResponse:
+    """Check ``form_class`` on the POST, call ``change(partnership, data)``, say how it went.
+
+    A change decided on an old version, or refused by its service, is said and
+    nothing is saved; either way the reader goes back to the partnership's page.
+    """
+    require(request, "crm.view_partnership", "crm.change_partnership")
+    partnership = get_object_or_404(Partnership, pk=pk)
+    form = form_class(request.POST)
+    if not form.is_valid():
+        messages.error(request, " ".join(e for errors in form.errors.values() for e in errors))
+        return redirect(partnership)
+    try:
+        change(partnership, form.cleaned_data)
+    except StaleVersion as stale:
         # Changed by someone else since the page was shown: their change stands.
-        messages.error(request, error.message(reload_url=partnership.get_absolute_url()))
-    else:
+        messages.error(request, stale.message(reload_url=partnership.get_absolute_url()))
+    except ValidationError as error:
         messages.error(request, " ".join(error.messages))
+    else:
+        messages.success(request, done)
+    return redirect(partnership)
 
 
 @require_POST
 @login_required
 def partnership_owner(request: HttpRequest, pk: int) -> HttpResponse:
-    require(request, "crm.view_partnership", "crm.change_partnership")
-    partnership = get_object_or_404(Partnership, pk=pk)
-    form = PartnershipOwnerForm(request.POST)
-    if not form.is_valid():
-        messages.error(request, " ".join(e for errors in form.errors.values() for e in errors))
-        return redirect(partnership)
-    try:
+    def assign(partnership: Partnership, data: dict) -> None:
         services.partnership_assign_owner(
             partnership=partnership,
-            owner=form.cleaned_data["owner"],
+            owner=data["owner"],
             by=request.user,
-            reason=form.cleaned_data["reason"],
-            version=form.cleaned_data["version"],
+            reason=data["reason"],
+            version=data["version"],
         )
-    except (StaleVersion, ValidationError) as error:
-        _refused(request, error, partnership)
-    else:
-        messages.success(request, _("Owner saved."))
-    return redirect(partnership)
+
+    return _change(request, pk, PartnershipOwnerForm, assign, _("Owner saved."))
 
 
 @require_POST
 @login_required
 def partnership_cadence(request: HttpRequest, pk: int) -> HttpResponse:
-    require(request, "crm.view_partnership", "crm.change_partnership")
-    partnership = get_object_or_404(Partnership, pk=pk)
-    form = PartnershipCadenceForm(request.POST)
-    if not form.is_valid():
-        messages.error(request, " ".join(e for errors in form.errors.values() for e in errors))
-        return redirect(partnership)
-    try:
+    def set_cadence(partnership: Partnership, data: dict) -> None:
         services.record_update(
             instance=partnership,
-            changes={"contact_cadence_days": form.cleaned_data["contact_cadence_days"]},
+            changes={"contact_cadence_days": data["contact_cadence_days"]},
             by=request.user,
-            version=form.cleaned_data["version"],
+            version=data["version"],
         )
-    except (StaleVersion, ValidationError) as error:
-        _refused(request, error, partnership)
-    else:
-        messages.success(request, _("Contact cadence saved."))
-    return redirect(partnership)
+
+    return _change(request, pk, PartnershipCadenceForm, set_cadence, _("Contact cadence saved."))
 
 
 @require_POST
