@@ -151,7 +151,7 @@ def test_the_big_tables_are_searched_through_their_indexes(postgres_only, model,
     from crm.views import search as views
 
     find = {"FollowUp": views._follow_ups, "Interaction": views._meetings}[model]
-    sql, params = find("Kpowbie visa").query.sql_with_params()
+    sql, params = find("Kpowbie visa", None).query.sql_with_params()
     with connection.cursor() as cursor:
         # Forbidden to scan the table or walk another index in order, the
         # planner must find the trigram indexes (bitmap scans) or fail.
