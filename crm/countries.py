@@ -30,18 +30,31 @@ def country_name(code: str, language: str | None = None) -> str:
     return _catalogue(language).gettext(country.name)
 
 
-def country_choices(codes) -> list[tuple[str, str]]:
-    """``(code, name)`` for each of ``codes``, by name in the active language."""
-    return sorted(((code, country_name(code)) for code in codes), key=lambda c: fold(c[1]))
+@functools.cache
+def country_choices(language: str) -> list[tuple[str, str]]:
+    """``(code, name)`` of every ISO 3166 country, by name in ``language``.
+
+    Every country, not those the records hold: listing those would read the
+    whole organisation table at each page (the admin dropped that filter for it).
+    """
+    pairs = [(c.alpha_2, country_name(c.alpha_2, language)) for c in pycountry.countries]
+    return sorted(pairs, key=lambda pair: fold(pair[1]))
 
 
-def country_code(text: str, codes) -> str | None:
-    """The code among ``codes`` that ``text`` names: the code, or the name in any of the
-    site's languages (an English page's URL shared with a French reader still works),
-    whatever the case or accents."""
-    wanted = fold(text.strip())
-    for code in codes:
-        names = {fold(country_name(code, language)) for language, _name in settings.LANGUAGES}
-        if wanted == fold(code) or wanted in names:
-            return code
-    return None
+@functools.cache
+def _codes_by_name() -> dict[str, str]:
+    """Each country's code, by its folded code and its folded name in each site language."""
+    codes = {}
+    for country in pycountry.countries:
+        code = country.alpha_2
+        codes[fold(code)] = code
+        for language, _name in settings.LANGUAGES:
+            codes[fold(country_name(code, language))] = code
+    return codes
+
+
+def country_code(text: str) -> str | None:
+    """The code of the country ``text`` names: its code, or its name in any of the site's
+    languages (an English page's URL shared with a French reader still works), whatever
+    the case or accents."""
+    return _codes_by_name().get(fold(text.strip()))

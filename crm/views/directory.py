@@ -11,6 +11,7 @@ from django.core.paginator import Paginator
 from django.db.models import Count, F, Prefetch
 from django.http import HttpRequest, HttpResponse
 from django.shortcuts import render
+from django.utils import translation
 from django.utils.http import urlencode
 from django.utils.translation import gettext_lazy as _
 from django.views.decorators.http import require_GET
@@ -57,8 +58,7 @@ class OrganizationFilterForm(forms.Form):
         required=False,
         choices=[("", _("All kinds")), *Organization.Kind.choices],
     )
-    # A code or a name in the reader's language ("US", "États-Unis"); the menu
-    # offers the countries that organisations are in.
+    # A code or a country's name in either language ("US", "États-Unis").
     country = forms.CharField(label=_("Country"), required=False, max_length=100)
     project = forms.ModelChoiceField(
         label=_("Project"),
@@ -87,24 +87,18 @@ class OrganizationFilterForm(forms.Form):
 
     def __init__(self, *args, **kwargs):
         super().__init__(*args, **kwargs)
-        # One query over a small table: the countries organisations are in.
-        self.countries = list(
-            Organization.objects.exclude(country="")
-            .order_by()
-            .values_list("country", flat=True)
-            .distinct()
-        )
-        choices = [("", _("All countries")), *country_choices(self.countries)]
+        language = translation.get_language() or "en"
+        choices = [("", _("All countries")), *country_choices(language.split("-")[0])]
         self.fields["country"].widget = forms.Select(choices=choices)
 
     def clean_country(self) -> str:
         text = self.cleaned_data["country"]
         if not text:
             return ""
-        code = country_code(text, self.countries)
+        code = country_code(text)
         if code is None:
             raise forms.ValidationError(
-                _("No organisation is in a country called “%(value)s”: choose one from the list.")
+                _("No country is called “%(value)s”: choose one from the list.")
                 % {"value": text[:40]}
             )
         return code
