@@ -50,23 +50,39 @@ FIXED_RATES = {
 }
 
 
-def rates_on(on: date) -> dict[str, Rate]:
-    """Return the rate of every currency on ``on``: the parity, else the latest dated rate.
+def rate_tables(on: date) -> tuple[dict[str, Rate], dict[str, Rate]]:
+    """Return the rates on ``on`` for real amounts, and for demonstration amounts.
 
-    One query: the latest rate of each currency on or before ``on``. A
-    currency without any rate yet is missing from the result.
+    A currency's rate is the parity, else its latest dated rate on or before
+    ``on``. Demonstration rates (``is_demo``) are illustrative: they may convert
+    demonstration amounts, never real ones. A currency without a rate is
+    missing. One query: the latest real and the latest demonstration rate of
+    each currency.
     """
     latest = (
-        ExchangeRate.objects.filter(currency=OuterRef("currency"), rate_on__lte=on)
+        ExchangeRate.objects.filter(
+            currency=OuterRef("currency"), is_demo=OuterRef("is_demo"), rate_on__lte=on
+        )
         .order_by("-rate_on")
         .values("rate_on")[:1]
     )
     dated = ExchangeRate.objects.filter(rate_on__lte=on, rate_on=Subquery(latest))
-    rates = {
-        row.currency: Rate(row.currency, row.xof_per_unit, row.rate_on)
-        for row in dated.only("currency", "xof_per_unit", "rate_on")
-    }
-    return {**rates, **FIXED_RATES}
+    real: dict[str, Rate] = {}
+    demo: dict[str, Rate] = {}
+    for row in dated.only("currency", "xof_per_unit", "rate_on", "is_demo"):
+        (demo if row.is_demo else real)[row.currency] = Rate(
+            row.currency, row.xof_per_unit, row.rate_on
+        )
+    for_demo = dict(real)
+    for currency, rate in demo.items():
+        if currency not in real or rate.on > real[currency].on:
+            for_demo[currency] = rate
+    return {**real, **FIXED_RATES}, {**for_demo, **FIXED_RATES}
+
+
+def rates_on(on: date) -> dict[str, Rate]:
+    """Return the rates that convert real amounts on ``on`` (see ``rate_tables``)."""
+    return rate_tables(on)[0]
 
 
 @dataclass
@@ -119,13 +135,13 @@ def commitment_totals(commitments, *, on: date) -> Totals:
         .annotate(total=Sum(counted), n=Count("id"))
         .values_list("is_demo", "status", "currency", "total", "n")
     )
-    rates = rates_on(on)
     real, demo = [], []
     for is_demo, *row in sums:
         (demo if is_demo else real).append(row)
+    rates, demo_rates = rate_tables(on)
     totals = _totals(real, rates, on=on)
     if demo:
-        totals.demo = _totals(demo, rates, on=on)
+        totals.demo = _totals(demo, demo_rates, on=on)
     return totals
 
 

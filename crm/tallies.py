@@ -10,8 +10,13 @@ Counting every open follow-up of the team grows with the history. Instead:
 - overdue is then the open work whose move is ours less what is still in time,
   and "waiting too long" the waiting less what has waited only briefly.
 
-Each result equals ``FollowUpQuerySet.deadline_counts`` on the same follow-ups
-(tests/test_tallies.py).
+Demonstration follow-ups (``is_demo``) are in the kept totals, like any row;
+they are counted apart (few, through crm_followup_demo_idx) and taken away, so
+that every figure here is real work only; ``demo_counts_by_project`` and
+``demo_counts_of`` give them, for pages that show them apart.
+
+Each result equals ``FollowUpQuerySet.deadline_counts`` on the same real
+follow-ups (tests/test_tallies.py).
 """
 
 from collections import defaultdict
@@ -19,7 +24,7 @@ from datetime import date
 
 from django.db.models import Count, Q, Sum
 
-from crm.managers import OUR_MOVE_STATUSES, Deadline, deadline_q, in_time_q
+from crm.managers import DEADLINE_GROUPS, OUR_MOVE_STATUSES, Deadline, deadline_q, in_time_q
 from crm.models import FollowUp, FollowUpStatus, OpenFollowUpCount
 
 # Counted among the follow-ups still in time; the other groups are derived.
@@ -28,11 +33,24 @@ WAITED_BRIEFLY = "waited_briefly"
 
 
 def deadline_counts_by_project(*, today: date) -> dict[int, dict[str, int]]:
-    """Return, per project id, its open follow-ups (``open``) and each ``Deadline``'s count.
+    """Return, per project id, its open real follow-ups (``open``) and each ``Deadline``'s count.
 
-    The same as ``FollowUp.objects.deadline_counts_by_project(today=today)``, in
-    two small queries.
+    The same as ``FollowUp.objects.filter(is_demo=False).deadline_counts_by_project(
+    today=today)``, in three small queries.
     """
+    demo = demo_counts_by_project(today=today)
+    return {
+        project: _less(row, demo.get(project, {}))
+        for project, row in _all_counts_by_project(today=today).items()
+    }
+
+
+def demo_counts_by_project(*, today: date) -> dict[int, dict[str, int]]:
+    """Return ``deadline_counts_by_project``'s figures for the demonstration follow-ups only."""
+    return FollowUp.objects.filter(is_demo=True).deadline_counts_by_project(today=today)
+
+
+def _all_counts_by_project(*, today: date) -> dict[int, dict[str, int]]:
     statuses: dict[int, dict[str, int]] = defaultdict(lambda: defaultdict(int))
     for row in OpenFollowUpCount.objects.values("project", "status").annotate(n=Sum("total")):
         statuses[row["project"]][row["status"]] += row["n"]
@@ -58,7 +76,18 @@ def deadline_counts_of(assignee, *, today: date) -> dict[str, int]:
     in_time = FollowUp.objects.filter(in_time_q(today=today), assignee=assignee).aggregate(
         **_in_time_counts(today)
     )
-    return _derive(statuses, in_time)
+    return _less(_derive(statuses, in_time), demo_counts_of(assignee, today=today))
+
+
+def demo_counts_of(assignee, *, today: date) -> dict[str, int]:
+    """Return ``deadline_counts_of``'s figures for ``assignee``'s demonstration follow-ups."""
+    demo = FollowUp.objects.filter(is_demo=True, assignee=assignee).deadline_counts(today=today)
+    # The groups split the open follow-ups: their sum is the open ones.
+    return {"open": sum(demo[key] for key in DEADLINE_GROUPS), **demo}
+
+
+def _less(counts: dict[str, int], demo: dict[str, int]) -> dict[str, int]:
+    return {key: value - demo.get(key, 0) for key, value in counts.items()}
 
 
 def _in_time_counts(today: date) -> dict[str, Count]:
@@ -83,16 +112,24 @@ def _derive(statuses: dict[str, int], in_time: dict[str, int]) -> dict[str, int]
 
 
 def count_projects(projects, *, today: date) -> list:
-    """Set ``open_count``, ``overdue_count`` and ``due_soon_count`` on each project.
+    """Set ``open_count``, ``overdue_count``, ``due_soon_count`` and ``demo_open_count``.
 
-    The figures of ``Project.objects.with_follow_up_counts()``, from the kept
-    totals: two small queries whatever the number of follow-ups.
+    The first three are the figures of ``Project.objects.with_follow_up_counts()``
+    for real follow-ups, from the kept totals; the last counts the open
+    demonstration ones, shown apart. Three small queries whatever the number of
+    follow-ups.
     """
-    counts = deadline_counts_by_project(today=today)
+    demo = demo_counts_by_project(today=today)
+    counts = {
+        project: _less(row, demo.get(project, {}))
+        for project, row in _all_counts_by_project(today=today).items()
+    }
     projects = list(projects)
     for project in projects:
         row = counts.get(project.pk, {})
         project.open_count = row.get("open", 0)
         project.overdue_count = row.get(Deadline.OVERDUE, 0)
         project.due_soon_count = row.get(Deadline.TODAY, 0) + row.get(Deadline.WEEK, 0)
+        # Shown apart, never added: the open demonstration follow-ups.
+        project.demo_open_count = demo.get(project.pk, {}).get("open", 0)
     return projects

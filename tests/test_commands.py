@@ -142,8 +142,26 @@ def test_setup_local_loads_facts_and_demo_and_creates_the_admin(db, admin_env):
     assert admin.is_superuser and admin.is_staff
     assert admin.check_password(admin_env)
     assert admin.groups.filter(name=roles.COORDINATION).exists()
-    assert FollowUp.objects.filter(assignee=admin).exists()
     assert admin_env not in out
+
+
+def test_setup_local_gives_demo_follow_ups_to_an_admin_with_an_email(db, admin_env, monkeypatch):
+    monkeypatch.setenv("DJANGO_SUPERUSER_EMAIL", "coordination@example.org")
+
+    _run("setup_local")
+
+    admin = get_user_model().objects.get(username="admin")
+    assert FollowUp.objects.filter(assignee=admin, is_demo=True).exists()
+
+
+def test_setup_local_gives_no_follow_up_to_an_admin_no_digest_could_reach(db, admin_env):
+    _run("setup_local")
+
+    admin = get_user_model().objects.get(username="admin")
+    assert admin.email == ""
+    assert not FollowUp.objects.filter(assignee=admin).exists()
+    coordinator = get_user_model().objects.get(username="demo-coordination")
+    assert FollowUp.objects.filter(assignee=coordinator).count() > 1
 
 
 def test_setup_local_takes_the_admin_username_from_the_environment(db, admin_env, monkeypatch):

@@ -141,3 +141,30 @@ def test_the_mission_report_lists_demonstration_commitments_apart(client, coordi
     real, _, demo = report.partition("Demonstration data, not real commitments")
     assert "Visa" in real and "Mastercard" not in real
     assert "Mastercard" in demo and "150,000.00 USD" in demo
+
+
+def test_an_illustrative_rate_converts_demonstration_amounts_and_never_real_ones():
+    factories.ExchangeRateFactory(currency="USD", rate_on=date(2026, 1, 1), xof_per_unit="600")
+    factories.ExchangeRateFactory(
+        currency="USD", rate_on=date(2026, 1, 10), xof_per_unit="500", is_demo=True
+    )
+    factories.CommitmentFactory(amount="10", currency="USD")
+    factories.CommitmentFactory(amount="10", currency="USD", is_demo=True)
+
+    totals = commitment_totals(Commitment.objects.all(), on=date(2026, 1, 15))
+
+    assert _announced(totals) == (Decimal("6000"), 1)
+    assert _announced(totals.demo) == (Decimal("5000"), 1)
+
+
+def test_real_amounts_stay_unconverted_when_only_an_illustrative_rate_exists():
+    factories.ExchangeRateFactory(
+        currency="USD", rate_on=date(2026, 1, 10), xof_per_unit="500", is_demo=True
+    )
+    factories.CommitmentFactory(amount="10", currency="USD")
+
+    totals = commitment_totals(Commitment.objects.all(), on=date(2026, 1, 15))
+
+    row = next(row for row in totals.rows if row.status == "announced")
+    assert row.xof == 0
+    assert row.unconverted == {"USD": Decimal("10")}

@@ -126,13 +126,33 @@ def test_the_counts_follow_every_kind_of_move(team, coordinator):
     assert_tallies_agree(people)
 
 
-def test_the_counts_cost_two_queries_however_many_follow_ups(team, django_assert_num_queries):
+def test_the_counts_cost_three_queries_however_many_follow_ups(team, django_assert_num_queries):
+    # The kept totals, the follow-ups still in time, the demonstration ones.
     _projects, people = team
 
-    with django_assert_num_queries(2):
+    with django_assert_num_queries(3):
         tallies.deadline_counts_by_project(today=TODAY)
-    with django_assert_num_queries(2):
+    with django_assert_num_queries(3):
         tallies.deadline_counts_of(people[0], today=TODAY)
+
+
+def test_demonstration_follow_ups_are_counted_apart_never_with_real_work(team):
+    projects, people = team
+    real = tallies.deadline_counts_by_project(today=TODAY)
+    real_of = tallies.deadline_counts_of(people[0], today=TODAY)
+
+    factories.FollowUpFactory.create_batch(
+        3, project=projects[0], assignee=people[0], due_on=TODAY - timedelta(days=2), is_demo=True
+    )
+
+    assert tallies.deadline_counts_by_project(today=TODAY) == real
+    assert tallies.deadline_counts_of(people[0], today=TODAY) == real_of
+    demo = tallies.demo_counts_by_project(today=TODAY)[projects[0].pk]
+    assert (demo["open"], demo[Deadline.OVERDUE]) == (3, 3)
+    assert tallies.demo_counts_of(people[0], today=TODAY)[Deadline.OVERDUE] == 3
+    counted = tallies.count_projects([projects[0]], today=TODAY)[0]
+    assert counted.demo_open_count == 3
+    assert counted.open_count == real[projects[0].pk]["open"]
 
 
 def test_the_kept_totals_hold_a_row_per_project_assignee_and_open_status(team):

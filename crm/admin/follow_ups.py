@@ -51,6 +51,7 @@ class FollowUpAdmin(IndexedSearchMixin, HistoryAdmin):
         "priority",
         "project",
         ("assignee", StaffListFilter),
+        "is_demo",
     ]
     list_select_related = ["project", "organization", "assignee"]
     # Served by crm_followup_due_idx; no exact count of the whole table.

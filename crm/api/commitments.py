@@ -25,7 +25,7 @@ from crm.api.serializers import (
     UserLabelField,
 )
 from crm.models import Commitment, CommitmentStatusChange
-from crm.money import commitment_totals, rates_on
+from crm.money import commitment_totals, rate_tables
 
 # The day whose rates convert the amounts: a name of this module, so that tests
 # can pin it (tests/test_api_commitments.py) while the rest of the request keeps
@@ -36,19 +36,31 @@ XOF_AMOUNT = DecimalField(max_digits=30, decimal_places=6)
 
 
 def with_converted_amounts(queryset, *, on):
-    """Annotate ``amount_xof`` and ``amount_usd`` at the rates of ``on`` (one query for rates)."""
-    rates = rates_on(on)
-    whens = [
-        When(currency=currency, then=F("amount") * Value(rate.xof_per_unit))
-        for currency, rate in rates.items()
-    ]
-    amount_xof = Case(*whens, default=None, output_field=XOF_AMOUNT)
-    usd = rates.get("USD")
-    amount_usd = (
-        ExpressionWrapper(amount_xof / Value(usd.xof_per_unit), output_field=XOF_AMOUNT)
-        if usd
-        else Value(None, output_field=XOF_AMOUNT)
+    """Annotate ``amount_xof`` and ``amount_usd`` at the rates of ``on`` (one query for rates).
+
+    A demonstration commitment is converted at the rates for demonstration
+    amounts, a real one at real rates only (``crm.money.rate_tables``).
+    """
+    tables = dict(zip((False, True), rate_tables(on), strict=True))
+    amount_xof = Case(
+        *(
+            When(currency=currency, is_demo=is_demo, then=F("amount") * Value(rate.xof_per_unit))
+            for is_demo, rates in tables.items()
+            for currency, rate in rates.items()
+        ),
+        default=None,
+        output_field=XOF_AMOUNT,
     )
+    usd_per_xof = Case(
+        *(
+            When(is_demo=is_demo, then=Value(rates["USD"].xof_per_unit))
+            for is_demo, rates in tables.items()
+            if "USD" in rates
+        ),
+        default=None,
+        output_field=XOF_AMOUNT,
+    )
+    amount_usd = ExpressionWrapper(amount_xof / usd_per_xof, output_field=XOF_AMOUNT)
     return queryset.annotate(amount_xof=amount_xof, amount_usd=amount_usd)
 
 

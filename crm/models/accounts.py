@@ -50,6 +50,11 @@ class StaffProfile(models.Model):
     calendar_token = models.CharField(
         _("calendar token"), max_length=64, unique=True, null=True, blank=True, editable=False
     )
+    is_demo = models.BooleanField(
+        _("demonstration account"),
+        default=False,
+        help_text=_("Made by load_demo; removed with the demonstration data."),
+    )
 
     class Meta:
         verbose_name = _("staff profile")

@@ -47,6 +47,10 @@ class ExchangeRate(models.Model):
     note = models.CharField(
         _("where the rate comes from"), max_length=300, blank=True, help_text=_("e.g. BCEAO")
     )
+    # An illustrative rate converts only demonstration amounts (crm.money.rates_on).
+    is_demo = models.BooleanField(
+        _("demonstration data"), default=False, help_text=_("Made by load_demo; not a fact.")
+    )
     created_by = models.ForeignKey(
         settings.AUTH_USER_MODEL,
         verbose_name=_("entered by"),

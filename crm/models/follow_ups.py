@@ -119,6 +119,9 @@ class FollowUp(models.Model):
         blank=True,
         related_name="+",
     )
+    is_demo = models.BooleanField(
+        _("demonstration data"), default=False, help_text=_("Made by load_demo; not a fact.")
+    )
     created_at = models.DateTimeField(_("created at"), auto_now_add=True)
     updated_at = models.DateTimeField(_("updated at"), auto_now=True)
 
@@ -162,6 +165,13 @@ class FollowUp(models.Model):
                 fields=["due_on", "id"],
                 condition=Q(status__in=OPEN_FOLLOW_UP_STATUSES),
                 name="crm_followup_open_due_idx",
+            ),
+            # The demonstration follow-ups, counted apart from the real ones
+            # (crm.tallies): few, whatever the number of real follow-ups.
+            models.Index(
+                fields=["project", "assignee"],
+                condition=Q(is_demo=True),
+                name="crm_followup_demo_idx",
             ),
             # A project's follow-ups, and a partnership's (organisation, project).
             models.Index(fields=["project", "organization"], name="crm_followup_project_idx"),
@@ -282,6 +292,9 @@ class FollowUpPlan(models.Model):
     description = models.TextField(_("description"), blank=True)
     is_active = models.BooleanField(
         _("active"), default=True, help_text=_("Only active plans are offered on the pages.")
+    )
+    is_demo = models.BooleanField(
+        _("demonstration data"), default=False, help_text=_("Made by load_demo; not a fact.")
     )
 
     objects = NaturalKeyManager()

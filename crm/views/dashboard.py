@@ -107,6 +107,12 @@ def dashboard(request: HttpRequest) -> HttpResponse:
     follow_ups = FollowUp.objects.select_related("project", "organization", "assignee")
     if scope == "mine":
         follow_ups = follow_ups.for_assignee(request.user)
+    # The groups and their counts are real work; demonstration follow-ups are
+    # listed apart, under their own heading, and counted in no group.
+    demo, demo_total = first_and_total(
+        follow_ups.filter(is_demo=True).open().order_by("due_on", "id"), limit=FOLLOW_UP_LIMIT
+    )
+    follow_ups = follow_ups.filter(is_demo=False)
     quiet = _quiet_partnerships(request.user, scope=scope, on=on, coordination=may_see_team)
     mine = {"assignee__id__exact": request.user.pk} if scope == "mine" else {}
     # The kept totals serve the chart and the counts, mine or the team's.
@@ -123,6 +129,12 @@ def dashboard(request: HttpRequest) -> HttpResponse:
         "scope": scope,
         "may_see_team": may_see_team,
         "groups": groups,
+        "demo": {
+            "follow_ups": demo,
+            "total": demo_total,
+            "more": demo_total - len(demo),
+            "more_url": admin_follow_ups_url(is_demo__exact=1, **mine),
+        },
         "quiet": quiet,
         "chart": _project_chart(per_project),
         "calendar_url": calendar_url_for(request.user, request),

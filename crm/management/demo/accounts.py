@@ -7,6 +7,7 @@ from django.contrib.auth.models import Group
 from django.core.management.base import CommandError
 
 from crm import roles
+from crm.models import StaffProfile
 
 # Who gets a follow-up: COORDINATION and STAFF are demo users; YOU is --assignee,
 # else the first superuser, else the demo coordinator. Nothing is given to the
@@ -51,6 +52,7 @@ def load_users(*, write: Callable[[str], None]) -> dict:
             user.email = f"{username}{DEMO_EMAIL_DOMAIN}"
             user.save(update_fields=["email"])
         user.groups.add(group)
+        StaffProfile.objects.update_or_create(user=user, defaults={"is_demo": True})
         users[key] = user
     if created:
         write(
@@ -63,11 +65,20 @@ def load_users(*, write: Callable[[str], None]) -> dict:
 
 
 def find_you(username: str | None):
-    """Return the user named ``username`` (or refuse), else the first active superuser."""
+    """Return the user named ``username`` (or refuse), else the first active superuser.
+
+    A superuser without an e-mail is passed over: its digest could reach nobody,
+    and the demo coordinator takes its share instead.
+    """
     User = get_user_model()
     if username:
         try:
             return User.objects.get(username=username)
         except User.DoesNotExist as error:
             raise CommandError(f"No user named {username!r}.") from error
-    return User.objects.filter(is_superuser=True, is_active=True).order_by("pk").first()
+    return (
+        User.objects.filter(is_superuser=True, is_active=True)
+        .exclude(email="")
+        .order_by("pk")
+        .first()
+    )

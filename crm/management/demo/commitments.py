@@ -39,6 +39,7 @@ def load_rate(*, by, today: date, write: Callable[[str], None]) -> None:
             currency="USD",
             rate_on=today.replace(day=1),
             xof_per_unit=DEMO_USD_RATE,
+            is_demo=True,
             note=f"{PREFIX}taux indicatif de démonstration, à remplacer par le taux officiel",
             created_by=by,
         )

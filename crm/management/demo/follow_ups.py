@@ -172,7 +172,7 @@ def load(
         field_name="slug",
     )
     existing = set(
-        FollowUp.objects.filter(title__startswith=PREFIX).values_list("title", flat=True)
+        FollowUp.objects.filter(is_demo=True).values_list("title", flat=True)
     )
     created = 0
     for spec in DEMO_FOLLOW_UPS:
@@ -200,6 +200,7 @@ def _create(spec: DemoFollowUp, *, title: str, today: date, by, **links) -> None
         due_on=today + timedelta(days=spec.due_in_days),
         status=FollowUp.Status.OPEN if spec.done_note else spec.status,
         priority=spec.priority,
+        is_demo=True,
         created_by=by,
         **links,
     )
@@ -211,13 +212,22 @@ def _create(spec: DemoFollowUp, *, title: str, today: date, by, **links) -> None
         done_on = follow_up.due_on - timedelta(days=1)
         at = timezone.make_aware(datetime.combine(done_on, time(10)))
         follow_up_complete(follow_up=follow_up, by=links["assignee"], note=spec.done_note, at=at)
+        # Opened a week before it was done, not today: a timeline never shows
+        # work done before it was asked for.
+        opened_at = at - timedelta(days=7)
+        FollowUp.objects.filter(pk=follow_up.pk).update(created_at=opened_at)
+        follow_up.history.filter(history_type="+").update(history_date=opened_at)
 
 
 def load_plan(*, write: Callable[[str], None]) -> None:
     """Create the example follow-up plan once; later edits in the admin stay."""
     plan, created = FollowUpPlan.objects.get_or_create(
         slug=DEMO_PLAN["slug"],
-        defaults={"name": DEMO_PLAN["name"], "description": DEMO_PLAN["description"]},
+        defaults={
+            "name": DEMO_PLAN["name"],
+            "description": DEMO_PLAN["description"],
+            "is_demo": True,
+        },
     )
     if not created:
         write(f"Demo follow-up plan: {plan.name!r} already there.")
