@@ -198,7 +198,12 @@ def compute(
     """
     if mail is None:
         mail = mail_to_file([user.pk]).get(user.pk, ([], 0))
-    follow_ups = FollowUp.objects.for_assignee(user).select_related("project", "organization")
+    # A digest is real mail about real work: demonstration follow-ups stay out.
+    follow_ups = (
+        FollowUp.objects.for_assignee(user)
+        .filter(is_demo=False)
+        .select_related("project", "organization")
+    )
     groups = digest_groups(follow_ups, today=on)
     # The partnerships the user owns; a coordinator also hears of those that
     # nobody owns, so that no silence goes unreported.

@@ -171,9 +171,7 @@ def load(
         [spec.interaction for spec in DEMO_FOLLOW_UPS if spec.interaction],
         field_name="slug",
     )
-    existing = set(
-        FollowUp.objects.filter(is_demo=True).values_list("title", flat=True)
-    )
+    existing = set(FollowUp.objects.filter(is_demo=True).values_list("title", flat=True))
     created = 0
     for spec in DEMO_FOLLOW_UPS:
         title = PREFIX + spec.title
