@@ -213,9 +213,12 @@ def test_the_meeting_form_opens_filled_with_the_meeting(
 ):
     meeting.starts_at = timezone.make_aware(datetime(2023, 9, 25, 14, 30))
     meeting.save()
+    # Choices and links are one query each, however many there are.
+    factories.OrganizationFactory.create_batch(3)
+    meeting.people.set(factories.PersonFactory.create_batch(3))
     client.force_login(staff_user)
 
-    with django_assert_max_num_queries(20):
+    with django_assert_max_num_queries(14):
         response = client.get("/interactions/cca-session/edit/")
 
     form = response.context["form"]
@@ -374,7 +377,9 @@ def test_the_commitment_form_opens_filled_without_its_status(
 ):
     client.force_login(staff_user)
 
-    with django_assert_max_num_queries(15):
+    factories.PartnershipFactory.create_batch(3)
+
+    with django_assert_max_num_queries(7):
         response = client.get(f"/commitments/{commitment.pk}/edit/")
 
     form = response.context["form"]
@@ -454,7 +459,9 @@ def test_the_agreement_form_opens_filled_with_its_parties(
 ):
     client.force_login(staff_user)
 
-    with django_assert_max_num_queries(15):
+    agreement.projects.set(factories.ProjectFactory.create_batch(3))
+
+    with django_assert_max_num_queries(11):
         response = client.get("/agreements/mou-visa/edit/")
 
     form = response.context["form"]
