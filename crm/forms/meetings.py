@@ -116,6 +116,8 @@ class InteractionEditForm(InteractionForm):
         self.instance = instance
         kwargs["initial"] = {**self.initial_of(instance), **kwargs.get("initial", {})}
         super().__init__(*args, **kwargs)
+        # No "add them below" here: a new person is added from their own page.
+        self.fields["people"].help_text = ""
 
     @classmethod
     def initial_of(cls, interaction: Interaction) -> dict:
