@@ -78,6 +78,7 @@ PAGES: dict[str, tuple[str, str]] = {
     "missions/<slug:slug>/": ("/missions/{w.mission.slug}/", READERS),
     "interactions/new/": ("/interactions/new/", WRITERS),
     "interactions/<slug:slug>/": ("/interactions/{w.interaction.slug}/", READERS),
+    "interactions/<slug:slug>/edit/": ("/interactions/{w.interaction.slug}/edit/", WRITERS),
     "interactions/<slug:slug>/apply-plan/": (
         "/interactions/{w.interaction.slug}/apply-plan/",
         POST_ONLY,
@@ -139,11 +140,13 @@ PAGES: dict[str, tuple[str, str]] = {
     # What partners promised: pages for readers, forms for writers; moves are posted.
     "commitments/new/": ("/commitments/new/?partnership={w.partnership.pk}", WRITERS),
     "commitments/<int:pk>/": ("/commitments/{w.commitment.pk}/", READERS),
+    "commitments/<int:pk>/edit/": ("/commitments/{w.commitment.pk}/edit/", WRITERS),
     "commitments/<int:pk>/status/": ("/commitments/{w.commitment.pk}/status/", POST_ONLY),
     "commitments/<int:pk>/deliver/": ("/commitments/{w.commitment.pk}/deliver/", POST_ONLY),
     "commitments/<int:pk>/follow-up/": ("/commitments/{w.commitment.pk}/follow-up/", POST_ONLY),
     "agreements/new/": ("/agreements/new/", WRITERS),
     "agreements/<slug:slug>/": ("/agreements/{w.agreement.slug}/", READERS),
+    "agreements/<slug:slug>/edit/": ("/agreements/{w.agreement.slug}/edit/", WRITERS),
     "agreements/<slug:slug>/status/": ("/agreements/{w.agreement.slug}/status/", POST_ONLY),
     "agreements/<slug:slug>/signature/": (
         "/agreements/{w.agreement.slug}/signature/",

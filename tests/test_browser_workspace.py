@@ -111,6 +111,7 @@ def _kwargs(world) -> dict[str, dict]:
         "project": {"code": "paiements-digitaux"},
         "mission": {"slug": "usa"},
         "interaction": {"slug": "cca"},
+        "interaction-edit": {"slug": "cca"},
         "follow-up": follow_up,
         "follow-up-edit": follow_up,
         "follow-up-done": follow_up,
@@ -118,7 +119,9 @@ def _kwargs(world) -> dict[str, dict]:
         "follow-up-reassign": follow_up,
         "follow-up-waiting": follow_up,
         "commitment": {"pk": world["commitment"].pk},
+        "commitment-edit": {"pk": world["commitment"].pk},
         "agreement": {"slug": "mou-visa"},
+        "agreement-edit": {"slug": "mou-visa"},
         "mail-message": {"pk": world["mail"].pk},
         "merge": {"kind": "organizations", "kept": world["organization"].pk, "other": "OTHER"},
     }

@@ -10,6 +10,7 @@ instead of a generic "constraint violated" message (or worse, a server error).
 """
 
 from crm.forms.agreements import (
+    AgreementEditForm,
     AgreementForm,
     AgreementStatusForm,
     ObligationForm,
@@ -18,6 +19,7 @@ from crm.forms.agreements import (
 from crm.forms.base import ReasonForm, VersionedActionForm, VersionedAdminForm, VersionedModelForm
 from crm.forms.commitments import (
     CommitmentDeliveryForm,
+    CommitmentEditForm,
     CommitmentFollowUpForm,
     CommitmentForm,
     CommitmentStatusForm,
@@ -46,7 +48,13 @@ from crm.forms.follow_ups import (
     SnoozeForm,
 )
 from crm.forms.mail import MailDiscardForm, MailFileForm, MailUploadForm
-from crm.forms.meetings import ApplyPlanForm, FollowUpRowForm, FollowUpRowFormSet, InteractionForm
+from crm.forms.meetings import (
+    ApplyPlanForm,
+    FollowUpRowForm,
+    FollowUpRowFormSet,
+    InteractionEditForm,
+    InteractionForm,
+)
 from crm.forms.missions import MissionAdminForm
 from crm.forms.partnerships import (
     AssignOwnerForm,
@@ -72,12 +80,14 @@ __all__ = [
     "AffiliationAdminForm",
     "AffiliationForm",
     "AffiliationInlineFormSet",
+    "AgreementEditForm",
     "AgreementForm",
     "AgreementStatusForm",
     "ApplyPlanForm",
     "AssignOwnerForm",
     "ChangeStageForm",
     "CommitmentDeliveryForm",
+    "CommitmentEditForm",
     "CommitmentFollowUpForm",
     "CommitmentForm",
     "CommitmentStatusForm",
@@ -94,6 +104,7 @@ __all__ = [
     "FollowUpRowFormSet",
     "FollowUpSnoozeForm",
     "FollowUpWaitingForm",
+    "InteractionEditForm",
     "InteractionForm",
     "MailDiscardForm",
     "MailFileForm",

@@ -3,6 +3,7 @@
 from django import forms
 from django.utils.translation import gettext_lazy as _
 
+from crm.forms.base import VersionedModelForm
 from crm.forms.widgets import DateInput, StaffChoiceField
 from crm.models import Agreement, AgreementParty, Organization, Project, Source
 from crm.roles import staff_members
@@ -43,6 +44,29 @@ class AgreementForm(forms.ModelForm):
         self.fields["projects"].queryset = Project.objects.order_by("name")
         self.fields["projects"].required = False
         self.fields["source"].queryset = Source.objects.order_by("title")
+
+
+class AgreementEditForm(AgreementForm, VersionedModelForm):
+    """Correcting an agreement, opened on its version; saved by ``services.agreement_update``.
+
+    The fields of the recording form, its parties included; the status moves
+    through its own actions on the agreement's page.
+    """
+
+    def __init__(self, *args, **kwargs):
+        super().__init__(*args, **kwargs)
+        self.initial.setdefault(
+            "parties", list(self.instance.parties.values_list("organization_id", flat=True))
+        )
+
+    def to_service(self) -> dict:
+        """Return the arguments of ``services.agreement_update`` from the cleaned data."""
+        return {
+            "changes": {name: self.cleaned_data[name] for name in self.edited_fields()},
+            "version": self.cleaned_data["version"],
+            "parties": self.cleaned_data["parties"],
+            "projects": self.cleaned_data["projects"],
+        }
 
 
 class AgreementStatusForm(forms.Form):

@@ -5,6 +5,7 @@ from decimal import Decimal
 from django import forms
 from django.utils.translation import gettext_lazy as _
 
+from crm.forms.base import VersionedModelForm
 from crm.forms.widgets import DateInput, StaffChoiceField
 from crm.models import Commitment, Partnership, Source
 from crm.roles import staff_members
@@ -36,6 +37,14 @@ class CommitmentForm(forms.ModelForm):
             "organization", "project"
         ).order_by("project__name", "organization__name")
         self.fields["source"].queryset = Source.objects.order_by("title")
+
+
+class CommitmentEditForm(CommitmentForm, VersionedModelForm):
+    """Correcting a commitment, opened on its version; saved by ``services.commitment_update``.
+
+    The fields of the recording form; the status and the amount delivered
+    move through their own actions on the commitment's page.
+    """
 
 
 class CommitmentStatusForm(forms.Form):

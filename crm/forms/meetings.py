@@ -24,6 +24,7 @@ from crm.models import (
     Project,
 )
 from crm.roles import staff_members
+from crm.versions import version_of
 
 
 class InteractionForm(forms.Form):
@@ -97,6 +98,71 @@ class InteractionForm(forms.Form):
             else None
         )
         return data
+
+
+class InteractionEditForm(InteractionForm):
+    """Correcting an interaction, opened on its version; saved by ``services.interaction_update``.
+
+    The fields of the logging form, filled from the interaction; its
+    follow-ups have their own pages.
+    """
+
+    version = forms.CharField(widget=forms.HiddenInput, required=False)
+
+    # The many-to-many fields, set as a whole by the service.
+    LINKS = ("organizations", "people", "staff", "projects")
+
+    def __init__(self, *args, instance: Interaction, **kwargs):
+        self.instance = instance
+        kwargs["initial"] = {**self.initial_of(instance), **kwargs.get("initial", {})}
+        super().__init__(*args, **kwargs)
+        # No "add them below" here: a new person is added from their own page.
+        self.fields["people"].help_text = ""
+
+    @classmethod
+    def initial_of(cls, interaction: Interaction) -> dict:
+        starts_at = interaction.starts_at
+        zone = timezone.get_default_timezone()
+        return {
+            "kind": interaction.kind,
+            "title": interaction.title,
+            "occurred_on": interaction.occurred_on,
+            "date_precision": interaction.date_precision,
+            "time": timezone.localtime(starts_at, zone).time() if starts_at else None,
+            "location": interaction.location or "",
+            "city": interaction.city,
+            "mission": interaction.mission_id,
+            "summary": interaction.summary,
+            "outcome": interaction.outcome,
+            **{
+                name: list(getattr(interaction, name).values_list("pk", flat=True))
+                for name in cls.LINKS
+            },
+            "version": version_of(interaction),
+        }
+
+    def clean(self):
+        data = super().clean()
+        if not data.get("version"):
+            raise forms.ValidationError(
+                _("The form lost track of its version: reload the page."), code="no_version"
+            )
+        before = self.instance.starts_at
+        after = data.get("starts_at")
+        if before and after and before.replace(second=0, microsecond=0) == after:
+            # The time is shown to the minute: the same minute is no change.
+            data["starts_at"] = before
+        if not data.get("location") and not self.instance.location:
+            # Empty and NULL both say "not known": no change either.
+            data["location"] = self.instance.location
+        return data
+
+    def to_service(self) -> dict:
+        """Return the arguments of ``services.interaction_update`` from the cleaned data."""
+        data = dict(self.cleaned_data)
+        links = {name: data.pop(name) for name in self.LINKS}
+        version = data.pop("version")
+        return {"changes": data, "version": version, **links}
 
 
 class FollowUpRowForm(forms.Form):

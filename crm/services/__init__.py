@@ -14,6 +14,7 @@ from crm.services.agreements import (
     agreement_create,
     agreement_obligation_create,
     agreement_party_sign,
+    agreement_update,
 )
 from crm.services.base import (
     REASON_MAX_LENGTH,
@@ -23,11 +24,14 @@ from crm.services.base import (
     record_create,
     record_update,
     save_with_history,
+    set_related,
+    update_with_links,
 )
 from crm.services.commitments import (
     commitment_change_status,
     commitment_create,
     commitment_deliver,
+    commitment_update,
 )
 from crm.services.directory import person_create
 from crm.services.documents import document_create, documents_create_many
@@ -52,7 +56,12 @@ from crm.services.mail import (
     mail_receive_many,
     mail_record_failure,
 )
-from crm.services.meetings import interaction_create, interaction_log, interactions_record
+from crm.services.meetings import (
+    interaction_create,
+    interaction_log,
+    interaction_update,
+    interactions_record,
+)
 from crm.services.merges import links_to, organization_merge, person_merge
 from crm.services.partnerships import (
     lock_partnerships_of,
@@ -70,10 +79,12 @@ __all__ = [
     "agreement_create",
     "agreement_obligation_create",
     "agreement_party_sign",
+    "agreement_update",
     "clean_reason",
     "commitment_change_status",
     "commitment_create",
     "commitment_deliver",
+    "commitment_update",
     "document_create",
     "documents_create_many",
     "follow_up_cancel",
@@ -86,6 +97,7 @@ __all__ = [
     "follow_up_snooze",
     "interaction_create",
     "interaction_log",
+    "interaction_update",
     "interactions_record",
     "links_to",
     "lock_for_update",
@@ -106,4 +118,6 @@ __all__ = [
     "record_create",
     "record_update",
     "save_with_history",
+    "set_related",
+    "update_with_links",
 ]

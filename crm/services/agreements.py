@@ -11,6 +11,7 @@ from typing import Any
 from django.contrib.auth.models import AbstractBaseUser
 from django.core.exceptions import ValidationError
 from django.db import transaction
+from django.db.models import Count
 from django.utils import timezone
 from django.utils.translation import gettext as _
 
@@ -22,7 +23,12 @@ from crm.models import (
     Organization,
     Project,
 )
-from crm.services.base import REASON_MAX_LENGTH, lock_for_update, save_with_history
+from crm.services.base import (
+    REASON_MAX_LENGTH,
+    lock_for_update,
+    save_with_history,
+    update_with_links,
+)
 from crm.services.follow_ups import follow_up_create
 from crm.versions import Version
 
@@ -52,6 +58,76 @@ def agreement_create(
         changed_by=by,
     )
     return agreement
+
+
+@transaction.atomic
+def agreement_update(
+    *,
+    agreement: Agreement,
+    changes: dict[str, Any],
+    by: AbstractBaseUser | None,
+    version: Version,
+    parties: Iterable[Organization] | None = None,
+    projects: Iterable[Project] | None = None,
+    reason: str = "",
+) -> Agreement:
+    """Correct an agreement: its fields and, when given, its parties and projects.
+
+    Under the agreement's row lock, refused with ``StaleVersion`` when
+    ``version`` is no longer its version; only what differs is written, and the
+    history row names the parties and projects added or removed. A party that
+    has signed, or has signatories, is not removed: its signature would be
+    lost. The status moves only through ``agreement_change_status``.
+    """
+    # Parties are rows of their own (with a signature date), not a plain
+    # many-to-many: they are checked and written here, under the same lock.
+    current = lock_for_update(agreement, version=version)
+    told = ""
+    if parties is not None:
+        told = _set_parties(current, list(parties))
+    links = {"projects": list(projects)} if projects is not None else {}
+    return update_with_links(
+        instance=current,
+        changes=changes,
+        links=links,
+        by=by,
+        version=None,
+        reason="; ".join(line for line in [reason, told] if line),
+        locked=True,
+        changed=bool(told),
+    )
+
+
+def _set_parties(agreement: Agreement, organizations: list[Organization]) -> str:
+    """Make ``organizations`` the parties of ``agreement``; say who was added or removed."""
+    if not organizations:
+        raise ValidationError({"parties": _("Name at least one party.")})
+    parties = agreement.parties.select_related("organization").annotate(
+        signers=Count("signatories")
+    )
+    current = {party.organization_id: party for party in parties}
+    wanted = {organization.pk: organization for organization in organizations}
+    removed = [current[pk] for pk in current.keys() - wanted.keys()]
+    kept_signed = [party for party in removed if party.signed_on or party.signers]
+    if kept_signed:
+        raise ValidationError(
+            {
+                "parties": _(
+                    "A party that signed or has signatories cannot be removed: %(parties)s."
+                )
+                % {"parties": ", ".join(str(party) for party in kept_signed)}
+            }
+        )
+    added = sorted((wanted[pk] for pk in wanted.keys() - current.keys()), key=str)
+    if removed:
+        AgreementParty.objects.filter(pk__in=[party.pk for party in removed]).delete()
+    AgreementParty.objects.bulk_create(
+        AgreementParty(agreement=agreement, organization=organization) for organization in added
+    )
+    if not added and not removed:
+        return ""
+    told = [f"+{item}" for item in added] + [f"−{party}" for party in sorted(removed, key=str)]
+    return f"{_('Parties')}: {', '.join(told)}"
 
 
 @transaction.atomic

@@ -4,11 +4,13 @@ Each concept's services (``follow_ups``, ``partnerships``…) build on these, so
 that who acted, the lock taken and the version checked are written once.
 """
 
+from collections.abc import Iterable
 from typing import Any
 
 from django.contrib.auth.models import AbstractBaseUser
 from django.core.exceptions import ValidationError
 from django.db import transaction
+from django.utils.text import capfirst
 from django.utils.translation import gettext as _
 
 from crm.models import Agreement, Commitment, FollowUp, Partnership
@@ -124,6 +126,78 @@ def record_update(
 
 # The history row keeps the reason of a change in a column of this size.
 REASON_MAX_LENGTH = 100
+
+
+def set_related(instance, name: str, values: Iterable, *, by_name: bool = True) -> str:
+    """Make the many-to-many ``name`` of ``instance`` hold ``values``; say what changed.
+
+    Only the links added or removed are written. Return a line for the history
+    row's reason ("Organisations: +Visa, −Mastercard"), "" when nothing changed:
+    simple-history keeps no rows for many-to-many links, so the record's own
+    row says it. ``by_name=False`` counts the links instead of naming them (for
+    people: their names are personal data, which the history must not keep
+    beyond the person's record).
+    """
+    manager = getattr(instance, name)
+    before = {item.pk: item for item in manager.all()}
+    after = {item.pk: item for item in values}
+    added = sorted((after[pk] for pk in after.keys() - before.keys()), key=str)
+    removed = sorted((before[pk] for pk in before.keys() - after.keys()), key=str)
+    if not added and not removed:
+        return ""
+    if removed:
+        manager.remove(*removed)
+    if added:
+        manager.add(*added)
+    if by_name:
+        told = [f"+{item}" for item in added] + [f"−{item}" for item in removed]
+    else:
+        told = [f"+{len(added)}"] * bool(added) + [f"−{len(removed)}"] * bool(removed)
+    label = capfirst(instance._meta.get_field(name).verbose_name)
+    return f"{label}: {', '.join(told)}"
+
+
+def update_with_links(
+    *,
+    instance,
+    changes: dict[str, Any],
+    links: dict[str, Iterable],
+    by: AbstractBaseUser | None,
+    version: Version,
+    reason: str = "",
+    anonymous: frozenset[str] = frozenset(),
+    locked: bool = False,
+    changed: bool = False,
+):
+    """Save ``changes`` and set the many-to-many ``links`` of ``instance``, as one edit.
+
+    The row is locked and its version checked once, before anything is written
+    (``StaleVersion`` when it is stale); only the fields and links that differ
+    are written. When a link changed, the record is saved too (its version
+    moves on, so that a copy opened before is refused) and its history row
+    says which links changed. ``anonymous`` names the links counted, not named,
+    in that row (see ``set_related``). ``locked`` says that ``instance`` was
+    read under lock (and its version checked) in this transaction already;
+    ``changed`` that the caller changed rows of its own (an agreement's
+    parties) that the history row's reason tells. Return the saved record.
+    """
+    with transaction.atomic():
+        current = instance if locked else lock_for_update(instance, version=version)
+        told = [
+            set_related(current, name, values, by_name=name not in anonymous)
+            for name, values in links.items()
+        ]
+        linked = "; ".join(line for line in [reason, *told] if line)
+        if len(linked) > REASON_MAX_LENGTH:
+            linked = linked[: REASON_MAX_LENGTH - 1] + "…"
+        stamp = current.updated_at
+        current = record_update(
+            instance=current, changes=changes, by=by, version=None, reason=linked, locked=True
+        )
+        if current.updated_at == stamp and (changed or any(told)):
+            # No field changed, only links: still one history row, naming them.
+            save_with_history(current, by=by, reason=linked, update_fields=["updated_at"])
+        return current
 
 
 def clean_reason(value: str, *, required: str = "") -> str:

@@ -14,7 +14,8 @@ from django.utils import timezone
 from django.utils.translation import gettext as _
 
 from crm.models import Commitment, CommitmentStatusChange, Source
-from crm.services.base import save_with_history
+from crm.services.base import record_update, save_with_history
+from crm.versions import Version
 
 
 @transaction.atomic
@@ -32,6 +33,26 @@ def commitment_create(*, by: AbstractBaseUser | None, **fields: Any) -> Commitme
         changed_by=by,
     )
     return commitment
+
+
+def commitment_update(
+    *,
+    commitment: Commitment,
+    changes: dict[str, Any],
+    by: AbstractBaseUser | None,
+    version: Version,
+    reason: str = "",
+) -> Commitment:
+    """Correct what was recorded of a commitment (kind, description, amount, date, source).
+
+    Under the commitment's row lock, refused with ``StaleVersion`` when
+    ``version`` is no longer its version; only the fields that differ are
+    written, with a history row. Its status and the amount delivered move only
+    through ``commitment_change_status`` and ``commitment_deliver``.
+    """
+    return record_update(
+        instance=commitment, changes=changes, by=by, version=version, reason=reason
+    )
 
 
 def _lock_commitment(commitment: Commitment, to_status: str) -> Commitment:

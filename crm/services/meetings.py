@@ -20,7 +20,8 @@ from crm.models import (
     InteractionProject,
     Organization,
 )
-from crm.services.base import save_with_history
+from crm.services.base import save_with_history, update_with_links
+from crm.versions import Version
 
 
 @transaction.atomic
@@ -91,6 +92,48 @@ def interaction_log(
         raise ValidationError(errors)
     notify_assignment(follow_ups=saved, by=by)
     return interaction
+
+
+def interaction_update(
+    *,
+    interaction: Interaction,
+    changes: dict[str, Any],
+    by: AbstractBaseUser | None,
+    version: Version,
+    organizations: Iterable[Organization] | None = None,
+    projects: Iterable | None = None,
+    people: Iterable | None = None,
+    staff: Iterable | None = None,
+    reason: str = "",
+) -> Interaction:
+    """Correct an interaction: its fields and, when given, who took part and what was discussed.
+
+    Under the interaction's row lock, refused with ``StaleVersion`` when
+    ``version`` is no longer its version; only what differs is written and the
+    history row says which participants changed. An interaction keeps at
+    least one organisation.
+    """
+    links = {
+        name: list(values)
+        for name, values in [
+            ("organizations", organizations),
+            ("projects", projects),
+            ("people", people),
+            ("staff", staff),
+        ]
+        if values is not None
+    }
+    if "organizations" in links and not links["organizations"]:
+        raise ValidationError({"organizations": _("Name at least one organisation.")})
+    return update_with_links(
+        instance=interaction,
+        changes=changes,
+        links=links,
+        by=by,
+        version=version,
+        reason=reason,
+        anonymous=frozenset({"people"}),
+    )
 
 
 @dataclass

@@ -8,6 +8,7 @@ urlpatterns = [
     # Before <slug:slug>/, which "new" would otherwise match.
     path("agreements/new/", agreements.agreement_new, name="agreement-new"),
     path("agreements/<slug:slug>/", agreements.agreement, name="agreement"),
+    path("agreements/<slug:slug>/edit/", agreements.agreement_edit, name="agreement-edit"),
     path("agreements/<slug:slug>/status/", agreements.agreement_status, name="agreement-status"),
     path(
         "agreements/<slug:slug>/signature/",

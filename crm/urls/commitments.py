@@ -7,6 +7,7 @@ from crm.views import commitments
 urlpatterns = [
     path("commitments/new/", commitments.commitment_new, name="commitment-new"),
     path("commitments/<int:pk>/", commitments.commitment, name="commitment"),
+    path("commitments/<int:pk>/edit/", commitments.commitment_edit, name="commitment-edit"),
     path("commitments/<int:pk>/status/", commitments.commitment_status, name="commitment-status"),
     path(
         "commitments/<int:pk>/deliver/",

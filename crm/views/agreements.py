@@ -13,10 +13,11 @@ from django.db.models import Prefetch
 from django.http import HttpRequest, HttpResponse
 from django.shortcuts import get_object_or_404, redirect, render
 from django.utils.translation import gettext as _
-from django.views.decorators.http import require_GET, require_POST
+from django.views.decorators.http import require_GET, require_http_methods, require_POST
 
 from crm import clock, services
 from crm.forms import (
+    AgreementEditForm,
     AgreementForm,
     AgreementStatusForm,
     ObligationForm,
@@ -24,7 +25,7 @@ from crm.forms import (
 )
 from crm.models import Agreement, AgreementSignatory
 from crm.slugs import unique_slug
-from crm.views.common import add_errors, prefill_from_url, require
+from crm.views.common import add_errors, prefill_from_url, require, save_versioned
 from crm.views.sections import LIST_LIMIT
 
 
@@ -59,6 +60,28 @@ def agreement_new(request: HttpRequest) -> HttpResponse:
             messages.success(request, _("Agreement recorded as a draft."))
             return redirect(agreement)
     return render(request, "crm/agreement_form.html", {"form": form})
+
+
+@login_required
+@require_http_methods(["GET", "HEAD", "POST"])
+def agreement_edit(request: HttpRequest, slug: str) -> HttpResponse:
+    """Correct an agreement, its parties and projects; its status keeps its own actions."""
+    require(request, "crm.view_agreement", "crm.change_agreement")
+    agreement = get_object_or_404(Agreement, slug=slug)
+    form = AgreementEditForm(request.POST or None, instance=agreement)
+    if request.method == "POST" and form.is_valid():
+        saved = save_versioned(
+            request,
+            form,
+            save=lambda form: services.agreement_update(
+                agreement=agreement, by=request.user, **form.to_service()
+            ),
+        )
+        if saved is not None:
+            messages.success(request, _("“%(title)s” saved.") % {"title": saved.title})
+            return redirect(saved)
+    context = {"form": form, "editing": True, "cancel_url": agreement.get_absolute_url()}
+    return render(request, "crm/agreement_form.html", context)
 
 
 @require_GET

@@ -9,18 +9,20 @@ from django.contrib.auth.decorators import login_required
 from django.core.exceptions import ValidationError
 from django.http import HttpRequest, HttpResponse
 from django.shortcuts import get_object_or_404, redirect, render
+from django.urls import reverse
 from django.utils.translation import gettext as _
-from django.views.decorators.http import require_GET, require_POST
+from django.views.decorators.http import require_GET, require_http_methods, require_POST
 
 from crm import services
 from crm.forms import (
     CommitmentDeliveryForm,
+    CommitmentEditForm,
     CommitmentFollowUpForm,
     CommitmentForm,
     CommitmentStatusForm,
 )
 from crm.models import Commitment, Organization, Partnership, Project
-from crm.views.common import add_errors, require
+from crm.views.common import add_errors, require, save_versioned
 from crm.views.sections import LIST_LIMIT
 
 
@@ -55,6 +57,39 @@ def commitment_new(request: HttpRequest) -> HttpResponse:
             messages.success(request, _("Commitment recorded as announced."))
             return redirect(commitment)
     context = {"form": form, "project": project, "organization": organization}
+    return render(request, "crm/commitment_form.html", context)
+
+
+@login_required
+@require_http_methods(["GET", "HEAD", "POST"])
+def commitment_edit(request: HttpRequest, pk: int) -> HttpResponse:
+    """Correct what was recorded of a commitment; its status keeps its own actions."""
+    require(request, "crm.view_commitment", "crm.change_commitment")
+    commitment = get_object_or_404(
+        Commitment.objects.select_related("partnership__organization", "partnership__project"),
+        pk=pk,
+    )
+    form = CommitmentEditForm(request.POST or None, instance=commitment)
+    if request.method == "POST" and form.is_valid():
+        saved = save_versioned(
+            request,
+            form,
+            save=lambda form: services.commitment_update(
+                commitment=commitment,
+                changes={name: form.cleaned_data[name] for name in form.edited_fields()},
+                by=request.user,
+                version=form.cleaned_data["version"],
+            ),
+        )
+        if saved is not None:
+            messages.success(request, _("Commitment saved."))
+            return redirect(saved)
+    context = {
+        "form": form,
+        "editing": True,
+        "commitment": commitment,
+        "cancel_url": reverse("commitment", args=[commitment.pk]),
+    }
     return render(request, "crm/commitment_form.html", context)
 
 

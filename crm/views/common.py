@@ -106,13 +106,17 @@ def prefill_from_url(request: HttpRequest) -> dict[str, Any]:
     return values
 
 
-def save_versioned(request: HttpRequest, form, *, reason: str = ""):
+def save_versioned(request: HttpRequest, form, *, reason: str = "", save=None):
     """Save a valid ``VersionedModelForm``; return the record, or None with the errors on the form.
 
     A copy opened on an older version is refused with who changed it and a link
-    to reload; what the user typed stays in the form.
+    to reload; what the user typed stays in the form. ``save``, when given, is
+    the concept's update service, called with the form, instead of the form's
+    own ``save_by``.
     """
     try:
+        if save is not None:
+            return save(form)
         return form.save_by(by=request.user, reason=reason)
     except StaleVersion as error:
         form.add_error(None, error.message(reload_url=request.path))

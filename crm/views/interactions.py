@@ -10,12 +10,18 @@ from django.http import HttpRequest, HttpResponse
 from django.shortcuts import get_object_or_404, redirect, render
 from django.utils.translation import gettext as _
 from django.utils.translation import ngettext
-from django.views.decorators.http import require_GET, require_POST
+from django.views.decorators.http import require_GET, require_http_methods, require_POST
 
 from crm import clock, services
-from crm.forms import ApplyPlanForm, FollowUpRowFormSet, InteractionForm, NewPersonForm
+from crm.forms import (
+    ApplyPlanForm,
+    FollowUpRowFormSet,
+    InteractionEditForm,
+    InteractionForm,
+    NewPersonForm,
+)
 from crm.models import Interaction
-from crm.views.common import action_context, prefill_from_url, require
+from crm.views.common import action_context, prefill_from_url, require, save_versioned
 
 
 def _get_interaction_for_user(request: HttpRequest, slug: str) -> Interaction:
@@ -148,6 +154,35 @@ def interaction_new(request: HttpRequest) -> HttpResponse:
         "show_errors": show_errors,
         # Each script once, however many forms use it.
         "media": form.media + new_person.media,
+    }
+    return render(request, "crm/interaction_form.html", context)
+
+
+@login_required
+@require_http_methods(["GET", "HEAD", "POST"])
+def interaction_edit(request: HttpRequest, slug: str) -> HttpResponse:
+    """Correct a meeting: its facts, who took part, what was discussed (not its follow-ups)."""
+    require(request, "crm.view_interaction", "crm.change_interaction")
+    interaction = get_object_or_404(Interaction, slug=slug)
+    form = InteractionEditForm(request.POST or None, instance=interaction)
+    if request.method == "POST" and form.is_valid():
+        saved = save_versioned(
+            request,
+            form,
+            save=lambda form: services.interaction_update(
+                interaction=interaction, by=request.user, **form.to_service()
+            ),
+        )
+        if saved is not None:
+            messages.success(request, _("“%(title)s” saved.") % {"title": saved.title})
+            return redirect(saved)
+    context = {
+        "form": form,
+        "editing": True,
+        "title": _("Edit the meeting"),
+        "cancel_url": interaction.get_absolute_url(),
+        "show_errors": True,
+        "media": form.media,
     }
     return render(request, "crm/interaction_form.html", context)
 
