@@ -263,3 +263,31 @@ def test_fixture_says_the_card_networks_kind_is_an_inference(facts):
         organization = Organization.objects.get(slug=slug)
         assert organization.kind == Organization.Kind.PAYMENT_NETWORK
         assert "déduits, non affirmés par la source" in organization.description
+
+
+def test_a_deduced_country_is_marked_inferred_on_the_pages(client, coordinator):
+    call_command("loaddata", str(FIXTURE), verbosity=0)
+    inferred = set(
+        Organization.objects.filter(country_inferred=True).values_list("slug", flat=True)
+    )
+    client.force_login(coordinator)
+    client.cookies[settings.LANGUAGE_COOKIE_NAME] = "en"
+
+    stanford = client.get("/organizations/stanford/").content.decode()
+    ministry = client.get("/organizations/ministere-economie-finances/").content.decode()
+
+    assert {"cca", "stanford", "visa", "mastercard"} <= inferred
+    assert "ministere-economie-finances" not in inferred
+    assert 'US <span class="inferred"' in stanford
+    assert "(inferred)" not in ministry
+
+
+def test_a_language_the_source_does_not_give_is_not_known_rather_than_french(client, coordinator):
+    call_command("loaddata", str(FIXTURE), verbosity=0)
+    client.force_login(coordinator)
+    client.cookies[settings.LANGUAGE_COOKIE_NAME] = "en"
+
+    page = client.get("/people/cina-lawson/").content.decode()
+
+    assert Person.objects.get(slug="cina-lawson").preferred_language == ""
+    assert "<dd>not known</dd>" in page

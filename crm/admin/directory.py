@@ -39,7 +39,7 @@ class OrganizationAdmin(PartnershipInlineAdminMixin, ContactImportMixin, History
     readonly_fields = ["created_at", "updated_at"]
     fieldsets = [
         (None, {"fields": ["name", "short_name", "slug", "kind"]}),
-        (_("Where"), {"fields": ["country", "city", "website"]}),
+        (_("Where"), {"fields": ["country", "country_inferred", "city", "website"]}),
         (_("About"), {"fields": ["description", "source"]}),
         (
             _("Verification"),

@@ -27,6 +27,11 @@ class Organization(models.Model):
     country = models.CharField(
         _("country"), max_length=2, blank=True, help_text=_("ISO 3166 code, e.g. US, TG.")
     )
+    country_inferred = models.BooleanField(
+        _("country inferred"),
+        default=False,
+        help_text=_("Deduced, not stated by the source: shown as such until confirmed."),
+    )
     city = models.CharField(_("city"), max_length=100, blank=True)
     website = models.URLField(_("website"), blank=True)
     # Comma-separated, lower case, no "@": how mail is matched to the organisation.
@@ -102,11 +107,9 @@ class Person(models.Model):
     family_name = models.CharField(_("family name"), max_length=100)
     email = models.EmailField(_("e-mail"), blank=True)
     phone = models.CharField(_("phone"), max_length=40, blank=True)
+    # Empty until somebody knows it: a default would pass for a fact.
     preferred_language = models.CharField(
-        _("preferred language"),
-        max_length=2,
-        choices=Language.choices,
-        default=Language.FRENCH,
+        _("preferred language"), max_length=2, choices=Language.choices, blank=True
     )
     notes = models.TextField(_("notes"), blank=True)
     source = models.ForeignKey(
@@ -128,7 +131,10 @@ class Person(models.Model):
         verbose_name_plural = _("people")
         ordering = ["family_name", "given_name"]
         constraints = [
-            choices_constraint("preferred_language", Language, "person"),
+            models.CheckConstraint(
+                condition=Q(preferred_language="") | Q(preferred_language__in=Language.values),
+                name="crm_person_preferred_language_valid",
+            ),
             models.UniqueConstraint(
                 Lower("email"), condition=~Q(email=""), name="crm_person_email_unique"
             ),
