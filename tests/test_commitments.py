@@ -806,3 +806,24 @@ def test_the_agreement_form_opened_from_an_organisation_pre_fills_its_only_proje
 
     assert list(form["projects"].initial) == [project]
     assert list(form["parties"].initial) == [visa]
+
+
+def test_a_financing_needs_its_amount_other_kinds_may_have_none(staff_user):
+    partnership = factories.PartnershipFactory()
+
+    with pytest.raises(ValidationError) as refused:
+        services.commitment_create(
+            by=staff_user, partnership=partnership, kind="financing", amount=None, currency="USD"
+        )
+    assistance = services.commitment_create(
+        by=staff_user,
+        partnership=partnership,
+        kind="technical_assistance",
+        amount=None,
+        currency="XOF",
+        description="Experts for the hub",
+    )
+
+    assert "amount" in refused.value.message_dict
+    assert assistance.pk is not None
+    assert not Commitment.objects.filter(kind="financing").exists()

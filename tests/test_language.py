@@ -1,12 +1,16 @@
 """The pages speak the language the user chose, else French; the French reads naturally."""
 
+import re
+
+import polib
 import pytest
+from django.conf import settings
 from django.contrib.auth.models import Group
 from django.test import Client
 from django.utils import translation
 
 from crm import roles, services
-from crm.models import Partnership, StaffProfile
+from crm.models import Agreement, Partnership, StaffProfile
 from tests import factories
 
 pytestmark = [pytest.mark.django_db, pytest.mark.usefixtures("pages_today")]
@@ -116,7 +120,7 @@ def test_french_wording(client, staff_user):
     with translation.override("fr"):
         assert str(Partnership.Stage.ACTIVE.label) == "Actif"
     organization = client.get("/organizations/visa/").text
-    assert "Paiements digitaux : Accord (protocole d’entente) signé → Actif" in organization
+    assert "Paiements digitaux\u00a0: Protocole d’accord signé → Actif" in organization
     assert "Pipeline" not in client.get("/projects/pay/").text
 
 
@@ -135,3 +139,52 @@ def test_the_admin_history_has_no_english_heading_and_no_none(client, coordinato
     assert "Modifications" in response.text
     assert ">Changes<" not in response.text
     assert "None" not in response.text
+
+
+def test_the_admin_titles_read_as_french_whatever_the_model_s_name(client, coordinator):
+    coordinator.is_superuser = True
+    coordinator.save()
+    commitment = factories.CommitmentFactory(amount="300000", currency="USD")
+    client.force_login(coordinator)
+
+    change = client.get(f"/admin/crm/commitment/{commitment.pk}/change/").text
+    add = client.get("/admin/auth/user/add/").text
+
+    assert "Modification de engagement" not in change
+    assert "Modification\u00a0: engagement" in change
+    assert "Ajout de utilisateur" not in add
+    assert "Ajout\u00a0: utilisateur" in add
+    assert "300,000.00" not in change
+
+
+def test_an_amount_reads_in_the_reader_s_language():
+    commitment = factories.CommitmentFactory(amount="300000", currency="USD")
+
+    with translation.override("fr"):
+        french = str(commitment)
+    with translation.override("en"):
+        english = str(commitment)
+
+    assert french.endswith("300\u202f000,00 USD") or french.endswith("300\u00a0000,00 USD")
+    assert english.endswith("300,000.00 USD")
+
+
+def test_a_draft_agreement_is_not_called_a_project_and_an_mou_has_one_name():
+    with translation.override("fr"):
+        assert str(Agreement.Status.DRAFT.label) == "En rédaction"
+        assert str(Partnership.Stage.AGREEMENT.label) == "Protocole d’accord signé"
+        assert str(Agreement.Kind.MOU.label) == "Protocole d’accord"
+
+
+def test_the_catalogue_uses_curly_apostrophes_and_no_break_spaces_before_colons():
+    catalogue = polib.pofile(str(settings.BASE_DIR / "crm/locale/fr/LC_MESSAGES/django.po"))
+    texts = [
+        text
+        for entry in catalogue
+        for text in [entry.msgstr, *entry.msgstr_plural.values()]
+        if text
+    ]
+
+    assert [text for text in texts if re.search(r"\w'\w", text)] == []
+    assert [text for text in texts if re.search(r"(?<=\w) [:;?!](\s|$)", text)] == []
+    assert [text for text in texts if re.search(r"\w\((e|s)\)", text)] == []

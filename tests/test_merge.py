@@ -332,3 +332,16 @@ def test_the_admin_lists_merges_read_only(client, pair, coordinator):
     assert client.get("/admin/crm/merge/add/").status_code == 403
     assert client.post(f"/admin/crm/merge/{merge.pk}/delete/", {"post": "yes"}).status_code == 403
     assert Merge.objects.exists()
+
+
+def test_the_merge_preview_says_what_moves_in_the_reader_s_words(client, pair, coordinator):
+    client.force_login(coordinator)
+    client.cookies[settings.LANGUAGE_COOKIE_NAME] = "en"
+    kept, other = pair["kept"], pair["other"]
+
+    page = client.get(f"/duplicates/organizations/{kept.pk}/{other.pk}/").text
+
+    # Two meetings and one role of Visa Inc. move: not "organisations met: 2".
+    assert "Meetings: 2" in page
+    assert "Roles: 1" in page
+    assert "Organisations met" not in page

@@ -19,7 +19,7 @@ def test_staff_refused_the_duplicates_page_see_why_in_french_with_the_menu(clien
     assert response.status_code == 403
     assert '<html lang="fr"' in html
     assert "Action non autorisée" in html
-    assert "Votre rôle : Personnel." in html
+    assert "Votre rôle\u00a0: Personnel." in html
     assert "Retour au tableau de bord" in html
     assert 'href="/organizations/"' in html  # the site's menu
 

@@ -1,9 +1,11 @@
 """What partners promised (commitments), the log of their status, and exchange rates."""
 
 from django.conf import settings
+from django.core.exceptions import ValidationError
 from django.db import models
 from django.db.models import Q
 from django.urls import reverse
+from django.utils.formats import number_format
 from django.utils.translation import gettext_lazy as _
 from simple_history.models import HistoricalRecords
 
@@ -203,11 +205,32 @@ class Commitment(models.Model):
         ]
 
     def __str__(self) -> str:
-        amount = f" — {self.amount:,.2f} {self.currency}" if self.amount is not None else ""
+        # In the reader's language: "300 000,00 USD" in French, not "300,000.00".
+        amount = (
+            f" — {number_format(self.amount, 2, force_grouping=True)} {self.currency}"
+            if self.amount is not None
+            else ""
+        )
         return f"{self.partnership.organization}: {self.get_kind_display()}{amount}"
 
     def get_absolute_url(self) -> str:
         return reverse("commitment", args=[self.pk])
+
+    # Kinds that are money by nature: without an amount they would count in
+    # the totals as nothing. (An intent to invest may not have a figure yet.)
+    KINDS_WITH_AMOUNT = (CommitmentKind.FINANCING,)
+
+    def clean(self) -> None:
+        super().clean()
+        if self.kind in self.KINDS_WITH_AMOUNT and self.amount is None:
+            raise ValidationError(
+                {
+                    "amount": _(
+                        "Give the amount of the financing, in its currency: it counts "
+                        "in the totals."
+                    )
+                }
+            )
 
     @property
     def allowed_statuses(self) -> list[str]:

@@ -111,13 +111,26 @@ class MergeForm(forms.Form):
     )
 
 
+# What a row that points at the record means to the person merging: a link
+# between a meeting and an organisation is a meeting, not "an organisation met".
+WHAT_MOVES = {
+    "affiliation": gettext_lazy("roles"),
+    "agreementparty": gettext_lazy("agreements, as a party"),
+    "mission": gettext_lazy("missions organised"),
+    "interactionorganization": gettext_lazy("meetings"),
+    "interactionperson": gettext_lazy("meetings attended"),
+    "missionmember": gettext_lazy("missions, as a delegation member"),
+}
+
+
 def _what_moves(record) -> list[tuple[str, int]]:
     """Count what points at ``record``, per kind of row (one query per kind)."""
     counts = []
     for field in services.links_to(type(record)):
         count = field.model._base_manager.filter(**{field.name: record}).count()
         if count:
-            counts.append((str(field.model._meta.verbose_name_plural), count))
+            label = WHAT_MOVES.get(field.model._meta.model_name)
+            counts.append((str(label or field.model._meta.verbose_name_plural), count))
     return counts
 
 
