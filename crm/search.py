@@ -27,6 +27,9 @@ from django.db.models import Case, F, Q, Value, When
 # pg_trgm's own default for ``%`` (pg_trgm.similarity_threshold), which the
 # search uses on PostgreSQL (tests/test_search.py checks that they agree).
 SIMILARITY_THRESHOLD = 0.3
+# The same for a word misspelt inside a longer name ("stanfrd" in "Université
+# Stanford"): pg_trgm's default for ``<%`` (pg_trgm.word_similarity_threshold).
+WORD_SIMILARITY_THRESHOLD = 0.6
 # A query longer than this is cut: no one types more, and each word costs a scan.
 MAX_QUERY_LENGTH = 100
 MAX_WORDS = 6
@@ -60,11 +63,50 @@ def similarity(left: str | None, right: str | None) -> float:
     return len(a & b) / len(a | b)
 
 
+def _trigram_sequence(text: str) -> list[str]:
+    # The trigrams of every word, in the order they come.
+    grams = []
+    for word in re.findall(r"\w+", text.lower()):
+        padded = f"  {word} "
+        grams.extend(padded[i : i + 3] for i in range(len(padded) - 2))
+    return grams
+
+
+def word_similarity(query: str | None, text: str | None) -> float:
+    """Return pg_trgm's word_similarity: ``query`` against its best stretch of ``text``.
+
+    The greatest similarity between the query's trigrams and those of any
+    continuous stretch of the text's trigrams, so that one word misspelt in a
+    long name still scores high.
+    """
+    if not query or not text:
+        return 0.0
+    wanted = _trigrams(query)
+    sequence = _trigram_sequence(text)
+    best = 0.0
+    for lower, first in enumerate(sequence):
+        # A stretch that starts on a trigram the query lacks is bettered by
+        # the same stretch without it.
+        if first not in wanted:
+            continue
+        seen: set[str] = set()
+        shared = 0
+        for gram in sequence[lower:]:
+            if gram not in seen:
+                seen.add(gram)
+                shared += gram in wanted
+            if gram in wanted:
+                best = max(best, shared / (len(wanted) + len(seen) - shared))
+    return best
+
+
 def register_sqlite_functions(sender, connection, **kwargs) -> None:
-    """Give each new SQLite connection ``crm_fold`` and ``crm_similarity``."""
+    """Give each new SQLite connection ``crm_fold`` and the trigram similarities."""
     if connection.vendor == "sqlite":
-        connection.connection.create_function("crm_fold", 1, fold, deterministic=True)
-        connection.connection.create_function("crm_similarity", 2, similarity, deterministic=True)
+        create = connection.connection.create_function
+        create("crm_fold", 1, fold, deterministic=True)
+        create("crm_similarity", 2, similarity, deterministic=True)
+        create("crm_word_similarity", 2, word_similarity, deterministic=True)
 
 
 class Fold(models.Func):
@@ -101,6 +143,26 @@ class LooksAlike(models.Func):
             compiler,
             connection,
             template=f"(crm_similarity(%(expressions)s) >= {SIMILARITY_THRESHOLD})",
+            arg_joiner=", ",
+        )
+
+
+class WordAlike(models.Func):
+    """Whether the first text is like a stretch of the second (``WORD_SIMILARITY_THRESHOLD``).
+
+    pg_trgm's ``<%`` on PostgreSQL, which a trigram index of the second serves.
+    """
+
+    output_field = models.BooleanField()
+    template = "(%(expressions)s)"
+    arg_joiner = " <%% "
+    arity = 2
+
+    def as_sqlite(self, compiler, connection, **extra_context):
+        return super().as_sql(
+            compiler,
+            connection,
+            template=f"(crm_word_similarity(%(expressions)s) >= {WORD_SIMILARITY_THRESHOLD})",
             arg_joiner=", ",
         )
 
@@ -163,7 +225,11 @@ def ranked(queryset, query: str, *, name: tuple[str, ...], text: tuple[str, ...]
     every_word = Q()
     for word in words:
         every_word &= Q(search_text__contains=Fold(Value(word)))
-    matches = every_word | Q(LooksAlike(F("search_name"), folded_query))
+    matches = (
+        every_word
+        | Q(LooksAlike(F("search_name"), folded_query))
+        | Q(WordAlike(folded_query, F("search_name")))
+    )
     return (
         queryset.filter(matches)
         .annotate(

@@ -84,6 +84,43 @@ def test_search_forgives_a_typo_in_a_name(client, staff_user):
     assert found(client, "mastercrad", "organizations") == ["Mastercard"]
 
 
+def test_search_forgives_a_typo_in_one_word_of_a_longer_name(client, staff_user):
+    factories.OrganizationFactory(name="Université de Stanford", short_name="")
+    factories.OrganizationFactory(name="Stanbic Bank", short_name="")
+    client.force_login(staff_user)
+
+    content = client.get("/search/", {"q": "stanfrd"}).content.decode()
+
+    assert "Université de Stanford" in content
+    assert "Stanbic" not in content
+
+
+def test_word_similarity_is_pg_trgm_s():
+    # The figures PostgreSQL gives (SELECT word_similarity(a, b)).
+    assert search.word_similarity("stanfrd", "universite de stanford") == pytest.approx(5 / 8)
+    assert search.word_similarity("visa", "visa inc") == 1.0
+    assert search.word_similarity("zzz", "visa inc") == 0.0
+
+
+def test_word_similarity_agrees_with_postgresql(postgres_only):
+    pairs = [
+        ("stanfrd", "universite de stanford"),
+        ("mastercrd", "mastercard"),
+        ("port angeles", "port de los angeles"),
+        ("visa", "visa inc"),
+        ("kpowbie", "stephane kpowbie tchasso akaya"),
+        ("stanbic", "universite de stanford"),
+    ]
+    with connection.cursor() as cursor:
+        for query, text in pairs:
+            cursor.execute("SELECT word_similarity(%s, %s)", [query, text])
+            assert search.word_similarity(query, text) == pytest.approx(
+                cursor.fetchone()[0], abs=1e-6
+            ), (query, text)
+        cursor.execute("SHOW pg_trgm.word_similarity_threshold")
+        assert float(cursor.fetchone()[0]) == search.WORD_SIMILARITY_THRESHOLD
+
+
 def test_search_shows_only_what_the_user_may_see(client):
     factories.OrganizationFactory(name="Visa")
     user = factories.UserFactory(username="nobody")
