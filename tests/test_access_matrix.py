@@ -389,7 +389,12 @@ def _user(username: str, role: str | None, **fields):
 def _promises(staff, organization, partnership, affiliation) -> dict:
     """A commitment, an agreement with a signatory, a document and a rate."""
     commitment = services.commitment_create(
-        by=staff, partnership=partnership, kind="financing", description="A grant", currency="XOF"
+        by=staff,
+        partnership=partnership,
+        kind="financing",
+        description="A grant",
+        amount=1000,
+        currency="XOF",
     )
     agreement = services.agreement_create(
         by=staff, slug="mou", kind="mou", title="MoU", parties=[organization]

@@ -40,7 +40,25 @@ def world(role_groups):  # noqa: F811
         email_domains="visa.com",
     )
     project = factories.ProjectFactory(code="paiements-digitaux", name="Paiements digitaux")
-    partnership = factories.PartnershipFactory(organization=visa, project=project, owner=user)
+    # The longest stage, role and kind in French, and a long name: what a phone
+    # must fit without scrolling sideways.
+    partnership = factories.PartnershipFactory(
+        organization=visa,
+        project=project,
+        owner=user,
+        stage="proposal",
+        role="infrastructure",
+    )
+    factories.PartnershipFactory(
+        organization=factories.OrganizationFactory(
+            slug="ministere",
+            name="Ministère de l’Économie numérique et de la Transformation digitale",
+            kind="business_association",
+        ),
+        project=project,
+        stage="proposal",
+        role="infrastructure",
+    )
     mission = factories.MissionFactory(slug="usa", title="Mission d’exploration aux États-Unis")
     person = factories.PersonFactory(
         slug="stephane",
@@ -73,7 +91,12 @@ def world(role_groups):  # noqa: F811
         today=TODAY,
     )
     commitment = services.commitment_create(
-        by=user, partnership=partnership, kind="financing", description="Un pilote", currency="USD"
+        by=user,
+        partnership=partnership,
+        kind="financing",
+        description="Un pilote",
+        amount=250_000,
+        currency="USD",
     )
     agreement = services.agreement_create(
         by=user, slug="mou-visa", kind="mou", title="Protocole d’accord", parties=[visa]
