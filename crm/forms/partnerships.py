@@ -4,9 +4,9 @@ from django import forms
 from django.utils.translation import gettext_lazy as _
 
 from crm import services
-from crm.forms.base import VersionedActionForm, VersionedAdminForm
+from crm.forms.base import VersionedActionForm, VersionedAdminForm, VersionedModelForm
 from crm.forms.widgets import StaffChoiceField
-from crm.models import Organization, Partnership, Project
+from crm.models import Organization, Partnership, Project, Source
 from crm.roles import staff_members
 
 # The admin.
@@ -136,3 +136,20 @@ class PartnershipForm(forms.ModelForm):
             queryset=staff_members(),
             help_text=_("Told by the dashboard and the morning digest when it goes quiet."),
         )
+
+
+class PartnershipEditForm(VersionedModelForm):
+    """What was recorded of a partnership: its role, notes and source.
+
+    Its stage, owner and cadence have their own actions on its page; its
+    organisation and project are what it is.
+    """
+
+    class Meta:
+        model = Partnership
+        fields = ["role", "notes", "source"]
+        widgets = {"notes": forms.Textarea(attrs={"rows": 4})}
+
+    def __init__(self, *args, **kwargs):
+        super().__init__(*args, **kwargs)
+        self.fields["source"].queryset = Source.objects.order_by("title")

@@ -1,4 +1,4 @@
-"""URLs of the partnerships: a page each, a new one, and its stage, owner and cadence."""
+"""URLs of the partnerships: a page each, a new one, its correction, stage, owner and cadence."""
 
 from django.urls import path
 
@@ -11,6 +11,7 @@ urlpatterns = [
         name="partnership-new",
     ),
     path("partnerships/<int:pk>/", partnerships.partnership, name="partnership"),
+    path("partnerships/<int:pk>/edit/", partnerships.partnership_edit, name="partnership-edit"),
     path("partnerships/<int:pk>/stage/", partnerships.partnership_stage, name="partnership-stage"),
     path("partnerships/<int:pk>/owner/", partnerships.partnership_owner, name="partnership-owner"),
     path(

@@ -10,14 +10,26 @@ from django.contrib.auth.decorators import login_required
 from django.core.exceptions import ValidationError
 from django.http import HttpRequest, HttpResponse
 from django.shortcuts import get_object_or_404, redirect, render
+from django.urls import reverse
 from django.utils.translation import gettext as _
-from django.views.decorators.http import require_GET, require_POST
+from django.views.decorators.http import require_GET, require_http_methods, require_POST
 
 from crm import clock, services
-from crm.forms import PartnershipCadenceForm, PartnershipOwnerForm, PartnershipStageForm
+from crm.forms import (
+    PartnershipCadenceForm,
+    PartnershipEditForm,
+    PartnershipOwnerForm,
+    PartnershipStageForm,
+)
 from crm.models import Agreement, FollowUp, Interaction, Partnership
 from crm.versions import StaleVersion, version_of
-from crm.views.common import action_context, next_url, open_follow_ups, require
+from crm.views.common import (
+    action_context,
+    next_url,
+    open_follow_ups,
+    require,
+    save_versioned,
+)
 
 # Rows of each list on the page; the rest is on the organisation's page or in the admin.
 LIMIT = 20
@@ -169,3 +181,26 @@ def partnership_stage(request: HttpRequest, pk: int) -> HttpResponse:
     else:
         messages.error(request, _("Choose a stage."))
     return redirect(next_url(request, partnership.project.get_absolute_url()))
+
+
+@login_required
+@require_http_methods(["GET", "HEAD", "POST"])
+def partnership_edit(request: HttpRequest, pk: int) -> HttpResponse:
+    """Correct a partnership's role, notes and source (``record_update``, versioned)."""
+    require(request, "crm.view_partnership", "crm.change_partnership")
+    partnership = get_object_or_404(
+        Partnership.objects.select_related("organization", "project"), pk=pk
+    )
+    form = PartnershipEditForm(request.POST or None, instance=partnership)
+    if request.method == "POST" and form.is_valid():
+        saved = save_versioned(request, form)
+        if saved is not None:
+            messages.success(request, _("Partnership saved."))
+            return redirect(saved)
+    context = {
+        "form": form,
+        "title": _("Edit the partnership of %(organization)s in %(project)s")
+        % {"organization": partnership.organization, "project": partnership.project},
+        "cancel_url": reverse("partnership", args=[partnership.pk]),
+    }
+    return render(request, "crm/record_form.html", context)
