@@ -98,6 +98,11 @@ class _Joined(models.Aggregate):
     template = "%(function)s((%(expressions)s)::text, '; ' ORDER BY %(expressions)s)"
     output_field = models.TextField()
 
+    def as_postgresql(self, compiler, connection, **extra_context):
+        # The template writes the expressions twice: their parameters too.
+        sql, params = self.as_sql(compiler, connection, **extra_context)
+        return sql, (*params, *params)
+
     def as_sqlite(self, compiler, connection, **extra_context):
         return super().as_sql(
             compiler,
