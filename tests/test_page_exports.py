@@ -398,3 +398,15 @@ def test_copy_and_python_write_the_same_page_csv(
 
     assert len(by_copy.splitlines()) >= 2
     assert by_copy == in_python
+
+
+def test_xlsx_text_columns_are_as_wide_as_their_longest_value_up_to_60(coordinator_client):
+    factories.FollowUpFactory(title="T" * 30, description="D" * 500, due_on=TODAY)
+
+    response = get(coordinator_client, "/?scope=team&export=xlsx")
+
+    sheet = openpyxl.load_workbook(io.BytesIO(body(response))).active
+    widths = {cell.value: sheet.column_dimensions[cell.column_letter].width for cell in sheet[1]}
+    assert widths["Title"] == 32  # 30 characters and a margin.
+    assert widths["Description"] == export.MAX_WIDTH
+    assert widths["Group"] == len("Due today") + 2
