@@ -155,7 +155,9 @@ def test_an_unknown_format_is_refused(coordinator_client):
     assert not ExportLog.objects.exists()
 
 
-@pytest.mark.parametrize("url", ["/", "/organizations/", "/people/", "/projects/"])
+@pytest.mark.parametrize(
+    "url", ["/", "/organizations/", "/people/", "/projects/", "/follow-ups/export/"]
+)
 def test_anonymous_users_are_sent_to_log_in(client, url):
     response = client.get(f"{url}?export=xlsx")
 
@@ -163,7 +165,9 @@ def test_anonymous_users_are_sent_to_log_in(client, url):
     assert response["Location"].startswith("/accounts/login/")
 
 
-@pytest.mark.parametrize("url", ["/", "/organizations/", "/people/", "/projects/"])
+@pytest.mark.parametrize(
+    "url", ["/", "/organizations/", "/people/", "/projects/", "/follow-ups/export/"]
+)
 def test_read_only_users_export_what_they_can_see(client, reader, url):
     """As the API lets them (its export needs the list's view permission only)."""
     factories.FollowUpFactory(assignee=reader, due_on=TODAY)
@@ -280,6 +284,10 @@ def test_file_names_are_in_the_readers_language(coordinator_client, url, languag
         ("/organizations/?kind=company", lambda n: _organisations(n)),
         ("/people/?q=a", lambda n: _people(n)),
         ("/projects/", lambda n: _projects(n)),
+        (
+            "/follow-ups/export/",
+            lambda n: factories.FollowUpFactory.create_batch(n, due_on=TODAY),
+        ),
     ],
 )
 @pytest.mark.parametrize("fmt", ["csv", "xlsx"])
@@ -410,3 +418,50 @@ def test_xlsx_text_columns_are_as_wide_as_their_longest_value_up_to_60(coordinat
     assert widths["Title"] == 32  # 30 characters and a margin.
     assert widths["Description"] == export.MAX_WIDTH
     assert widths["Group"] == len("Due today") + 2
+
+
+# The open follow-ups of a record's page.
+
+
+def test_a_projects_open_follow_ups_export_from_its_page(coordinator_client):
+    project = factories.ProjectFactory(code="paiements", name="Paiements digitaux")
+    factories.FollowUpFactory.create_batch(55, project=project, due_on=TODAY)
+    factories.FollowUpFactory(
+        project=project,
+        due_on=TODAY,
+        status=FollowUp.Status.CANCELLED,
+    )
+    factories.FollowUpFactory(due_on=TODAY)  # Another project's.
+
+    page = get(coordinator_client, "/projects/paiements/").content.decode()
+    assert 'href="/follow-ups/export/?project=paiements&amp;export=xlsx"' in page
+    rows = read_xlsx(get(coordinator_client, "/follow-ups/export/?project=paiements"))
+
+    assert len(rows) == 55  # Every open one, not the 50 the page lists.
+    assert {row["Project"] for row in rows} == {"Paiements digitaux"}
+    assert ExportLog.objects.get().resource == "page: follow-ups"
+
+
+def test_a_partnerships_follow_ups_export_is_its_organisation_and_project(coordinator_client):
+    partnership = factories.PartnershipFactory()
+    organization, project = partnership.organization, partnership.project
+    factories.FollowUpFactory(
+        title="Ours", organization=organization, project=project, due_on=TODAY
+    )
+    factories.FollowUpFactory(title="Other project", organization=organization, due_on=TODAY)
+
+    url = f"/follow-ups/export/?organization={organization.slug}&project={project.code}"
+    rows = read_csv(get(coordinator_client, f"{url}&export=csv"), ",")
+
+    assert [row["Title"] for row in rows] == ["Ours"]
+
+
+def test_a_follow_up_export_naming_nothing_is_refused(coordinator_client):
+    assert get(coordinator_client, "/follow-ups/export/?project=nowhere").status_code == 400
+    assert not ExportLog.objects.exists()
+
+
+def test_the_follow_up_export_needs_the_view_permission(client):
+    client.force_login(factories.UserFactory())
+
+    assert get(client, "/follow-ups/export/").status_code == 403

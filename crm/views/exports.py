@@ -2,7 +2,10 @@
 
 A list page (dashboard, organisations, people, projects) answers
 ``?export=xlsx`` or ``?export=csv`` added to its own URL, its filters
-carried as they are: every row they select, not the page shown. The files are
+carried as they are: every row they select, not the page shown. The open
+follow-ups listed on a project's, an organisation's, a person's or a
+partnership's page (the first 50 there) are exported by ``follow_up_export``,
+filtered by the record's key. The files are
 written by the API's machinery (``crm.api.export``: COPY or streamed CSV, the
 constant-memory XLSX writer), with columns declared here for a reader, not a
 program: labels instead of codes, names instead of ids, "oui"/"non", headers
@@ -16,15 +19,19 @@ permissions), which are also what the API's export of the same list demands
 can see, as they can through the API.
 """
 
+from django.contrib.auth.decorators import login_required
 from django.db import models
 from django.db.models import Case, Count, IntegerField, OuterRef, Subquery, Value, When
 from django.db.models.functions import Coalesce, Concat, NullIf
 from django.http import HttpRequest, HttpResponse, HttpResponseBadRequest
+from django.urls import reverse
 from django.utils import translation
 from django.utils.http import urlencode
 from django.utils.text import slugify
 from django.utils.translation import gettext_lazy as _
+from django.views.decorators.http import require_GET
 
+from crm import clock
 from crm.api import export
 from crm.api.export import Column, Kind
 from crm.api.exporters import _Joined, full_name, joined_related, user_name
@@ -32,6 +39,7 @@ from crm.audit import count_rows_when_sent, filters_of, record_export
 from crm.countries import country_choices
 from crm.managers import DEADLINE_GROUPS, Deadline, deadline_q, open_q
 from crm.models import Affiliation, FollowUp, Organization, Partnership, Person, Project
+from crm.views.common import require
 
 # The query parameter that asks for a file, and the formats it takes; XLSX is
 # the button shown first.
@@ -234,3 +242,47 @@ def export_response(
     else:
         response = export.xlsx_response(queryset, columns, basename, plural.capitalize())
     return count_rows_when_sent(response, entry)
+
+
+# The open follow-ups of a record's page (project, organisation, person, partnership).
+
+# Query parameter -> (model, key field, FollowUp field).
+FOLLOW_UP_FILTERS = {
+    "project": (Project, "code", "project"),
+    "organization": (Organization, "slug", "organization"),
+    "person": (Person, "slug", "person"),
+}
+
+
+def follow_up_export_urls(**keys: str) -> dict[str, str]:
+    """Return the export URLs of the open follow-ups of a record (``project="…"``, …)."""
+    base = reverse("follow-up-export")
+    return {fmt: f"{base}?{urlencode({**keys, PARAMETER: fmt})}" for fmt in FORMATS}
+
+
+@require_GET
+@login_required
+def follow_up_export(request: HttpRequest) -> HttpResponse:
+    """Export the open follow-ups of a project, organisation and/or person (XLSX by default).
+
+    A key that names nothing is refused (400), never ignored: a file of every
+    follow-up would look like the record's.
+    """
+    require(request, "crm.view_followup")
+    follow_ups = FollowUp.objects.all()
+    for parameter, (model, key, field) in FOLLOW_UP_FILTERS.items():
+        value = request.GET.get(parameter)
+        if value is None:
+            continue
+        record = model.objects.filter(**{key: value}).first()
+        if record is None:
+            return HttpResponseBadRequest(_("No project, organisation or person has this key."))
+        follow_ups = follow_ups.filter(**{field: record})
+    rows = dashboard_follow_ups(follow_ups, today=clock.today())
+    return export_response(
+        request,
+        rows,
+        follow_up_columns(),
+        fmt=requested_format(request) or "xlsx",
+        resource="page: follow-ups",
+    )

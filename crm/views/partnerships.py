@@ -17,6 +17,7 @@ from crm import clock, services
 from crm.forms import PartnershipCadenceForm, PartnershipOwnerForm, PartnershipStageForm
 from crm.models import Agreement, FollowUp, Interaction, Partnership
 from crm.versions import StaleVersion, version_of
+from crm.views import exports
 from crm.views.common import action_context, next_url, open_follow_ups, require
 
 # Rows of each list on the page; the rest is on the organisation's page or in the admin.
@@ -49,6 +50,9 @@ def partnership(request: HttpRequest, pk: int) -> HttpResponse:
             FollowUp.objects.open().filter(organization=organization, project=project),
             organization__id__exact=organization.pk,
             project__id__exact=project.pk,
+        ),
+        "follow_up_export_urls": exports.follow_up_export_urls(
+            organization=organization.slug, project=project.code
         ),
         "meetings": Interaction.objects.filter(organizations=organization, projects=project)
         .distinct()
