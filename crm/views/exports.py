@@ -48,7 +48,7 @@ FORMATS = ("xlsx", "csv")
 
 
 def requested_format(request: HttpRequest) -> str | None:
-    """Return "xlsx" or "csv" when the page is asked for a file, else None."""
+    """Return the format the page is asked for (``export_response`` checks it), else None."""
     return request.GET.get(PARAMETER) or None
 
 
