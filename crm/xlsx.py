@@ -16,6 +16,8 @@ control characters XML cannot hold (``crm.api.export.neutralize`` does it).
 tests/test_xlsx.py reads every kind of cell back with openpyxl.
 """
 
+import shutil
+import tempfile
 import zipfile
 from collections.abc import Callable, Iterable
 from datetime import date, datetime
@@ -99,12 +101,21 @@ def write_workbook(
     widths: list[float],
     rows: Iterable[list],
     number_formats: list[str | None] | None = None,
+    max_width: float | None = None,
 ) -> int:
     """Write one sheet of ``rows`` under ``headers`` to ``file``; return the rows written.
 
     ``cells`` gives each column's kind, ``widths`` its width in characters and
     ``number_formats`` (for NUMBER columns) an optional format such as
     ``"#,##0.00"``. A value of None leaves its cell empty.
+
+    With ``max_width``, each TEXT column is widened to its longest value
+    written (+2), up to ``max_width``; ``widths`` are then the least widths.
+    The widths (``<cols>``) must come before the rows (``<sheetData>``) in the
+    sheet, and are known only once every row is written: the rows go first to
+    a temporary file (compressed as the sheet is, so it costs no more disk),
+    then the sheet is assembled from its start, that file and its end. Memory
+    stays flat; the price is reading the rows' XML once more from disk.
     """
     formats = number_formats or [None] * len(headers)
     custom = sorted({f for f in formats if f})
@@ -115,35 +126,60 @@ def write_workbook(
         for index, cell in enumerate(cells)
     ]
     name = sheet_name(title)
-    with zipfile.ZipFile(file, "w", zipfile.ZIP_DEFLATED, compresslevel=1) as archive:
-        with archive.open("xl/worksheets/sheet1.xml", "w", force_zip64=True) as sheet:
-            sheet.write(_sheet_start(headers, widths, letters).encode())
-            count = 0
-            block: list[str] = []
-            for count, row in enumerate(rows, start=1):
-                number = count + 1
-                block.append(
-                    f'<row r="{number}">'
-                    + "".join(
-                        [
-                            write(value, number)
-                            for write, value in zip(writers, row, strict=True)
-                            if value is not None
-                        ]
-                    )
-                    + "</row>"
-                )
-                if len(block) == ROWS_PER_WRITE:
-                    sheet.write("".join(block).encode())
-                    block = []
-            last = f"{letters[-1]}{count + 1}"
-            block.append(f'</sheetData><autoFilter ref="A1:{last}"/></worksheet>')
-            sheet.write("".join(block).encode())
-        archive.writestr("[Content_Types].xml", CONTENT_TYPES)
-        archive.writestr("_rels/.rels", PACKAGE_RELS)
-        archive.writestr("xl/_rels/workbook.xml.rels", WORKBOOK_RELS)
-        archive.writestr("xl/workbook.xml", _workbook(name, f"$A$1:${letters[-1]}${count + 1}"))
-        archive.writestr("xl/styles.xml", _styles(custom))
+    widths = list(widths)
+    fitted = [n for n, cell in enumerate(cells) if cell is Cell.TEXT] if max_width else []
+    longest = [0] * len(headers)
+    with tempfile.TemporaryFile() as spool:
+        with (
+            zipfile.ZipFile(spool, "w", zipfile.ZIP_DEFLATED, compresslevel=1) as rows_zip,
+            rows_zip.open("rows", "w", force_zip64=True) as data,
+        ):
+            count = _write_rows(data, rows, writers, fitted, longest)
+        for index in fitted:
+            widths[index] = min(max(widths[index], longest[index] + 2), max_width)
+        last = f"{letters[-1]}{count + 1}"
+        with zipfile.ZipFile(file, "w", zipfile.ZIP_DEFLATED, compresslevel=1) as archive:
+            with archive.open("xl/worksheets/sheet1.xml", "w", force_zip64=True) as sheet:
+                sheet.write(_sheet_start(headers, widths, letters).encode())
+                spool.seek(0)
+                with zipfile.ZipFile(spool) as rows_zip, rows_zip.open("rows") as data:
+                    shutil.copyfileobj(data, sheet, 1 << 16)
+                sheet.write(f'</sheetData><autoFilter ref="A1:{last}"/></worksheet>'.encode())
+            archive.writestr("[Content_Types].xml", CONTENT_TYPES)
+            archive.writestr("_rels/.rels", PACKAGE_RELS)
+            archive.writestr("xl/_rels/workbook.xml.rels", WORKBOOK_RELS)
+            archive.writestr(
+                "xl/workbook.xml", _workbook(name, f"$A$1:${letters[-1]}${count + 1}")
+            )
+            archive.writestr("xl/styles.xml", _styles(custom))
+    return count
+
+
+def _write_rows(data, rows: Iterable[list], writers, fitted: list[int], longest: list[int]) -> int:
+    """Write the rows' XML to ``data``; keep in ``longest`` each fitted column's longest text."""
+    count = 0
+    block: list[str] = []
+    for count, row in enumerate(rows, start=1):
+        number = count + 1
+        for index in fitted:
+            value = row[index]
+            if value is not None and len(value) > longest[index]:
+                longest[index] = len(value)
+        block.append(
+            f'<row r="{number}">'
+            + "".join(
+                [
+                    write(value, number)
+                    for write, value in zip(writers, row, strict=True)
+                    if value is not None
+                ]
+            )
+            + "</row>"
+        )
+        if len(block) == ROWS_PER_WRITE:
+            data.write("".join(block).encode())
+            block = []
+    data.write("".join(block).encode())
     return count
 
 

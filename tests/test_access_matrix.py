@@ -84,6 +84,8 @@ PAGES: dict[str, tuple[str, str]] = {
         POST_ONLY,
     ),
     "follow-ups/new/": ("/follow-ups/new/", WRITERS),
+    # The open follow-ups of a record's page as a file: whoever may view follow-ups.
+    "follow-ups/export/": ("/follow-ups/export/", READERS),
     "follow-ups/<int:pk>/done/": ("/follow-ups/{w.follow_up.pk}/done/", WRITERS),
     "follow-ups/<int:pk>/snooze/": ("/follow-ups/{w.follow_up.pk}/snooze/", WRITERS),
     "follow-ups/<int:pk>/reassign/": ("/follow-ups/{w.follow_up.pk}/reassign/", WRITERS),

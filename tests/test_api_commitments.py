@@ -345,7 +345,8 @@ def test_the_export_gives_what_the_serializer_gives(coordinator_api, api_today, 
             else:
                 row_value = row[header]
             if isinstance(value, bool):
-                value = "true" if value else "false"
+                # A file says yes or no in words, in the request's language (English).
+                value = "yes" if value else "no"
             elif isinstance(value, list):
                 value = "; ".join(str(v) for v in sorted(value))
             assert row_value == ("" if value is None else str(value)), (name, row_value, value)

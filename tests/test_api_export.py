@@ -58,6 +58,37 @@ def test_csv_holds_every_matching_row_with_readable_headers(coordinator_api):
     assert rows[0]["Status (label)"] == "Open"
 
 
+def test_follow_up_csv_names_the_meeting_and_the_people_and_says_yes_or_no(
+    api_client, coordinator
+):
+    author = factories.UserFactory(username="ama", first_name="Ama", last_name="Mensah")
+    meeting = factories.InteractionFactory(title="Rencontres du CCA")
+    factories.FollowUpFactory(
+        interaction=meeting, created_by=author, due_on=timezone.localdate() - timedelta(days=2)
+    )
+    api_client.force_authenticate(coordinator)
+
+    english = read_csv(api_client.get("/api/v1/follow-ups/?format=csv"))[0]
+    french = read_csv(api_client.get("/api/v1/follow-ups/?format=csv", HTTP_ACCEPT_LANGUAGE="fr"))
+
+    assert english["Meeting (title)"] == "Rencontres du CCA"
+    assert english["Created by (name)"] == "Ama Mensah"
+    assert english["Overdue"] == "yes"
+    assert "oui" in french[0].values()
+    # The API's CSV keeps the machine's separator whatever the language.
+    assert len(french[0]) > 10
+
+
+def test_export_file_names_have_an_ascii_fallback_and_the_exact_name():
+    header = export.content_disposition("activités-2026-12-07.csv")
+
+    assert header == (
+        'attachment; filename="activites-2026-12-07.csv"; '
+        "filename*=UTF-8''activit%C3%A9s-2026-12-07.csv"
+    )
+    assert '"' not in export.content_disposition('a";\r\nb.csv').split('"')[1]
+
+
 def test_csv_headers_follow_the_request_language(api_client, coordinator):
     api_client.force_authenticate(coordinator)
     factories.OrganizationFactory()
@@ -110,7 +141,7 @@ def test_xlsx_holds_every_matching_row_with_typed_dates(coordinator_api):
     # A date cell, which openpyxl reads back as a datetime at midnight.
     assert row["Due date"] == datetime.combine(due_on, datetime.min.time())
     assert isinstance(row["Created at"], datetime)
-    assert row["Overdue"] is False
+    assert row["Overdue"] == "no"  # A word, not a TRUE/FALSE cell.
 
 
 def test_xlsx_date_cells_have_a_date_format(coordinator_api):

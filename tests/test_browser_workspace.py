@@ -172,6 +172,7 @@ NOT_PAGES = {
     "mail-discard",
     # A file, not a page.
     "document-download",
+    "follow-up-export",
 }
 NOT_PAGE_PREFIXES = ("admin/", "api/", "accounts/", "i18n/")
 

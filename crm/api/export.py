@@ -26,10 +26,12 @@ carries ``row_count``: at once for XLSX, when the body has been sent for CSV
 import csv
 import re
 import tempfile
+import unicodedata
 from collections.abc import Callable, Iterator
 from dataclasses import dataclass
 from decimal import ROUND_HALF_UP, Decimal
 from enum import Enum
+from urllib.parse import quote
 
 from django.db import connections, models
 from django.db.models import F
@@ -37,6 +39,7 @@ from django.http import FileResponse, StreamingHttpResponse
 from django.utils import timezone
 from django.utils.functional import Promise
 from django.utils.text import capfirst
+from django.utils.translation import get_language, gettext
 
 from crm import clock, xlsx
 
@@ -45,6 +48,29 @@ CHUNK_SIZE = 2000
 CSV_MEDIA_TYPE = "text/csv"
 XLSX_MEDIA_TYPE = "application/vnd.openxmlformats-officedocument.spreadsheetml.sheet"
 FORMATS = ("csv", "xlsx")
+
+
+@dataclass(frozen=True)
+class CSVStyle:
+    """How a CSV separates its cells and writes a decimal number.
+
+    The API's files keep the machine's convention (",", "1234.50"), whatever
+    the language; the staff pages write what the reader's spreadsheet program
+    opens directly: in French ";" and "1234,50", as Excel set to French expects.
+    """
+
+    delimiter: str = ","
+    decimal: str = "."
+
+
+MACHINE_CSV = CSVStyle()
+FRENCH_CSV = CSVStyle(delimiter=";", decimal=",")
+
+
+def csv_style_for(language: str | None = None) -> CSVStyle:
+    """Return the CSV style of ``language`` (the active one by default)."""
+    language = (language or get_language() or "en").split("-")[0]
+    return FRENCH_CSV if language == "fr" else MACHINE_CSV
 
 
 class Kind(Enum):
@@ -141,9 +167,13 @@ class Export:
     labels: list[dict[str, str]]  # per column, value -> label (LABEL columns)
     timezone: object
     aliases: list[str]
+    style: CSVStyle = MACHINE_CSV
+    # How a boolean reads, in the request's language ("oui", "non").
+    yes: str = "yes"
+    no: str = "no"
 
     @classmethod
-    def of(cls, queryset, columns: list[Column]) -> "Export":
+    def of(cls, queryset, columns: list[Column], style: CSVStyle = MACHINE_CSV) -> "Export":
         """Annotate ``queryset`` with the columns; call it with the request's language active."""
         context = {"today": clock.today()}
         aliases = [f"export_{n}" for n in range(len(columns))]
@@ -164,6 +194,9 @@ class Export:
             labels=[{value: str(label) for value, label in column.choices} for column in columns],
             timezone=timezone.get_current_timezone(),
             aliases=aliases,
+            style=style,
+            yes=gettext("yes"),
+            no=gettext("no"),
         )
 
     def rows(self) -> Iterator[tuple]:
@@ -185,11 +218,17 @@ def _csv_formatter(export: Export, index: int) -> Callable[[object], str]:
     if kind is Kind.INTEGER:
         return lambda value: "" if value is None else str(value)
     if kind is Kind.BOOLEAN:
-        return lambda value: "" if value is None else ("true" if value else "false")
+        yes, no = export.yes, export.no
+        return lambda value: "" if value is None else (yes if value else no)
     if kind is Kind.DATE:
         return lambda value: "" if value is None else value.isoformat()
     if kind is Kind.DECIMAL:
         round_ = _decimal_rounder(export.columns[index].places)
+        if export.style.decimal != ".":
+            point = export.style.decimal
+            return lambda value: (
+                "" if value is None else format(round_(value), "f").replace(".", point)
+            )
         return lambda value: "" if value is None else format(round_(value), "f")
     tz = export.timezone
     return lambda value: (
@@ -246,14 +285,20 @@ def _sql_formatted(export: Export, index: int, bind: Callable[[str, list], str])
     if kind is Kind.INTEGER:
         return (lambda sql: f"({sql})::text"), same
     if kind is Kind.BOOLEAN:
-        return (lambda sql: f"CASE WHEN {sql} THEN 'true' WHEN NOT {sql} THEN 'false' END"), same
+        yes, no = bind("%s", [export.yes]), bind("%s", [export.no])
+        return (lambda sql: f"CASE WHEN {sql} THEN {yes} WHEN NOT {sql} THEN {no} END"), same
     if kind is Kind.DATE:
         return (lambda sql: f"to_char({sql}, 'YYYY-MM-DD')"), same
     if kind is Kind.DECIMAL:
         places = export.columns[index].places
         if places is None:
-            return (lambda sql: f"(({sql})::numeric)::text"), same
-        return (lambda sql: f"(round(({sql})::numeric, {int(places)}))::text"), same
+            decimal = "(({sql})::numeric)::text"
+        else:
+            decimal = f"(round(({{sql}})::numeric, {int(places)}))::text"
+        if export.style.decimal != ".":
+            point = bind("%s", [export.style.decimal])
+            decimal = f"replace({decimal}, '.', {point})"
+        return (lambda sql: decimal.format(sql=sql)), same
     zone = bind("%s", [timezone.get_current_timezone_name()])
     return (lambda sql: f"to_char({sql} AT TIME ZONE {zone}, 'YYYY-MM-DD HH24:MI:SS')"), same
 
@@ -288,7 +333,8 @@ def copy_sql(export: Export) -> str:
             f"SELECT {second} FROM (SELECT {first} FROM ({inner}) AS export OFFSET 0) AS cleaned"
         )
         bound = cursor.cursor.mogrify(select, inner_params)
-    return f"COPY ({bound}) TO STDOUT WITH (FORMAT csv)"
+        delimiter = cursor.cursor.mogrify("%s", [export.style.delimiter])
+    return f"COPY ({bound}) TO STDOUT WITH (FORMAT csv, DELIMITER {delimiter})"
 
 
 def uses_copy(export: Export) -> bool:
@@ -305,22 +351,29 @@ class _Echo:
 # Python's csv module quotes a value holding "\r" only when "\r" is in its line
 # terminator, as COPY does: write with "\r\n", then end the line with "\n" as
 # COPY does.
-_WRITER = csv.writer(_Echo(), lineterminator="\r\n")
+_WRITERS = {
+    delimiter: csv.writer(_Echo(), lineterminator="\r\n", delimiter=delimiter)
+    for delimiter in (",", ";")
+}
 
 
-def _csv_line(values: list[str]) -> str:
+def _csv_line(values: list[str], delimiter: str = ",") -> str:
     """One CSV line as PostgreSQL's COPY writes it: quotes when needed, "\\n" at the end."""
-    return _WRITER.writerow(values)[:-2] + "\n"
+    return _WRITERS[delimiter].writerow(values)[:-2] + "\n"
 
 
 def csv_lines_python(export: Export, counter: dict) -> Iterator[str]:
     """The Python path: the same rows, formatted as ``copy_sql()`` formats them."""
     formatters = [_csv_formatter(export, n) for n in range(len(export.columns))]
+    delimiter = export.style.delimiter
     lines = []
     count = 0
     for row in export.rows():
         lines.append(
-            _csv_line([format_(value) for format_, value in zip(formatters, row, strict=True)])
+            _csv_line(
+                [format_(value) for format_, value in zip(formatters, row, strict=True)],
+                delimiter,
+            )
         )
         count += 1
         if len(lines) == 500:
@@ -340,8 +393,21 @@ def csv_bytes_copy(sql: str, using: str, counter: dict) -> Iterator[bytes]:
         counter["rows"] = cursor.cursor.rowcount
 
 
-def _filename(basename: str, extension: str) -> str:
+def _filename(basename, extension: str) -> str:
     return f"{basename}-{clock.today():%Y-%m-%d}.{extension}"
+
+
+def content_disposition(filename: str) -> str:
+    """Return an attachment's header: an ASCII ``filename`` and the exact ``filename*``.
+
+    The name may be translated ("activités-…"): old programs read the ASCII
+    fallback (accents dropped, anything but letters, digits, ".", "-" and "_"
+    replaced), the others RFC 6266's UTF-8 ``filename*``. Neither can carry a
+    quote, a semicolon or a line break into the header.
+    """
+    folded = unicodedata.normalize("NFKD", filename).encode("ascii", "ignore").decode()
+    fallback = re.sub(r"[^A-Za-z0-9._-]+", "-", folded).strip("-.") or "export"
+    return f"attachment; filename=\"{fallback}\"; filename*=UTF-8''{quote(filename, safe='')}"
 
 
 class _RowCount:
@@ -357,14 +423,17 @@ class CSVResponse(StreamingHttpResponse):
     row_count = _RowCount()
 
 
-def csv_response(queryset, columns: list[Column], basename: str) -> CSVResponse:
+def csv_response(
+    queryset, columns: list[Column], basename, style: CSVStyle = MACHINE_CSV
+) -> CSVResponse:
     """Stream ``queryset`` as CSV (UTF-8 with a BOM, which spreadsheet programs need).
 
-    By COPY on PostgreSQL, else in Python; the same bytes either way.
+    By COPY on PostgreSQL, else in Python; the same bytes either way. ``style``
+    says the separator and decimal mark (the API's by default).
     """
-    export = Export.of(queryset, columns)
+    export = Export.of(queryset, columns, style)
     counter: dict = {}
-    header = "\ufeff" + _csv_line(export.headers)
+    header = "\ufeff" + _csv_line(export.headers, style.delimiter)
     if uses_copy(export):
         # Built now, while the request's language and time zone are active.
         body = csv_bytes_copy(copy_sql(export), export.using, counter)
@@ -378,28 +447,33 @@ def csv_response(queryset, columns: list[Column], basename: str) -> CSVResponse:
 
     response = CSVResponse(content(), content_type=f"{CSV_MEDIA_TYPE}; charset=utf-8")
     response._export_counter = counter
-    response["Content-Disposition"] = f'attachment; filename="{_filename(basename, "csv")}"'
+    response["Content-Disposition"] = content_disposition(_filename(basename, "csv"))
     return response
 
 
 # XLSX.
 
+# Widths of the columns whose cells all have the same length; a text or a
+# label column is fitted to its longest value (crm.xlsx.write_workbook).
 _WIDTHS = {
     Kind.DECIMAL: 16,
     Kind.INTEGER: 10,
-    Kind.BOOLEAN: 9,
     Kind.DATE: 12,
     Kind.MOMENT: 17,
-    Kind.LABEL: 16,
 }
-_MAX_WIDTH = 50
+# No column wider than this (characters): a long description wraps past it.
+MAX_WIDTH = 60
 
 
 def typed_rows(export: Export) -> Iterator[list]:
     """Rows as cell values: dates and local naive moments typed, labels and text neutralised."""
     converters = []
+    yes, no = export.yes, export.no
     for index, column in enumerate(export.columns):
-        if column.kind is Kind.TEXT:
+        if column.kind is Kind.BOOLEAN:
+            # "oui"/"non" as a person reads it, as in the CSV.
+            converters.append(lambda value: None if value is None else (yes if value else no))
+        elif column.kind is Kind.TEXT:
             converters.append(lambda value: neutralize(str(value)) if value else None)
         elif column.kind is Kind.LABEL:
             labels = export.labels[index]
@@ -435,16 +509,19 @@ _CELLS = {
     Kind.MOMENT: xlsx.Cell.MOMENT,
     Kind.INTEGER: xlsx.Cell.NUMBER,
     Kind.DECIMAL: xlsx.Cell.NUMBER,
-    Kind.BOOLEAN: xlsx.Cell.BOOLEAN,
 }
 
 
 def workbook_layout(export: Export) -> dict:
-    """Return the headers, cell kinds, widths and number formats of the export's sheet."""
+    """Return the headers, cell kinds, least widths and number formats of the export's sheet.
+
+    A text column's width is its header's here; the writer widens it to its
+    longest value, up to ``MAX_WIDTH``.
+    """
     widths, number_formats = [], []
     for index, column in enumerate(export.columns):
-        width = column.width or _WIDTHS.get(column.kind, 24)
-        widths.append(min(max(width, len(export.headers[index]) + 2), _MAX_WIDTH))
+        width = column.width or _WIDTHS.get(column.kind, 0)
+        widths.append(min(max(width, len(export.headers[index]) + 2), MAX_WIDTH))
         if column.kind is Kind.DECIMAL and column.places is not None:
             # Shown with the column's places (a double holds 15 significant digits).
             places = "." + "0" * column.places if column.places else ""
@@ -456,14 +533,16 @@ def workbook_layout(export: Export) -> dict:
         "cells": [_CELLS.get(column.kind, xlsx.Cell.TEXT) for column in export.columns],
         "widths": widths,
         "number_formats": number_formats,
+        "max_width": MAX_WIDTH,
     }
 
 
 def write_xlsx(export: Export, file, title: str) -> int:
     """Write the export to ``file`` as one sheet; return the number of rows.
 
-    Frozen header, autofilter, column widths from the header and the kind,
-    dates as dd/mm/yyyy, moments as dd/mm/yyyy hh:mm and amounts as numbers.
+    Frozen header, autofilter, column widths fitted to the header and the
+    longest value written (text) or to the kind (numbers, dates); dates as
+    dd/mm/yyyy, moments as dd/mm/yyyy hh:mm and amounts as numbers.
     """
     return xlsx.write_workbook(
         file, title=title, rows=typed_rows(export), **workbook_layout(export)
@@ -474,18 +553,14 @@ class XLSXResponse(FileResponse):
     row_count: int
 
 
-def xlsx_response(queryset, columns: list[Column], basename: str, title: str) -> XLSXResponse:
+def xlsx_response(queryset, columns: list[Column], basename, title: str) -> XLSXResponse:
     """Write ``queryset`` to an XLSX workbook on disk, then send it; ``row_count`` is set."""
     export = Export.of(queryset, columns)
     # Closed (and so deleted) by FileResponse once sent.
     file = tempfile.TemporaryFile()  # noqa: SIM115
     rows = write_xlsx(export, file, title)
     file.seek(0)
-    response = XLSXResponse(
-        file,
-        as_attachment=True,
-        filename=_filename(basename, "xlsx"),
-        content_type=XLSX_MEDIA_TYPE,
-    )
+    response = XLSXResponse(file, content_type=XLSX_MEDIA_TYPE)
+    response["Content-Disposition"] = content_disposition(_filename(basename, "xlsx"))
     response.row_count = rows
     return response

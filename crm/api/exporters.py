@@ -2,7 +2,10 @@
 
 As pretix's exporters do, every column is written out: its header, what the
 database computes for it and its kind. The headers are the JSON field names'
-labels, so that a file and the API say the same thing. Nothing here runs a
+labels, so that a file and the API say the same thing. A code or an id stays
+(a program joins on it), and beside it its label or name, which a person
+reads: "status (label)", "assignee (name)", "meeting (title)"; yes/no are words
+in the request's language (``crm.api.export``). Nothing here runs a
 query; ``crm.api.export`` annotates the list's filtered queryset with these
 expressions.
 """
@@ -94,6 +97,11 @@ class _Joined(models.Aggregate):
     function = "STRING_AGG"
     template = "%(function)s((%(expressions)s)::text, '; ' ORDER BY %(expressions)s)"
     output_field = models.TextField()
+
+    def as_postgresql(self, compiler, connection, **extra_context):
+        # The template writes the expressions twice: their parameters too.
+        sql, params = self.as_sql(compiler, connection, **extra_context)
+        return sql, (*params, *params)
 
     def as_sqlite(self, compiler, connection, **extra_context):
         return super().as_sql(
@@ -218,7 +226,9 @@ def _interactions() -> list[Column]:
         joined(Interaction, "people", "pk", _("people met")),
         joined(Interaction, "staff", "pk", _("staff present")),
         joined(Interaction, "projects", "pk", _("projects discussed")),
-        *fields(Interaction, "source", "created_by", "created_at", "updated_at"),
+        *fields(Interaction, "source", "created_by"),
+        user_name("created_by", _("created by (name)")),
+        *fields(Interaction, "created_at", "updated_at"),
     ]
 
 
@@ -250,7 +260,9 @@ def _follow_ups() -> list[Column]:
         field(FollowUp, "organization__name", _("organisation (name)")),
         field(FollowUp, "person"),
         Column(_("person (name)"), NullIf(full_name("person__"), Value(""))),
-        *fields(FollowUp, "interaction", "assignee"),
+        field(FollowUp, "interaction"),
+        field(FollowUp, "interaction__title", _("meeting (title)")),
+        field(FollowUp, "assignee"),
         user_name("assignee", _("assignee (name)")),
         *fields(FollowUp, "due_on", "status"),
         label(FollowUp, "status", _("status (label)")),
@@ -259,7 +271,9 @@ def _follow_ups() -> list[Column]:
         Column(_("overdue"), _is_overdue, Kind.BOOLEAN),
         *fields(FollowUp, "completed_at", "completed_by"),
         user_name("completed_by", _("completed by (name)")),
-        *fields(FollowUp, "completion_note", "created_by", "created_at", "updated_at"),
+        *fields(FollowUp, "completion_note", "created_by"),
+        user_name("created_by", _("created by (name)")),
+        *fields(FollowUp, "is_demo", "created_at", "updated_at"),
     ]
 
 

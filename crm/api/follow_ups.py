@@ -95,6 +95,7 @@ class FollowUpSerializer(CleanModelSerializer):
             "completed_by",
             "completed_by_name",
             "completion_note",
+            "is_demo",
             "created_by",
             "created_at",
             "updated_at",
@@ -103,6 +104,7 @@ class FollowUpSerializer(CleanModelSerializer):
             "completed_at",
             "completed_by",
             "completion_note",
+            "is_demo",
             "created_at",
             "updated_at",
         ]
@@ -176,6 +178,7 @@ class FollowUpFilter(UpdatedSinceMixin):
         method="filter_overdue",
         label=_("Open, past its due date and not waiting on the partner."),
     )
+    is_demo = BooleanFilter()
     deadline = filters.ChoiceFilter(
         choices=Deadline.choices,
         method="filter_deadline",

@@ -14,7 +14,7 @@ from crm.agenda import dashboard_groups, first_and_total
 from crm.calendar import calendar_url_for
 from crm.managers import DEADLINE_GROUPS, Deadline
 from crm.models import FollowUp, MailMessage, Partnership, Project
-from crm.views import sections
+from crm.views import exports, sections
 from crm.views.common import FOLLOW_UP_LIMIT, action_context, admin_follow_ups_url, require
 
 
@@ -107,6 +107,13 @@ def dashboard(request: HttpRequest) -> HttpResponse:
     follow_ups = FollowUp.objects.select_related("project", "organization", "assignee")
     if scope == "mine":
         follow_ups = follow_ups.for_assignee(request.user)
+    fmt = exports.requested_format(request)
+    if fmt:
+        # The groups' follow-ups, every one of them (crm.views.exports).
+        rows = exports.dashboard_follow_ups(follow_ups, today=on)
+        return exports.export_response(
+            request, rows, exports.follow_up_columns(), fmt=fmt, resource="page: dashboard"
+        )
     # The groups and their counts are real work; demonstration follow-ups are
     # listed apart, under their own heading, and counted in no group.
     demo, demo_total = first_and_total(
@@ -142,6 +149,7 @@ def dashboard(request: HttpRequest) -> HttpResponse:
         "mail_waiting": MailMessage.objects.waiting().count()
         if request.user.has_perm("crm.view_mailmessage")
         else None,
+        "export_urls": exports.export_urls(request),
         **action_context(request),
     }
     context.update(sections.dashboard_context(request.user, on=on, team=scope == "team"))

@@ -27,6 +27,7 @@ from crm.models import (
     Project,
 )
 from crm.search import holding_every_word
+from crm.views import exports
 from crm.views.common import require
 
 PAGE_SIZE = 50
@@ -39,7 +40,7 @@ def _page(request: HttpRequest, queryset):
 
 def _query_without_page(request: HttpRequest) -> str:
     """Return the list's filters as a query string, to carry across its pages."""
-    return urlencode([(k, v) for k, v in request.GET.items() if k != "page"])
+    return urlencode([(k, v) for k, v in request.GET.items() if k not in ("page", "export")])
 
 
 class OrganizationFilterForm(forms.Form):
@@ -140,6 +141,12 @@ def organization_list(request: HttpRequest) -> HttpResponse:
         # Refused, never ignored: a list that silently drops a filter looks filtered.
         context = {"form": form, "filtered": True, "refused": True}
         return render(request, "crm/organization_list.html", context, status=400)
+    fmt = exports.requested_format(request)
+    if fmt:
+        rows = form.filter(Organization.objects.all())
+        return exports.export_response(
+            request, rows, exports.organization_columns(), fmt=fmt, resource="page: organizations"
+        )
     organizations = form.filter(Organization.objects.all()).prefetch_related(
         Prefetch(
             "partnerships",
@@ -151,6 +158,7 @@ def organization_list(request: HttpRequest) -> HttpResponse:
         "page": _page(request, organizations),
         "query": _query_without_page(request),
         "filtered": bool(request.GET.keys() - {"page", "sort"}),
+        "export_urls": exports.export_urls(request),
     }
     return render(request, "crm/organization_list.html", context)
 
@@ -180,11 +188,17 @@ def person_list(request: HttpRequest) -> HttpResponse:
         people = holding_every_word(
             people, form.cleaned_data["q"], "given_name", "family_name", "email"
         )
-    people = people.prefetch_related(current_roles()).order_by("family_name", "given_name", "id")
+    people = people.order_by("family_name", "given_name", "id")
+    fmt = exports.requested_format(request)
+    if fmt:
+        return exports.export_response(
+            request, people, exports.person_columns(), fmt=fmt, resource="page: people"
+        )
     context = {
         "form": form,
-        "page": _page(request, people),
+        "page": _page(request, people.prefetch_related(current_roles())),
         "query": _query_without_page(request),
+        "export_urls": exports.export_urls(request),
     }
     return render(request, "crm/person_list.html", context)
 
@@ -193,6 +207,11 @@ def person_list(request: HttpRequest) -> HttpResponse:
 @login_required
 def project_list(request: HttpRequest) -> HttpResponse:
     require(request, "crm.view_project", "crm.view_partnership")
+    fmt = exports.requested_format(request)
+    if fmt:
+        rows = Project.objects.order_by("name", "id")
+        columns = exports.project_columns(today=clock.today())
+        return exports.export_response(request, rows, columns, fmt=fmt, resource="page: projects")
     projects = Project.objects.select_related("lead").order_by("name", "id")
     page = _page(request, projects)
     tallies.count_projects(page, today=clock.today())
@@ -213,7 +232,8 @@ def project_list(request: HttpRequest) -> HttpResponse:
             if counts.get(stage)
         ]
         project.partner_count = sum(counts.values())
-    return render(request, "crm/project_list.html", {"page": page, "query": ""})
+    context = {"page": page, "query": "", "export_urls": exports.export_urls(request)}
+    return render(request, "crm/project_list.html", context)
 
 
 @require_GET

@@ -13,7 +13,7 @@ from django.views.decorators.http import require_GET
 
 from crm import clock
 from crm.models import Interaction, MailMessage, Organization, StageChange
-from crm.views import sections
+from crm.views import exports, sections
 from crm.views.common import action_context, open_follow_ups, require
 from crm.views.history import record_changes, snoozes_and_reassignments
 
@@ -123,6 +123,7 @@ def organization(request: HttpRequest, slug: str) -> HttpResponse:
         "open_follow_ups": open_follow_ups(
             organization.follow_ups.open(), organization__id__exact=organization.pk
         ),
+        "follow_up_export_urls": exports.follow_up_export_urls(organization=organization.slug),
         "timeline": _organization_timeline(organization),
         **action_context(request),
     }

@@ -23,6 +23,7 @@ from crm.forms import (
 )
 from crm.models import Agreement, FollowUp, Interaction, Partnership
 from crm.versions import StaleVersion, version_of
+from crm.views import exports
 from crm.views.common import (
     action_context,
     next_url,
@@ -61,6 +62,9 @@ def partnership(request: HttpRequest, pk: int) -> HttpResponse:
             FollowUp.objects.open().filter(organization=organization, project=project),
             organization__id__exact=organization.pk,
             project__id__exact=project.pk,
+        ),
+        "follow_up_export_urls": exports.follow_up_export_urls(
+            organization=organization.slug, project=project.code
         ),
         "meetings": Interaction.objects.filter(organizations=organization, projects=project)
         .distinct()

@@ -14,6 +14,7 @@ from crm import services
 from crm.forms import AffiliationForm, NewPersonForm, PersonForm
 from crm.likely_matches import people_like
 from crm.models import Affiliation, Interaction, Organization, Person
+from crm.views import exports
 from crm.views.common import (
     action_context,
     add_errors,
@@ -50,6 +51,7 @@ def person(request: HttpRequest, slug: str) -> HttpResponse:
         "meetings": meetings[:MEETING_LIMIT],
         "more_meetings": len(meetings) > MEETING_LIMIT,
         "open_follow_ups": open_follow_ups(person.follow_ups.open(), person__id__exact=person.pk),
+        "follow_up_export_urls": exports.follow_up_export_urls(person=person.slug),
         **action_context(request),
     }
     return render(request, "crm/person.html", context)

@@ -12,7 +12,7 @@ from django.views.decorators.http import require_GET
 
 from crm import clock
 from crm.models import Partnership, Project
-from crm.views import sections
+from crm.views import exports, sections
 from crm.views.common import action_context, open_follow_ups, require
 
 
@@ -90,6 +90,7 @@ def project(request: HttpRequest, code: str) -> HttpResponse:
         "open_follow_ups": open_follow_ups(
             project.follow_ups.open(), project__id__exact=project.pk
         ),
+        "follow_up_export_urls": exports.follow_up_export_urls(project=project.code),
         **action_context(request),
     }
     if request.user.has_perm("crm.view_commitment"):
