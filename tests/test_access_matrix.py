@@ -69,6 +69,7 @@ PAGES: dict[str, tuple[str, str]] = {
     "organizations/<slug:slug>/": ("/organizations/{w.organization.slug}/", READERS),
     "projects/<slug:code>/": ("/projects/{w.project.code}/", READERS),
     "partnerships/<int:pk>/": ("/partnerships/{w.partnership.pk}/", READERS),
+    "partnerships/<int:pk>/edit/": ("/partnerships/{w.partnership.pk}/edit/", WRITERS),
     "partnerships/<int:pk>/stage/": (
         "/partnerships/{w.partnership.pk}/stage/",
         POST_ONLY,

@@ -128,6 +128,7 @@ def _kwargs(world) -> dict[str, dict]:
         "organization-edit": {"slug": "visa"},
         "partnership-new": {"slug": "visa"},
         "partnership": {"pk": world["partnership"].pk},
+        "partnership-edit": {"pk": world["partnership"].pk},
         "person": {"slug": "stephane"},
         "person-edit": {"slug": "stephane"},
         "affiliation-edit": {"pk": world["role"].pk},

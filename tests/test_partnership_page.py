@@ -164,3 +164,65 @@ def test_a_next_follow_up_in_the_past_is_red_wherever_the_partnership_is_shown(
     for url in (f"/partnerships/{visa.pk}/", "/organizations/visa/", "/projects/payments/"):
         html = client.get(url).content.decode()
         assert '<span class="next-follow-up red" title="Overdue">' in html, url
+
+
+def test_staff_correct_its_role_and_notes_on_an_edit_page(client, staff_user, visa):
+    client.force_login(staff_user)
+    page = client.get(f"/partnerships/{visa.pk}/").text
+    form = client.get(f"/partnerships/{visa.pk}/edit/")
+
+    response = client.post(
+        f"/partnerships/{visa.pk}/edit/",
+        {"role": "investor", "notes": "Met in San Francisco", "version": version_of(visa)},
+    )
+
+    assert f'href="/partnerships/{visa.pk}/edit/"' in page
+    assert form.status_code == 200
+    assert response.status_code == 302
+    visa.refresh_from_db()
+    assert (visa.role, visa.notes) == ("investor", "Met in San Francisco")
+    assert visa.history.latest().history_user == staff_user
+    assert "Met in San Francisco" in client.get(f"/partnerships/{visa.pk}/").text
+
+
+def test_an_edit_opened_on_an_old_version_is_refused_and_keeps_what_was_typed(
+    client, staff_user, visa
+):
+    client.force_login(staff_user)
+    old = version_of(visa)
+    services.record_update(instance=visa, changes={"notes": "Newer"}, by=staff_user, version=None)
+
+    response = client.post(
+        f"/partnerships/{visa.pk}/edit/",
+        {"role": "investor", "notes": "Typed on the old copy", "version": old},
+    )
+
+    visa.refresh_from_db()
+    assert response.status_code == 200
+    assert visa.notes == "Newer"
+    assert "Typed on the old copy" in response.text
+
+
+def test_the_edit_page_never_moves_the_stage_or_the_owner(client, staff_user, visa):
+    client.force_login(staff_user)
+
+    client.post(
+        f"/partnerships/{visa.pk}/edit/",
+        {
+            "role": visa.role,
+            "notes": "",
+            "stage": "active",
+            "owner": staff_user.pk,
+            "version": version_of(visa),
+        },
+    )
+
+    visa.refresh_from_db()
+    assert visa.stage == "exploring" and visa.owner is None
+
+
+def test_a_reader_cannot_open_the_edit_page(client, reader, visa):
+    client.force_login(reader)
+
+    assert client.get(f"/partnerships/{visa.pk}/edit/").status_code == 403
+    assert f"/partnerships/{visa.pk}/edit/" not in client.get(f"/partnerships/{visa.pk}/").text
