@@ -1,4 +1,4 @@
-"""The three roles of the unit and the permissions each one holds.
+"""The roles of the unit and the permissions each one holds.
 
 The groups themselves are created by a data migration; their permissions are
 recomputed from the rules below after every ``migrate``, so that new models are
@@ -12,12 +12,17 @@ from django.utils.translation import gettext_lazy as _
 COORDINATION = "Coordination"
 STAFF = "Staff"
 READ_ONLY = "Read-only"
+# The data-protection officer: given, on top of their own role, to the members
+# of Coordination who answer people's requests under law n° 2019-014.
+DATA_PROTECTION = "Data protection"
+ROLES = [COORDINATION, STAFF, READ_ONLY, DATA_PROTECTION]
 
 # How each role is called on screen; the group's name in the database stays.
 ROLE_LABELS = {
     COORDINATION: _("Coordination"),
     STAFF: _("Staff"),
     READ_ONLY: _("Read-only"),
+    DATA_PROTECTION: _("Data protection"),
 }
 
 
@@ -33,11 +38,24 @@ COORDINATION_ONLY_MODELS = ["apitoken", "exportlog"]
 # Everyone reads these; only Coordination enters or changes them (exchange
 # rates convert every total, so they are the unit's figures, not anyone's).
 COORDINATION_WRITES_MODELS = ["exchangerate"]
+# Who asked for their data or their erasure is the data-protection officer's
+# to know, and answering is theirs alone.
+DATA_PROTECTION_MODELS = ["privacyrequest"]
+DATA_PROTECTION_CODENAMES = ["answer_privacy_requests"]
 
 
 def role_permissions(role: str):
     """Return the permissions a role should hold."""
     crm = Permission.objects.filter(content_type__app_label="crm")
+    if role == DATA_PROTECTION:
+        return crm.filter(
+            Q(codename__in=DATA_PROTECTION_CODENAMES)
+            | Q(content_type__model__in=DATA_PROTECTION_MODELS)
+            | Q(codename="view_person")
+        )
+    crm = crm.exclude(codename__in=DATA_PROTECTION_CODENAMES).exclude(
+        content_type__model__in=DATA_PROTECTION_MODELS
+    )
     # Everyone picks colleagues as assignees and owners: the admin's user
     # autocomplete needs the permission to view users.
     view_users = Permission.objects.filter(content_type__app_label="auth", codename="view_user")
@@ -82,8 +100,13 @@ def role_permissions(role: str):
 
 def sync_role_permissions(**kwargs) -> None:
     """Give each existing role group exactly the permissions of its rules."""
-    for group in Group.objects.filter(name__in=[COORDINATION, STAFF, READ_ONLY]):
+    for group in Group.objects.filter(name__in=ROLES):
         group.permissions.set(role_permissions(group.name))
+
+
+def is_data_protection_officer(user) -> bool:
+    """Tell whether ``user`` answers data-protection requests."""
+    return user.is_active and user.has_perm("crm.answer_privacy_requests")
 
 
 def is_coordination(user) -> bool:

@@ -29,6 +29,7 @@ from crm.models.choices import (
     ImportKind,
     InteractionKind,
     Language,
+    LegalBasis,
     OrganizationKind,
     PartnershipRole,
     PartnershipStage,
@@ -53,6 +54,7 @@ from crm.models.missions import (
     MissionMember,
 )
 from crm.models.partnerships import Partnership, StageChange
+from crm.models.privacy import PrivacyRequest
 from crm.models.programme import Programme, Project
 from crm.models.sources import Source
 
@@ -92,6 +94,7 @@ __all__ = [
     "InteractionProject",
     "Language",
     "LastInteraction",
+    "LegalBasis",
     "MailDoor",
     "MailMessage",
     "MailStatus",
@@ -106,6 +109,7 @@ __all__ = [
     "PartnershipStage",
     "PendingImport",
     "Person",
+    "PrivacyRequest",
     "Programme",
     "ProgrammeStatus",
     "Project",

@@ -31,6 +31,21 @@ class Language(models.TextChoices):
     ENGLISH = "en", _("English")
 
 
+class LegalBasis(models.TextChoices):
+    """Why the unit may hold a person's data (Togo, law n° 2019-014 of 29 October 2019)."""
+
+    CONSENT = "consent", _("Consent")
+    CONTRACT = "contract", _("Contract")
+    LEGAL_OBLIGATION = "legal_obligation", _("Legal obligation")
+    PUBLIC_INTEREST = "public_interest", _("Public-interest mission")
+    LEGITIMATE_INTEREST = "legitimate_interest", _("Legitimate interest")
+
+
+class PrivacyRequestKind(models.TextChoices):
+    ACCESS = "access", _("Access to one's data")
+    ERASURE = "erasure", _("Erasure")
+
+
 class SourceKind(models.TextChoices):
     PRESS_RELEASE = "press_release", _("Press release")
     ARTICLE = "article", _("Article")

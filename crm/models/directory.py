@@ -10,7 +10,7 @@ from simple_history.models import HistoricalRecords
 
 from crm.mail.domains import validate_email_domains
 from crm.managers import AffiliationManager, NaturalKeyManager
-from crm.models.choices import Language, OrganizationKind
+from crm.models.choices import Language, LegalBasis, OrganizationKind
 from crm.models.constraints import choices_constraint, span_constraint
 from crm.models.sources import Source
 
@@ -120,6 +120,28 @@ class Person(models.Model):
         blank=True,
         related_name="people",
     )
+    # Why the unit holds this person's data, and where it came from: empty
+    # until the data-protection officer reviews it; none is assumed.
+    legal_basis = models.CharField(
+        _("legal basis"),
+        max_length=30,
+        choices=LegalBasis.choices,
+        blank=True,
+        help_text=_("Empty: to be reviewed by the data-protection officer."),
+    )
+    data_origin = models.CharField(
+        _("where the data comes from"),
+        max_length=300,
+        blank=True,
+        help_text=_("For example: business card given at the meeting of 17 October 2023."),
+    )
+    reviewed_on = models.DateField(_("last reviewed"), null=True, blank=True)
+    objects_to_processing = models.BooleanField(
+        _("objects to the processing"),
+        default=False,
+        help_text=_("No new follow-up names them and no e-mail is filed to them."),
+    )
+    erased_at = models.DateTimeField(_("erased at"), null=True, blank=True, editable=False)
     created_at = models.DateTimeField(_("created at"), auto_now_add=True)
     updated_at = models.DateTimeField(_("updated at"), auto_now=True)
 
@@ -130,7 +152,15 @@ class Person(models.Model):
         verbose_name = _("person")
         verbose_name_plural = _("people")
         ordering = ["family_name", "given_name"]
+        # The data-protection officer's, not Coordination's (crm.roles).
+        permissions = [
+            ("answer_privacy_requests", _("Can answer data-protection requests")),
+        ]
         constraints = [
+            models.CheckConstraint(
+                condition=Q(legal_basis="") | Q(legal_basis__in=LegalBasis.values),
+                name="crm_person_legal_basis_valid",
+            ),
             models.CheckConstraint(
                 condition=Q(preferred_language="") | Q(preferred_language__in=Language.values),
                 name="crm_person_preferred_language_valid",

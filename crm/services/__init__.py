@@ -35,6 +35,7 @@ from crm.services.commitments import (
 )
 from crm.services.directory import person_create
 from crm.services.documents import document_create, documents_create_many
+from crm.services.erasure import person_erase
 from crm.services.follow_ups import (
     follow_up_cancel,
     follow_up_complete,
@@ -114,6 +115,7 @@ __all__ = [
     "partnership_change_stage",
     "partnership_create",
     "person_create",
+    "person_erase",
     "person_merge",
     "record_create",
     "record_update",

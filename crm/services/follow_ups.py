@@ -175,6 +175,12 @@ def follow_up_create(*, by: AbstractBaseUser, **fields: Any) -> FollowUp:
 def _create_follow_up(*, by: AbstractBaseUser, **fields: Any) -> FollowUp:
     follow_up = FollowUp(created_by=by, **fields)
     follow_up.full_clean()
+    person = follow_up.person
+    if person is not None and (person.objects_to_processing or person.erased_at):
+        # Law n° 2019-014: a person who objected gets no new reminder about them.
+        raise ValidationError(
+            {"person": _("This person objects to the processing of their data: name nobody.")}
+        )
     save_with_history(follow_up, by=by)
     return follow_up
 

@@ -19,6 +19,7 @@ from crm.views.search import search
 urlpatterns = [
     path("", dashboard, name="dashboard"),
     path("search/", search, name="search"),
+    path("", include("crm.urls.privacy")),
     path("", include("crm.urls.directory")),
     path("", include("crm.urls.projects")),
     path("", include("crm.urls.partnerships")),

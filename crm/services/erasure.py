@@ -1,0 +1,179 @@
+"""Erasing a person (Togo, law n° 2019-014): what identifies them goes, the facts stay.
+
+The person's record keeps its place, so that meetings, follow-ups, commitments
+and stage changes that involved them stay true ("a meeting with Visa took
+place"); what identifies them is replaced by a neutral label ("Personne
+effacée n° 17"), and e-mail, phone, notes and where their data came from are
+blanked. The same values are then taken out of every text the database holds,
+history tables included: every version of the person the history kept, a
+meeting's summary or a follow-up's title that names them, a stored e-mail's
+body and headers, the export log's filters, the admin's log. The stored
+copies of e-mails that named them (``MailMessage.raw``) are deleted once the
+transaction commits. The trigram search indexes are expressions over those
+columns: they follow.
+
+What counts as identifying: the full name in both orders, the family name
+(when at least four letters: a shorter one would match inside other words),
+every e-mail address and phone the person ever had (from the history).
+A given name alone is left where other people's texts use it.
+
+The request is logged without the erased values (``PrivacyRequest``): the
+person's id, who, when and why, what the neutral label is.
+"""
+
+import json
+from typing import Any
+
+from django.apps import apps
+from django.contrib.auth.models import AbstractBaseUser
+from django.core.exceptions import ValidationError
+from django.db import models, transaction
+from django.db.models import F, Q, Value
+from django.db.models.functions import Cast, Replace, Substr
+from django.utils import timezone
+from django.utils.translation import gettext as _
+
+from crm.models import MailMessage, Person, PrivacyRequest
+from crm.services.base import clean_reason
+
+# The neutral label: in French, the unit's language, whatever the reader's.
+LABEL = "Personne effacée n° {pk}"
+# A family name shorter than this is not looked for in other texts.
+MIN_FAMILY_NAME = 4
+TEXT_FIELDS = (models.CharField, models.TextField)
+
+
+@transaction.atomic
+def person_erase(*, person: Person, by: AbstractBaseUser | None, reason: str) -> PrivacyRequest:
+    """Erase ``person`` irreversibly; return the logged request."""
+    reason = clean_reason(reason)
+    if not reason:
+        raise ValidationError({"reason": _("Say why the person is erased.")})
+    person = Person.objects.select_for_update().get(pk=person.pk)
+    if person.erased_at is not None:
+        raise ValidationError(_("This person has already been erased."))
+    label = LABEL.format(pk=person.pk)
+    values = identifying_values(person)
+    raws = _raw_messages(person, values)
+    now = timezone.now()
+    neutral = {
+        "given_name": "Personne effacée",
+        "family_name": f"n° {person.pk}",
+        "slug": f"personne-effacee-{person.pk}",
+        "email": "",
+        "phone": "",
+        "notes": "",
+        "data_origin": "",
+    }
+    # Every version the history kept becomes the neutral one; no new version
+    # is written (it would be one more row to clean).
+    Person.history.filter(id=person.pk).update(**neutral)
+    Person.objects.filter(pk=person.pk).update(**neutral, erased_at=now, updated_at=now)
+    request = PrivacyRequest.objects.create(
+        kind=PrivacyRequest.Kind.ERASURE,
+        person_id_number=person.pk,
+        label=label,
+        reason=reason,
+        made_by=by,
+        made_at=now,
+    )
+    # The reason too: whoever typed it may have named the person.
+    _scrub_everywhere(values, label)
+    MailMessage.objects.filter(pk__in=[pk for pk, _name in raws]).update(raw="")
+    transaction.on_commit(lambda: _delete_files(raws))
+    request.refresh_from_db()
+    return request
+
+
+def identifying_values(person: Person) -> list[str]:
+    """Return what identifies ``person``, now and in every version kept, longest first."""
+    values: set[str] = set()
+    versions = person.history.values("given_name", "family_name", "email", "phone")
+    current = {
+        name: getattr(person, name) for name in ("given_name", "family_name", "email", "phone")
+    }
+    for version in [current, *versions]:
+        given, family = version["given_name"].strip(), version["family_name"].strip()
+        if given and family:
+            values.update({f"{given} {family}", f"{family} {given}"})
+        if len(family) >= MIN_FAMILY_NAME:
+            values.add(family)
+        for contact in (version["email"], version["phone"]):
+            if contact.strip():
+                values.update({contact.strip(), contact.strip().lower()})
+    # Longest first: the full name goes before the family name inside it.
+    return sorted(values, key=lambda value: (-len(value), value))
+
+
+def _text_fields():
+    for model in apps.get_models():
+        if model._meta.proxy or not model._meta.managed:
+            continue
+        for field in model._meta.concrete_fields:
+            if isinstance(field, (*TEXT_FIELDS, models.JSONField)) and not field.primary_key:
+                yield model, field
+
+
+def _scrub_everywhere(values: list[str], label: str) -> None:
+    """Replace each value by ``label`` in every text column of every table."""
+    for model, field in _text_fields():
+        for value in values:
+            if isinstance(field, models.JSONField):
+                _scrub_json(model, field, value, label)
+            else:
+                _scrub_text(model, field, value, label)
+
+
+def _scrub_text(model, field, value: str, label: str) -> None:
+    name = field.attname
+    replaced: Any = Replace(F(name), Value(value), Value(label))
+    if field.max_length:
+        # A label longer than the value must not overflow the column.
+        replaced = Substr(replaced, 1, field.max_length)
+    model._base_manager.filter(**{f"{name}__contains": value}).update(**{name: replaced})
+
+
+def _scrub_json(model, field, value: str, label: str) -> None:
+    name = field.attname
+    # As the database holds it: PostgreSQL's jsonb as text keeps "é", SQLite
+    # keeps what json.dumps wrote ("\\u00e9").
+    written = {json.dumps(value, ensure_ascii=ascii)[1:-1] for ascii in (True, False)}
+    holding = Q()
+    for form in written:
+        holding |= Q(_as_text__contains=form)
+    matching = model._base_manager.annotate(_as_text=Cast(name, models.TextField()))
+    for pk, data in matching.filter(holding).values_list("pk", name):
+        model._base_manager.filter(pk=pk).update(**{name: _replaced(data, value, label)})
+
+
+def _replaced(data: Any, value: str, label: str) -> Any:
+    """Return ``data`` (decoded JSON) with ``value`` replaced in every string, keys included."""
+    if isinstance(data, str):
+        return data.replace(value, label)
+    if isinstance(data, list):
+        return [_replaced(item, value, label) for item in data]
+    if isinstance(data, dict):
+        return {
+            _replaced(key, value, label): _replaced(item, value, label)
+            for key, item in data.items()
+        }
+    return data
+
+
+def _raw_messages(person: Person, values: list[str]) -> list[tuple[int, str]]:
+    """The stored e-mails filed to the person or naming them: (id, file name)."""
+    naming = Q(person=person)
+    for value in values:
+        naming |= (
+            Q(from_address__contains=value)
+            | Q(from_name__contains=value)
+            | Q(subject__contains=value)
+            | Q(body__contains=value)
+        )
+    return list(MailMessage.objects.filter(naming).exclude(raw="").values_list("pk", "raw"))
+
+
+def _delete_files(raws: list[tuple[int, str]]) -> None:
+    storage = MailMessage._meta.get_field("raw").storage
+    for _pk, name in raws:
+        storage.delete(name)
