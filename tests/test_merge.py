@@ -332,3 +332,85 @@ def test_the_admin_lists_merges_read_only(client, pair, coordinator):
     assert client.get("/admin/crm/merge/add/").status_code == 403
     assert client.post(f"/admin/crm/merge/{merge.pk}/delete/", {"post": "yes"}).status_code == 403
     assert Merge.objects.exists()
+
+
+# A merged record's old address.
+
+
+def test_a_merged_organisations_old_address_redirects_permanently_to_the_record_kept(
+    client, pair, coordinator, reader
+):
+    services.organization_merge(kept=pair["kept"], other=pair["other"], by=coordinator)
+    client.force_login(reader)
+
+    response = client.get("/organizations/visa-inc/")
+
+    assert response.status_code == 301
+    assert response["Location"] == "/organizations/visa/"
+
+
+def test_a_merged_persons_old_address_redirects_permanently_to_the_person_kept(
+    client, coordinator, reader
+):
+    kept = factories.PersonFactory(slug="stephane-kpowbie")
+    other = factories.PersonFactory(slug="stephane-kpowbie-2")
+    services.person_merge(kept=kept, other=other, by=coordinator)
+    client.force_login(reader)
+
+    response = client.get("/people/stephane-kpowbie-2/")
+
+    assert response.status_code == 301
+    assert response["Location"] == "/people/stephane-kpowbie/"
+
+
+def test_an_address_merged_twice_leads_to_the_last_record_kept(client, coordinator):
+    first = factories.OrganizationFactory(slug="visa-usa")
+    second = factories.OrganizationFactory(slug="visa-inc")
+    last = factories.OrganizationFactory(slug="visa")
+    services.organization_merge(kept=second, other=first, by=coordinator)
+    services.organization_merge(kept=last, other=second, by=coordinator)
+    client.force_login(coordinator)
+
+    assert client.get("/organizations/visa-usa/")["Location"] == "/organizations/visa/"
+    assert client.get("/organizations/visa-inc/")["Location"] == "/organizations/visa/"
+
+
+def test_a_slug_taken_again_by_a_new_record_shows_the_new_record(client, pair, coordinator):
+    services.organization_merge(kept=pair["kept"], other=pair["other"], by=coordinator)
+    factories.OrganizationFactory(slug="visa-inc", name="Visa Incubator")
+    client.force_login(coordinator)
+
+    response = client.get("/organizations/visa-inc/")
+
+    assert response.status_code == 200 and "Visa Incubator" in response.text
+
+
+def test_a_merged_address_is_no_way_round_the_login_or_the_permission(client, pair, coordinator):
+    services.organization_merge(kept=pair["kept"], other=pair["other"], by=coordinator)
+    nobody = factories.UserFactory(username="no-role")
+
+    anonymous = client.get("/organizations/visa-inc/")
+    client.force_login(nobody)
+    forbidden = client.get("/organizations/visa-inc/")
+
+    assert anonymous.status_code == 302
+    assert anonymous["Location"].startswith("/accounts/login/")
+    assert forbidden.status_code == 403
+
+
+def test_an_unknown_address_is_still_not_found(client, pair, coordinator):
+    services.organization_merge(kept=pair["kept"], other=pair["other"], by=coordinator)
+    client.force_login(coordinator)
+
+    assert client.get("/organizations/never-was/").status_code == 404
+    assert client.get("/people/visa-inc/").status_code == 404
+
+
+def test_an_address_whose_record_kept_is_gone_is_not_found(client, coordinator):
+    kept = factories.OrganizationFactory(slug="visa")
+    other = factories.OrganizationFactory(slug="visa-inc")
+    services.organization_merge(kept=kept, other=other, by=coordinator)
+    Organization.objects.filter(pk=kept.pk).delete()
+    client.force_login(coordinator)
+
+    assert client.get("/organizations/visa-inc/").status_code == 404

@@ -6,15 +6,20 @@ from typing import Any
 
 from django.contrib.auth.decorators import login_required
 from django.db.models import F, Prefetch
-from django.http import HttpRequest, HttpResponse
+from django.http import Http404, HttpRequest, HttpResponse
 from django.shortcuts import get_object_or_404, render
 from django.utils import timezone
 from django.views.decorators.http import require_GET
 
 from crm import clock
-from crm.models import Interaction, MailMessage, Organization, StageChange
+from crm.models import Interaction, MailMessage, Merge, Organization, StageChange
 from crm.views import sections
-from crm.views.common import action_context, open_follow_ups, require
+from crm.views.common import (
+    action_context,
+    merged_record_redirect,
+    open_follow_ups,
+    require,
+)
 from crm.views.history import record_changes, snoozes_and_reassignments
 
 # Each source of an organisation's timeline is cut at this many rows, newest
@@ -107,7 +112,11 @@ def _organization_timeline(organization: Organization) -> list[TimelineEntry]:
 @require_GET
 @login_required
 def organization(request: HttpRequest, slug: str) -> HttpResponse:
-    organization = _get_organization_for_user(request, slug)
+    try:
+        organization = _get_organization_for_user(request, slug)
+    except Http404:
+        # Merged into another: its old address (bookmarks, links in mail) leads there.
+        return merged_record_redirect(Merge.Kind.ORGANIZATION, Organization, slug)
     on = clock.today()
     context = {
         "organization": organization,
