@@ -8,6 +8,7 @@ from io import StringIO
 import icalendar
 import pytest
 from django.conf import settings
+from django.core.files.base import ContentFile
 from django.core.management import call_command
 from django.core.management.base import CommandError
 from django.test import RequestFactory
@@ -140,12 +141,23 @@ def test_the_timeline_speaks_one_date_format(client, staff_user, english):
     partnership = factories.PartnershipFactory(organization=organization)
     services.partnership_change_stage(partnership=partnership, to_stage="exploring", by=staff_user)
     factories.FollowUpFactory(organization=organization)
+    services.organization_merge(
+        kept=organization, other=factories.OrganizationFactory(), by=staff_user
+    )
+    services.document_create(
+        by=staff_user,
+        file=ContentFile(b"%PDF-1.4\n%%EOF\n", name="mou.pdf"),
+        title="Draft MoU",
+        organization=organization,
+    )
     client.force_login(staff_user)
 
     text = client.get("/organizations/visa/").text
     timeline = text[text.index('id="timeline"') :]
     dates = re.findall(r"<time[^>]*>([^<]+)</time>", timeline)
 
-    assert len(dates) >= 3
+    assert len(dates) >= 5
     assert all(not re.fullmatch(r"\d+/\d+/\d+", d.strip()) for d in dates), dates
     assert "29 Nov 2025" in dates  # Day first in English too (issue 19).
+    # Merges and uploads too: every date in the timeline is written one way.
+    assert all(re.fullmatch(r"\d{1,2} [A-Z][a-z]{2} \d{4}", d.strip()) for d in dates), dates

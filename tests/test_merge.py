@@ -6,6 +6,7 @@ import hashlib
 import pytest
 from django.conf import settings
 from django.core.exceptions import ValidationError
+from django.core.files.base import ContentFile
 from django.db import connection
 from django.test.utils import CaptureQueriesContext
 
@@ -23,6 +24,7 @@ from crm.models import (
 )
 from crm.views import duplicates
 from tests import factories
+from tests.conftest import TODAY
 
 pytestmark = [pytest.mark.django_db, pytest.mark.usefixtures("pages_today")]
 
@@ -414,3 +416,44 @@ def test_an_address_whose_record_kept_is_gone_is_not_found(client, coordinator):
     client.force_login(coordinator)
 
     assert client.get("/organizations/visa-inc/").status_code == 404
+
+
+# The organisation's timeline.
+
+
+def test_the_timeline_of_the_record_kept_shows_the_merge_who_and_when(client, pair, coordinator):
+    coordinator.first_name, coordinator.last_name = "Afi", "Mensah"
+    coordinator.save()
+    services.organization_merge(
+        kept=pair["kept"], other=pair["other"], by=coordinator, reason="Same company"
+    )
+    client.force_login(coordinator)
+
+    response = client.get("/organizations/visa/")
+
+    (merge,) = [entry for entry in response.context["timeline"] if entry.kind == "merge"]
+    assert merge.item == Merge.objects.get()
+    assert merge.day == TODAY
+    timeline = " ".join(response.text[response.text.index('id="timeline"') :].split())
+    assert "Merged: Visa Inc. → Visa" in timeline
+    assert "Afi Mensah" in timeline and "Same company" in timeline
+
+
+def test_the_timeline_shows_a_document_uploaded_to_the_organisation_with_its_link(
+    client, pair, staff_user, reader
+):
+    document = services.document_create(
+        by=staff_user,
+        file=ContentFile(b"%PDF-1.4\n%%EOF\n", name="mou.pdf"),
+        title="Draft MoU",
+        organization=pair["kept"],
+    )
+    client.force_login(reader)
+
+    response = client.get("/organizations/visa/")
+
+    (upload,) = [entry for entry in response.context["timeline"] if entry.kind == "document"]
+    assert upload.item == document
+    timeline = response.text[response.text.index('id="timeline"') :]
+    assert f'<a href="/documents/{document.pk}/download/">Draft MoU</a>' in timeline
+    assert "staffer" in timeline

@@ -4,7 +4,8 @@ from django.db import migrations, models
 
 # A merged record's old address (/organizations/<slug>/, /people/<slug>/)
 # redirects to the record kept: Merge.objects.survivor_id() looks the slug up,
-# then follows the chain by id. Plain CREATE INDEX on both databases.
+# then follows the chain by id; an organisation's timeline lists the merges
+# into it. Plain CREATE INDEX on both databases.
 
 
 class Migration(migrations.Migration):
@@ -21,5 +22,9 @@ class Migration(migrations.Migration):
         migrations.AddIndex(
             model_name='merge',
             index=models.Index(fields=['kind', 'removed_id'], name='crm_merge_removed_id_idx'),
+        ),
+        migrations.AddIndex(
+            model_name='merge',
+            index=models.Index(fields=['kind', 'kept_id'], name='crm_merge_kept_idx'),
         ),
     ]

@@ -259,6 +259,8 @@ class Merge(models.Model):
             models.Index(fields=["kind", "removed_slug"], name="crm_merge_removed_slug_idx"),
             # The same, following a chain: WHERE kind = … AND removed_id = ….
             models.Index(fields=["kind", "removed_id"], name="crm_merge_removed_id_idx"),
+            # An organisation's timeline: WHERE kind = … AND kept_id = … ORDER BY merged_at DESC.
+            models.Index(fields=["kind", "kept_id"], name="crm_merge_kept_idx"),
         ]
 
     def __str__(self) -> str:

@@ -37,7 +37,9 @@ MAIL_PREFETCH = Prefetch(
 @dataclass
 class TimelineEntry:
     # interaction, follow_up_opened, follow_up_done, stage_change, follow_up_event
-    # (a snooze or a reassignment), record_change (an edit of the organisation)
+    # (a snooze or a reassignment), record_change (an edit of the organisation),
+    # merge (a duplicate merged into it), and from sections.timeline_rows:
+    # commitment_change, agreement_change, document (an upload)
     kind: str
     day: date
     moment: datetime | None
@@ -56,7 +58,8 @@ def _get_organization_for_user(request: HttpRequest, slug: str) -> Organization:
 
 
 def _organization_timeline(organization: Organization) -> list[TimelineEntry]:
-    """Merge interactions, follow-ups, their snoozes and reassignments, and stage changes.
+    """Merge interactions, follow-ups, their snoozes and reassignments, stage changes,
+    edits, merges of duplicates into it, and what ``sections.timeline_rows`` adds.
 
     Newest first; each source is one bounded query (two for the snoozes).
     """
@@ -102,6 +105,12 @@ def _organization_timeline(organization: Organization) -> list[TimelineEntry]:
         TimelineEntry("follow_up_event", local(event.at), event.at, event)
         for event in snoozes_and_reassignments(organization.follow_ups.all(), limit=TIMELINE_LIMIT)
     ]
+    merges = (
+        Merge.objects.filter(kind=Merge.Kind.ORGANIZATION, kept_id=organization.pk)
+        .select_related("merged_by")
+        .order_by("-merged_at", "-id")[:TIMELINE_LIMIT]
+    )
+    entries += [TimelineEntry("merge", local(m.merged_at), m.merged_at, m) for m in merges]
     entries += [
         TimelineEntry(*row) for row in sections.timeline_rows(organization, limit=TIMELINE_LIMIT)
     ]
