@@ -147,6 +147,15 @@ class FollowUpSerializer(CleanModelSerializer):
 
 class CompleteFollowUpSerializer(serializers.Serializer):
     note = serializers.CharField(label=_("what was done"), allow_blank=False)
+    contact = serializers.BooleanField(
+        required=False,
+        default=False,
+        label=_("a contact with the partner"),
+        help_text=_(
+            "Log it as an interaction with the follow-up's organisation, dated the day it "
+            "was done: it counts as the partnership's last contact."
+        ),
+    )
 
 
 class ReassignFollowUpSerializer(serializers.Serializer):
@@ -231,7 +240,11 @@ class FollowUpViewSet(ETagMixin, CrmViewSet):
             request,
             CompleteFollowUpSerializer,
             lambda follow_up, data, version: services.follow_up_complete(
-                follow_up=follow_up, note=data["note"], by=request.user, version=version
+                follow_up=follow_up,
+                note=data["note"],
+                contact=data["contact"],
+                by=request.user,
+                version=version,
             ),
             renames={"completion_note": "note"},
         )
