@@ -245,9 +245,9 @@ def test_the_api_completes_as_a_contact(api_client, staff_user, follow_up, quiet
     )
 
     assert response.status_code == 200, response.content
-    assert FollowUp.objects.get(pk=follow_up.pk).completion_contact.summary == (
-        "Note sent by e-mail."
-    )
+    contact = FollowUp.objects.get(pk=follow_up.pk).completion_contact
+    assert contact.summary == "Note sent by e-mail."
+    assert response.json()["completion_contact"] == contact.pk
     assert gone_quiet() == []
 
 

@@ -259,7 +259,8 @@ def _follow_ups() -> list[Column]:
         Column(_("overdue"), _is_overdue, Kind.BOOLEAN),
         *fields(FollowUp, "completed_at", "completed_by"),
         user_name("completed_by", _("completed by (name)")),
-        *fields(FollowUp, "completion_note", "created_by", "created_at", "updated_at"),
+        *fields(FollowUp, "completion_note", "completion_contact"),
+        *fields(FollowUp, "created_by", "created_at", "updated_at"),
     ]
 
 

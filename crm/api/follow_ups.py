@@ -95,6 +95,7 @@ class FollowUpSerializer(CleanModelSerializer):
             "completed_by",
             "completed_by_name",
             "completion_note",
+            "completion_contact",
             "created_by",
             "created_at",
             "updated_at",
@@ -103,6 +104,7 @@ class FollowUpSerializer(CleanModelSerializer):
             "completed_at",
             "completed_by",
             "completion_note",
+            "completion_contact",
             "created_at",
             "updated_at",
         ]
