@@ -58,10 +58,12 @@ def _get_organization_for_user(request: HttpRequest, slug: str) -> Organization:
 
 
 def _organization_timeline(organization: Organization) -> list[TimelineEntry]:
-    """Merge interactions, follow-ups, their snoozes and reassignments, stage changes,
-    edits, merges of duplicates into it, and what ``sections.timeline_rows`` adds.
+    """Return the organisation's story, newest first.
 
-    Newest first; each source is one bounded query (two for the snoozes).
+    Interactions, follow-ups with their snoozes and reassignments, stage
+    changes, edits, duplicates merged into it, and what
+    ``sections.timeline_rows`` adds (commitment and agreement moves, uploads).
+    Each source is one bounded query (two for the snoozes).
     """
     interactions = (
         Interaction.objects.filter(organizations=organization)
