@@ -235,6 +235,38 @@ class InteractionProjectManager(models.Manager):
         return self.get(interaction__slug=interaction, project__code=project)
 
 
+class MergeQuerySet(models.QuerySet):
+    # A chain longer than this is a loop in bad data, not merges made by hand.
+    MAX_HOPS = 20
+
+    def survivor_id(self, *, kind: str, slug: str) -> int | None:
+        """Return the id of the record that the one once at ``slug`` now lives on in.
+
+        The chain is followed by id (A merged into B, then B into C gives C), so
+        that a slug taken again by a new record never misleads it. ``None`` when
+        no record of that kind was merged away under that slug.
+        """
+        kept_id = (
+            self.filter(kind=kind, removed_slug=slug)
+            .order_by("-merged_at", "-id")
+            .values_list("kept_id", flat=True)
+            .first()
+        )
+        for _hop in range(self.MAX_HOPS):
+            if kept_id is None:
+                return None
+            later = (
+                self.filter(kind=kind, removed_id=kept_id)
+                .order_by("-merged_at", "-id")
+                .values_list("kept_id", flat=True)
+                .first()
+            )
+            if later is None:
+                return kept_id
+            kept_id = later
+        return None
+
+
 class PendingImportQuerySet(models.QuerySet):
     def expired(self, *, now: datetime) -> "PendingImportQuerySet":
         return self.filter(created_at__lt=now - self.model.TTL)

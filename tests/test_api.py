@@ -293,6 +293,7 @@ def test_follow_up_payload(coordinator_api, staff_user, coordinator):
         "completed_by": None,
         "completed_by_name": None,
         "completion_note": "",
+        "completion_contact": None,
         "is_demo": False,
         "created_by": coordinator.pk,
         "created_at": iso(follow_up.created_at),

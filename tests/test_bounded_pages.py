@@ -10,12 +10,13 @@ served by indexes.
 from datetime import date, timedelta
 
 import pytest
+from django.core.files.base import ContentFile
 from django.db import connection
 from django.test.utils import CaptureQueriesContext
 from django.urls import reverse
 from django.utils import timezone
 
-from crm import digests
+from crm import digests, services
 from crm.admin import changelist
 from crm.agenda import dashboard_groups
 from crm.managers import WAITING_TOO_LONG_DAYS, WEEK_DAYS
@@ -150,6 +151,37 @@ def test_organization_page_queries_do_not_grow_with_follow_ups(
 
     listed = response.context["open_follow_ups"]
     assert (len(listed.follow_ups), listed.total) == (FOLLOW_UP_LIMIT, MANY)
+
+
+def _merged_and_uploaded(n: int, organization, by) -> None:
+    """Merge ``n`` duplicates into ``organization`` and upload ``n`` documents to it."""
+    for _ in range(n):
+        duplicate = factories.OrganizationFactory()
+        services.organization_merge(kept=organization, other=duplicate, by=by)
+        services.document_create(
+            by=by,
+            file=ContentFile(b"%PDF-1.4\n%%EOF\n", name="note.pdf"),
+            title="Concept note",
+            organization=organization,
+        )
+
+
+def test_organization_timeline_queries_do_not_grow_with_merges_and_uploads(
+    client, coordinator, django_assert_num_queries, monkeypatch
+):
+    monkeypatch.setattr("crm.views.organizations.TIMELINE_LIMIT", 5)
+    organization = factories.OrganizationFactory(slug="org")
+    client.force_login(coordinator)
+    _merged_and_uploaded(1, organization, coordinator)
+    one = _queries(client, "/organizations/org/")
+    _merged_and_uploaded(7, organization, coordinator)
+
+    with django_assert_num_queries(one):
+        response = client.get("/organizations/org/")
+
+    kinds = [entry.kind for entry in response.context["timeline"]]
+    # Never more read than shown: the newest five of each, of eight.
+    assert (kinds.count("merge"), kinds.count("document")) == (5, 5)
 
 
 def test_project_page_queries_do_not_grow_with_follow_ups_or_partnerships(

@@ -256,3 +256,51 @@ def test_mission_report_prints_without_the_sites_chrome(loop, live_server, brows
     assert not page.locator(".site-header").is_visible()
     assert page.locator("h1").inner_text() == "Mission aux États-Unis"
     screenshot(page, request, "print")
+
+
+def test_on_a_phone_done_as_a_contact_is_logged_and_the_timeline_fits(
+    loop, live_server, browser_page, request
+):
+    from django.core.files.base import ContentFile
+
+    from crm import services
+
+    user, organization = loop["user"], loop["organization"]
+    services.organization_merge(
+        kept=organization,
+        other=factories.OrganizationFactory(name="Visa Inc. (saisie en double)"),
+        by=user,
+    )
+    services.document_create(
+        by=user,
+        file=ContentFile(b"%PDF-1.4\n%%EOF\n", name="mou.pdf"),
+        title="Projet de protocole d’accord avec Visa",
+        organization=organization,
+    )
+    page = browser_page
+    page.set_viewport_size({"width": 390, "height": 844})
+    log_in(page, live_server)
+    item = page.locator(f"#follow-up-{loop['follow_up'].pk}")
+    item.locator("details.actions summary").click()
+    item.locator("textarea[name=completion_note]").fill("Note envoyée par courriel.")
+    box = item.locator("input[name=contact]")
+    size = box.bounding_box()
+    assert size["width"] >= 24 and size["height"] >= 24
+    box.check()
+    assert page.evaluate("document.documentElement.scrollWidth") <= 390
+    screenshot(page, request, "acting")
+
+    item.locator(".action-done button").click()
+    page.wait_for_load_state()
+
+    follow_up = FollowUp.objects.get(pk=loop["follow_up"].pk)
+    assert follow_up.completion_contact.summary == "Note envoyée par courriel."
+    page.goto(f"{live_server.url}/follow-ups/{follow_up.pk}/")
+    assert page.locator("#completion-contact a").inner_text() == "Relancer Visa"
+    assert page.evaluate("document.documentElement.scrollWidth") <= 390
+    page.goto(f"{live_server.url}/organizations/visa/")
+    timeline = page.locator("#timeline").inner_text()
+    assert "Visa Inc. (saisie en double) → Visa" in timeline
+    assert page.locator("#timeline .entry-document a").count() == 1
+    assert page.evaluate("document.documentElement.scrollWidth") <= 390
+    screenshot(page, request, "timeline")

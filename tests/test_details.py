@@ -8,6 +8,7 @@ from io import StringIO
 import icalendar
 import pytest
 from django.conf import settings
+from django.core.files.base import ContentFile
 from django.core.management import call_command
 from django.core.management.base import CommandError
 from django.test import RequestFactory
@@ -139,13 +140,33 @@ def test_the_timeline_speaks_one_date_format(client, staff_user, english):
     factories.InteractionFactory(organizations=[organization], occurred_on=date(2025, 11, 29))
     partnership = factories.PartnershipFactory(organization=organization)
     services.partnership_change_stage(partnership=partnership, to_stage="exploring", by=staff_user)
-    factories.FollowUpFactory(organization=organization)
+    snoozed = factories.FollowUpFactory(organization=organization)
+    services.follow_up_snooze(
+        follow_up=snoozed,
+        due_on=date(2026, 2, 2),
+        reason="Away",
+        by=staff_user,
+        today=date(2026, 1, 15),
+    )
+    services.organization_merge(
+        kept=organization, other=factories.OrganizationFactory(), by=staff_user
+    )
+    services.document_create(
+        by=staff_user,
+        file=ContentFile(b"%PDF-1.4\n%%EOF\n", name="mou.pdf"),
+        title="Draft MoU",
+        organization=organization,
+    )
     client.force_login(staff_user)
 
     text = client.get("/organizations/visa/").text
     timeline = text[text.index('id="timeline"') :]
     dates = re.findall(r"<time[^>]*>([^<]+)</time>", timeline)
 
-    assert len(dates) >= 3
+    assert len(dates) >= 5
     assert all(not re.fullmatch(r"\d+/\d+/\d+", d.strip()) for d in dates), dates
     assert "29 Nov 2025" in dates  # Day first in English too (issue 19).
+    # Merges and uploads too: every date in the timeline is written one way,
+    # in its entries' text as well (a follow-up's due date, a snooze's dates).
+    assert all(re.fullmatch(r"\d{1,2} [A-Z][a-z]{2} \d{4}", d.strip()) for d in dates), dates
+    assert not re.search(r"\d+/\d+/\d+", timeline)

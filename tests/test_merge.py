@@ -6,6 +6,7 @@ import hashlib
 import pytest
 from django.conf import settings
 from django.core.exceptions import ValidationError
+from django.core.files.base import ContentFile
 from django.db import connection
 from django.test.utils import CaptureQueriesContext
 
@@ -23,6 +24,7 @@ from crm.models import (
 )
 from crm.views import duplicates
 from tests import factories
+from tests.conftest import TODAY
 
 pytestmark = [pytest.mark.django_db, pytest.mark.usefixtures("pages_today")]
 
@@ -345,3 +347,126 @@ def test_the_merge_preview_says_what_moves_in_the_reader_s_words(client, pair, c
     assert "Meetings: 2" in page
     assert "Roles: 1" in page
     assert "Organisations met" not in page
+
+
+# A merged record's old address.
+
+
+def test_a_merged_organisations_old_address_redirects_permanently_to_the_record_kept(
+    client, pair, coordinator, reader
+):
+    services.organization_merge(kept=pair["kept"], other=pair["other"], by=coordinator)
+    client.force_login(reader)
+
+    response = client.get("/organizations/visa-inc/")
+
+    assert response.status_code == 301
+    assert response["Location"] == "/organizations/visa/"
+
+
+def test_a_merged_persons_old_address_redirects_permanently_to_the_person_kept(
+    client, coordinator, reader
+):
+    kept = factories.PersonFactory(slug="stephane-kpowbie")
+    other = factories.PersonFactory(slug="stephane-kpowbie-2")
+    services.person_merge(kept=kept, other=other, by=coordinator)
+    client.force_login(reader)
+
+    response = client.get("/people/stephane-kpowbie-2/")
+
+    assert response.status_code == 301
+    assert response["Location"] == "/people/stephane-kpowbie/"
+
+
+def test_an_address_merged_twice_leads_to_the_last_record_kept(client, coordinator):
+    first = factories.OrganizationFactory(slug="visa-usa")
+    second = factories.OrganizationFactory(slug="visa-inc")
+    last = factories.OrganizationFactory(slug="visa")
+    services.organization_merge(kept=second, other=first, by=coordinator)
+    services.organization_merge(kept=last, other=second, by=coordinator)
+    client.force_login(coordinator)
+
+    assert client.get("/organizations/visa-usa/")["Location"] == "/organizations/visa/"
+    assert client.get("/organizations/visa-inc/")["Location"] == "/organizations/visa/"
+
+
+def test_a_slug_taken_again_by_a_new_record_shows_the_new_record(client, pair, coordinator):
+    services.organization_merge(kept=pair["kept"], other=pair["other"], by=coordinator)
+    factories.OrganizationFactory(slug="visa-inc", name="Visa Incubator")
+    client.force_login(coordinator)
+
+    response = client.get("/organizations/visa-inc/")
+
+    assert response.status_code == 200 and "Visa Incubator" in response.text
+
+
+def test_a_merged_address_is_no_way_round_the_login_or_the_permission(client, pair, coordinator):
+    services.organization_merge(kept=pair["kept"], other=pair["other"], by=coordinator)
+    nobody = factories.UserFactory(username="no-role")
+
+    anonymous = client.get("/organizations/visa-inc/")
+    client.force_login(nobody)
+    forbidden = client.get("/organizations/visa-inc/")
+
+    assert anonymous.status_code == 302
+    assert anonymous["Location"].startswith("/accounts/login/")
+    assert forbidden.status_code == 403
+
+
+def test_an_unknown_address_is_still_not_found(client, pair, coordinator):
+    services.organization_merge(kept=pair["kept"], other=pair["other"], by=coordinator)
+    client.force_login(coordinator)
+
+    assert client.get("/organizations/never-was/").status_code == 404
+    assert client.get("/people/visa-inc/").status_code == 404
+
+
+def test_an_address_whose_record_kept_is_gone_is_not_found(client, coordinator):
+    kept = factories.OrganizationFactory(slug="visa")
+    other = factories.OrganizationFactory(slug="visa-inc")
+    services.organization_merge(kept=kept, other=other, by=coordinator)
+    Organization.objects.filter(pk=kept.pk).delete()
+    client.force_login(coordinator)
+
+    assert client.get("/organizations/visa-inc/").status_code == 404
+
+
+# The organisation's timeline.
+
+
+def test_the_timeline_of_the_record_kept_shows_the_merge_who_and_when(client, pair, coordinator):
+    coordinator.first_name, coordinator.last_name = "Afi", "Mensah"
+    coordinator.save()
+    services.organization_merge(
+        kept=pair["kept"], other=pair["other"], by=coordinator, reason="Same company"
+    )
+    client.force_login(coordinator)
+
+    response = client.get("/organizations/visa/")
+
+    (merge,) = [entry for entry in response.context["timeline"] if entry.kind == "merge"]
+    assert merge.item == Merge.objects.get()
+    assert merge.day == TODAY
+    timeline = " ".join(response.text[response.text.index('id="timeline"') :].split())
+    assert "Merged: Visa Inc. → Visa" in timeline
+    assert "Afi Mensah" in timeline and "Same company" in timeline
+
+
+def test_the_timeline_shows_a_document_uploaded_to_the_organisation_with_its_link(
+    client, pair, staff_user, reader
+):
+    document = services.document_create(
+        by=staff_user,
+        file=ContentFile(b"%PDF-1.4\n%%EOF\n", name="mou.pdf"),
+        title="Draft MoU",
+        organization=pair["kept"],
+    )
+    client.force_login(reader)
+
+    response = client.get("/organizations/visa/")
+
+    (upload,) = [entry for entry in response.context["timeline"] if entry.kind == "document"]
+    assert upload.item == document
+    timeline = response.text[response.text.index('id="timeline"') :]
+    assert f'<a href="/documents/{document.pk}/download/">Draft MoU</a>' in timeline
+    assert "staffer" in timeline

@@ -261,3 +261,16 @@ def test_no_new_follow_up_names_a_person_who_objects(db, staff_user):
 
     assert "person" in refused.value.message_dict
     assert not FollowUp.objects.exists()
+
+
+def test_no_e_mail_is_filed_to_a_person_who_objects(db):
+    from tests.mail_helpers import corpus, mail_world
+
+    world = mail_world()
+    Person.objects.filter(pk=world.jean.pk).update(objects_to_processing=True)
+
+    message = services.mail_receive(raw=corpus("windows1252.eml"), door="mailbox").message
+
+    assert message.status == MailMessage.Status.TO_FILE
+    assert message.person is None
+    assert "objects to the processing" in message.reason_display

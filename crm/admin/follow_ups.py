@@ -67,7 +67,14 @@ class FollowUpAdmin(IndexedSearchMixin, HistoryAdmin):
         "project__name",
     ]
     autocomplete_fields = ["project", "organization", "person", "interaction", "assignee"]
-    readonly_fields = ["completed_at", "completed_by", "created_by", "created_at", "updated_at"]
+    readonly_fields = [
+        "completed_at",
+        "completed_by",
+        "completion_contact",
+        "created_by",
+        "created_at",
+        "updated_at",
+    ]
     # Set when adding; then changed only by the actions (and their buttons on
     # the change form), which call the services.
     state_fields = ["assignee", "due_on", "status", "completion_note"]
@@ -77,7 +84,10 @@ class FollowUpAdmin(IndexedSearchMixin, HistoryAdmin):
             {"fields": ["title", "description", "project", "organization", "person"]},
         ),
         (_("Work"), {"fields": ["assignee", "due_on", "status", "priority", "interaction"]}),
-        (_("Completion"), {"fields": ["completion_note", "completed_at", "completed_by"]}),
+        (
+            _("Completion"),
+            {"fields": ["completion_note", "completed_at", "completed_by", "completion_contact"]},
+        ),
         (
             _("Record"),
             {"fields": ["created_by", "created_at", "updated_at"], "classes": ["collapse"]},

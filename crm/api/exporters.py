@@ -271,7 +271,7 @@ def _follow_ups() -> list[Column]:
         Column(_("overdue"), _is_overdue, Kind.BOOLEAN),
         *fields(FollowUp, "completed_at", "completed_by"),
         user_name("completed_by", _("completed by (name)")),
-        *fields(FollowUp, "completion_note", "created_by"),
+        *fields(FollowUp, "completion_note", "completion_contact", "created_by"),
         user_name("created_by", _("created by (name)")),
         *fields(FollowUp, "is_demo", "created_at", "updated_at"),
     ]

@@ -96,6 +96,7 @@ class FollowUpSerializer(CleanModelSerializer):
             "completed_by_name",
             "completion_note",
             "is_demo",
+            "completion_contact",
             "created_by",
             "created_at",
             "updated_at",
@@ -105,6 +106,7 @@ class FollowUpSerializer(CleanModelSerializer):
             "completed_by",
             "completion_note",
             "is_demo",
+            "completion_contact",
             "created_at",
             "updated_at",
         ]
@@ -149,6 +151,15 @@ class FollowUpSerializer(CleanModelSerializer):
 
 class CompleteFollowUpSerializer(serializers.Serializer):
     note = serializers.CharField(label=_("what was done"), allow_blank=False)
+    contact = serializers.BooleanField(
+        required=False,
+        default=False,
+        label=_("a contact with the partner"),
+        help_text=_(
+            "Log it as an interaction with the follow-up's organisation, dated the day it "
+            "was done: it counts as the partnership's last contact."
+        ),
+    )
 
 
 class ReassignFollowUpSerializer(serializers.Serializer):
@@ -234,7 +245,11 @@ class FollowUpViewSet(ETagMixin, CrmViewSet):
             request,
             CompleteFollowUpSerializer,
             lambda follow_up, data, version: services.follow_up_complete(
-                follow_up=follow_up, note=data["note"], by=request.user, version=version
+                follow_up=follow_up,
+                note=data["note"],
+                contact=data["contact"],
+                by=request.user,
+                version=version,
             ),
             renames={"completion_note": "note"},
         )

@@ -90,6 +90,17 @@ class FollowUpDoneForm(forms.Form):
     completion_note = forms.CharField(
         label=_("What was done"), widget=forms.Textarea(attrs={"rows": 2})
     )
+    contact = forms.BooleanField(
+        label=_("This was a contact with the partner"),
+        required=False,
+        help_text=_("Logs it as an interaction, which counts as the partnership's last contact."),
+    )
+
+    def __init__(self, *args, follow_up: FollowUp | None = None, **kwargs):
+        super().__init__(*args, **kwargs)
+        if follow_up is None or follow_up.organization_id is None:
+            # No organisation, no partner: the service would refuse it anyway.
+            del self.fields["contact"]
 
 
 class FollowUpSnoozeForm(SnoozeForm, VersionedActionForm):

@@ -32,6 +32,8 @@ class Match:
     # the first recipient outside the unit.
     counterpart: Address | None = None
     counterpart_person: Person | None = None
+    # A party who objects to the processing of their data: nothing is filed.
+    objecting: Person | None = None
     # The parties outside the unit (not colleagues).
     externals: list[Address] = field(default_factory=list)
     project: Project | None = None
@@ -192,15 +194,25 @@ def _parties(parsed: ParsedMail, users: dict, people: dict) -> Match:
         result.filer = users.get(parsed.sender.address)
     result.colleagues = [users[a] for a in dict.fromkeys(addresses) if a in users]
     result.externals = [party for party in parsed.parties if party.address not in users]
-    result.people = [people[p.address] for p in result.externals if p.address in people]
+    found = [people[p.address] for p in result.externals if p.address in people]
+    result.objecting = next((person for person in found if person.objects_to_processing), None)
+    result.people = [person for person in found if not person.objects_to_processing]
     result.counterpart = result.externals[0] if result.externals else None
     if result.counterpart is not None:
-        result.counterpart_person = people.get(result.counterpart.address)
+        counterpart = people.get(result.counterpart.address)
+        if counterpart is not None and not counterpart.objects_to_processing:
+            result.counterpart_person = counterpart
     return result
 
 
 def _reason(result: Match) -> Reason | None:
     """Say why the message cannot be filed by itself; None when it can."""
+    if result.objecting is not None:
+        # Law n° 2019-014: no e-mail is filed to a person who objected.
+        return Reason(
+            gettext_noop("%(address)s objects to the processing of their data: not filed."),
+            {"address": result.objecting.email},
+        )
     if not result.organizations:
         return Reason(
             gettext_noop("No organisation on file matches the addresses of this message.")

@@ -9,7 +9,7 @@ from django.utils.translation import gettext_lazy as _
 from simple_history.models import HistoricalRecords
 
 from crm.mail.domains import validate_email_domains
-from crm.managers import AffiliationManager, NaturalKeyManager
+from crm.managers import AffiliationManager, MergeQuerySet, NaturalKeyManager
 from crm.models.choices import Language, LegalBasis, OrganizationKind
 from crm.models.constraints import choices_constraint, span_constraint
 from crm.models.sources import Source
@@ -282,11 +282,22 @@ class Merge(models.Model):
         related_name="+",
     )
 
+    objects = MergeQuerySet.as_manager()
+
     class Meta:
         verbose_name = _("merge")
         verbose_name_plural = _("merges")
         ordering = ["-merged_at", "-id"]
         constraints = [choices_constraint("kind", MergeKind, "merge")]
+        indexes = [
+            # Merge.objects.survivor_id(): a merged record's old address,
+            # WHERE kind = … AND removed_slug = … ORDER BY merged_at DESC.
+            models.Index(fields=["kind", "removed_slug"], name="crm_merge_removed_slug_idx"),
+            # The same, following a chain: WHERE kind = … AND removed_id = ….
+            models.Index(fields=["kind", "removed_id"], name="crm_merge_removed_id_idx"),
+            # An organisation's timeline: WHERE kind = … AND kept_id = … ORDER BY merged_at DESC.
+            models.Index(fields=["kind", "kept_id"], name="crm_merge_kept_idx"),
+        ]
 
     def __str__(self) -> str:
         return f"{self.removed_name} → {self.kept_name}"

@@ -104,6 +104,18 @@ class FollowUp(models.Model):
         related_name="+",
     )
     completion_note = models.TextField(_("what was done"), blank=True)
+    # Doing it was a contact with the partner ("note sent by e-mail"): the
+    # interaction logged then, which counts in the partnership's last contact.
+    # Set only by crm.services.follow_up_complete.
+    completion_contact = models.ForeignKey(
+        Interaction,
+        verbose_name=_("contact logged when done"),
+        on_delete=models.SET_NULL,
+        null=True,
+        blank=True,
+        editable=False,
+        related_name="completed_follow_ups",
+    )
     waiting_since = models.DateField(
         _("waiting since"),
         null=True,

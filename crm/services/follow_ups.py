@@ -16,6 +16,7 @@ from django.utils.translation import gettext as _
 from crm.emails import notify_assignment
 from crm.models import FollowUp, FollowUpPlan, Interaction, Organization, Project
 from crm.services.base import clean_reason, lock_for_update, save_with_history
+from crm.services.meetings import interaction_log
 from crm.versions import Version
 
 
@@ -40,22 +41,48 @@ def follow_up_complete(
     note: str,
     at: datetime | None = None,
     version: Version = None,
+    contact: bool = False,
 ) -> FollowUp:
-    """Mark a follow-up done, recording what was done, by whom and when."""
+    """Mark a follow-up done, recording what was done, by whom and when.
+
+    With ``contact``, doing it was a contact with the partner (a note sent by
+    e-mail, a call): an interaction is logged with the follow-up's organisation,
+    project and person, dated the day it was done, the note as its summary, and
+    kept on the follow-up; the partnership's last contact moves with it.
+    """
     note = (note or "").strip()
     if not note:
         raise ValidationError({"completion_note": _("Say what was done.")})
     follow_up = _lock_open(follow_up, version=version)
+    if contact and follow_up.organization_id is None:
+        raise ValidationError(
+            {"contact": _("This follow-up names no organisation: there is no partner to log.")}
+        )
     follow_up.status = FollowUp.Status.DONE
     follow_up.completed_at = at or timezone.now()
     follow_up.completed_by = by
     follow_up.completion_note = note
-    save_with_history(
-        follow_up,
-        by=by,
-        update_fields=["status", "completed_at", "completed_by", "completion_note", "updated_at"],
-    )
+    fields = ["status", "completed_at", "completed_by", "completion_note", "updated_at"]
+    if contact:
+        follow_up.completion_contact = _log_contact(follow_up, by=by)
+        fields.append("completion_contact")
+    save_with_history(follow_up, by=by, update_fields=fields)
     return follow_up
+
+
+def _log_contact(follow_up: FollowUp, *, by: AbstractBaseUser) -> Interaction:
+    # Which channel it went through is not asked: "other", the note says it.
+    return interaction_log(
+        by=by,
+        kind=Interaction.Kind.OTHER,
+        occurred_on=timezone.localdate(follow_up.completed_at),
+        title=follow_up.title,
+        summary=follow_up.completion_note,
+        organizations=[follow_up.organization],
+        projects=[follow_up.project],
+        people=[follow_up.person] if follow_up.person is not None else [],
+        staff=[by],
+    )
 
 
 @transaction.atomic
@@ -138,7 +165,8 @@ def follow_up_reopen(
 ) -> FollowUp:
     """Open a done or cancelled follow-up again, saying why.
 
-    Reopening clears the completion (when, by whom, what was done): an open
+    Reopening clears the completion (when, by whom, what was done, the contact
+    logged, which itself stays on record as an interaction): an open
     follow-up has none, and completing it again asks for a new note. Nothing
     is lost: the history row before this one keeps the old completion, and
     this one records who reopened it and why.
@@ -151,11 +179,21 @@ def follow_up_reopen(
     follow_up.completed_at = None
     follow_up.completed_by = None
     follow_up.completion_note = ""
+    # The contact logged stays on record (it happened) but is no longer this
+    # follow-up's completion.
+    follow_up.completion_contact = None
     save_with_history(
         follow_up,
         by=by,
         reason=reason,
-        update_fields=["status", "completed_at", "completed_by", "completion_note", "updated_at"],
+        update_fields=[
+            "status",
+            "completed_at",
+            "completed_by",
+            "completion_note",
+            "completion_contact",
+            "updated_at",
+        ],
     )
     return follow_up
 

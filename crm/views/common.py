@@ -4,14 +4,14 @@ from dataclasses import dataclass
 from typing import Any
 
 from django.core.exceptions import PermissionDenied, ValidationError
-from django.http import HttpRequest
+from django.http import Http404, HttpRequest, HttpResponsePermanentRedirect
 from django.urls import reverse
 from django.utils.http import url_has_allowed_host_and_scheme, urlencode
 
 from crm import clock
 from crm.agenda import bounded_groups
 from crm.managers import open_q
-from crm.models import FollowUp, Interaction, Mission, Organization, Project
+from crm.models import FollowUp, Interaction, Merge, Mission, Organization, Project
 from crm.versions import StaleVersion
 
 # Follow-ups listed per dashboard group and per page; the rest is one link
@@ -22,6 +22,18 @@ FOLLOW_UP_LIMIT = 50
 def require(request: HttpRequest, *perms: str) -> None:
     if not request.user.has_perms(perms):
         raise PermissionDenied
+
+
+def merged_record_redirect(kind: str, model, slug: str) -> HttpResponsePermanentRedirect:
+    """Send a merged record's old address to the page of the record kept, or raise 404.
+
+    For a caller that has already checked the permission to view ``model``.
+    """
+    kept_id = Merge.objects.survivor_id(kind=kind, slug=slug)
+    kept = model.objects.filter(pk=kept_id).only("pk", "slug").first() if kept_id else None
+    if kept is None:
+        raise Http404
+    return HttpResponsePermanentRedirect(kept.get_absolute_url())
 
 
 def next_url(request: HttpRequest, default: str) -> str:

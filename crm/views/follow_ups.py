@@ -97,7 +97,10 @@ def _run_follow_up_action(request, action: str, follow_up: FollowUp, data) -> st
     version = data.get("version")
     if action == "done":
         services.follow_up_complete(
-            follow_up=follow_up, by=request.user, note=data["completion_note"]
+            follow_up=follow_up,
+            by=request.user,
+            note=data["completion_note"],
+            contact=data.get("contact", False),
         )
         return _("“%(title)s” marked done.")
     if action == "snooze":
@@ -127,7 +130,8 @@ def follow_up_action(request: HttpRequest, pk: int, action: str) -> HttpResponse
     initial = {"version": version_of(follow_up)}
     if action == "reassign":
         initial["assignee"] = follow_up.assignee
-    form = form_class(request.POST if request.method == "POST" else None, initial=initial)
+    extra = {"follow_up": follow_up} if action == "done" else {}
+    form = form_class(request.POST if request.method == "POST" else None, initial=initial, **extra)
     if request.method == "POST" and form.is_valid():
         try:
             message = _run_follow_up_action(request, action, follow_up, form.cleaned_data)
@@ -166,6 +170,7 @@ def follow_up_page(request: HttpRequest, pk: int) -> HttpResponse:
             "organization",
             "person",
             "interaction",
+            "completion_contact",
             "assignee",
             "created_by",
             "completed_by",

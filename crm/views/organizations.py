@@ -6,15 +6,20 @@ from typing import Any
 
 from django.contrib.auth.decorators import login_required
 from django.db.models import F, Prefetch
-from django.http import HttpRequest, HttpResponse
+from django.http import Http404, HttpRequest, HttpResponse
 from django.shortcuts import get_object_or_404, render
 from django.utils import timezone
 from django.views.decorators.http import require_GET
 
 from crm import clock
-from crm.models import Interaction, MailMessage, Organization, StageChange
+from crm.models import Interaction, MailMessage, Merge, Organization, StageChange
 from crm.views import exports, sections
-from crm.views.common import action_context, open_follow_ups, require
+from crm.views.common import (
+    action_context,
+    merged_record_redirect,
+    open_follow_ups,
+    require,
+)
 from crm.views.history import record_changes, snoozes_and_reassignments
 
 # Each source of an organisation's timeline is cut at this many rows, newest
@@ -32,7 +37,9 @@ MAIL_PREFETCH = Prefetch(
 @dataclass
 class TimelineEntry:
     # interaction, follow_up_opened, follow_up_done, stage_change, follow_up_event
-    # (a snooze or a reassignment), record_change (an edit of the organisation)
+    # (a snooze or a reassignment), record_change (an edit of the organisation),
+    # merge (a duplicate merged into it), and from sections.timeline_rows:
+    # commitment_change, agreement_change, document (an upload)
     kind: str
     day: date
     moment: datetime | None
@@ -51,9 +58,12 @@ def _get_organization_for_user(request: HttpRequest, slug: str) -> Organization:
 
 
 def _organization_timeline(organization: Organization) -> list[TimelineEntry]:
-    """Merge interactions, follow-ups, their snoozes and reassignments, and stage changes.
+    """Return the organisation's story, newest first.
 
-    Newest first; each source is one bounded query (two for the snoozes).
+    Interactions, follow-ups with their snoozes and reassignments, stage
+    changes, edits, duplicates merged into it, and what
+    ``sections.timeline_rows`` adds (commitment and agreement moves, uploads).
+    Each source is one bounded query (two for the snoozes).
     """
     interactions = (
         Interaction.objects.filter(organizations=organization)
@@ -97,6 +107,12 @@ def _organization_timeline(organization: Organization) -> list[TimelineEntry]:
         TimelineEntry("follow_up_event", local(event.at), event.at, event)
         for event in snoozes_and_reassignments(organization.follow_ups.all(), limit=TIMELINE_LIMIT)
     ]
+    merges = (
+        Merge.objects.filter(kind=Merge.Kind.ORGANIZATION, kept_id=organization.pk)
+        .select_related("merged_by")
+        .order_by("-merged_at", "-id")[:TIMELINE_LIMIT]
+    )
+    entries += [TimelineEntry("merge", local(m.merged_at), m.merged_at, m) for m in merges]
     entries += [
         TimelineEntry(*row) for row in sections.timeline_rows(organization, limit=TIMELINE_LIMIT)
     ]
@@ -107,7 +123,11 @@ def _organization_timeline(organization: Organization) -> list[TimelineEntry]:
 @require_GET
 @login_required
 def organization(request: HttpRequest, slug: str) -> HttpResponse:
-    organization = _get_organization_for_user(request, slug)
+    try:
+        organization = _get_organization_for_user(request, slug)
+    except Http404:
+        # Merged into another: its old address (bookmarks, links in mail) leads there.
+        return merged_record_redirect(Merge.Kind.ORGANIZATION, Organization, slug)
     on = clock.today()
     context = {
         "organization": organization,

@@ -4,7 +4,7 @@ from django.contrib import messages
 from django.contrib.auth.decorators import login_required
 from django.core.exceptions import ValidationError
 from django.db.models import F
-from django.http import HttpRequest, HttpResponse
+from django.http import Http404, HttpRequest, HttpResponse
 from django.shortcuts import get_object_or_404, redirect, render
 from django.urls import reverse
 from django.utils.translation import gettext as _
@@ -13,11 +13,12 @@ from django.views.decorators.http import require_GET, require_http_methods
 from crm import services
 from crm.forms import AffiliationForm, NewPersonForm, PersonForm
 from crm.likely_matches import people_like
-from crm.models import Affiliation, Interaction, Organization, Person
+from crm.models import Affiliation, Interaction, Merge, Organization, Person
 from crm.views import exports
 from crm.views.common import (
     action_context,
     add_errors,
+    merged_record_redirect,
     open_follow_ups,
     require,
     save_versioned,
@@ -36,7 +37,11 @@ def _get_person_for_user(request: HttpRequest, slug: str) -> Person:
 @require_GET
 @login_required
 def person(request: HttpRequest, slug: str) -> HttpResponse:
-    person = _get_person_for_user(request, slug)
+    try:
+        person = _get_person_for_user(request, slug)
+    except Http404:
+        # Merged into another: its old address leads there.
+        return merged_record_redirect(Merge.Kind.PERSON, Person, slug)
     meetings = list(
         Interaction.objects.filter(people=person)
         .select_related("mission")
