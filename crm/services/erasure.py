@@ -14,7 +14,8 @@ columns: they follow.
 
 What counts as identifying: the full name in both orders, the family name
 (when at least four letters: a shorter one would match inside other words),
-every e-mail address and phone the person ever had (from the history).
+every e-mail address, phone and name-made slug the person ever had (from the
+history).
 A given name alone is left where other people's texts use it.
 
 The request is logged without the erased values (``PrivacyRequest``): the
@@ -88,16 +89,18 @@ def person_erase(*, person: Person, by: AbstractBaseUser | None, reason: str) ->
 def identifying_values(person: Person) -> list[str]:
     """Return what identifies ``person``, now and in every version kept, longest first."""
     values: set[str] = set()
-    versions = person.history.values("given_name", "family_name", "email", "phone")
-    current = {
-        name: getattr(person, name) for name in ("given_name", "family_name", "email", "phone")
-    }
-    for version in [current, *versions]:
+    names = ("given_name", "family_name", "email", "phone", "slug")
+    current = {name: getattr(person, name) for name in names}
+    for version in [current, *person.history.values(*names)]:
         given, family = version["given_name"].strip(), version["family_name"].strip()
         if given and family:
             values.update({f"{given} {family}", f"{family} {given}"})
         if len(family) >= MIN_FAMILY_NAME:
             values.add(family)
+        # A slug made from the name ("stephane-kpowbie") names them in
+        # addresses: the export log's filters, a merge's record.
+        if "-" in version["slug"] and len(version["slug"]) >= 2 * MIN_FAMILY_NAME:
+            values.add(version["slug"])
         for contact in (version["email"], version["phone"]):
             if contact.strip():
                 values.update({contact.strip(), contact.strip().lower()})
