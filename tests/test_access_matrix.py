@@ -60,6 +60,9 @@ API_READ = "401 401 403 200 200 200"
 API_POST_ONLY = "401 401 403 405 405 405"
 EVERYONE = "200 200 200 200 200 200"
 COORDINATION_ONLY = "302 302 403 403 403 200"
+# The data-protection officer's (a role none of the visitors holds: see
+# tests/test_personal_data.py for the officer's own access).
+DATA_PROTECTION_ONLY = "302 302 403 403 403 403"
 NOBODY = "404 404 404 404 404 404"
 
 PAGES: dict[str, tuple[str, str]] = {
@@ -134,6 +137,11 @@ PAGES: dict[str, tuple[str, str]] = {
     "people/new/": ("/people/new/", WRITERS),
     "people/<slug:slug>/": ("/people/{w.person.slug}/", READERS),
     "people/<slug:slug>/edit/": ("/people/{w.person.slug}/edit/", WRITERS),
+    "people/<slug:slug>/personal-data/": (
+        "/people/{w.person.slug}/personal-data/",
+        DATA_PROTECTION_ONLY,
+    ),
+    "people/<slug:slug>/erase/": ("/people/{w.person.slug}/erase/", DATA_PROTECTION_ONLY),
     "roles/new/": ("/roles/new/", WRITERS),
     "roles/<int:pk>/edit/": ("/roles/{w.affiliation.pk}/edit/", WRITERS),
     "projects/": ("/projects/", READERS),

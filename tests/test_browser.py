@@ -74,7 +74,7 @@ def browser_page(request, monkeypatch):
 @pytest.fixture
 def role_groups(transactional_db):
     """Recreate the role groups: an earlier transactional test may have flushed them."""
-    for name in (roles.COORDINATION, roles.STAFF, roles.READ_ONLY):
+    for name in roles.ROLES:
         Group.objects.get_or_create(name=name)
     roles.sync_role_permissions()
 

@@ -31,6 +31,8 @@ def world(role_groups):  # noqa: F811
     """A coordinator, and one record of every kind a staff page shows."""
     user = factories.UserFactory(username="awa", first_name="Awa", last_name="Mensah")
     user.groups.add(Group.objects.get(name=roles.COORDINATION))
+    # Also the data-protection officer: the sweeps cover that role's pages too.
+    user.groups.add(Group.objects.get(name=roles.DATA_PROTECTION))
     visa = factories.OrganizationFactory(
         slug="visa",
         name="Visa",
@@ -131,6 +133,8 @@ def _kwargs(world) -> dict[str, dict]:
         "partnership-edit": {"pk": world["partnership"].pk},
         "person": {"slug": "stephane"},
         "person-edit": {"slug": "stephane"},
+        "person-data": {"slug": "stephane"},
+        "person-erase": {"slug": "stephane"},
         "affiliation-edit": {"pk": world["role"].pk},
         "project": {"code": "paiements-digitaux"},
         "mission": {"slug": "usa"},

@@ -42,6 +42,7 @@ SECRETS = [NAME, "Quattlebaum", EMAIL, OLD_EMAIL, PHONE, "Quattlebaum-Old", "zep
 
 @pytest.fixture
 def officer(db):
+    roles.sync_role_permissions()
     user = factories.UserFactory(username="dpo")
     user.groups.add(Group.objects.get(name=roles.COORDINATION))
     user.groups.add(Group.objects.get(name=roles.DATA_PROTECTION))
@@ -182,10 +183,25 @@ def _database_text() -> str:
     return "\n".join(connection.connection.iterdump())
 
 
+@pytest.fixture
+def committed_staff(transactional_db):
+    """A member of staff in a database whose rows are committed (pg_dump reads them).
+
+    The role groups are made again: an earlier test of this kind emptied the tables.
+    """
+    for name in roles.ROLES:
+        Group.objects.get_or_create(name=name)
+    roles.sync_role_permissions()
+    user = factories.UserFactory(username="committed-staff")
+    user.groups.add(Group.objects.get(name=roles.STAFF))
+    return user
+
+
 @pytest.mark.django_db(transaction=True)
 def test_after_an_erasure_no_table_history_log_or_file_holds_the_person(
-    staff_user, django_capture_on_commit_callbacks
+    committed_staff, django_capture_on_commit_callbacks
 ):
+    staff_user = committed_staff
     world = _person_everywhere(staff_user)
     person, message = world["person"], world["message"]
     raw = message.raw.name
