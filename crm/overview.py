@@ -55,7 +55,7 @@ AGREEMENT_DAYS = 90
 # How far ahead "the next days" looks.
 AHEAD_DAYS = 14
 # Rows per list; the rest is one link away.
-LIST_LIMIT = 20
+LIST_LIMIT = 10
 AWAITED_STATUSES = (Agreement.Status.DRAFT, Agreement.Status.UNDER_REVIEW)
 
 

@@ -147,8 +147,9 @@ NOT_PAGES = {
     "agreement-obligation",
     "mail-file",
     "mail-discard",
-    # A file, not a page.
+    # Files, not pages.
     "document-download",
+    "overview-pdf",
 }
 NOT_PAGE_PREFIXES = ("admin/", "api/", "accounts/", "i18n/")
 

@@ -405,7 +405,8 @@ def test_the_pdf_is_a_pdf_with_the_projects_and_their_totals(
     assert response["Content-Type"] == "application/pdf"
     assert response.content.startswith(b"%PDF-")
     reader = PdfReader(io.BytesIO(response.content))
-    assert 1 <= len(reader.pages) <= 4
+    # Two pages at most for three projects (the issue), sent as it is.
+    assert 1 <= len(reader.pages) <= 2
     text = "\n".join(page.extract_text() for page in reader.pages)
     flat = re.sub(r"[\s,.\u202f\u00a0]", "", text)
     for name in ("Digital innovation hub", "Digital payments", "Connectivity"):
