@@ -68,7 +68,7 @@ class Move:
     WITHDRAWN = "withdrawn"
     ALL = (NEW, FORWARD, BACK, WITHDRAWN)
     LABELS = {
-        NEW: _("New"),
+        NEW: _("New partners"),
         FORWARD: _("Moved forward"),
         BACK: _("Moved back"),
         WITHDRAWN: _("Withdrawn"),

@@ -419,7 +419,7 @@ def test_the_pdf_is_a_pdf_with_the_projects_and_their_totals(
         for total in row.money.rows:
             if total.count:
                 assert str(total.xof) in flat
-    assert "National coordination unit" in text
+    assert "National coordination of the Compact programme" in text
     assert TODAY.strftime("%Y") in text
 
 
