@@ -188,9 +188,10 @@ def weasyprint_available() -> bool:
 def overview_pdf(request: HttpRequest) -> HttpResponse:
     _require_overview(request)
     if not weasyprint_available():
-        # Said plainly, never a server error: the page works without it.
+        # Said plainly, never a server error: a page saying what to install (200, so
+        # that a reader is shown it as any page, and the page prints meanwhile).
         context = {"pdf_packages": PDF_PACKAGES}
-        return render(request, "crm/overview_pdf_missing.html", context, status=503)
+        return render(request, "crm/overview_pdf_missing.html", context)
     from weasyprint import HTML
 
     context = overview_context(request)
