@@ -116,6 +116,11 @@ def _project_rows(figures: overview.Overview, *, links: bool) -> list[dict[str, 
                     deadline=Deadline.OVERDUE,
                     is_demo__exact=0,
                 ),
+                "commitments_url": _admin(
+                    "commitment", partnership__project__id__exact=pk, is_demo__exact=0
+                )
+                if links
+                else "",
                 "history": history,
                 "chart": overview.history_chart(history) if history else None,
             }
