@@ -385,6 +385,10 @@ def measure_size(size: int, options) -> dict:
     figures["api partnerships"] = timed(
         lambda: get(team, "/api/v1/partnerships/?page_size=100"), runs
     )
+    # The overview and a mission's scorecard (issue 21): aggregates, never every row.
+    figures["overview"] = timed(lambda: get(team, "/overview/"), runs)
+    mission = bench_mission()
+    figures["scorecard"] = timed(lambda: get(team, f"/missions/{mission.slug}/"), runs)
     print("pages measured", flush=True)
 
     csv_runs = max(1, runs if size <= 200_000 else min(runs, 5))
@@ -437,6 +441,31 @@ def measure_size(size: int, options) -> dict:
 # Reporting.
 
 
+def bench_mission():
+    """Return a mission whose meeting met twenty of the generated organisations."""
+    from crm.models import Interaction, Mission, Organization
+
+    mission, created = Mission.objects.get_or_create(
+        slug="bench-mission",
+        defaults={
+            "title": "Bench mission",
+            "start_on": "2025-09-01",
+            "end_on": "2025-09-30",
+            "date_precision": "late_month",
+        },
+    )
+    if created:
+        meeting = Interaction.objects.create(
+            slug="bench-mission-meeting",
+            title="Bench meeting",
+            kind="meeting",
+            occurred_on="2025-09-20",
+            mission=mission,
+        )
+        meeting.organizations.set(Organization.objects.order_by("id")[:20])
+    return mission
+
+
 def ratio(a: float, b: float) -> str:
     return f"{a / b:.2f}" if b else "–"
 
@@ -457,6 +486,8 @@ def report(results: list[dict], options) -> str:
         ("values page", "the same 100 rows by values() + json.dumps"),
         ("api floor", "the smallest API request: one project"),
         ("api partnerships", "API partnerships, page of 100"),
+        ("overview", "the overview (/overview/), every project"),
+        ("scorecard", "a mission's page with its scorecard"),
         ("csv", "CSV export, every follow-up"),
         ("copy", "COPY (SELECT …) TO STDOUT, the same rows"),
     ):
@@ -470,11 +501,16 @@ def report(results: list[dict], options) -> str:
     def row(name: str, goal: str, value: str) -> None:
         lines.append(f"| {name} | {goal} | {value} |")
 
-    for key, name in (("dashboard mine", "mine"), ("dashboard team", "team")):
+    for key, name in (
+        ("dashboard mine", "dashboard (mine)"),
+        ("dashboard team", "dashboard (team)"),
+        ("overview", "overview"),
+        ("scorecard", "mission scorecard"),
+    ):
         value = ratio(large[key].median, small[key].median)
         same = large[key].queries == small[key].queries
         row(
-            f"dashboard ({name}) at {l_} ÷ at {s}",
+            f"{name} at {l_} ÷ at {s}",
             "≤ 1.5, same number of queries",
             f"{value}; {small[key].queries} → {large[key].queries} statements"
             + ("" if same else " (not the same)"),

@@ -363,13 +363,17 @@ class FollowUpQuerySet(models.QuerySet):
         it grows with the open follow-ups. Pages read ``crm.tallies`` instead,
         which the tests hold to this count of every row.
         """
+        return self.deadline_counts_by("project", today=today)
+
+    def deadline_counts_by(self, field: str, *, today: date) -> dict[int | None, dict[str, int]]:
+        """Return ``deadline_counts_by_project``'s figures grouped by ``field`` (a foreign key)."""
         rows = (
             self.filter(open_q())
             .order_by()
-            .values("project")
+            .values(field)
             .annotate(open=Count("status"), **_deadline_counts(today))
         )
-        return {row.pop("project"): row for row in rows}
+        return {row.pop(field): row for row in rows}
 
 
 def _contacts_up_to(today: date):

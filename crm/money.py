@@ -125,20 +125,53 @@ def commitment_totals(commitments, *, on: date) -> Totals:
     promised. Demonstration commitments (``is_demo``) are summed apart, in
     ``demo``: no real figure ever includes them.
     """
-    counted = Case(
-        When(status=CommitmentStatus.DELIVERED, then=F("amount_delivered")),
-        default=F("amount"),
-    )
     sums = (
         commitments.order_by()
         .values("is_demo", "status", "currency")
-        .annotate(total=Sum(counted), n=Count("id"))
+        .annotate(total=Sum(_counted()), n=Count("id"))
         .values_list("is_demo", "status", "currency", "total", "n")
     )
     real, demo = [], []
     for is_demo, *row in sums:
         (demo if is_demo else real).append(row)
-    rates, demo_rates = rate_tables(on)
+    return _real_and_demo(real, demo, rate_tables(on), on=on)
+
+
+def commitment_totals_by_project(commitments, *, on: date, projects=()) -> dict[int, Totals]:
+    """Return ``commitment_totals`` for each project of ``commitments``, by project id.
+
+    Two queries, whatever the number of projects: the sums grouped by project as
+    well, and the rates. The ids in ``projects`` are in the result even without
+    commitments (every status at zero, beside the same rates).
+    """
+    sums = (
+        commitments.order_by()
+        .values("partnership__project", "is_demo", "status", "currency")
+        .annotate(total=Sum(_counted()), n=Count("id"))
+        .values_list("partnership__project", "is_demo", "status", "currency", "total", "n")
+    )
+    real: dict[int, list] = {project: [] for project in projects}
+    demo: dict[int, list] = {}
+    for project, is_demo, *row in sums:
+        real.setdefault(project, [])
+        (demo if is_demo else real).setdefault(project, []).append(row)
+    tables = rate_tables(on)
+    return {
+        project: _real_and_demo(rows, demo.get(project, []), tables, on=on)
+        for project, rows in real.items()
+    }
+
+
+def _counted() -> Case:
+    # A delivered commitment counts what was delivered, not what was promised.
+    return Case(
+        When(status=CommitmentStatus.DELIVERED, then=F("amount_delivered")),
+        default=F("amount"),
+    )
+
+
+def _real_and_demo(real, demo, tables, *, on: date) -> Totals:
+    rates, demo_rates = tables
     totals = _totals(real, rates, on=on)
     if demo:
         totals.demo = _totals(demo, demo_rates, on=on)

@@ -97,6 +97,7 @@ _REQUIRED = {
     "CRM_REQUIRE_BROWSER": ("browser", "browser_page"),
     "CRM_REQUIRE_IMAP": ("imap", "imap_server"),
     "CRM_REQUIRE_NGINX": ("nginx", "nginx_binary"),
+    "CRM_REQUIRE_PDF": ("pdf", "pdf_maker"),
 }
 
 

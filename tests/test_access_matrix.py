@@ -145,6 +145,9 @@ PAGES: dict[str, tuple[str, str]] = {
     "roles/new/": ("/roles/new/", WRITERS),
     "roles/<int:pk>/edit/": ("/roles/{w.affiliation.pk}/edit/", WRITERS),
     "projects/": ("/projects/", READERS),
+    # The overview for the unit's leadership, and the same as a PDF (issue 21).
+    "overview/": ("/overview/", READERS),
+    "overview/pdf/": ("/overview/pdf/", READERS),
     "missions/": ("/missions/", READERS),
     "follow-ups/<int:pk>/": ("/follow-ups/{w.follow_up.pk}/", READERS),
     "follow-ups/<int:pk>/edit/": ("/follow-ups/{w.follow_up.pk}/edit/", WRITERS),

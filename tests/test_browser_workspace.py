@@ -175,9 +175,10 @@ NOT_PAGES = {
     "agreement-obligation",
     "mail-file",
     "mail-discard",
-    # A file, not a page.
+    # Files, not pages.
     "document-download",
     "follow-up-export",
+    "overview-pdf",
 }
 NOT_PAGE_PREFIXES = ("admin/", "api/", "accounts/", "i18n/")
 

@@ -219,3 +219,26 @@ def test_the_projects_counts_equal_counting_every_open_follow_up(team):
 
     assert figures(kept) == figures(counted)
     assert all(p.open_count for p in kept)
+
+
+def test_the_counts_by_assignee_equal_counting_every_open_follow_up(
+    team, django_assert_num_queries
+):
+    """The overview's "overdue per owner": kept totals, demo work taken away, nobody as 0."""
+    projects, people = team
+    for person in (people[0], None):
+        factories.FollowUpFactory(
+            project=projects[0], assignee=person, due_on=TODAY - timedelta(days=3), is_demo=True
+        )
+    counted = {
+        (key or 0): row
+        for key, row in FollowUp.objects.filter(is_demo=False)
+        .deadline_counts_by("assignee", today=TODAY)
+        .items()
+    }
+
+    with django_assert_num_queries(3):
+        by_assignee = tallies.deadline_counts_by_assignee(today=TODAY)
+
+    assert by_assignee == counted
+    assert set(by_assignee) == {people[0].pk, people[1].pk, 0}

@@ -95,6 +95,23 @@ class DeadlineFilter(admin.SimpleListFilter):
         return queryset
 
 
+class MissionFilter(admin.SimpleListFilter):
+    """Follow-ups promised in one mission's meetings (the mission scorecard's link)."""
+
+    title = _("mission")
+    parameter_name = "mission"
+
+    def lookups(self, request, model_admin):
+        from crm.models import Mission
+
+        return list(Mission.objects.order_by("-start_on").values_list("slug", "title"))
+
+    def queryset(self, request, queryset):
+        if self.value():
+            return queryset.filter(interaction__mission__slug=self.value())
+        return queryset
+
+
 class StaffListFilter(admin.RelatedFieldListFilter):
     """A user filter that lists the members of staff, not every user of the table.
 

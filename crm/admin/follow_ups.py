@@ -20,6 +20,7 @@ from crm.admin.changelist import (
     DeadlineFilter,
     EstimatedCountPaginator,
     IndexedSearchMixin,
+    MissionFilter,
     StaffListFilter,
 )
 from crm.forms import (
@@ -51,6 +52,7 @@ class FollowUpAdmin(IndexedSearchMixin, HistoryAdmin):
         "priority",
         "project",
         ("assignee", StaffListFilter),
+        MissionFilter,
         "is_demo",
     ]
     list_select_related = ["project", "organization", "assignee"]

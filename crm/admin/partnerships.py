@@ -5,7 +5,7 @@ from django.core.exceptions import ValidationError
 from django.utils.translation import gettext_lazy as _
 from django.utils.translation import ngettext, ngettext_lazy
 
-from crm import clock, services
+from crm import clock, overview, services
 from crm.admin.base import (
     RECORD_FIELDSET,
     HistoryAdmin,
@@ -207,12 +207,43 @@ class PartnershipAdmin(IndexedSearchMixin, HistoryAdmin):
         )
 
 
+class MoveFilter(admin.SimpleListFilter):
+    """The overview's kinds of move: new, forward, back, withdrawn (``overview.move_q``)."""
+
+    title = _("move")
+    parameter_name = "move"
+
+    def lookups(self, request, model_admin):
+        return list(overview.Move.LABELS.items())
+
+    def queryset(self, request, queryset):
+        if self.value() in overview.Move.ALL:
+            return queryset.filter(overview.move_q(self.value()))
+        return queryset
+
+
+class WithinFilter(admin.SimpleListFilter):
+    """The overview's windows: the moves of the last 30 or 90 days, as of today."""
+
+    title = _("when")
+    parameter_name = "within"
+
+    def lookups(self, request, model_admin):
+        return [(str(days), _("Last %(days)s days") % {"days": days}) for days in overview.WINDOWS]
+
+    def queryset(self, request, queryset):
+        if self.value() in {str(days) for days in overview.WINDOWS}:
+            since = overview.moves_since(clock.today(), int(self.value()))
+            return queryset.filter(changed_at__gte=since)
+        return queryset
+
+
 @admin.register(StageChange)
 class StageChangeAdmin(BoundedDateHierarchyMixin, admin.ModelAdmin):
     """The log of stage moves: read only, written by partnership_change_stage."""
 
     list_display = ["partnership", "from_stage", "to_stage", "changed_at", "changed_by"]
-    list_filter = ["to_stage", "from_stage"]
+    list_filter = [MoveFilter, WithinFilter, "partnership__project", "to_stage", "from_stage"]
     list_select_related = ["partnership__organization", "partnership__project", "changed_by"]
     paginator = EstimatedCountPaginator
     show_full_result_count = False

@@ -21,6 +21,7 @@ urlpatterns = [
     path("search/", search, name="search"),
     path("", include("crm.urls.privacy")),
     path("", include("crm.urls.directory")),
+    path("", include("crm.urls.overview")),
     path("", include("crm.urls.projects")),
     path("", include("crm.urls.partnerships")),
     path("", include("crm.urls.missions")),

@@ -7,11 +7,13 @@ from django.contrib.auth.decorators import login_required
 from django.db.models import Prefetch, Q
 from django.http import HttpRequest, HttpResponse
 from django.shortcuts import get_object_or_404, render
+from django.utils.translation import gettext_lazy as _
 from django.views.decorators.http import require_GET
 
+from crm import clock, scorecard
 from crm.models import FollowUp, Mission, Organization, Partnership, Person
 from crm.views import sections
-from crm.views.common import require
+from crm.views.common import admin_follow_ups_url, require
 
 # Follow-ups listed in a report; a mission that opened more is read in the admin.
 REPORT_FOLLOW_UP_LIMIT = 300
@@ -90,4 +92,44 @@ def mission(request: HttpRequest, slug: str) -> HttpResponse:
         "follow_ups_cut": len(follow_ups) == REPORT_FOLLOW_UP_LIMIT,
     }
     context.update(sections.mission_context(mission))
+    if request.user.has_perms(SCORECARD_PERMISSIONS):
+        context["scorecard"] = _scorecard_rows(request, mission)
     return render(request, "crm/mission.html", context)
+
+
+SCORECARD_PERMISSIONS = (
+    "crm.view_partnership",
+    "crm.view_followup",
+    "crm.view_commitment",
+    "crm.view_agreement",
+)
+
+
+def _scorecard_rows(request: HttpRequest, mission: Mission) -> dict:
+    """Return the scorecard with a label and a link (where a list exists) per figure."""
+    card = scorecard.build(mission, today=clock.today())
+    still_open = ""
+    if request.user.is_staff:
+        still_open = admin_follow_ups_url(
+            mission=mission.slug, status__in=",".join(FollowUp.OPEN_STATUSES), is_demo__exact=0
+        )
+    labels = {
+        "with_follow_up": (_("Partnerships with a follow-up opened"), "#partners"),
+        "beyond_contact": (_("Partnerships moved beyond first contact"), "#partners"),
+        "commitments": (_("Commitments (still standing)"), "#commitments"),
+        "agreements": (_("Agreements signed"), ""),
+        "still_open": (_("Follow-ups promised during the mission still open"), still_open),
+    }
+    rows = []
+    for key, values in card.rows:
+        label, url = labels[key]
+        cells = []
+        for column in card.columns:
+            # The list behind today's figure; the lists of past days are not kept.
+            link = url if url.startswith("#") or column.key == "today" else ""
+            cells.append((values[column.key], link))
+        rows.append((key, label, cells))
+    values = [
+        (card.commitments_xof[column.key], card.unconverted[column.key]) for column in card.columns
+    ]
+    return {"card": card, "rows": rows, "values": values}
