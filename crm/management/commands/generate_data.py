@@ -109,6 +109,21 @@ class Writer:
         count = 0
         if self.postgresql:
             column_of = {f.attname: f.column for f in model._meta.concrete_fields}
+            # A column added to the model later, NOT NULL with a plain default
+            # (a flag, an empty text), gets that default: COPY has no model to
+            # fill it in, as bulk_create does.
+            extra = [
+                field
+                for field in model._meta.concrete_fields
+                if field.attname not in columns
+                and not field.null
+                and not (field.has_default() and callable(field.default))
+                and field.get_default() is not None
+            ]
+            if extra:
+                columns = [*columns, *(field.attname for field in extra)]
+                defaults = tuple(field.get_default() for field in extra)
+                rows = (tuple(row) + defaults for row in rows)
             names = ", ".join(connection.ops.quote_name(column_of[c]) for c in columns)
             table = connection.ops.quote_name(model._meta.db_table)
             with (
