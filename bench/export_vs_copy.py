@@ -236,7 +236,13 @@ def subset_bound(rows: int) -> str:
 
 # The columns of write_organizations' COPY file: what the import reads, and what
 # Django sets itself (no database default: timestamps, the mail domains).
-COPY_COLUMNS = [*importing.ORGANIZATION_COLUMNS, "created_at", "updated_at", "email_domains"]
+COPY_COLUMNS = [
+    *importing.ORGANIZATION_COLUMNS,
+    "created_at",
+    "updated_at",
+    "email_domains",
+    "country_inferred",
+]
 
 
 def write_organizations(directory: Path, rows: int) -> tuple[Path, Path]:
@@ -259,8 +265,11 @@ def write_organizations(directory: Path, rows: int) -> tuple[Path, Path]:
         for n in range(rows):
             values = organization(n, kinds=kinds)
             to_import.writerow(values)
-            # email_domains has no database default either: empty, as the import leaves it.
-            to_copy.writerow([*values, "2026-01-01 09:00:00+00", "2026-01-01 09:00:00+00", ""])
+            # email_domains and country_inferred have no database default either:
+            # empty and false, as the import leaves them.
+            to_copy.writerow(
+                [*values, "2026-01-01 09:00:00+00", "2026-01-01 09:00:00+00", "", "false"]
+            )
     return import_path, copy_path
 
 
