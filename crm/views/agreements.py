@@ -25,7 +25,7 @@ from crm.forms import (
 )
 from crm.models import Agreement, AgreementSignatory
 from crm.slugs import unique_slug
-from crm.views.common import add_errors, prefill_from_url, require, save_versioned
+from crm.views.common import add_errors, edit_page, prefill_from_url, require
 from crm.views.sections import LIST_LIMIT
 
 
@@ -68,20 +68,16 @@ def agreement_edit(request: HttpRequest, slug: str) -> HttpResponse:
     """Correct an agreement, its parties and projects; its status keeps its own actions."""
     require(request, "crm.view_agreement", "crm.change_agreement")
     agreement = get_object_or_404(Agreement, slug=slug)
-    form = AgreementEditForm(request.POST or None, instance=agreement)
-    if request.method == "POST" and form.is_valid():
-        saved = save_versioned(
-            request,
-            form,
-            save=lambda form: services.agreement_update(
-                agreement=agreement, by=request.user, **form.to_service()
-            ),
-        )
-        if saved is not None:
-            messages.success(request, _("“%(title)s” saved.") % {"title": saved.title})
-            return redirect(saved)
-    context = {"form": form, "editing": True, "cancel_url": agreement.get_absolute_url()}
-    return render(request, "crm/agreement_form.html", context)
+    return edit_page(
+        request,
+        AgreementEditForm(request.POST or None, instance=agreement),
+        template="crm/agreement_form.html",
+        context={"editing": True, "cancel_url": agreement.get_absolute_url()},
+        saved_message=lambda saved: _("“%(title)s” saved.") % {"title": saved.title},
+        save=lambda form: services.agreement_update(
+            agreement=agreement, by=request.user, **form.to_service()
+        ),
+    )
 
 
 @require_GET

@@ -22,7 +22,7 @@ from crm.forms import (
     CommitmentStatusForm,
 )
 from crm.models import Commitment, Organization, Partnership, Project
-from crm.views.common import add_errors, require, save_versioned
+from crm.views.common import add_errors, edit_page, require
 from crm.views.sections import LIST_LIMIT
 
 
@@ -69,28 +69,23 @@ def commitment_edit(request: HttpRequest, pk: int) -> HttpResponse:
         Commitment.objects.select_related("partnership__organization", "partnership__project"),
         pk=pk,
     )
-    form = CommitmentEditForm(request.POST or None, instance=commitment)
-    if request.method == "POST" and form.is_valid():
-        saved = save_versioned(
-            request,
-            form,
-            save=lambda form: services.commitment_update(
-                commitment=commitment,
-                changes={name: form.cleaned_data[name] for name in form.edited_fields()},
-                by=request.user,
-                version=form.cleaned_data["version"],
-            ),
-        )
-        if saved is not None:
-            messages.success(request, _("Commitment saved."))
-            return redirect(saved)
-    context = {
-        "form": form,
-        "editing": True,
-        "commitment": commitment,
-        "cancel_url": reverse("commitment", args=[commitment.pk]),
-    }
-    return render(request, "crm/commitment_form.html", context)
+    return edit_page(
+        request,
+        CommitmentEditForm(request.POST or None, instance=commitment),
+        template="crm/commitment_form.html",
+        context={
+            "editing": True,
+            "commitment": commitment,
+            "cancel_url": reverse("commitment", args=[commitment.pk]),
+        },
+        saved_message=lambda saved: _("Commitment saved."),
+        save=lambda form: services.commitment_update(
+            commitment=commitment,
+            changes={name: form.cleaned_data[name] for name in form.edited_fields()},
+            by=request.user,
+            version=form.cleaned_data["version"],
+        ),
+    )
 
 
 @require_GET

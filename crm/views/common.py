@@ -1,10 +1,13 @@
 """What the staff pages share: the clock, permission checks, redirects, lists cut short."""
 
+from collections.abc import Callable
 from dataclasses import dataclass
 from typing import Any
 
+from django.contrib import messages
 from django.core.exceptions import PermissionDenied, ValidationError
-from django.http import Http404, HttpRequest, HttpResponsePermanentRedirect
+from django.http import Http404, HttpRequest, HttpResponse, HttpResponsePermanentRedirect
+from django.shortcuts import redirect, render
 from django.urls import reverse
 from django.utils.http import url_has_allowed_host_and_scheme, urlencode
 
@@ -116,6 +119,28 @@ def prefill_from_url(request: HttpRequest) -> dict[str, Any]:
         if len(projects) == 1:
             values["project"] = projects[0]
     return values
+
+
+def edit_page(
+    request: HttpRequest,
+    form,
+    *,
+    template: str,
+    context: dict[str, Any],
+    saved_message: Callable[[Any], str],
+    save=None,
+) -> HttpResponse:
+    """Answer an edit page: on a valid POST, save (``save_versioned``) and go to the record.
+
+    Otherwise, or when the save is refused (an old copy, a rule), show the form
+    again with what was typed and why.
+    """
+    if request.method == "POST" and form.is_valid():
+        saved = save_versioned(request, form, save=save)
+        if saved is not None:
+            messages.success(request, saved_message(saved))
+            return redirect(saved)
+    return render(request, template, {"form": form, **context})
 
 
 def save_versioned(request: HttpRequest, form, *, reason: str = "", save=None):

@@ -21,7 +21,7 @@ from crm.forms import (
     NewPersonForm,
 )
 from crm.models import Interaction
-from crm.views.common import action_context, prefill_from_url, require, save_versioned
+from crm.views.common import action_context, edit_page, prefill_from_url, require
 
 
 def _get_interaction_for_user(request: HttpRequest, slug: str) -> Interaction:
@@ -165,26 +165,22 @@ def interaction_edit(request: HttpRequest, slug: str) -> HttpResponse:
     require(request, "crm.view_interaction", "crm.change_interaction")
     interaction = get_object_or_404(Interaction, slug=slug)
     form = InteractionEditForm(request.POST or None, instance=interaction)
-    if request.method == "POST" and form.is_valid():
-        saved = save_versioned(
-            request,
-            form,
-            save=lambda form: services.interaction_update(
-                interaction=interaction, by=request.user, **form.to_service()
-            ),
-        )
-        if saved is not None:
-            messages.success(request, _("“%(title)s” saved.") % {"title": saved.title})
-            return redirect(saved)
-    context = {
-        "form": form,
-        "editing": True,
-        "title": _("Edit the meeting"),
-        "cancel_url": interaction.get_absolute_url(),
-        "show_errors": True,
-        "media": form.media,
-    }
-    return render(request, "crm/interaction_form.html", context)
+    return edit_page(
+        request,
+        form,
+        template="crm/interaction_form.html",
+        context={
+            "editing": True,
+            "title": _("Edit the meeting"),
+            "cancel_url": interaction.get_absolute_url(),
+            "show_errors": True,
+            "media": form.media,
+        },
+        saved_message=lambda saved: _("“%(title)s” saved.") % {"title": saved.title},
+        save=lambda form: services.interaction_update(
+            interaction=interaction, by=request.user, **form.to_service()
+        ),
+    )
 
 
 def _log_with_new_person(request, form, new_person, rows) -> Interaction:

@@ -26,10 +26,10 @@ from crm.versions import StaleVersion, version_of
 from crm.views import exports
 from crm.views.common import (
     action_context,
+    edit_page,
     next_url,
     open_follow_ups,
     require,
-    save_versioned,
 )
 
 # Rows of each list on the page; the rest is on the organisation's page or in the admin.
@@ -195,16 +195,14 @@ def partnership_edit(request: HttpRequest, pk: int) -> HttpResponse:
     partnership = get_object_or_404(
         Partnership.objects.select_related("organization", "project"), pk=pk
     )
-    form = PartnershipEditForm(request.POST or None, instance=partnership)
-    if request.method == "POST" and form.is_valid():
-        saved = save_versioned(request, form)
-        if saved is not None:
-            messages.success(request, _("Partnership saved."))
-            return redirect(saved)
-    context = {
-        "form": form,
-        "title": _("Edit the partnership of %(organization)s in %(project)s")
-        % {"organization": partnership.organization, "project": partnership.project},
-        "cancel_url": reverse("partnership", args=[partnership.pk]),
-    }
-    return render(request, "crm/record_form.html", context)
+    return edit_page(
+        request,
+        PartnershipEditForm(request.POST or None, instance=partnership),
+        template="crm/record_form.html",
+        context={
+            "title": _("Edit the partnership of %(organization)s in %(project)s")
+            % {"organization": partnership.organization, "project": partnership.project},
+            "cancel_url": reverse("partnership", args=[partnership.pk]),
+        },
+        saved_message=lambda saved: _("Partnership saved."),
+    )

@@ -18,6 +18,7 @@ from crm.views import exports
 from crm.views.common import (
     action_context,
     add_errors,
+    edit_page,
     merged_record_redirect,
     open_follow_ups,
     require,
@@ -102,18 +103,16 @@ def person_new(request: HttpRequest) -> HttpResponse:
 def person_edit(request: HttpRequest, slug: str) -> HttpResponse:
     person = _get_person_for_user(request, slug)
     require(request, "crm.change_person")
-    form = PersonForm(request.POST or None, instance=person)
-    if request.method == "POST" and form.is_valid():
-        saved = save_versioned(request, form)
-        if saved is not None:
-            messages.success(request, _("%(name)s saved.") % {"name": saved})
-            return redirect(saved)
-    context = {
-        "form": form,
-        "title": _("Edit %(name)s") % {"name": person},
-        "cancel_url": person.get_absolute_url(),
-    }
-    return render(request, "crm/record_form.html", context)
+    return edit_page(
+        request,
+        PersonForm(request.POST or None, instance=person),
+        template="crm/record_form.html",
+        context={
+            "title": _("Edit %(name)s") % {"name": person},
+            "cancel_url": person.get_absolute_url(),
+        },
+        saved_message=lambda saved: _("%(name)s saved.") % {"name": saved},
+    )
 
 
 @login_required
