@@ -402,6 +402,14 @@ CRM_DIGEST_CLAIM_LEASE_MINUTES = env_int("CRM_DIGEST_CLAIM_LEASE_MINUTES", defau
 # entries older than this many days.
 CRM_EXPORT_LOG_RETENTION_DAYS = env_int("CRM_EXPORT_LOG_RETENTION_DAYS", default=365)
 
+# Every erasure (crm/services/erasure.py) appends the erased person's id to this
+# file, kept apart from the database and its backups: after restoring a backup
+# older than an erasure, `manage.py replay_erasures` erases them again
+# (docs/backup.md). It holds ids and dates, nothing about the people.
+CRM_ERASURE_LEDGER = env_str(
+    "CRM_ERASURE_LEDGER", default=str(BASE_DIR / "var" / "erasures.jsonl")
+)
+
 # `dumpdata` keeps timestamps to the microsecond, so a restored copy keeps every
 # record's ETag (docs/backup.md).
 SERIALIZATION_MODULES = {"json": "crm.serializers_json"}

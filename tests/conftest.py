@@ -43,7 +43,7 @@ def fresh_cache():
 
 @pytest.fixture(autouse=True)
 def private_documents(settings, tmp_path):
-    """Keep the documents tests upload in the test's own folder (crm/storage.py)."""
+    """Keep the documents tests upload, and the erasure ledger, in the test's own folder."""
     settings.STORAGES = {
         **settings.STORAGES,
         "documents": {
@@ -51,6 +51,8 @@ def private_documents(settings, tmp_path):
             "OPTIONS": {"location": str(tmp_path / "private"), "base_url": None},
         },
     }
+    # The erasure ledger too (crm/services/erasure.py).
+    settings.CRM_ERASURE_LEDGER = str(tmp_path / "var" / "erasures.jsonl")
     return tmp_path / "private"
 
 

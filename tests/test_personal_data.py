@@ -297,3 +297,26 @@ def test_no_e_mail_is_filed_to_a_person_who_objects(db):
     assert message.person is None
     with translation.override("en"):
         assert "objects to the processing" in message.reason_display
+
+
+def test_an_erasure_is_replayed_after_restoring_an_older_backup(
+    db, staff_user, settings, django_capture_on_commit_callbacks
+):
+    person = factories.PersonFactory(given_name="Zéphyrine", family_name="Quattlebaum")
+    with django_capture_on_commit_callbacks(execute=True):
+        services.person_erase(person=person, by=staff_user, reason="Asked on 3 December")
+    # The backup was taken before: the person is back as they were.
+    Person.objects.filter(pk=person.pk).update(
+        given_name="Zéphyrine", family_name="Quattlebaum", slug="zq", erased_at=None
+    )
+    out = StringIO()
+
+    with django_capture_on_commit_callbacks(execute=True):
+        call_command("replay_erasures", stdout=out)
+
+    person.refresh_from_db()
+    assert person.erased_at is not None and person.family_name == f"n° {person.pk}"
+    assert "1 replayed" in out.getvalue()
+    with open(settings.CRM_ERASURE_LEDGER, encoding="utf-8") as file:
+        ledger = file.read()
+    assert "Quattlebaum" not in ledger and f'"person": {person.pk}' in ledger

@@ -23,9 +23,11 @@ person's id, who, when and why, what the neutral label is.
 """
 
 import json
+from pathlib import Path
 from typing import Any
 
 from django.apps import apps
+from django.conf import settings
 from django.contrib.auth.models import AbstractBaseUser
 from django.core.exceptions import ValidationError
 from django.db import models, transaction
@@ -39,6 +41,7 @@ from crm.services.base import clean_reason
 
 # The neutral label: in French, the unit's language, whatever the reader's.
 LABEL = "Personne effacée n° {pk}"
+ERASED_GIVEN_NAME = "Personne effacée"
 # A family name shorter than this is not looked for in other texts.
 MIN_FAMILY_NAME = 4
 TEXT_FIELDS = (models.CharField, models.TextField)
@@ -58,7 +61,7 @@ def person_erase(*, person: Person, by: AbstractBaseUser | None, reason: str) ->
     raws = _raw_messages(person, values)
     now = timezone.now()
     neutral = {
-        "given_name": "Personne effacée",
+        "given_name": ERASED_GIVEN_NAME,
         "family_name": f"n° {person.pk}",
         "slug": f"personne-effacee-{person.pk}",
         "email": "",
@@ -82,8 +85,26 @@ def person_erase(*, person: Person, by: AbstractBaseUser | None, reason: str) ->
     _scrub_everywhere(values, label)
     MailMessage.objects.filter(pk__in=[pk for pk, _name in raws]).update(raw="")
     transaction.on_commit(lambda: _delete_files(raws))
+    transaction.on_commit(lambda: _append_to_ledger(person.pk, now))
     request.refresh_from_db()
     return request
+
+
+def _append_to_ledger(person_id: int, at) -> None:
+    """Note the erased id outside the database, to replay after a restore (docs/backup.md)."""
+    ledger = Path(settings.CRM_ERASURE_LEDGER)
+    ledger.parent.mkdir(parents=True, exist_ok=True)
+    with ledger.open("a", encoding="utf-8") as file:
+        file.write(json.dumps({"person": person_id, "erased_at": at.isoformat()}) + "\n")
+
+
+def erased_in_ledger() -> list[dict]:
+    """Return the ledger's entries, oldest first (none when there is no ledger yet)."""
+    ledger = Path(settings.CRM_ERASURE_LEDGER)
+    if not ledger.exists():
+        return []
+    with ledger.open(encoding="utf-8") as file:
+        return [json.loads(line) for line in file if line.strip()]
 
 
 def identifying_values(person: Person) -> list[str]:
@@ -92,6 +113,8 @@ def identifying_values(person: Person) -> list[str]:
     names = ("given_name", "family_name", "email", "phone", "slug")
     current = {name: getattr(person, name) for name in names}
     for version in [current, *person.history.values(*names)]:
+        if version["given_name"] == ERASED_GIVEN_NAME:
+            continue  # An earlier erasure's neutral version (a replay after a restore).
         given, family = version["given_name"].strip(), version["family_name"].strip()
         if given and family:
             values.update({f"{given} {family}", f"{family} {given}"})
