@@ -45,6 +45,7 @@ from crm.models import (
     Partnership,
     PendingImport,
     Person,
+    PrivacyRequest,
     Programme,
     Project,
     Source,
@@ -285,8 +286,9 @@ def test_every_crm_model_is_in_the_admin():
         assert admin.site.is_registered(model) or model in inline_models, model
     # API tokens and the export log have their own admin tests
     # (tests/test_api_tokens.py, tests/test_export_log.py): only Coordination
-    # sees them. Merges are a read-only record (tests/test_merge.py).
-    assert {model for model in MAKERS} | {ApiToken, ExportLog, Merge} == {
+    # sees them. Merges are a read-only record (tests/test_merge.py). The
+    # data-protection officer's log is theirs alone (tests/test_personal_data.py).
+    assert {model for model in MAKERS} | {ApiToken, ExportLog, Merge, PrivacyRequest} == {
         model for model in admin.site._registry if model._meta.app_label == "crm"
     }
     assert inline_models >= INLINE_ONLY

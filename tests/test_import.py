@@ -493,9 +493,12 @@ def test_an_import_runs_a_bounded_number_of_queries_per_chunk():
 
     assert (first.created, result.created, result.affiliations_created) == (200, 200, 200)
     # One chunk: a handful of statements, however many rows (it was 12 per row).
-    assert len(organisations) < 20, [query["sql"][:80] for query in organisations]
-    assert len(again) < 20, [query["sql"][:80] for query in again]
-    assert len(people) < 20, [query["sql"][:80] for query in people]
+    # SQLite splits each bulk INSERT by its limit of variables per statement,
+    # so a model with more columns takes a few more: 200 people and their
+    # history rows are 9 INSERTs there, 2 on PostgreSQL.
+    assert len(organisations) < 25, [query["sql"][:80] for query in organisations]
+    assert len(again) < 25, [query["sql"][:80] for query in again]
+    assert len(people) < 25, [query["sql"][:80] for query in people]
 
 
 def test_history_is_written_for_created_and_updated_records(coordinator):

@@ -15,6 +15,7 @@ from datetime import datetime, time, timedelta
 from decimal import Decimal
 
 import pytest
+from django.conf import settings
 from django.db import connection
 from django.test.utils import CaptureQueriesContext
 from django.utils import timezone
@@ -400,7 +401,8 @@ def test_the_pdf_is_a_pdf_with_the_projects_and_their_totals(
     from pypdf import PdfReader
 
     client.force_login(coordinator)
-    response = client.get("/overview/pdf/", HTTP_ACCEPT_LANGUAGE="en")
+    client.cookies[settings.LANGUAGE_COOKIE_NAME] = "en"
+    response = client.get("/overview/pdf/")
     assert response.status_code == 200
     assert response["Content-Type"] == "application/pdf"
     assert response.content.startswith(b"%PDF-")

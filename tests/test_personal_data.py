@@ -320,3 +320,18 @@ def test_an_erasure_is_replayed_after_restoring_an_older_backup(
     with open(settings.CRM_ERASURE_LEDGER, encoding="utf-8") as file:
         ledger = file.read()
     assert "Quattlebaum" not in ledger and f'"person": {person.pk}' in ledger
+
+
+def test_the_log_of_requests_is_the_officer_s_alone(client, coordinator, officer):
+    PrivacyRequest.objects.create(kind="erasure", person_id_number=17, label="Personne effacée")
+    for user in (coordinator, officer):
+        user.is_staff = True
+        user.save()
+
+    client.force_login(coordinator)
+    refused = client.get("/admin/crm/privacyrequest/")
+    client.force_login(officer)
+    shown = client.get("/admin/crm/privacyrequest/")
+
+    assert refused.status_code == 403
+    assert shown.status_code == 200 and "Personne effacée" in shown.text

@@ -4,6 +4,7 @@ from datetime import date, datetime, time, timedelta
 from decimal import ROUND_HALF_UP, Decimal
 
 import pytest
+from django.conf import settings
 from django.db import connection
 from django.test.utils import CaptureQueriesContext
 from django.utils import timezone
@@ -239,7 +240,8 @@ def test_the_mission_page_shows_the_scorecard_and_says_which_day_it_counts_from(
 
     Mission.objects.filter(pk=mission_world.pk).update(date_precision="late_month")
     client.force_login(coordinator)
-    response = client.get("/missions/usa/", HTTP_ACCEPT_LANGUAGE="en")
+    client.cookies[settings.LANGUAGE_COOKIE_NAME] = "en"
+    response = client.get("/missions/usa/")
     html = response.content.decode()
     assert response.status_code == 200
     card = response.context["scorecard"]["card"]

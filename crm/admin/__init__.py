@@ -20,6 +20,7 @@ from crm.admin import (  # noqa: F401
     merges,
     missions,
     partnerships,
+    privacy,
     reference,
     security,
 )

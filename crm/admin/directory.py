@@ -54,7 +54,7 @@ class OrganizationAdmin(PartnershipInlineAdminMixin, ContactImportMixin, History
 class PersonAdmin(ContactImportMixin, HistoryAdmin):
     import_kind = importing.PEOPLE
     list_display = ["full_name", "email", "phone", "preferred_language"]
-    list_filter = ["preferred_language"]
+    list_filter = ["preferred_language", "legal_basis", "objects_to_processing"]
     search_fields = ["given_name", "family_name", "email", "slug"]
     paginator = EstimatedCountPaginator
     show_full_result_count = False
@@ -64,6 +64,10 @@ class PersonAdmin(ContactImportMixin, HistoryAdmin):
         (None, {"fields": ["given_name", "family_name", "slug"]}),
         (_("Contact"), {"fields": ["email", "phone", "preferred_language"]}),
         (_("About"), {"fields": ["notes", "source"]}),
+        (
+            _("Personal data"),
+            {"fields": ["legal_basis", "data_origin", "reviewed_on", "objects_to_processing"]},
+        ),
         RECORD_FIELDSET,
     ]
     inlines = [PersonAffiliationInline]
