@@ -8,6 +8,7 @@ and every figure is read again: none may change, except where demonstration
 data is shown apart, under its own label.
 """
 
+import csv
 from datetime import timedelta
 from io import StringIO
 
@@ -219,3 +220,21 @@ def test_a_demonstration_account_that_acted_on_real_records_is_kept_deactivated(
     assert not demo_staff.is_active
     assert "demo-staff" in out
     assert not get_user_model().objects.filter(username="demo-lecture").exists()
+
+
+def test_the_dashboard_file_lists_demonstration_follow_ups_last_and_says_so(
+    client, real_work, today, pages_today
+):
+    _run("load_demo", today=today, assignee=real_work.username)
+    client.force_login(real_work)
+    client.cookies[settings.LANGUAGE_COOKIE_NAME] = "en"
+
+    response = client.get("/?export=csv")
+    lines = b"".join(response.streaming_content).decode("utf-8-sig").splitlines()
+
+    header, *rows = list(csv.reader(lines))
+    demo = [row[header.index("Demonstration data")] for row in rows]
+    titles = [row[header.index("Title")] for row in rows]
+    real = FollowUp.objects.open().filter(assignee=real_work, is_demo=False).count()
+    assert demo == ["no"] * real + ["yes"] * (len(rows) - real)
+    assert all(title.startswith("[Démo]") for title in titles[real:])

@@ -117,7 +117,7 @@ def follow_up_columns() -> list[Column]:
         user_name("created_by", _verbose(FollowUp, "created_by")),
         _field(FollowUp, "created_at", Kind.MOMENT),
         # Listed with real work, as on the pages, and said to be an example.
-        _field(FollowUp, "is_demo"),
+        _field(FollowUp, "is_demo", Kind.BOOLEAN),
     ]
 
 
