@@ -402,6 +402,10 @@ CRM_DIGEST_CLAIM_LEASE_MINUTES = env_int("CRM_DIGEST_CLAIM_LEASE_MINUTES", defau
 # entries older than this many days.
 CRM_EXPORT_LOG_RETENTION_DAYS = env_int("CRM_EXPORT_LOG_RETENTION_DAYS", default=365)
 
+# Where the server and its backups are (a country, a provider): the register of
+# processing (crm/privacy_register.py) states it, for the IPDCP declaration.
+CRM_HOSTING_LOCATION = env_str("CRM_HOSTING_LOCATION", default="")
+
 # Every erasure (crm/services/erasure.py) appends the erased person's id to this
 # file, kept apart from the database and its backups: after restoring a backup
 # older than an erasure, `manage.py replay_erasures` erases them again

@@ -143,6 +143,7 @@ PAGES: dict[str, tuple[str, str]] = {
         DATA_PROTECTION_ONLY,
     ),
     "people/<slug:slug>/erase/": ("/people/{w.person.slug}/erase/", DATA_PROTECTION_ONLY),
+    "privacy/register/": ("/privacy/register/", COORDINATION_ONLY),
     "roles/new/": ("/roles/new/", WRITERS),
     "roles/<int:pk>/edit/": ("/roles/{w.affiliation.pk}/edit/", WRITERS),
     "projects/": ("/projects/", READERS),

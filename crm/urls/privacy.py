@@ -1,4 +1,4 @@
-"""URLs of the data-protection officer's answers: a person's data, their erasure."""
+"""URLs of data protection: a person's data, their erasure, the register of processing."""
 
 from django.urls import path
 
@@ -7,4 +7,5 @@ from crm.views import personal_data
 urlpatterns = [
     path("people/<slug:slug>/personal-data/", personal_data.person_data, name="person-data"),
     path("people/<slug:slug>/erase/", personal_data.person_erase, name="person-erase"),
+    path("privacy/register/", personal_data.privacy_register, name="privacy-register"),
 ]

@@ -1,4 +1,4 @@
-"""The data-protection officer's pages for one person: their data, and their erasure.
+"""Data-protection pages: a person's data and their erasure (the officer's), the register.
 
 Both answer requests under Togo's law n° 2019-014 and are the officer's alone
 (``crm.answer_privacy_requests``, crm.roles). Each answer is logged
@@ -6,21 +6,26 @@ Both answer requests under Togo's law n° 2019-014 and are the officer's alone
 """
 
 import json
+import tempfile
 
 from django import forms
 from django.contrib import messages
 from django.contrib.auth.decorators import login_required
-from django.core.exceptions import ValidationError
+from django.core.exceptions import PermissionDenied, ValidationError
 from django.http import HttpRequest, HttpResponse
 from django.shortcuts import get_object_or_404, redirect, render
 from django.utils import timezone
+from django.utils.text import slugify
 from django.utils.translation import gettext as _
 from django.utils.translation import gettext_lazy
 from django.views.decorators.http import require_GET, require_http_methods
 
-from crm import services
+from crm import roles, services
+from crm.api.export import XLSX_MEDIA_TYPE
 from crm.models import Person, PrivacyRequest
 from crm.personal_data import access_package, readable
+from crm.privacy_register import entries
+from crm.privacy_register import write_xlsx as privacy_register_xlsx
 from crm.views.common import add_errors, require
 
 ANSWER = "crm.answer_privacy_requests"
@@ -81,3 +86,23 @@ def person_erase(request: HttpRequest, slug: str) -> HttpResponse:
             )
             return redirect("person", slug=f"personne-effacee-{person.pk}")
     return render(request, "crm/person_erase.html", {"person": person, "form": form})
+
+
+@require_GET
+@login_required
+def privacy_register(request: HttpRequest) -> HttpResponse:
+    """The register of processing (Coordination and the officer); ``?export=xlsx`` as a file."""
+    if not (roles.is_coordination(request.user) or request.user.has_perm(ANSWER)):
+        raise PermissionDenied
+    if request.GET.get("export") == "xlsx":
+        with tempfile.TemporaryFile() as file:
+            privacy_register_xlsx(file)
+            file.seek(0)
+            day = timezone.localdate().isoformat()
+            response = HttpResponse(file.read(), content_type=XLSX_MEDIA_TYPE)
+        response["Content-Disposition"] = (
+            f'attachment; filename="{slugify(_("register of processing"))}-{day}.xlsx"'
+        )
+        return response
+    context = {"entries": entries()}
+    return render(request, "crm/privacy_register.html", context)
