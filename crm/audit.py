@@ -1,4 +1,5 @@
-"""Recording what leaves the CRM: exports and calendar fetches (``ExportLog``)."""
+"""Recording what leaves the CRM: exports and calendar fetches (``ExportLog``), and who
+read a person's data (``PersonRead``)."""
 
 import ipaddress
 from datetime import timedelta
@@ -7,11 +8,22 @@ from django.conf import settings
 from django.db.models import QuerySet
 from django.utils import timezone
 
-from crm.models import ApiToken, ExportLog
+from crm.models import ApiToken, ExportLog, PersonRead
 from crm.security import client_ip
 
 # Longest query parameter value kept in the log: enough to read any honest filter.
 MAX_FILTER_VALUE = 200
+# The lists whose rows name people (the API's and the staff pages' exports): an
+# export of one of them is also a read of personal data.
+PEOPLE_RESOURCES = {
+    "people",
+    "affiliations",
+    "follow-ups",
+    "interactions",
+    "page: people",
+    "page: follow-ups",
+    "page: dashboard",
+}
 
 
 def filters_of(query_params) -> dict[str, list[str]]:
@@ -28,6 +40,8 @@ def record_export(
     """Write one entry of the export log; the token is taken from the API request."""
     token = getattr(request, "auth", None)
     token = token if isinstance(token, ApiToken) else None
+    if resource in PEOPLE_RESOURCES:
+        PersonRead.objects.create(what=PersonRead.What.EXPORT, filters=filters, reader=user)
     return ExportLog.objects.create(
         user=user,
         username=user.get_username(),
@@ -77,3 +91,10 @@ def purge(*, older_than_days: int | None = None, dry_run: bool = False) -> int:
         return old.count()
     deleted, _per_model = old.delete()
     return deleted
+
+
+def record_person_read(person, *, reader) -> PersonRead:
+    """Note that ``reader`` opened ``person``'s page (the data-protection officer reads it)."""
+    return PersonRead.objects.create(
+        what=PersonRead.What.PAGE, person_id_number=person.pk, reader=reader
+    )

@@ -160,14 +160,25 @@ def processings() -> list[Processing]:
                 "Know who changed what, and answer data-protection requests (history of "
                 "records, login attempts, requests answered)."
             ),
-            data=_("Who, when, which record, the values changed."),
+            data=_(
+                "Who, when, which record, the values changed; who opened a person's page "
+                "or exported a list of people."
+            ),
             people=_("Staff; people whose records changed."),
             legal_basis=str(LegalBasis.LEGAL_OBLIGATION.label),
-            recipients=_("Coordination; the data-protection officer for requests."),
+            recipients=_("Coordination (history); the data-protection officer (requests, reads)."),
             retention=_(
-                "As long as the records they describe; an erasure takes the person's "
-                "values out of them too."
-            ),
+                "History: as long as the records it describes (an erasure takes the "
+                "person's values out of it too). %(reads)s"
+            )
+            % {
+                "reads": ngettext(
+                    "Reads of personal data deleted after %(days)s day (purge_access_log).",
+                    "Reads of personal data deleted after %(days)s days (purge_access_log).",
+                    settings.CRM_ACCESS_LOG_RETENTION_DAYS,
+                )
+                % {"days": settings.CRM_ACCESS_LOG_RETENTION_DAYS}
+            },
             transfers=hosting,
             security=security,
         ),

@@ -40,7 +40,7 @@ COORDINATION_ONLY_MODELS = ["apitoken", "exportlog"]
 COORDINATION_WRITES_MODELS = ["exchangerate"]
 # Who asked for their data or their erasure is the data-protection officer's
 # to know, and answering is theirs alone.
-DATA_PROTECTION_MODELS = ["privacyrequest"]
+DATA_PROTECTION_MODELS = ["privacyrequest", "personread"]
 DATA_PROTECTION_CODENAMES = ["answer_privacy_requests"]
 
 

@@ -402,6 +402,11 @@ CRM_DIGEST_CLAIM_LEASE_MINUTES = env_int("CRM_DIGEST_CLAIM_LEASE_MINUTES", defau
 # entries older than this many days.
 CRM_EXPORT_LOG_RETENTION_DAYS = env_int("CRM_EXPORT_LOG_RETENTION_DAYS", default=365)
 
+# Who read a person's data (their page, a list of people exported) is logged
+# (PersonRead, for the data-protection officer); `purge_access_log` deletes
+# entries older than this many days.
+CRM_ACCESS_LOG_RETENTION_DAYS = env_int("CRM_ACCESS_LOG_RETENTION_DAYS", default=365)
+
 # Where the server and its backups are (a country, a provider): the register of
 # processing (crm/privacy_register.py) states it, for the IPDCP declaration.
 CRM_HOSTING_LOCATION = env_str("CRM_HOSTING_LOCATION", default="")

@@ -32,6 +32,7 @@ from crm.models import (
     FollowUpPlan,
     FollowUpPlanStep,
     Merge,
+    PersonRead,
     PrivacyRequest,
     StaffProfile,
 )
@@ -303,6 +304,7 @@ ADMIN_MODELS: dict[str, tuple[str, str, str, str]] = {
     "crm.exportlog": ("C", "", "", "export_log"),
     # The data-protection officer's alone (tests/test_personal_data.py): none here.
     "crm.privacyrequest": ("", "", "", "privacy_request"),
+    "crm.personread": ("", "", "", "person_read"),
     # Rates are the unit's figures: everyone reads them, Coordination enters them.
     "crm.exchangerate": ("RSC", "C", "C", "rate"),
     "crm.commitment": ("RSC", "SC", "C", "commitment"),
@@ -508,6 +510,7 @@ def world(rf):
             user=staff, username="staffer", kind="csv", resource="follow-ups", row_count=1
         ),
         privacy_request=PrivacyRequest.objects.create(kind="access", person_id_number=1),
+        person_read=PersonRead.objects.create(what="page", person_id_number=1),
         attempt=AccessAttempt.objects.create(
             username="someone",
             ip_address="10.0.0.1",

@@ -45,6 +45,7 @@ from crm.models import (
     Partnership,
     PendingImport,
     Person,
+    PersonRead,
     PrivacyRequest,
     Programme,
     Project,
@@ -288,9 +289,13 @@ def test_every_crm_model_is_in_the_admin():
     # (tests/test_api_tokens.py, tests/test_export_log.py): only Coordination
     # sees them. Merges are a read-only record (tests/test_merge.py). The
     # data-protection officer's log is theirs alone (tests/test_personal_data.py).
-    assert {model for model in MAKERS} | {ApiToken, ExportLog, Merge, PrivacyRequest} == {
-        model for model in admin.site._registry if model._meta.app_label == "crm"
-    }
+    assert {model for model in MAKERS} | {
+        ApiToken,
+        ExportLog,
+        Merge,
+        PrivacyRequest,
+        PersonRead,
+    } == {model for model in admin.site._registry if model._meta.app_label == "crm"}
     assert inline_models >= INLINE_ONLY
 
 

@@ -8,9 +8,11 @@ history tables, the export log's filters and meeting summaries.
 import json
 import shutil
 import subprocess
+from datetime import timedelta
 from io import StringIO
 
 import pytest
+from django.conf import settings
 from django.contrib.admin.models import CHANGE, LogEntry
 from django.contrib.auth.models import Group
 from django.contrib.contenttypes.models import ContentType
@@ -18,7 +20,7 @@ from django.core.exceptions import ValidationError
 from django.core.files.base import ContentFile
 from django.core.management import call_command
 from django.db import connection
-from django.utils import translation
+from django.utils import timezone, translation
 
 from crm import roles, services
 from crm.models import (
@@ -27,6 +29,7 @@ from crm.models import (
     Interaction,
     MailMessage,
     Person,
+    PersonRead,
     PrivacyRequest,
 )
 from crm.personal_data import access_package
@@ -335,3 +338,33 @@ def test_the_log_of_requests_is_the_officer_s_alone(client, coordinator, officer
 
     assert refused.status_code == 403
     assert shown.status_code == 200 and "Personne effacée" in shown.text
+
+
+def test_opening_a_person_s_page_and_exporting_people_are_logged_for_the_officer(
+    client, staff_user, api_client
+):
+    person = factories.PersonFactory(slug="zq")
+    client.force_login(staff_user)
+    client.cookies[settings.LANGUAGE_COOKIE_NAME] = "en"
+
+    client.get("/people/zq/")
+    client.get("/people/?q=zq&export=csv")
+    api_client.force_authenticate(staff_user)
+    api_client.get("/api/v1/people/?format=csv")
+    client.get("/organizations/?export=csv")  # No one named: not a read of people.
+
+    reads = list(PersonRead.objects.order_by("id").values_list("what", "person_id_number"))
+    assert reads == [("page", person.pk), ("export", None), ("export", None)]
+    assert PersonRead.objects.filter(reader=staff_user).count() == 3
+    assert PersonRead.objects.filter(what="export").order_by("id").first().filters["q"] == ["zq"]
+
+
+def test_the_access_log_expires_by_itself(db, settings):
+    settings.CRM_ACCESS_LOG_RETENTION_DAYS = 30
+    old = PersonRead.objects.create(what="page", person_id_number=1)
+    PersonRead.objects.filter(pk=old.pk).update(read_at=timezone.now() - timedelta(days=31))
+    recent = PersonRead.objects.create(what="page", person_id_number=2)
+
+    call_command("purge_access_log", stdout=StringIO())
+
+    assert list(PersonRead.objects.values_list("pk", flat=True)) == [recent.pk]

@@ -54,7 +54,7 @@ from crm.models.missions import (
     MissionMember,
 )
 from crm.models.partnerships import Partnership, StageChange
-from crm.models.privacy import PrivacyRequest
+from crm.models.privacy import PersonRead, PrivacyRequest
 from crm.models.programme import Programme, Project
 from crm.models.sources import Source
 
@@ -109,6 +109,7 @@ __all__ = [
     "PartnershipStage",
     "PendingImport",
     "Person",
+    "PersonRead",
     "PrivacyRequest",
     "Programme",
     "ProgrammeStatus",

@@ -42,3 +42,48 @@ class PrivacyRequest(models.Model):
 
     def __str__(self) -> str:
         return f"{self.get_kind_display()} #{self.person_id_number}"
+
+
+class PersonRead(models.Model):
+    """Someone read a person's data: opened their page, or exported a list of people.
+
+    The data-protection officer's to read (crm.roles); deleted after
+    ``CRM_ACCESS_LOG_RETENTION_DAYS`` by ``purge_access_log``. The person by id;
+    an export's filters as they were asked.
+    """
+
+    class What(models.TextChoices):
+        PAGE = "page", _("Page opened")
+        EXPORT = "export", _("List exported")
+
+    what = models.CharField(_("what"), max_length=10, choices=What.choices)
+    person_id_number = models.PositiveBigIntegerField(_("person (id)"), null=True, blank=True)
+    filters = models.JSONField(_("filters"), null=True, blank=True)
+    reader = models.ForeignKey(
+        settings.AUTH_USER_MODEL,
+        verbose_name=_("read by"),
+        on_delete=models.SET_NULL,
+        null=True,
+        blank=True,
+        related_name="+",
+    )
+    read_at = models.DateTimeField(_("when"), default=timezone.now)
+
+    class Meta:
+        verbose_name = _("personal data read")
+        verbose_name_plural = _("personal data reads")
+        ordering = ["-read_at", "-id"]
+        default_permissions = ("view",)
+        constraints = [
+            models.CheckConstraint(
+                condition=models.Q(what__in=["page", "export"]), name="crm_personread_what_valid"
+            )
+        ]
+        indexes = [
+            # purge_access_log's WHERE read_at < …, and the admin's newest first.
+            models.Index(fields=["read_at"], name="crm_personread_read_at_idx"),
+            models.Index(fields=["person_id_number"], name="crm_personread_person_idx"),
+        ]
+
+    def __str__(self) -> str:
+        return f"{self.get_what_display()} #{self.person_id_number or '—'}"

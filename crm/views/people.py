@@ -11,6 +11,7 @@ from django.utils.translation import gettext as _
 from django.views.decorators.http import require_GET, require_http_methods
 
 from crm import services
+from crm.audit import record_person_read
 from crm.forms import AffiliationForm, NewPersonForm, PersonForm
 from crm.likely_matches import people_like
 from crm.models import Affiliation, Interaction, Merge, Organization, Person
@@ -43,6 +44,7 @@ def person(request: HttpRequest, slug: str) -> HttpResponse:
     except Http404:
         # Merged into another: its old address leads there.
         return merged_record_redirect(Merge.Kind.PERSON, Person, slug)
+    record_person_read(person, reader=request.user)
     meetings = list(
         Interaction.objects.filter(people=person)
         .select_related("mission")
