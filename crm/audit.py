@@ -2,7 +2,7 @@
 read a person's data (``PersonRead``)."""
 
 import ipaddress
-from datetime import timedelta
+from datetime import datetime, timedelta
 
 from django.conf import settings
 from django.db.models import QuerySet
@@ -83,10 +83,13 @@ def _address(request) -> str | None:
         return None
 
 
-def purge(*, older_than_days: int | None = None, dry_run: bool = False) -> int:
+def purge(
+    *, older_than_days: int | None = None, now: datetime | None = None, dry_run: bool = False
+) -> int:
     """Delete entries older than the retention (``CRM_EXPORT_LOG_RETENTION_DAYS``)."""
     days = settings.CRM_EXPORT_LOG_RETENTION_DAYS if older_than_days is None else older_than_days
-    old: QuerySet = ExportLog.objects.filter(created_at__lt=timezone.now() - timedelta(days=days))
+    now = now or timezone.now()
+    old: QuerySet = ExportLog.objects.filter(created_at__lt=now - timedelta(days=days))
     if dry_run:
         return old.count()
     deleted, _per_model = old.delete()

@@ -27,10 +27,18 @@ from django.urls import reverse
 from django.utils import timezone, translation
 from django.utils.translation import ngettext
 
-from crm import roles, tallies
+from crm import retention, roles, tallies
 from crm.agenda import GROUP_LIMIT, WAITING_TOO_LONG_DAYS, digest_groups, first_and_total
 from crm.emails import build_message, language_of, subject_line
-from crm.models import Agreement, DigestLog, FollowUp, MailMessage, Partnership, Project
+from crm.models import (
+    Agreement,
+    DigestLog,
+    FollowUp,
+    MailMessage,
+    Partnership,
+    Person,
+    Project,
+)
 from crm.models.agreements import ENDING_SOON_DAYS
 
 logger = logging.getLogger(__name__)
@@ -82,6 +90,10 @@ class Digest:
     # classer": the first MAIL_LIMIT, newest first, and how many in all.
     mail_to_file: list[MailMessage] = field(default_factory=list)
     mail_total: int = 0
+    # The data-protection officer only: people whose retention runs out within
+    # retention.NOTICE_DAYS (or has run out), each with ``due_on``; how many in all.
+    retention_due: list[Person] = field(default_factory=list)
+    retention_total: int = 0
 
     @property
     def is_empty(self) -> bool:
@@ -90,11 +102,20 @@ class Digest:
         The per-project summary alone does not make an e-mail: it would reach
         every coordinator every day, whatever happened.
         """
-        return not any(self.counts.values()) and not self.agreements_ending and not self.mail_total
+        return (
+            not any(self.counts.values())
+            and not self.agreements_ending
+            and not self.mail_total
+            and not self.retention_total
+        )
 
     @property
     def more_mail(self) -> int:
         return self.mail_total - len(self.mail_to_file)
+
+    @property
+    def more_retention(self) -> int:
+        return self.retention_total - len(self.retention_due)
 
     @property
     def counts(self) -> dict[str, int]:
@@ -125,6 +146,12 @@ def coordinator_ids() -> set[int]:
     users = get_user_model().objects.filter(
         Q(is_superuser=True) | Q(groups__name=roles.COORDINATION)
     )
+    return set(users.values_list("pk", flat=True))
+
+
+def officer_ids() -> set[int]:
+    """Return the ids of the data-protection officers: those given the role (one query)."""
+    users = get_user_model().objects.filter(is_active=True, groups__name=roles.DATA_PROTECTION)
     return set(users.values_list("pk", flat=True))
 
 
@@ -188,13 +215,15 @@ def compute(
     projects: list[ProjectSummary] | None = None,
     coordination: bool = False,
     mail: tuple[list[MailMessage], int] | None = None,
+    retention_due: tuple[list[Person], int] = ([], 0),
 ) -> Digest:
     """Return ``user``'s digest for the day ``on``, in six queries whatever the volume.
 
     The follow-ups are read as on the dashboard (crm.agenda); "due soon" is
     the dashboard's "due today" and "due this week" together. Each list stops
     at GROUP_LIMIT items; the counts are complete. ``mail`` is the user's entry
-    of ``mail_to_file`` when the caller read it for everyone at once.
+    of ``mail_to_file`` when the caller read it for everyone at once;
+    ``retention_due``, for an officer, ``retention.coming_due``'s answer.
     """
     if mail is None:
         mail = mail_to_file([user.pk]).get(user.pk, ([], 0))
@@ -228,6 +257,8 @@ def compute(
         agreements_ending=agreements_ending(user, on=on),
         mail_to_file=mail[0],
         mail_total=mail[1],
+        retention_due=retention_due[0],
+        retention_total=retention_due[1],
     )
 
 
@@ -287,6 +318,16 @@ def subject(digest: Digest) -> str:
         parts.append(
             ngettext("%(count)d e-mail to file", "%(count)d e-mails to file", n) % {"count": n}
         )
+    if digest.retention_total:
+        n = digest.retention_total
+        parts.append(
+            ngettext(
+                "%(count)d person coming due for erasure",
+                "%(count)d people coming due for erasure",
+                n,
+            )
+            % {"count": n}
+        )
     return subject_line(", ".join(parts))
 
 
@@ -301,6 +342,8 @@ def message(digest: Digest):
                 "digest": digest,
                 "dashboard_url": reverse("dashboard"),
                 "mail_url": reverse("mail"),
+                "retention_url": reverse("privacy-retention"),
+                "retention_years": retention.person_years(),
                 "waiting_days": WAITING_TOO_LONG_DAYS,
             },
         )
@@ -416,6 +459,8 @@ def run(*, on: date, username: str | None = None, dry_run: bool = False) -> Run:
     coordinators = coordinator_ids()
     projects = team_summary(on=on) if coordinators & {u.pk for u in users} else []
     mail = mail_to_file([u.pk for u in users])
+    officers = officer_ids()
+    coming_due = retention.coming_due(on=on) if officers & {u.pk for u in users} else ([], 0)
     result = Run(on=on, dry_run=dry_run)
     for user in users:
         outcome = _one(
@@ -424,13 +469,14 @@ def run(*, on: date, username: str | None = None, dry_run: bool = False) -> Run:
             log=logs.get(user.pk),
             projects=projects if user.pk in coordinators else None,
             mail=mail.get(user.pk, ([], 0)),
+            retention_due=coming_due if user.pk in officers else ([], 0),
             dry_run=dry_run,
         )
         result.outcomes.append(outcome)
     return result
 
 
-def _one(user, *, on, log, projects, mail, dry_run) -> Outcome:
+def _one(user, *, on, log, projects, mail, retention_due, dry_run) -> Outcome:
     now = timezone.now()
     if log is not None:
         if log.status == DigestLog.Status.SENT:
@@ -439,7 +485,12 @@ def _one(user, *, on, log, projects, mail, dry_run) -> Outcome:
             return Outcome(user, TAKEN)
     try:
         digest = compute(
-            user, on=on, projects=projects, coordination=projects is not None, mail=mail
+            user,
+            on=on,
+            projects=projects,
+            coordination=projects is not None,
+            mail=mail,
+            retention_due=retention_due,
         )
     except Exception as error:
         logger.exception("Digest of %s for %s could not be computed", user, on)

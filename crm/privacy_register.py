@@ -103,11 +103,16 @@ def processings() -> list[Processing]:
             people=_("Contacts at partner organisations, and members of delegations."),
             legal_basis=_legal_bases(),
             recipients=_("The unit's staff, by role; reports and exports they make."),
-            retention=_(
-                "Until erased by the data-protection officer (on request, or when no "
-                "longer needed); erasure replaces the name and blanks the contact details "
-                "everywhere, history included."
-            ),
+            retention=ngettext(
+                "Erased after %(years)s year without contact (apply_retention, daily; the "
+                "officer is warned 30 days before), or earlier on request; erasure replaces "
+                "the name and blanks the contact details everywhere, history included.",
+                "Erased after %(years)s years without contact (apply_retention, daily; the "
+                "officer is warned 30 days before), or earlier on request; erasure replaces "
+                "the name and blanks the contact details everywhere, history included.",
+                settings.CRM_PERSON_RETENTION_YEARS,
+            )
+            % {"years": settings.CRM_PERSON_RETENTION_YEARS},
             transfers=hosting,
             security=security,
         ),
@@ -130,8 +135,8 @@ def processings() -> list[Processing]:
             legal_basis=str(LegalBasis.LEGITIMATE_INTEREST.label),
             recipients=_("Staff and Coordination; Read-only sees subjects and dates only."),
             retention=ngettext(
-                "Bodies and stored messages blanked after %(days)s day (purge_mail_bodies).",
-                "Bodies and stored messages blanked after %(days)s days (purge_mail_bodies).",
+                "Bodies and stored messages blanked after %(days)s day (apply_retention).",
+                "Bodies and stored messages blanked after %(days)s days (apply_retention).",
                 settings.CRM_MAIL_BODY_RETENTION_DAYS,
             )
             % {"days": settings.CRM_MAIL_BODY_RETENTION_DAYS},
@@ -146,8 +151,8 @@ def processings() -> list[Processing]:
             legal_basis=str(LegalBasis.PUBLIC_INTEREST.label),
             recipients=_("The staff member who exports; Coordination reads the export log."),
             retention=ngettext(
-                "Export log entries deleted after %(days)s day (purge_export_log).",
-                "Export log entries deleted after %(days)s days (purge_export_log).",
+                "Export log entries deleted after %(days)s day (apply_retention).",
+                "Export log entries deleted after %(days)s days (apply_retention).",
                 settings.CRM_EXPORT_LOG_RETENTION_DAYS,
             )
             % {"days": settings.CRM_EXPORT_LOG_RETENTION_DAYS},
@@ -173,8 +178,8 @@ def processings() -> list[Processing]:
             )
             % {
                 "reads": ngettext(
-                    "Reads of personal data deleted after %(days)s day (purge_access_log).",
-                    "Reads of personal data deleted after %(days)s days (purge_access_log).",
+                    "Reads of personal data deleted after %(days)s day (apply_retention).",
+                    "Reads of personal data deleted after %(days)s days (apply_retention).",
                     settings.CRM_ACCESS_LOG_RETENTION_DAYS,
                 )
                 % {"days": settings.CRM_ACCESS_LOG_RETENTION_DAYS}

@@ -402,6 +402,11 @@ CRM_DIGEST_CLAIM_LEASE_MINUTES = env_int("CRM_DIGEST_CLAIM_LEASE_MINUTES", defau
 # entries older than this many days.
 CRM_EXPORT_LOG_RETENTION_DAYS = env_int("CRM_EXPORT_LOG_RETENTION_DAYS", default=365)
 
+# People with no contact for this many years are erased by `apply_retention`
+# (crm/retention.py says what counts as contact); the digest warns the
+# data-protection officer 30 days before.
+CRM_PERSON_RETENTION_YEARS = env_int("CRM_PERSON_RETENTION_YEARS", default=5)
+
 # Who read a person's data (their page, a list of people exported) is logged
 # (PersonRead, for the data-protection officer); `purge_access_log` deletes
 # entries older than this many days.

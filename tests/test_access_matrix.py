@@ -145,6 +145,8 @@ PAGES: dict[str, tuple[str, str]] = {
     ),
     "people/<slug:slug>/erase/": ("/people/{w.person.slug}/erase/", DATA_PROTECTION_ONLY),
     "privacy/register/": ("/privacy/register/", COORDINATION_ONLY),
+    # Who retention erases next (issue 20, point 6): the officer's.
+    "privacy/retention/": ("/privacy/retention/", DATA_PROTECTION_ONLY),
     "roles/new/": ("/roles/new/", WRITERS),
     "roles/<int:pk>/edit/": ("/roles/{w.affiliation.pk}/edit/", WRITERS),
     "projects/": ("/projects/", READERS),

@@ -24,6 +24,7 @@ from django.utils import timezone, translation
 
 from crm import roles, services
 from crm.models import (
+    Document,
     ExportLog,
     FollowUp,
     Interaction,
@@ -368,3 +369,77 @@ def test_the_access_log_expires_by_itself(db, settings):
     call_command("purge_access_log", stdout=StringIO())
 
     assert list(PersonRead.objects.values_list("pk", flat=True)) == [recent.pk]
+
+
+def test_the_officer_chooses_which_of_the_person_s_documents_go_with_them(
+    client, officer, django_capture_on_commit_callbacks
+):
+    """Point 5: their own documents, chosen on the confirmation page, are deleted from storage."""
+    person = factories.PersonFactory(slug="zq", given_name="Zéphyrine", family_name="Quattlebaum")
+    visa = factories.OrganizationFactory(name="Visa", slug="visa")
+    message = MailMessage.objects.create(
+        fingerprint="zq-cv",
+        door=MailMessage.Door.UPLOAD,
+        status=MailMessage.Status.FILED,
+        interaction=factories.InteractionFactory(title="Pilot with Visa"),
+        from_address=EMAIL,
+        subject="My CV and the pilot's brochure",
+        person=person,
+        organization=visa,
+    )
+
+    def keep(title: str, **more):
+        pdf = ContentFile(b"%PDF-1.4\n%%EOF\n", name=f"{title}.pdf")
+        return services.document_create(
+            by=officer, file=pdf, title=title, organization=visa, **more
+        )
+
+    cv = keep("CV, first version")
+    cv_now = keep("CV", previous_version=cv)
+    brochure = keep("Brochure")
+    message.documents.add(cv, cv_now, brochure)
+    elsewhere = keep("Agreement draft")  # Not attached to their e-mails: not offered.
+    storage = cv.file.storage
+    client.force_login(officer)
+    client.cookies[settings.LANGUAGE_COOKIE_NAME] = "en"
+
+    page = client.get("/people/zq/erase/")
+    offered = list(page.context["form"].fields["documents"].queryset)
+    assert offered == [brochure, cv_now]  # The latest versions only, newest first.
+    assert "Their documents to delete too" in page.content.decode()
+
+    refused = client.post(
+        "/people/zq/erase/",
+        {"reason": "Asked by e-mail", "confirm": "on", "documents": [elsewhere.pk]},
+    )
+    assert refused.status_code == 200
+    assert Person.objects.get(pk=person.pk).erased_at is None
+
+    with django_capture_on_commit_callbacks(execute=True):
+        erased = client.post(
+            "/people/zq/erase/",
+            {"reason": "Asked by e-mail", "confirm": "on", "documents": [cv_now.pk]},
+        )
+    assert erased.status_code == 302
+    # The CV goes with its earlier version, their history and their files.
+    assert set(Document.objects.values_list("title", flat=True)) == {"Brochure", "Agreement draft"}
+    assert not Document.history.filter(id__in=[cv.pk, cv_now.pk]).exists()
+    assert not storage.exists(cv.file.name)
+    assert not storage.exists(cv_now.file.name)
+    assert storage.exists(brochure.file.name)
+    assert list(message.documents.all()) == [brochure]
+
+
+def test_a_document_that_is_not_the_person_s_own_is_refused_by_the_service(db, officer):
+    person = factories.PersonFactory()
+    other = services.document_create(
+        by=officer,
+        file=ContentFile(b"%PDF-1.4\n%%EOF\n", name="a.pdf"),
+        title="Communiqué",
+        organization=factories.OrganizationFactory(),
+    )
+    with pytest.raises(ValidationError) as refused:
+        services.person_erase(person=person, by=officer, reason="Asked", documents=[other])
+    assert "documents" in refused.value.message_dict
+    assert Document.objects.filter(pk=other.pk).exists()
+    assert Person.objects.get(pk=person.pk).erased_at is None

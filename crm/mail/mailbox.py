@@ -30,22 +30,18 @@ from __future__ import annotations
 import base64
 import contextlib
 import email
-import fcntl
-import hashlib
 import imaplib
 import logging
 import re
 import ssl
-import tempfile
 from collections.abc import Callable, Iterator
 from dataclasses import dataclass, field
 from email.policy import default as default_policy
-from pathlib import Path
 
 from django.conf import settings
-from django.db import DEFAULT_DB_ALIAS, connections
 from django.utils.translation import gettext_noop
 
+from crm import locks
 from crm.mail.reasons import Reason
 
 logger = logging.getLogger(__name__)
@@ -457,53 +453,9 @@ def server_capabilities(imap: imaplib.IMAP4) -> set[str]:
     return {word.upper() for word in data[0].decode("ascii", "replace").split()}
 
 
-@contextlib.contextmanager
-def exclusive_run() -> Iterator[bool]:
-    """Hold the one fetch_mail lock of this database; yield whether it was taken.
-
-    PostgreSQL: a session advisory lock on a connection of its own, so that
-    neither the pipeline's transactions nor a closed connection release it early;
-    every host shares it. SQLite (one host only, by nature): an exclusive lock on
-    a file beside the database. Other engines: no lock; the pipeline being
-    idempotent, a message handed over twice is still filed once.
-    """
-    connection = connections[DEFAULT_DB_ALIAS]
-    if connection.vendor == "postgresql":
-        own = connection.copy()
-        try:
-            with own.cursor() as cursor:
-                cursor.execute("SELECT pg_try_advisory_lock(%s)", [LOCK_KEY])
-                taken = bool(cursor.fetchone()[0])
-            try:
-                yield taken
-            finally:
-                if taken:
-                    with contextlib.suppress(Exception), own.cursor() as cursor:
-                        cursor.execute("SELECT pg_advisory_unlock(%s)", [LOCK_KEY])
-        finally:
-            own.close()
-    elif connection.vendor == "sqlite":
-        with open(_lock_path(connection.settings_dict["NAME"]), "a+b") as handle:
-            try:
-                fcntl.flock(handle, fcntl.LOCK_EX | fcntl.LOCK_NB)
-                taken = True
-            except BlockingIOError:
-                taken = False
-            try:
-                yield taken
-            finally:
-                if taken:
-                    fcntl.flock(handle, fcntl.LOCK_UN)
-    else:
-        yield True
-
-
-def _lock_path(database: str | Path) -> Path:
-    name = str(database)
-    if name.startswith("file:") or name == ":memory:" or "mode=memory" in name:
-        digest = hashlib.sha256(name.encode()).hexdigest()[:16]
-        return Path(tempfile.gettempdir()) / f"crm-fetch-mail-{digest}.lock"
-    return Path(f"{name}.fetch_mail.lock")
+def exclusive_run():
+    """Hold the one fetch_mail lock of this database (``crm.locks``); yield whether taken."""
+    return locks.exclusive_run("fetch_mail", LOCK_KEY)
 
 
 def encode_folder(name: str) -> str:

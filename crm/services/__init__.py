@@ -35,7 +35,7 @@ from crm.services.commitments import (
 )
 from crm.services.directory import person_create
 from crm.services.documents import document_create, documents_create_many
-from crm.services.erasure import person_erase
+from crm.services.erasure import OWN_DOCUMENTS_LISTED, own_documents, person_erase
 from crm.services.follow_ups import (
     follow_up_cancel,
     follow_up_complete,
@@ -72,6 +72,7 @@ from crm.services.partnerships import (
 )
 
 __all__ = [
+    "OWN_DOCUMENTS_LISTED",
     "REASON_MAX_LENGTH",
     "STATE_FIELDS",
     "MailReceipt",
@@ -111,6 +112,7 @@ __all__ = [
     "mail_receive_many",
     "mail_record_failure",
     "organization_merge",
+    "own_documents",
     "partnership_assign_owner",
     "partnership_change_stage",
     "partnership_create",

@@ -23,6 +23,7 @@ person's id, who, when and why, what the neutral label is.
 """
 
 import json
+from collections.abc import Iterable
 from pathlib import Path
 from typing import Any
 
@@ -36,7 +37,7 @@ from django.db.models.functions import Cast, Replace, Substr
 from django.utils import timezone
 from django.utils.translation import gettext as _
 
-from crm.models import MailMessage, Person, PrivacyRequest
+from crm.models import Document, MailMessage, Person, PrivacyRequest
 from crm.services.base import clean_reason
 
 # The neutral label: in French, the unit's language, whatever the reader's.
@@ -47,15 +48,48 @@ MIN_FAMILY_NAME = 4
 TEXT_FIELDS = (models.CharField, models.TextField)
 
 
+# The confirmation page offers at most this many of the person's documents.
+OWN_DOCUMENTS_LISTED = 100
+
+
+def own_documents(person: Person):
+    """Return the documents that may be the person's own data, newest first.
+
+    The attachments of the e-mails filed to them (a CV, a business card, a
+    signed form). One the sources cite is a fact of the programme, not theirs.
+    """
+    return (
+        Document.objects.filter(mail_messages__person=person, next_version__isnull=True)
+        .exclude(sources__isnull=False)
+        .distinct()
+        .order_by("-uploaded_at", "-pk")
+    )
+
+
 @transaction.atomic
-def person_erase(*, person: Person, by: AbstractBaseUser | None, reason: str) -> PrivacyRequest:
-    """Erase ``person`` irreversibly; return the logged request."""
+def person_erase(
+    *,
+    person: Person,
+    by: AbstractBaseUser | None,
+    reason: str,
+    documents: Iterable[Document] = (),
+) -> PrivacyRequest:
+    """Erase ``person`` irreversibly and delete ``documents``; return the logged request.
+
+    ``documents`` are chosen among ``own_documents(person)``; each goes with
+    every earlier version of it, its history and its file.
+    """
     reason = clean_reason(reason)
     if not reason:
         raise ValidationError({"reason": _("Say why the person is erased.")})
     person = Person.objects.select_for_update().get(pk=person.pk)
     if person.erased_at is not None:
         raise ValidationError(_("This person has already been erased."))
+    chosen = {document.pk for document in documents}
+    if chosen - set(own_documents(person).filter(pk__in=chosen).values_list("pk", flat=True)):
+        raise ValidationError(
+            {"documents": _("Only documents attached to the person's own e-mails can be deleted.")}
+        )
     label = LABEL.format(pk=person.pk)
     values = identifying_values(person)
     raws = _raw_messages(person, values)
@@ -84,7 +118,9 @@ def person_erase(*, person: Person, by: AbstractBaseUser | None, reason: str) ->
     # The reason too: whoever typed it may have named the person.
     _scrub_everywhere(values, label)
     MailMessage.objects.filter(pk__in=[pk for pk, _name in raws]).update(raw="")
+    files = _delete_documents(chosen)
     transaction.on_commit(lambda: _delete_files(raws))
+    transaction.on_commit(lambda: _delete_document_files(files))
     transaction.on_commit(lambda: _append_to_ledger(person.pk, now))
     request.refresh_from_db()
     return request
@@ -197,6 +233,33 @@ def _raw_messages(person: Person, values: list[str]) -> list[tuple[int, str]]:
             | Q(body__contains=value)
         )
     return list(MailMessage.objects.filter(naming).exclude(raw="").values_list("pk", "raw"))
+
+
+def _delete_documents(chosen: set[int]) -> list[str]:
+    """Delete the documents ``chosen``, each with its earlier versions; return their files."""
+    versions: list[int] = []
+    pending = list(chosen)
+    while pending:  # Back to the first version: a chain is a few long.
+        versions.extend(pending)
+        # An earlier version a source cites stays, as a fact of the programme.
+        pending = list(
+            Document.objects.filter(next_version__pk__in=pending)
+            .exclude(sources__isnull=False)
+            .values_list("pk", flat=True)
+        )
+    files = list(Document.objects.filter(pk__in=versions).values_list("file", flat=True))
+    # Newest first: an earlier version is protected while a later one points at it.
+    for pk in versions:
+        Document.objects.filter(pk=pk).delete()
+    Document.history.filter(id__in=versions).delete()
+    return files
+
+
+def _delete_document_files(names: list[str]) -> None:
+    storage = Document._meta.get_field("file").storage
+    for name in names:
+        if name:
+            storage.delete(name)
 
 
 def _delete_files(raws: list[tuple[int, str]]) -> None:

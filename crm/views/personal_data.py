@@ -14,24 +14,42 @@ from django.contrib.auth.decorators import login_required
 from django.core.exceptions import PermissionDenied, ValidationError
 from django.http import HttpRequest, HttpResponse
 from django.shortcuts import get_object_or_404, redirect, render
-from django.utils import timezone
+from django.utils import formats, timezone
 from django.utils.text import slugify
 from django.utils.translation import gettext as _
 from django.utils.translation import gettext_lazy
 from django.views.decorators.http import require_GET, require_http_methods
 
-from crm import roles, services
+from crm import clock, retention, roles, services
 from crm.api.export import XLSX_MEDIA_TYPE
-from crm.models import Person, PrivacyRequest
+from crm.models import Document, Person, PrivacyRequest
 from crm.personal_data import access_package, readable
 from crm.privacy_register import entries
 from crm.privacy_register import write_xlsx as privacy_register_xlsx
 from crm.views.common import add_errors, require
 
 ANSWER = "crm.answer_privacy_requests"
+# The officer's list looks this far ahead; the digest warns retention.NOTICE_DAYS ahead.
+RETENTION_PAGE_DAYS = 90
+
+
+class DocumentChoice(forms.ModelMultipleChoiceField):
+    def label_from_instance(self, document: Document) -> str:
+        day = formats.date_format(timezone.localtime(document.uploaded_at), "DATE_FORMAT")
+        return f"{document.title} ({document.original_name}, {day})"
 
 
 class ErasureForm(forms.Form):
+    documents = DocumentChoice(
+        label=gettext_lazy("Their documents to delete too"),
+        queryset=Document.objects.none(),
+        required=False,
+        widget=forms.CheckboxSelectMultiple,
+        help_text=gettext_lazy(
+            "Attachments of the e-mails filed to them. Tick those that are their own data "
+            "(a CV, a business card); the others stay with the meetings."
+        ),
+    )
     reason = forms.CharField(
         label=gettext_lazy("Why (the request, its date)"),
         max_length=services.REASON_MAX_LENGTH,
@@ -40,6 +58,16 @@ class ErasureForm(forms.Form):
     confirm = forms.BooleanField(
         label=gettext_lazy("I understand that this cannot be undone."), required=True
     )
+
+    def __init__(self, *args, person: Person, **kwargs):
+        super().__init__(*args, **kwargs)
+        listed = services.own_documents(person).values_list("pk", flat=True)
+        first = list(listed[: services.OWN_DOCUMENTS_LISTED])
+        self.fields["documents"].queryset = Document.objects.filter(pk__in=first).order_by(
+            "-uploaded_at", "-pk"
+        )
+        if not first:
+            del self.fields["documents"]
 
 
 @require_GET
@@ -72,11 +100,14 @@ def person_erase(request: HttpRequest, slug: str) -> HttpResponse:
     """Confirm, with a reason, then erase the person (``services.person_erase``)."""
     require(request, "crm.view_person", ANSWER)
     person = get_object_or_404(Person, slug=slug)
-    form = ErasureForm(request.POST or None)
+    form = ErasureForm(request.POST or None, person=person)
     if request.method == "POST" and form.is_valid():
         try:
             erasure = services.person_erase(
-                person=person, by=request.user, reason=form.cleaned_data["reason"]
+                person=person,
+                by=request.user,
+                reason=form.cleaned_data["reason"],
+                documents=form.cleaned_data.get("documents", ()),
             )
         except ValidationError as error:
             add_errors(form, error)
@@ -86,6 +117,24 @@ def person_erase(request: HttpRequest, slug: str) -> HttpResponse:
             )
             return redirect("person", slug=f"personne-effacee-{person.pk}")
     return render(request, "crm/person_erase.html", {"person": person, "form": form})
+
+
+@require_GET
+@login_required
+def retention_due(request: HttpRequest) -> HttpResponse:
+    """The officer's list: who comes due for erasure within 90 days, or is due (two queries)."""
+    require(request, ANSWER)
+    today = clock.today()
+    people, total = retention.coming_due(on=today, within=RETENTION_PAGE_DAYS)
+    context = {
+        "people": people,
+        "total": total,
+        "more": total - len(people),
+        "days": RETENTION_PAGE_DAYS,
+        "years": retention.person_years(),
+        "today": today,
+    }
+    return render(request, "crm/privacy_retention.html", context)
 
 
 @require_GET
