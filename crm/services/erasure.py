@@ -168,44 +168,61 @@ def identifying_values(person: Person) -> list[str]:
 
 
 def _text_fields():
+    """Yield each table with its text columns and its JSON columns."""
     for model in apps.get_models():
         if model._meta.proxy or not model._meta.managed:
             continue
-        for field in model._meta.concrete_fields:
-            if isinstance(field, (*TEXT_FIELDS, models.JSONField)) and not field.primary_key:
-                yield model, field
+        fields = [field for field in model._meta.concrete_fields if not field.primary_key]
+        texts = [field for field in fields if isinstance(field, TEXT_FIELDS)]
+        jsons = [field for field in fields if isinstance(field, models.JSONField)]
+        if texts or jsons:
+            yield model, texts, jsons
 
 
 def _scrub_everywhere(values: list[str], label: str) -> None:
-    """Replace each value by ``label`` in every text column of every table."""
-    for model, field in _text_fields():
+    """Replace each value by ``label`` in every text column of every table.
+
+    One UPDATE per table, whatever the number of values and columns: the
+    tables without an index on these columns (history above all) are read
+    once each, not once per value and column.
+    """
+    for model, texts, jsons in _text_fields():
+        if texts:
+            _scrub_text(model, texts, values, label)
+        for field in jsons:
+            _scrub_json(model, field, values, label)
+
+
+def _scrub_text(model, fields, values: list[str], label: str) -> None:
+    holding = Q()
+    changes = {}
+    for field in fields:
+        name = field.attname
+        replaced: Any = F(name)
+        # Longest first (``values``' order): the full name before the family name in it.
         for value in values:
-            if isinstance(field, models.JSONField):
-                _scrub_json(model, field, value, label)
-            else:
-                _scrub_text(model, field, value, label)
+            holding |= Q(**{f"{name}__contains": value})
+            replaced = Replace(replaced, Value(value), Value(label))
+        if field.max_length:
+            # A label longer than the value must not overflow the column.
+            replaced = Substr(replaced, 1, field.max_length)
+        changes[name] = replaced
+    model._base_manager.filter(holding).update(**changes)
 
 
-def _scrub_text(model, field, value: str, label: str) -> None:
-    name = field.attname
-    replaced: Any = Replace(F(name), Value(value), Value(label))
-    if field.max_length:
-        # A label longer than the value must not overflow the column.
-        replaced = Substr(replaced, 1, field.max_length)
-    model._base_manager.filter(**{f"{name}__contains": value}).update(**{name: replaced})
-
-
-def _scrub_json(model, field, value: str, label: str) -> None:
+def _scrub_json(model, field, values: list[str], label: str) -> None:
     name = field.attname
     # As the database holds it: PostgreSQL's jsonb as text keeps "é", SQLite
     # keeps what json.dumps wrote ("\\u00e9").
-    written = {json.dumps(value, ensure_ascii=ascii)[1:-1] for ascii in (True, False)}
     holding = Q()
-    for form in written:
-        holding |= Q(_as_text__contains=form)
+    for value in values:
+        for ascii in (True, False):
+            holding |= Q(_as_text__contains=json.dumps(value, ensure_ascii=ascii)[1:-1])
     matching = model._base_manager.annotate(_as_text=Cast(name, models.TextField()))
     for pk, data in matching.filter(holding).values_list("pk", name):
-        model._base_manager.filter(pk=pk).update(**{name: _replaced(data, value, label)})
+        for value in values:
+            data = _replaced(data, value, label)
+        model._base_manager.filter(pk=pk).update(**{name: data})
 
 
 def _replaced(data: Any, value: str, label: str) -> Any:
