@@ -3,11 +3,14 @@
 import pytest
 from django.core.management import CommandError, call_command
 from django.db import transaction
+from django.db.models import Count
 
+from crm.management.commands.generate_data import RARE_WORDS
 from crm.models import (
     FollowUp,
     Interaction,
     InteractionOrganization,
+    Mission,
     Organization,
     Partnership,
     Person,
@@ -72,3 +75,33 @@ def test_generate_data_refuses_to_run_twice():
 
     with pytest.raises(CommandError, match="already"):
         generate(10, users=2)
+
+
+def test_generated_data_looks_like_years_of_use():
+    """Issue 22: missions with many meetings, a partner of long standing, words in the notes."""
+    generate(4000, users=5)
+
+    meetings = Interaction.objects.count()
+    missions = list(Mission.objects.order_by("slug").annotate(meetings=Count("interactions")))
+    assert [mission.meetings for mission in missions] == [20, 10, 4]  # 2%, 1%, 0.4% of 1,000
+    for mission in missions:
+        assert not mission.interactions.exclude(
+            occurred_on__range=(mission.start_on, mission.end_on)
+        ).exists()
+        assert mission.delegation.count() == 2
+
+    long_lived = Organization.objects.get(name__endswith="(long-lived partner)")
+    assert long_lived.interactions.count() == 400  # a tenth of the follow-ups
+    assert 300 < FollowUp.objects.filter(organization=long_lived).count() < 500
+    assert long_lived.partnerships.count() == 8  # every project
+    assert StageChange.objects.filter(partnership__organization=long_lived).count() > 100
+    assert meetings == 1000
+
+    described = FollowUp.objects.exclude(description="")
+    assert 0.6 < described.count() / 4000 < 0.8
+    # The commonest word is in most notes; a rare one in almost none.
+    assert described.filter(description__icontains="réunion").count() > described.count() / 3
+    rare = sum(FollowUp.objects.filter(description__icontains=word).count() for word in RARE_WORDS)
+    assert rare < 20
+    assert described.filter(description__contains="réf. ").count() > 200
+    assert Interaction.objects.exclude(summary="").count() > 700

@@ -11,6 +11,15 @@ members. Distributions follow what a coordination unit sees: most follow-ups
 done, a quarter open, due dates piling up around today; a few colleagues carry
 most of the work (a Zipf-like share).
 
+It also looks like years of use (issue 22): three missions hold 2%, 1% and
+0.4% of the meetings (5,000, 2,500 and 1,000 at a million follow-ups); one
+long-lived partner (the first organisation) has a tenth as many meetings and
+follow-ups as there are follow-ups (100,000 of each at a million), a
+partnership on every project and a long stage history; most descriptions and
+summaries are words drawn from a vocabulary at Zipf frequencies ("réunion",
+"note", "paiement" in a large share of rows), with a rare word in about one row
+in a thousand and a reference number ("réf. 0004567") in one in ten.
+
 Names are plainly synthetic ("Synthetic organisation 00042", slugs starting with
 ``synthetic-``) and the seed is fixed, so two runs give the same rows. Rows go
 in by COPY on PostgreSQL and by bulk INSERTs of 5,000 elsewhere; a progress bar
@@ -18,6 +27,7 @@ is drawn on stderr. It adds to the database, it does not empty it; it refuses
 to run twice on the same database (the synthetic slugs would clash).
 """
 
+import itertools
 import random
 import sys
 import time
@@ -38,6 +48,8 @@ from crm.models import (
     InteractionOrganization,
     InteractionPerson,
     InteractionProject,
+    Mission,
+    MissionMember,
     Organization,
     Partnership,
     Person,
@@ -56,6 +68,38 @@ TODAY = date(2026, 1, 15)
 STATUSES = [("done", 60), ("open", 22), ("in_progress", 6), ("waiting", 6), ("cancelled", 6)]
 PRIORITIES = [("normal", 70), ("high", 20), ("low", 10)]
 STAGES = list(Partnership.Stage.values)
+
+# Words of the unit's notes, most frequent first: a row's words are drawn with
+# weight 1/rank (Zipf), so the first few are in a large share of rows.
+COMMON_WORDS = (  # noqa: SIM905 (a sentence of words reads better than a column)
+    "réunion note paiement partenaire projet envoyer rapport proposition suivi "
+    "accord financement données banque mobile signature budget calendrier atelier "
+    "formation connectivité innovation incubateur transfert pilote étude contrat "
+    "courrier appel visite convention énergie port carte compte marchand fintech "
+    "opérateur réseau fibre câble satellite licence régulation ministère délégation "
+    "mission washington lomé investissement capital risque startup université "
+    "recherche bourse stage échange plateforme interopérabilité sécurité identité "
+    "numérique portefeuille agent commission frais tarif devis facture livraison "
+    "équipement serveur logiciel cloud hébergement centre jeunes femmes "
+    "entrepreneurs agriculture santé éducation douane logistique conteneur quai "
+    "terminal navire fret dédouanement guichet unique cadastre foncier électricité "
+    "solaire mini-réseau abonnement compteur prépayé"
+).split()
+# Words a handful of rows hold: what a search for something precise finds.
+RARE_WORDS = (  # noqa: SIM905 (a sentence of words reads better than a column)
+    "kpalimé aného sokodé dapaong tsévié atakpamé bassar mango notsé vogan badou "
+    "blitta kandé niamtougou tabligbo amlamé kévé anié sotouboua tchamba zanzibar "
+    "mombasa kigali dakar abidjan cotonou accra lagos nairobi casablanca hydrolienne "
+    "géothermie biométrie blockchain tokenisation cryptographie microassurance "
+    "nanosatellite agrivoltaïsme photogrammétrie"
+).split()
+RARE_SHARE = 0.001
+REFERENCE_SHARE = 0.1
+# The long-lived partner's share of the follow-ups, and of the meetings (in
+# follow-ups: a tenth of the follow-ups' number, i.e. 40% of the meetings).
+LONG_LIVED_SHARE = 0.1
+# The missions' shares of the meetings.
+MISSION_SHARES = (0.02, 0.01, 0.004)
 
 
 def _weighted(rng: random.Random, pairs: list[tuple[str, int]], k: int) -> list[str]:
@@ -84,6 +128,24 @@ class Progress:
     def finish(self) -> None:
         if self.enabled:
             sys.stderr.write("\n")
+
+
+class Words:
+    """Text in the unit's words, at Zipf frequencies, drawn from the generator's seed."""
+
+    def __init__(self, rng: random.Random) -> None:
+        self.rng = rng
+        weights = [1 / (rank + 1) for rank in range(len(COMMON_WORDS))]
+        self.cumulative = list(itertools.accumulate(weights))
+
+    def text(self, low: int, high: int, reference: int) -> str:
+        rng = self.rng
+        words = rng.choices(COMMON_WORDS, cum_weights=self.cumulative, k=rng.randint(low, high))
+        if rng.random() < RARE_SHARE:
+            words.insert(rng.randrange(len(words) + 1), rng.choice(RARE_WORDS))
+        if rng.random() < REFERENCE_SHARE:
+            words.append(f"réf. {reference:07d}")
+        return " ".join(words).capitalize() + "."
 
 
 class Writer:
@@ -217,6 +279,7 @@ class Generator:
     def __init__(self, rng: random.Random, writer: Writer, sizes: dict[str, int]) -> None:
         self.rng, self.writer, self.sizes = rng, writer, sizes
         self.now = datetime(2026, 1, 15, 9, 0, tzinfo=UTC)
+        self.words = Words(rng)
 
     def run(self) -> dict[str, int]:
         counts: dict[str, int] = {}
@@ -226,6 +289,7 @@ class Generator:
         counts["organizations"] = self.make_organizations()
         counts["people"], counts["affiliations"] = self.make_people()
         counts["partnerships"], counts["stage changes"] = self.make_partnerships()
+        counts["missions"] = self.make_missions()
         counts["interactions"], counts["interaction links"] = self.make_interactions()
         counts["follow-ups"] = self.make_follow_ups()
         return counts
@@ -288,13 +352,17 @@ class Generator:
         rng, now = self.rng, self.now
         self.organization_ids = list(range(start, start + count))
 
+        # The first organisation is the partner of long standing.
+        self.long_lived = self.organization_ids[0]
+
         def rows() -> Iterator[tuple]:
             for n, pk in enumerate(self.organization_ids):
                 flagged = rng.random() < 0.05
+                long_lived = " (long-lived partner)" if pk == self.long_lived else ""
                 yield (
                     pk,
                     f"{PREFIX}-organisation-{n:06d}",
-                    f"Synthetic organisation {n:06d}",
+                    f"Synthetic organisation {n:06d}{long_lived}",
                     "",
                     rng.choice(kinds),
                     rng.choice(["TG", "TG", "TG", "US", "FR", "GH", "BJ"]),
@@ -370,6 +438,8 @@ class Generator:
                 for organization in self.organization_ids
                 if rng.random() < 0.9
             }
+            # The long-lived partner works on every project.
+            | {(self.long_lived, project) for project in self.project_ids}
         )
         stages = [rng.randint(0, len(STAGES) - 1) for _pair in pairs]
         owners = self.assignees(len(pairs))
@@ -387,11 +457,19 @@ class Generator:
         count = self.writer.write(Partnership, columns, partnerships(), "partnerships")
 
         def changes() -> Iterator[tuple]:
-            # The way each partnership came to its stage, one move at a time.
-            for pk, stage, owner in zip(self.partnerships, stages, owners, strict=True):
-                moved_at = now - timedelta(days=rng.randint(200, 1000))
+            # The way each partnership came to its stage, one move at a time;
+            # the long-lived partner's went back and forth for years first.
+            for pk, (organization, _project), stage, owner in zip(
+                self.partnerships, pairs, stages, owners, strict=True
+            ):
+                steps = list(range(stage + 1))
+                if organization == self.long_lived:
+                    steps = [rng.randint(0, len(STAGES) - 1) for _move in range(40)] + steps
+                moved_at = now - timedelta(days=rng.randint(200, 1000) + 30 * len(steps))
                 before = ""
-                for step in range(stage + 1):
+                for step in steps:
+                    if STAGES[step] == before:
+                        continue
                     yield (pk, before, STAGES[step], moved_at, owner, "Synthetic move.")
                     before = STAGES[step]
                     moved_at += timedelta(days=rng.randint(5, 60))
@@ -400,6 +478,24 @@ class Generator:
         columns += ["note"]
         changed = self.writer.write(StageChange, columns, changes(), "stage changes")
         return count, changed
+
+    def make_missions(self) -> int:
+        """Three missions of the delegation, each with two members; their meetings come next."""
+        self.missions = []
+        for n, share in enumerate(MISSION_SHARES):
+            start_on = TODAY - timedelta(days=400 * (n + 1))
+            mission = Mission.objects.create(
+                slug=f"{PREFIX}-mission-{n}",
+                title=f"Synthetic mission {n}",
+                start_on=start_on,
+                end_on=start_on + timedelta(days=300),
+                cities="Lomé, Washington",
+            )
+            for person in self.rng.sample(self.person_ids, 2):
+                MissionMember.objects.create(mission=mission, person_id=person)
+            self.missions.append((mission, share))
+        self.writer.tables += [Mission, MissionMember]
+        return len(self.missions)
 
     def make_interactions(self) -> tuple[int, int]:
         count = self.sizes["interactions"]
@@ -413,37 +509,64 @@ class Generator:
         days = [int(rng.triangular(0, 1500, 0)) for _ in range(count)]
         self.interaction_days = days
         creators = self.assignees(count)
+        # Each mission takes its share of the meetings, dated within it.
+        shuffled = rng.sample(self.interaction_ids, count)
+        mission_of: dict[int, Mission] = {}
+        taken = 0
+        for mission, share in self.missions:
+            size = max(1, int(count * share))
+            for pk in shuffled[taken : taken + size]:
+                mission_of[pk] = mission
+            taken += size
+        # A tenth as many of the long-lived partner's meetings as there are
+        # follow-ups (at most all of them).
+        long_lived = min(count, max(1, self.sizes["follow-ups"] // 10))
+        self.long_lived_meetings = rng.sample(self.interaction_ids, long_lived)
+        words = self.words
 
         def interactions() -> Iterator[tuple]:
             for n, (pk, kind, day, creator) in enumerate(
                 zip(self.interaction_ids, kinds, days, creators, strict=True)
             ):
-                occurred_on = TODAY - timedelta(days=day)
+                mission = mission_of.get(pk)
+                if mission is None:
+                    occurred_on = TODAY - timedelta(days=day)
+                else:
+                    occurred_on = mission.start_on + timedelta(days=day % 300)
                 yield (
                     pk,
                     f"{PREFIX}-interaction-{n:07d}",
                     kind,
+                    mission.pk if mission else None,
                     occurred_on,
                     "day",
                     "Lomé",
                     f"Synthetic {kind} {n:07d}",
-                    "Synthetic summary.",
+                    words.text(3, 40, n) if rng.random() < 0.8 else "",
                     "",
                     creator,
                     now,
                     now,
                 )
 
-        columns = ["id", "slug", "kind", "occurred_on", "date_precision", "city", "title"]
-        columns += ["summary", "outcome", "created_by_id", "created_at", "updated_at"]
+        columns = ["id", "slug", "kind", "mission_id", "occurred_on", "date_precision", "city"]
+        columns += ["title", "summary", "outcome", "created_by_id", "created_at", "updated_at"]
         written = self.writer.write(Interaction, columns, interactions(), "interactions")
 
         links = 0
         self.interaction_organization = {}
 
+        long_lived_meetings = set(self.long_lived_meetings)
+
         def organizations() -> Iterator[tuple]:
             for pk in self.interaction_ids:
                 chosen = rng.sample(self.organization_ids, rng.choice([1, 1, 1, 2, 3]))
+                if pk in long_lived_meetings and self.long_lived not in chosen:
+                    chosen[0] = self.long_lived
+                elif pk not in long_lived_meetings and self.long_lived in chosen:
+                    chosen.remove(self.long_lived)
+                    if not chosen:
+                        chosen = [self.organization_ids[1 + pk % (len(self.organization_ids) - 1)]]
                 self.interaction_organization[pk] = chosen[0]
                 for organization in chosen:
                     yield (pk, organization)
@@ -491,6 +614,11 @@ class Generator:
         assignees = self.assignees(count)
         creators = self.assignees(count)
 
+        words = self.words
+        long_lived_meetings = set(self.long_lived_meetings)
+        other_meetings = [pk for pk in self.interaction_ids if pk not in long_lived_meetings]
+        other_meetings = other_meetings or self.interaction_ids
+
         def rows() -> Iterator[tuple]:
             for n in range(count):
                 status = statuses[n]
@@ -500,16 +628,22 @@ class Generator:
                     due_on = TODAY - timedelta(days=int(rng.triangular(0, 1500, 0)))
                 else:
                     due_on = TODAY + timedelta(days=int(rng.triangular(-120, 90, 5)))
-                interaction = rng.choice(self.interaction_ids) if rng.random() < 0.5 else None
-                organization = (
-                    self.interaction_organization[interaction]
-                    if interaction
-                    else rng.choice(self.organization_ids)
-                )
+                with_meeting = rng.random() < 0.5
+                if rng.random() < LONG_LIVED_SHARE:
+                    # The long-lived partner's: from one of its meetings, or not.
+                    organization = self.long_lived
+                    interaction = rng.choice(self.long_lived_meetings) if with_meeting else None
+                else:
+                    interaction = rng.choice(other_meetings) if with_meeting else None
+                    organization = (
+                        self.interaction_organization[interaction]
+                        if interaction
+                        else rng.choice(self.organization_ids[1:] or self.organization_ids)
+                    )
                 done = status == "done"
                 yield (
                     f"Synthetic follow-up {n:07d}",
-                    "",
+                    words.text(6, 25, n) if rng.random() < 0.7 else "",
                     rng.choice(self.project_ids),
                     organization,
                     rng.choice(self.person_ids) if rng.random() < 0.3 else None,
