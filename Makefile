@@ -74,7 +74,7 @@ bench-smoke: install-dev
 	$(BENCH_ENV) $(MANAGE) collectstatic --no-input -v0
 	$(TEST_ENV) DATABASE_URL=$(BENCH_SERVER)/$(BENCH_DATABASE)_smoke DJANGO_DEBUG=0 $(BIN)/python bench/run.py \
 		--sizes 100,300 --runs 1 --xlsx-rows 50 --import-rows 50 --http-seconds 1 \
-		--mail-messages 20 --mail-runs 1
+		--mail-messages 20 --mail-runs 1 --sweep-runs 1
 	$(TEST_ENV) DATABASE_URL=$(BENCH_SERVER)/$(BENCH_DATABASE)_smoke DJANGO_DEBUG=0 $(BIN)/python \
 		bench/import_memory.py --rows 50 --line-mb 1 --smoke
 

@@ -119,9 +119,32 @@ def person_years() -> int:
 
 
 def people_due(*, on: date):
-    """Return the people whose retention has run out on the day ``on``, the longest gone first."""
+    """Return the people whose retention has run out on the day ``on``, the longest gone first.
+
+    Due means every date of ``with_kept_from`` is before the cutoff; the
+    filter says it as "nothing on or after it" (one indexed probe each, stopping
+    at the first found), so that only the people due have ``kept_from``
+    computed: the daily run and the officer's page cost what is due, not what
+    everyone has.
+    """
     cutoff = years_before(on, person_years())
-    return people_kept().filter(kept_from__lt=cutoff).order_by("kept_from", "pk")
+    recent = [
+        InteractionPerson.objects.filter(
+            interaction__cancelled_at__isnull=True, interaction__occurred_on__gte=cutoff
+        ),
+        MailMessage.objects.filter(received_at__date__gte=cutoff),
+        MissionMember.objects.filter(mission__end_on__gte=cutoff),
+        FollowUp.objects.filter(due_on__gte=cutoff),
+    ]
+    due = Person.objects.filter(erased_at__isnull=True, created_at__date__lt=cutoff).exclude(
+        reviewed_on__gte=cutoff
+    )
+    for queryset in recent:
+        due = due.exclude(Exists(queryset.filter(person=OuterRef("pk"))))
+    done_with = FollowUp.objects.filter(completed_at__date__gte=cutoff)
+    due = due.exclude(Exists(done_with.filter(completion_contact=OuterRef("pk"))))
+    due = due.exclude(Exists(FollowUp.objects.open().filter(person=OuterRef("pk"))))
+    return with_kept_from(due).order_by("kept_from", "pk")
 
 
 def people_coming_due(*, on: date, within: int = NOTICE_DAYS):

@@ -22,6 +22,7 @@ from crm.agenda import dashboard_groups
 from crm.managers import WAITING_TOO_LONG_DAYS, WEEK_DAYS
 from crm.models import FollowUp, Partnership
 from crm.views.common import FOLLOW_UP_LIMIT
+from crm.views.missions import MEETINGS_PER_PAGE, PER_PAGE, PER_PARTNER
 from tests import factories
 from tests.conftest import TODAY
 
@@ -207,7 +208,7 @@ def test_project_page_queries_do_not_grow_with_follow_ups_or_partnerships(
 
 
 def test_mission_page_queries_do_not_grow_with_follow_ups(
-    client, coordinator, django_assert_num_queries, monkeypatch
+    client, coordinator, django_assert_num_queries
 ):
     mission = factories.MissionFactory(slug="trip")
     interaction = factories.InteractionFactory(mission=mission)
@@ -216,13 +217,44 @@ def test_mission_page_queries_do_not_grow_with_follow_ups(
     _late(1, interaction=interaction, organization=organization)
     one = _queries(client, "/missions/trip/")
     _late(MANY - 1, interaction=interaction, organization=organization)
-    monkeypatch.setattr("crm.views.missions.REPORT_FOLLOW_UP_LIMIT", 50)
 
     with django_assert_num_queries(one):
         response = client.get("/missions/trip/")
 
     (row,) = response.context["partners"]
-    assert (len(row.open), response.context["follow_ups_cut"]) == (50, True)
+    assert (len(row.open), row.open_more) == (PER_PARTNER, MANY - PER_PARTNER)
+    assert f"{MANY - PER_PARTNER} more" in response.content.decode() or (
+        f"{MANY - PER_PARTNER} de plus" in response.content.decode()
+    )
+
+
+def test_a_mission_of_many_meetings_and_partners_is_read_a_page_at_a_time(
+    client, coordinator, django_assert_num_queries
+):
+    """Issue 22: years of meetings under one mission; each page reads what it shows."""
+    mission = factories.MissionFactory(slug="years")
+    client.force_login(coordinator)
+    factories.InteractionFactory(mission=mission, organizations=[factories.OrganizationFactory()])
+    one = _queries(client, "/missions/years/")
+    for n in range(MEETINGS_PER_PAGE + 5):
+        factories.InteractionFactory(
+            mission=mission,
+            title=f"Meeting {n:03d}",
+            occurred_on=date(2023, 9, 1) + timedelta(days=n),
+            organizations=[factories.OrganizationFactory(name=f"Partner {n:03d}")],
+        )
+
+    with django_assert_num_queries(one):
+        first = client.get("/missions/years/")
+    second = client.get("/missions/years/?page=2&partners=2")
+
+    assert len(first.context["interactions"]) == MEETINGS_PER_PAGE
+    assert first.context["meetings_page"].paginator.count == MEETINGS_PER_PAGE + 6
+    assert len(first.context["partners"]) == PER_PAGE
+    assert len(second.context["interactions"]) == 6
+    assert len(second.context["partners"]) == 6
+    assert "?page=2&amp;partners=1#meetings" in first.content.decode()
+    assert "?partners=2&amp;page=1#partners" in first.content.decode()
 
 
 def test_digest_queries_do_not_grow_with_follow_ups(coordinator, django_assert_num_queries):

@@ -202,3 +202,30 @@ def test_the_officer_sees_who_comes_due_and_others_may_not(
     assert "27 Sep 2025" in page.content.decode()
     with time_machine.travel(at(date(2025, 6, 1)), tick=False):
         assert client.get(url).context["total"] == 0
+
+
+def test_who_is_due_is_exactly_who_has_no_date_after_the_cutoff(db, settings):
+    """The run's filter (nothing on or after the cutoff) agrees with kept_from, person by person."""
+    settings.CRM_PERSON_RETENTION_YEARS = 2
+    with time_machine.travel(at(date(2020, 1, 1)), tick=False):
+        people = [factories.PersonFactory() for _ in range(8)]
+    days = [date(2020, 6, 1), date(2023, 1, 1), date(2024, 6, 1), date(2025, 1, 1)]
+    for n, person in enumerate(people):
+        day = days[n % len(days)]
+        if n % 4 == 0:
+            factories.InteractionFactory(occurred_on=day).people.add(person)
+        elif n % 4 == 1:
+            factories.FollowUpFactory(
+                person=person,
+                due_on=day,
+                status=FollowUp.Status.DONE,
+                completed_at=at(day),
+                completion_note="Done.",
+            )
+        elif n % 4 == 2:
+            Person.objects.filter(pk=person.pk).update(reviewed_on=day)
+        # n % 4 == 3: nothing since they were entered.
+    for on in (date(2024, 1, 1), date(2025, 6, 1), date(2026, 6, 1), date(2027, 6, 1)):
+        cutoff = retention.years_before(on, 2)
+        expected = {p.pk for p in retention.people_kept() if p.kept_from < cutoff}
+        assert {p.pk for p in retention.people_due(on=on)} == expected, on

@@ -4,19 +4,41 @@ from collections import Counter
 from dataclasses import dataclass, field
 
 from django.contrib.auth.decorators import login_required
-from django.db.models import Prefetch, Q
+from django.core.paginator import Paginator
+from django.db.models import (
+    BooleanField,
+    Case,
+    Count,
+    F,
+    Prefetch,
+    Q,
+    Value,
+    When,
+    Window,
+)
+from django.db.models.functions import RowNumber
 from django.http import HttpRequest, HttpResponse
 from django.shortcuts import get_object_or_404, render
 from django.utils.translation import gettext_lazy as _
 from django.views.decorators.http import require_GET
 
 from crm import clock, scorecard
-from crm.models import FollowUp, Mission, Organization, Partnership, Person
+from crm.models import (
+    FollowUp,
+    InteractionOrganization,
+    Mission,
+    Organization,
+    Partnership,
+    Person,
+)
 from crm.views import sections
 from crm.views.common import admin_follow_ups_url, require
 
-# Follow-ups listed in a report; a mission that opened more is read in the admin.
-REPORT_FOLLOW_UP_LIMIT = 300
+# A page of the report: meetings, organisations met; and each organisation's
+# open and closed follow-ups listed (the others are counted).
+MEETINGS_PER_PAGE = 50
+PER_PAGE = 50
+PER_PARTNER = 10
 
 
 @dataclass
@@ -27,6 +49,9 @@ class PartnerRow:
     partnerships: list[Partnership] = field(default_factory=list)
     open: list[FollowUp] = field(default_factory=list)
     closed: list[FollowUp] = field(default_factory=list)
+    # How many more than listed.
+    open_more: int = 0
+    closed_more: int = 0
 
 
 def _get_mission_for_user(request: HttpRequest, slug: str) -> Mission:
@@ -54,32 +79,49 @@ def _split_shared_notes(interactions) -> list[str]:
 @require_GET
 @login_required
 def mission(request: HttpRequest, slug: str) -> HttpResponse:
+    """The report, a page of meetings and one of partners at a time, whatever the mission's size.
+
+    A mission of thousands of meetings (years of a delegation's work) would
+    otherwise be read and drawn whole: ``?page=`` pages the meetings,
+    ``?partners=`` the organisations met, each with at most PER_PARTNER open and
+    closed follow-ups and how many there are.
+    """
     mission = _get_mission_for_user(request, slug)
+    meetings = Paginator(mission.interactions.order_by("occurred_on", "id"), MEETINGS_PER_PAGE)
+    meetings_page = meetings.get_page(request.GET.get("page"))
     interactions = list(
-        mission.interactions.prefetch_related(
+        meetings_page.object_list.prefetch_related(
             Prefetch("organizations", queryset=Organization.objects.order_by("name")),
             Prefetch("people", queryset=Person.objects.order_by("family_name")),
-        ).order_by("occurred_on", "id")
+        )
     )
     shared_notes = _split_shared_notes(interactions)
-    met = {o.pk: o for i in interactions for o in i.organizations.all()}
-    rows = {pk: PartnerRow(organization) for pk, organization in met.items()}
-    for partnership in Partnership.objects.filter(organization__in=met).select_related("project"):
+    # The organisations met, and those its meetings' follow-ups are about.
+    met = InteractionOrganization.objects.filter(interaction__mission=mission).values(
+        "organization"
+    )
+    about = FollowUp.objects.filter(interaction__mission=mission).values("organization")
+    partners = Paginator(
+        Organization.objects.filter(Q(pk__in=met) | Q(pk__in=about)).order_by("name", "pk"),
+        PER_PAGE,
+    )
+    partners_page = partners.get_page(request.GET.get("partners"))
+    rows = {organization.pk: PartnerRow(organization) for organization in partners_page}
+    for partnership in Partnership.objects.filter(organization__in=list(rows)).select_related(
+        "project"
+    ):
         rows[partnership.organization_id].partnerships.append(partnership)
     # What came of the mission: the follow-ups of its meetings, and those on the
-    # organisations met opened since it began.
-    follow_ups = (
-        FollowUp.objects.filter(
-            Q(interaction__mission=mission)
-            | Q(organization__in=met, created_at__date__gte=mission.start_on)
-        )
-        .select_related("organization", "project", "assignee")
-        .order_by("organization__name", "due_on", "id")[:REPORT_FOLLOW_UP_LIMIT]
-    )
-    for follow_up in follow_ups:
+    # organisations met opened since it began. Follow-ups without an
+    # organisation are the unit's own work, listed last, on the last page.
+    own_work = not partners_page.has_next()
+    for follow_up in _follow_ups_since(mission, list(rows), own_work=own_work):
         row = rows.setdefault(follow_up.organization_id, PartnerRow(follow_up.organization))
         (row.open if follow_up.is_open else row.closed).append(follow_up)
-    # Follow-ups without an organisation are the unit's own work, listed last.
+        if follow_up.is_open:
+            row.open_more = follow_up.group_total - PER_PARTNER
+        else:
+            row.closed_more = follow_up.group_total - PER_PARTNER
     ordered = sorted(
         rows.values(), key=lambda row: (row.organization is None, str(row.organization or ""))
     )
@@ -87,14 +129,44 @@ def mission(request: HttpRequest, slug: str) -> HttpResponse:
         "mission": mission,
         "delegation": mission.delegation.select_related("person").order_by("person__family_name"),
         "interactions": interactions,
+        "meetings_page": meetings_page,
         "shared_notes": shared_notes,
         "partners": ordered,
-        "follow_ups_cut": len(follow_ups) == REPORT_FOLLOW_UP_LIMIT,
+        "partners_page": partners_page,
     }
     context.update(sections.mission_context(mission))
     if request.user.has_perms(SCORECARD_PERMISSIONS):
         context["scorecard"] = _scorecard_rows(request, mission)
     return render(request, "crm/mission.html", context)
+
+
+def _follow_ups_since(mission: Mission, organization_ids: list[int], *, own_work: bool):
+    """Return, per organisation and open or closed, the first PER_PARTNER follow-ups (one query).
+
+    Each carries ``group_total``, how many its group holds: a window counts
+    them and numbers them by due date, and only the first come back.
+    """
+    since = Q(organization__in=organization_ids) & (
+        Q(interaction__mission=mission) | Q(created_at__date__gte=mission.start_on)
+    )
+    if own_work:
+        since |= Q(interaction__mission=mission, organization__isnull=True)
+    is_open = Case(
+        When(status__in=FollowUp.OPEN_STATUSES, then=Value(True)),
+        default=Value(False),
+        output_field=BooleanField(),
+    )
+    group = [F("organization_id"), is_open]
+    return (
+        FollowUp.objects.filter(since)
+        .annotate(
+            rank=Window(RowNumber(), partition_by=group, order_by=[F("due_on"), F("id")]),
+            group_total=Window(Count("pk"), partition_by=group),
+        )
+        .filter(rank__lte=PER_PARTNER)
+        .select_related("organization", "project", "assignee")
+        .order_by("organization__name", "due_on", "id")
+    )
 
 
 SCORECARD_PERMISSIONS = (
