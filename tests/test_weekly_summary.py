@@ -275,8 +275,7 @@ def test_the_summary_speaks_english_to_who_chose_english(week, chief, mailoutbox
 
     message = mailoutbox[0]
     assert message.subject == (
-        "[Compact CRM] Weekly summary, week of 12 Jan 2026: "
-        "4 partners moved, 3 follow-ups overdue"
+        "[Compact CRM] Weekly summary, week of 12 Jan 2026: 4 partners moved, 3 follow-ups overdue"
     )
     assert "Hello Awa Chef," in message.body
     assert "Moved forward 1" in message.body
