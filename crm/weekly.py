@@ -270,7 +270,7 @@ def message(summary: Summary):
                 "rows": rows_for(summary),
                 "week_days": overview.WEEK,
                 "overview_url": absolute_url(reverse("overview")),
-                "account_url": absolute_url(reverse("api-tokens")),
+                "account_url": absolute_url(reverse("api-tokens") + "#weekly-summary"),
             },
         )
 

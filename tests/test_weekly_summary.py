@@ -258,7 +258,7 @@ def test_the_summary_speaks_french_by_default_with_absolute_links(week, chief, m
         assert "Digital payments" in part and "Innovation hub" in part
         assert f"{BASE_URL}/overview/" in part
         assert f"{BASE_URL}{pay.get_absolute_url()}" in part
-        assert f"{BASE_URL}/account/tokens/" in part
+        assert f"{BASE_URL}/account/tokens/#weekly-summary" in part
         assert "Nouveaux partenaires" in part
     # Coordination opens the lists behind the figures in the admin.
     assert (
@@ -279,6 +279,19 @@ def test_the_summary_speaks_english_to_who_chose_english(week, chief, mailoutbox
     )
     assert "Hello Awa Chef," in message.body
     assert "Moved forward 1" in message.body
+
+
+def test_who_may_not_open_the_admin_is_sent_to_the_project_s_page(week, amavi, mailoutbox):
+    amavi.is_staff = False
+    amavi.save()
+    StaffProfile.objects.create(user=amavi, weekly_summary=True, language="en")
+
+    send("--user", amavi.username)
+
+    (message,) = mailoutbox
+    html = message.alternatives[0][0]
+    assert "/admin/" not in message.body and "/admin/" not in html
+    assert f'<a href="{BASE_URL}{week["pay"].get_absolute_url()}">1</a>' in html
 
 
 def test_the_week_s_links_open_the_week_s_moves(week, chief, client, pages_today):
