@@ -416,6 +416,18 @@ def test_dry_run_says_what_would_be_sent_and_sends_and_records_nothing(
     assert "dry run, nothing sent" in out
 
 
+def test_user_limits_the_run_to_one_recipient_and_refuses_one_who_does_not_receive_it(
+    week, chief, amavi, mailoutbox
+):
+    with pytest.raises(CommandError, match="staffer does not receive the weekly summary"):
+        send("--user", amavi.username)
+    StaffProfile.objects.create(user=amavi, weekly_summary=True)
+
+    send("--user", amavi.username)
+
+    assert [m.to for m in mailoutbox] == [["ama.vi@example.org"]]
+
+
 def test_without_an_address_it_is_skipped_and_said_so(week, chief, mailoutbox):
     chief.email = ""
     chief.save()

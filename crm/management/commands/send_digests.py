@@ -47,6 +47,11 @@ class Command(BaseCommand):
                 f"No active member of staff named {username!r} (Coordination, Staff or superuser)."
             )
         self.weekly = options["weekly"]
+        if self.weekly and username and not weekly.recipients(username=username).exists():
+            raise CommandError(
+                f"{username} does not receive the weekly summary: their profile says no, or "
+                "says nothing and their role is not Coordination."
+            )
         sender = weekly.run if self.weekly else digests.run
         run = sender(on=on, username=username, dry_run=options["dry_run"])
         for outcome in run.outcomes:
