@@ -279,17 +279,22 @@ def _row(label: str, seconds: float, n: int) -> str:
 SECTION = "## Mail filing"
 
 
-def write_section(path, text: str, command: str) -> None:
-    """Put the "Mail filing" section in ``path``, in place of the one there or before the end."""
+def write_section(
+    path,
+    text: str,
+    command: str,
+    *,
+    heading: str = SECTION,
+    how: str = "Run alone, against an emptied database: it needs no follow-ups.",
+) -> None:
+    """Put the section ``heading`` in ``path``, in place of the one there or before the end."""
     section = (
-        f"{SECTION}\n\nWritten by `{command}` on {time.strftime('%Y-%m-%d')}. "
-        "Run alone, against an emptied database: it needs no follow-ups.\n\n"
-        f"{text}\n\n"
+        f"{heading}\n\nWritten by `{command}` on {time.strftime('%Y-%m-%d')}. {how}\n\n{text}\n\n"
     )
     doc = path.read_text(encoding="utf-8")
-    start = doc.find(SECTION)
+    start = doc.find(heading)
     if start >= 0:
-        end = doc.find("\n## ", start + len(SECTION))
+        end = doc.find("\n## ", start + len(heading))
         doc = doc[:start] + section + (doc[end + 1 :] if end >= 0 else "")
     else:
         anchor = doc.find("## To reproduce")

@@ -27,7 +27,10 @@ that the machine's load weighs on both alike:
   messages filed through ``services.mail_receive`` against the standard
   library's parse of the same bytes and the SHA-256 of their attachments.
   ``--only mail`` (``make bench-mail``) runs it alone, on an emptied database,
-  and rewrites only the "Mail filing" section of docs/benchmarks.md.
+  and rewrites only the "Mail filing" section of docs/benchmarks.md;
+- the overview and a mission's scorecard (issue 21), also run alone by ``--only
+  overview`` (``make bench-overview``): both sizes, those two pages only, and
+  only the "Overview and scorecard" section of docs/benchmarks.md rewritten.
 
 Then it prints the ratios of the issue's table and, with ``--write``, writes
 docs/benchmarks.md. ``make bench-smoke`` runs the same code at a tiny size (CI:
@@ -39,6 +42,7 @@ It empties the database it is given: the name must contain "bench".
 """
 
 import argparse
+import datetime
 import http.client
 import json
 import os
@@ -66,6 +70,7 @@ import psycopg
 import xlsxwriter
 from django.contrib.auth import get_user_model
 from django.contrib.auth.models import Group
+from django.core.management import call_command
 from django.db import connection
 from django.test import Client
 from django.test.utils import CaptureQueriesContext
@@ -386,10 +391,7 @@ def measure_size(size: int, options) -> dict:
     figures["api partnerships"] = timed(
         lambda: get(team, "/api/v1/partnerships/?page_size=100"), runs
     )
-    # The overview and a mission's scorecard (issue 21): aggregates, never every row.
-    figures["overview"] = timed(lambda: get(team, "/overview/"), runs)
-    mission = bench_mission()
-    figures["scorecard"] = timed(lambda: get(team, f"/missions/{mission.slug}/"), runs)
+    figures.update(overview_figures(team, runs))
     print("pages measured", flush=True)
 
     csv_runs = max(1, runs if size <= 200_000 else min(runs, 5))
@@ -453,8 +455,8 @@ def bench_mission():
         slug="bench-mission",
         defaults={
             "title": "Bench mission",
-            "start_on": "2025-09-01",
-            "end_on": "2025-09-30",
+            "start_on": datetime.date(2025, 9, 1),
+            "end_on": datetime.date(2025, 9, 30),
             "date_precision": "late_month",
         },
     )
@@ -463,7 +465,7 @@ def bench_mission():
             slug="bench-mission-meeting",
             title="Bench meeting",
             kind="meeting",
-            occurred_on="2025-09-20",
+            occurred_on=datetime.date(2025, 9, 20),
             mission=mission,
         )
         meeting.organizations.set(Organization.objects.order_by("id")[:20])
@@ -490,8 +492,7 @@ def report(results: list[dict], options) -> str:
         ("values page", "the same 100 rows by values() + json.dumps"),
         ("api floor", "the smallest API request: one project"),
         ("api partnerships", "API partnerships, page of 100"),
-        ("overview", "the overview (/overview/), every project"),
-        ("scorecard", "a mission's page with its scorecard"),
+        *OVERVIEW_PAGES,
         ("csv", "CSV export, every follow-up"),
         ("copy", "COPY (SELECT …) TO STDOUT, the same rows"),
     ):
@@ -510,6 +511,7 @@ def report(results: list[dict], options) -> str:
         ("dashboard team", "dashboard (team)"),
         ("overview", "overview"),
         ("scorecard", "mission scorecard"),
+        ("weekly summary", "weekly summary's figures"),
     ):
         value = ratio(large[key].median, small[key].median)
         same = large[key].queries == small[key].queries
@@ -626,8 +628,11 @@ def main() -> None:
     parser.add_argument("--write", type=Path, help="write the report there (docs/benchmarks.md)")
     parser.add_argument("--mail-messages", type=int, default=1_000, help="0: no mail figure")
     parser.add_argument("--mail-runs", type=int, default=3, help="timed runs of the mail filing")
+    parser.add_argument("--only", choices=["mail", "overview"], help="run this section alone")
     parser.add_argument(
-        "--only", choices=["mail"], help="run this section alone (no follow-ups needed)"
+        "--reuse",
+        action="store_true",
+        help="--only overview: keep a size's database that already holds that many follow-ups",
     )
     parser.add_argument("--sweep-runs", type=int, default=3, help="timed runs per swept page")
     parser.add_argument("--force", action="store_true")
@@ -646,6 +651,9 @@ def main() -> None:
             )
             write_mail_section(options.write, mail_text, command)
             print(f"\nWritten: {options.write}")
+        return
+    if options.only == "overview":
+        overview_only(options)
         return
     results = []
     for n, size in enumerate(options.sizes):
@@ -686,6 +694,152 @@ def mail_section(options) -> str:
     text = report_mail_filing(result)
     print(text, flush=True)
     return text
+
+
+# The overview and the scorecard alone (issue 21, point 5).
+
+OVERVIEW_SECTION = "## Overview and scorecard"
+OVERVIEW_PAGES = (
+    ("overview", "the overview (/overview/), every project"),
+    ("scorecard", "a mission's scorecard (scorecard.build)"),
+    ("mission page", "a mission's page: its scorecard and up to 300 follow-ups listed"),
+    ("weekly summary", "the weekly summary's figures (weekly.build, once per run)"),
+)
+
+
+def overview_calls(team: Client) -> dict[str, Callable[[], object]]:
+    """Return the calls timed for the overview and the scorecard, by figure.
+
+    The scorecard is timed alone as well as in its page: the page also lists
+    the follow-ups on the organisations met, as many as there are up to 300,
+    so that its cost follows the rows it shows, not the aggregates.
+    """
+    from crm import clock, scorecard, weekly
+
+    mission = bench_mission()
+    today = clock.today()
+    return {
+        "overview": lambda: get(team, "/overview/"),
+        "scorecard": lambda: scorecard.build(mission, today=today),
+        "mission page": lambda: get(team, f"/missions/{mission.slug}/"),
+        "weekly summary": lambda: weekly.build(on=today),
+    }
+
+
+def overview_figures(team: Client, runs: int) -> dict[str, "Figure"]:
+    return {key: timed(call, runs) for key, call in overview_calls(team).items()}
+
+
+def use_database(name: str) -> None:
+    """Point the default connection at database ``name`` (made if missing)."""
+    connection.close()
+    with psycopg.connect(
+        conninfo_of(connection.settings_dict, dbname="postgres"), autocommit=True
+    ) as admin:
+        exists = admin.execute("SELECT 1 FROM pg_database WHERE datname = %s", [name]).fetchone()
+        if not exists:
+            admin.execute(f'CREATE DATABASE "{name}"')
+    connection.settings_dict["NAME"] = name
+
+
+def conninfo_of(settings_dict: dict, *, dbname: str) -> str:
+    parts = {
+        "host": settings_dict.get("HOST"),
+        "port": settings_dict.get("PORT"),
+        "user": settings_dict.get("USER"),
+        "password": settings_dict.get("PASSWORD"),
+        "dbname": dbname,
+    }
+    return " ".join(f"{key}={value}" for key, value in parts.items() if value)
+
+
+def prepare_overview_size(size: int, name: str, options) -> dict:
+    """Fill database ``name`` with ``size`` follow-ups (or keep it, with ``--reuse``)."""
+    use_database(name)
+    call_command("migrate", verbosity=0)
+    seconds = None
+    if options.reuse and FollowUp.objects.count() == size:
+        print(f"{name}: kept, {size:,} follow-ups", flush=True)
+        with connection.cursor() as cursor:
+            cursor.execute("VACUUM ANALYZE")
+    else:
+        reset_database()
+        seconds = seed_follow_ups(size).seconds
+        print(f"{name}: {size:,} follow-ups generated in {seconds:.1f} s", flush=True)
+    User = get_user_model()
+    coordinator = User.objects.filter(username="bench-coordinator").first() or users()[1]
+    team = Client()
+    team.force_login(coordinator)
+    return {"size": size, "database": name, "generate_seconds": seconds, "team": team}
+
+
+def report_overview(results: list[dict]) -> str:
+    small, large = results[0], results[-1]
+    s, l_ = f"{small['size']:,}", f"{large['size']:,}"
+    lines = [
+        f"| what | at {s}: time | statements | at {l_}: time | statements | {l_} ÷ {s} | goal |",
+        "|---|---|---|---|---|---|---|",
+    ]
+    for key, label in OVERVIEW_PAGES:
+        a, b = small[key], large[key]
+        same = "" if a.queries == b.queries else " (not the same statements)"
+        # The mission page lists follow-ups, up to 300: it follows the rows it shows.
+        goal = "—" if key == "mission page" else "≤ 1.5, same statements"
+        lines.append(
+            f"| {label} | {a.ms()} | {a.queries} | {b.ms()} | {b.queries} | "
+            f"{ratio(b.median, a.median)}{same} | {goal} |"
+        )
+    return "\n".join(lines)
+
+
+def overview_only(options) -> None:
+    """Time the overview and the scorecard at each size, the sizes alternating.
+
+    Each size has a database of its own (``<DATABASE>_<size>``), so that the
+    sizes are measured round by round, one after the other, rather than minutes
+    apart: on a shared machine, the load then weighs on both alike.
+    """
+    base = connection.settings_dict["NAME"]
+    prepared = [prepare_overview_size(size, f"{base}_{size}", options) for size in options.sizes]
+    results = [{"size": p["size"], "generate_seconds": p["generate_seconds"]} for p in prepared]
+    per_round = 3
+    for round_ in range(options.runs):
+        for state, result in zip(prepared, results, strict=True):
+            use_database(state["database"])
+            for key, call in overview_calls(state["team"]).items():
+                call()  # Warm-up after the switch: the connection, the buffers.
+                figure = result.setdefault(key, Figure())
+                for _ in range(per_round):
+                    with CaptureQueriesContext(connection) as captured:
+                        started = time.perf_counter()
+                        call()
+                        figure.seconds.append(time.perf_counter() - started)
+                    figure.queries = len(captured)
+        print(f"round {round_ + 1} of {options.runs}", flush=True)
+    use_database(base)
+    text = report_overview(results)
+    print("\n" + text, flush=True)
+    if options.write:
+        generated = "; ".join(
+            f"{r['size']:,} follow-ups generated in {r['generate_seconds']:.0f} s"
+            if r["generate_seconds"] is not None
+            else f"{r['size']:,} follow-ups kept from a previous run (--reuse)"
+            for r in results
+        )
+        command = (
+            "make bench-overview  # python bench/run.py --only overview "
+            f"--sizes {','.join(map(str, options.sizes))} --runs {options.runs}"
+            + (" --reuse" if options.reuse else "")
+        )
+        how = (
+            f"One database per size ({generated}); {options.runs} rounds, each timing every "
+            f"figure {per_round} times per size after a warm-up, the sizes alternating; "
+            "the median of all those runs, as a logged-in coordinator through Django's "
+            f"test Client (pages) or a direct call; load average {os.getloadavg()[0]:.2f} "
+            "at the end (the machine is shared: the ratios matter, not the times)."
+        )
+        write_mail_section(options.write, text, command, heading=OVERVIEW_SECTION, how=how)
+        print(f"\nWritten: {options.write}")
 
 
 def write_doc(options, results, text: str, load_before, load_after) -> None:

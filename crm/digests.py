@@ -3,10 +3,12 @@
 ``send_digests`` (the management command) calls ``run``. For each active member
 of staff it computes what is theirs (pure reads: ``compute``), and when there is
 something to report, claims the (user, day) by inserting a ``DigestLog`` row,
-sends, then marks the row sent or failed.
+sends, then marks the row sent or failed. The weekly summary (``crm.weekly``,
+``send_digests --weekly``) goes through the same ``deliver``, claiming
+(user, "weekly", Monday of the week) instead.
 
 Claiming by INSERT makes the run idempotent and safe from several servers at
-once: the unique (user, digest_on) lets exactly one INSERT through, so a second
+once: the unique (user, kind, digest_on) lets exactly one INSERT through, so a second
 run, here or elsewhere, finds the row and skips that digest. A failed row is
 claimed again by the next run (``attempts`` + 1). A row left "sending" by a
 process that died between claim and mark is claimed again once older than
@@ -15,6 +17,7 @@ that person gets the digest twice, which beats never getting it.
 """
 
 import logging
+from collections.abc import Callable
 from dataclasses import dataclass, field
 from datetime import date, datetime, timedelta
 
@@ -352,8 +355,10 @@ def message(digest: Digest):
 # Claiming and sending.
 
 
-def claim(user, *, on: date, counts: dict[str, int], now: datetime) -> DigestLog | None:
-    """Take the (user, day) for this run; return its log row, or None if taken.
+def claim(
+    user, *, on: date, counts: dict[str, int], now: datetime, kind: str = DigestLog.Kind.DAILY
+) -> DigestLog | None:
+    """Take the (user, kind, day) for this run; return its log row, or None if taken.
 
     The INSERT runs in its own short transaction: of two runs racing, the
     database lets exactly one through. A failed row, or one stuck "sending"
@@ -366,6 +371,7 @@ def claim(user, *, on: date, counts: dict[str, int], now: datetime) -> DigestLog
         with transaction.atomic():
             return DigestLog.objects.create(
                 user=user,
+                kind=kind,
                 digest_on=on,
                 status=DigestLog.Status.SENDING,
                 claimed_at=now,
@@ -378,7 +384,7 @@ def claim(user, *, on: date, counts: dict[str, int], now: datetime) -> DigestLog
     )
     with transaction.atomic():
         log = (
-            DigestLog.objects.filter(retryable, user=user, digest_on=on)
+            DigestLog.objects.filter(retryable, user=user, kind=kind, digest_on=on)
             .select_for_update(skip_locked=True)
             .first()
         )
@@ -392,6 +398,12 @@ def claim(user, *, on: date, counts: dict[str, int], now: datetime) -> DigestLog
             setattr(log, name, value)
         log.save()
     return log
+
+
+def logs_of(users, *, kind: str, on: date) -> dict[int, DigestLog]:
+    """Return the log rows of ``users`` for (``kind``, ``on``), by user id (one query)."""
+    rows = DigestLog.objects.filter(kind=kind, digest_on=on, user__in=[u.pk for u in users])
+    return {log.user_id: log for log in rows}
 
 
 def mark_sent(log: DigestLog) -> None:
@@ -423,7 +435,8 @@ SKIPPED = (ALREADY_SENT, TAKEN, NOTHING, NO_EMAIL)
 class Outcome:
     user: object
     result: str
-    digest: Digest | None = None
+    # What was (or would be) sent: a Digest, or a crm.weekly.Summary.
+    digest: object | None = None
     error: str = ""
 
 
@@ -452,10 +465,7 @@ class Run:
 def run(*, on: date, username: str | None = None, dry_run: bool = False) -> Run:
     """Send the day's digests that are not sent yet; never stop at one failure."""
     users = list(recipients(username=username))
-    logs = {
-        log.user_id: log
-        for log in DigestLog.objects.filter(digest_on=on, user__in=[u.pk for u in users])
-    }
+    logs = logs_of(users, kind=DigestLog.Kind.DAILY, on=on)
     coordinators = coordinator_ids()
     projects = team_summary(on=on) if coordinators & {u.pk for u in users} else []
     mail = mail_to_file([u.pk for u in users])
@@ -463,20 +473,45 @@ def run(*, on: date, username: str | None = None, dry_run: bool = False) -> Run:
     coming_due = retention.coming_due(on=on) if officers & {u.pk for u in users} else ([], 0)
     result = Run(on=on, dry_run=dry_run)
     for user in users:
-        outcome = _one(
+        summary = projects if user.pk in coordinators else None
+        outcome = deliver(
             user,
+            kind=DigestLog.Kind.DAILY,
             on=on,
             log=logs.get(user.pk),
-            projects=projects if user.pk in coordinators else None,
-            mail=mail.get(user.pk, ([], 0)),
-            retention_due=coming_due if user.pk in officers else ([], 0),
+            compose=lambda user=user, summary=summary: compute(
+                user,
+                on=on,
+                projects=summary,
+                coordination=summary is not None,
+                mail=mail.get(user.pk, ([], 0)),
+                retention_due=coming_due if user.pk in officers else ([], 0),
+            ),
+            # Looked up at each call, so that tests may replace ``message``.
+            write=lambda digest: message(digest),
             dry_run=dry_run,
         )
         result.outcomes.append(outcome)
     return result
 
 
-def _one(user, *, on, log, projects, mail, retention_due, dry_run) -> Outcome:
+def deliver(
+    user,
+    *,
+    kind: str,
+    on: date,
+    log: DigestLog | None,
+    compose: Callable[[], object],
+    write: Callable[[object], object],
+    dry_run: bool,
+) -> Outcome:
+    """Send one person's e-mail of ``kind`` for ``on`` unless it is sent or being sent.
+
+    The one path of every digest and summary: skip what the log says is done or
+    taken, ``compose()`` the content (pure reads; it has ``is_empty`` and
+    ``counts``), claim, ``write(content).send()``, mark. ``on`` is the claimed
+    day: the day of a daily digest, the Monday of a weekly summary.
+    """
     now = timezone.now()
     if log is not None:
         if log.status == DigestLog.Status.SENT:
@@ -484,31 +519,24 @@ def _one(user, *, on, log, projects, mail, retention_due, dry_run) -> Outcome:
         if log.status == DigestLog.Status.SENDING and log.claimed_at >= now - claim_lease():
             return Outcome(user, TAKEN)
     try:
-        digest = compute(
-            user,
-            on=on,
-            projects=projects,
-            coordination=projects is not None,
-            mail=mail,
-            retention_due=retention_due,
-        )
+        content = compose()
     except Exception as error:
-        logger.exception("Digest of %s for %s could not be computed", user, on)
+        logger.exception("%s of %s for %s could not be computed", kind, user, on)
         return Outcome(user, FAILED, error=f"{type(error).__name__}: {error}")
-    if digest.is_empty:
-        return Outcome(user, NOTHING, digest)
+    if content.is_empty:
+        return Outcome(user, NOTHING, content)
     if not user.email:
-        return Outcome(user, NO_EMAIL, digest)
+        return Outcome(user, NO_EMAIL, content)
     if dry_run:
-        return Outcome(user, WOULD_SEND, digest)
-    log = claim(user, on=on, counts=digest.counts, now=now)
+        return Outcome(user, WOULD_SEND, content)
+    log = claim(user, kind=kind, on=on, counts=content.counts, now=now)
     if log is None:
-        return Outcome(user, TAKEN, digest)
+        return Outcome(user, TAKEN, content)
     try:
-        message(digest).send()
+        write(content).send()
     except Exception as error:
-        logger.exception("Digest to %s for %s failed", user, on)
+        logger.exception("%s to %s for %s failed", kind, user, on)
         mark_failed(log, error)
-        return Outcome(user, FAILED, digest, error=f"{type(error).__name__}: {error}")
+        return Outcome(user, FAILED, content, error=f"{type(error).__name__}: {error}")
     mark_sent(log)
-    return Outcome(user, SENT, digest)
+    return Outcome(user, SENT, content)

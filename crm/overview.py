@@ -50,6 +50,9 @@ MAIN_PATH = [
 FUNNEL_STAGES = [*MAIN_PATH, Stage.ON_HOLD, Stage.CLOSED]
 # The windows of "what moved", in days.
 WINDOWS = (30, 90)
+# The weekly summary's window (crm.weekly); its links open the moves of that week.
+WEEK = 7
+LINKED_WINDOWS = (WEEK, *WINDOWS)
 # How far ahead the agreements' expiries and awaited signatures are looked for.
 AGREEMENT_DAYS = 90
 # How far ahead "the next days" looks.
@@ -187,11 +190,13 @@ def funnel_counts() -> dict[int, dict[str, int]]:
     return counts
 
 
-def move_counts(*, today: date) -> dict[int, dict[int, dict[str, int]]]:
+def move_counts(
+    *, today: date, windows: tuple[int, ...] = WINDOWS
+) -> dict[int, dict[int, dict[str, int]]]:
     """Return, per project id, per window, per ``Move``: the partnerships that moved so.
 
     A partnership that moved forward twice counts once. One query over the
-    moves of the last ``max(WINDOWS)`` days (crm_stagechange_date_idx).
+    moves of the last ``max(windows)`` days (crm_stagechange_date_idx).
     """
     counts = {
         f"{move}_{days}": Count(
@@ -200,17 +205,17 @@ def move_counts(*, today: date) -> dict[int, dict[int, dict[str, int]]]:
             filter=move_q(move) & Q(changed_at__gte=moves_since(today, days)),
         )
         for move in Move.ALL
-        for days in WINDOWS
+        for days in windows
     }
     rows = (
-        StageChange.objects.filter(changed_at__gte=moves_since(today, max(WINDOWS)))
+        StageChange.objects.filter(changed_at__gte=moves_since(today, max(windows)))
         .order_by()
         .values("partnership__project")
         .annotate(**counts)
     )
     return {
         row["partnership__project"]: {
-            days: {move: row[f"{move}_{days}"] for move in Move.ALL} for days in WINDOWS
+            days: {move: row[f"{move}_{days}"] for move in Move.ALL} for days in windows
         }
         for row in rows
     }

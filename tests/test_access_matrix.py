@@ -111,6 +111,8 @@ PAGES: dict[str, tuple[str, str]] = {
         "/account/calendar/regenerate/",
         "302 302 405 405 405 405",
     ),
+    # One's own choice of the weekly summary: any logged-in user, by POST.
+    "account/weekly-summary/": ("/account/weekly-summary/", "302 302 405 405 405 405"),
     # The secret in the address is the credential: whoever holds it reads it.
     "calendar/<str:secret>.ics": ("{w.calendar_path}", EVERYONE),
     "accounts/login/": ("/accounts/login/", EVERYONE),

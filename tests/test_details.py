@@ -2,7 +2,7 @@
 the mission report, one date format per context."""
 
 import re
-from datetime import date, timedelta
+from datetime import date, datetime, time, timedelta
 from io import StringIO
 
 import icalendar
@@ -16,7 +16,7 @@ from django.utils import timezone
 
 from crm import services
 from crm.calendar import calendar_url_for
-from crm.models import DatePrecision
+from crm.models import DatePrecision, FollowUp
 from tests import factories
 
 pytestmark = pytest.mark.django_db
@@ -133,6 +133,31 @@ def test_the_mission_report_prints_a_shared_source_note_once_and_each_partner_s_
     assert "Met at Stanford." in text
     assert "Digital payments: Contacted" in text
     assert "Thank Visa" in text and "Thanked." in text
+
+
+def test_the_mission_report_lists_its_meetings_follow_ups_and_those_opened_since_it_began(
+    client, staff_user, english
+):
+    mission = factories.MissionFactory(
+        slug="usa", start_on=date(2025, 9, 1), end_on=date(2025, 9, 30)
+    )
+    visa, other = factories.OrganizationFactory(name="Visa"), factories.OrganizationFactory()
+    meeting = factories.InteractionFactory(mission=mission, organizations=[visa])
+    make = factories.FollowUpFactory
+    promised = make(title="Promised in the meeting", interaction=meeting, organization=other)
+    first_hour = make(title="Opened on the first morning", organization=visa)
+    before = make(title="Opened the night before", organization=visa)
+    elsewhere = make(title="Someone else's", organization=other)
+    start = timezone.make_aware(datetime.combine(date(2025, 9, 1), time(0, 30)))
+    FollowUp.objects.filter(pk__in=[first_hour.pk, elsewhere.pk]).update(created_at=start)
+    FollowUp.objects.filter(pk=before.pk).update(created_at=start - timedelta(hours=1))
+    FollowUp.objects.filter(pk=promised.pk).update(created_at=start - timedelta(days=400))
+    client.force_login(staff_user)
+
+    text = client.get("/missions/usa/").text
+
+    assert promised.title in text and first_hour.title in text
+    assert before.title not in text and elsewhere.title not in text
 
 
 def test_the_timeline_speaks_one_date_format(client, staff_user, english):

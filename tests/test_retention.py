@@ -205,7 +205,7 @@ def test_the_officer_sees_who_comes_due_and_others_may_not(
 
 
 def test_who_is_due_is_exactly_who_has_no_date_after_the_cutoff(db, settings):
-    """The run's filter (nothing on or after the cutoff) agrees with kept_from, person by person."""
+    """The run's filter (nothing on or after the cutoff) agrees with kept_from, one by one."""
     settings.CRM_PERSON_RETENTION_YEARS = 2
     with time_machine.travel(at(date(2020, 1, 1)), tick=False):
         people = [factories.PersonFactory() for _ in range(8)]

@@ -73,11 +73,11 @@ class StaffProfileAdmin(SecretColumnsMixin, admin.ModelAdmin):
     calendar address); only Coordination, or the person, changes a profile.
     """
 
-    list_display = ["user", "language"]
-    list_filter = ["language"]
+    list_display = ["user", "language", "weekly_summary"]
+    list_filter = ["language", "weekly_summary"]
     list_select_related = ["user"]
     search_fields = ["user__username", "user__first_name", "user__last_name", "user__email"]
-    fields = ["user", "language"]
+    fields = ["user", "language", "weekly_summary"]
     readonly_fields = ["user"]
     secret_fields = ("calendar_token",)
 
@@ -167,10 +167,11 @@ class ApiTokenAdmin(SecretColumnsMixin, admin.ModelAdmin):
 
 @admin.register(DigestLog)
 class DigestLogAdmin(BoundedDateHierarchyMixin, admin.ModelAdmin):
-    """Who got which daily digest, when, and which failed: written by send_digests only."""
+    """Who got which daily digest or weekly summary, when, and which failed: send_digests only."""
 
     list_display = [
         "user",
+        "kind",
         "digest_on",
         "status",
         "overdue",
@@ -180,12 +181,13 @@ class DigestLogAdmin(BoundedDateHierarchyMixin, admin.ModelAdmin):
         "attempts",
         "sent_at",
     ]
-    list_filter = ["status", "digest_on"]
+    list_filter = ["kind", "status", "digest_on"]
     list_select_related = ["user"]
     date_hierarchy = "digest_on"
     search_fields = ["user__username", "user__first_name", "user__last_name", "user__email"]
     fields = [
         "user",
+        "kind",
         "digest_on",
         "status",
         ("overdue", "due_soon", "waiting", "stale"),

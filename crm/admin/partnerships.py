@@ -223,16 +223,19 @@ class MoveFilter(admin.SimpleListFilter):
 
 
 class WithinFilter(admin.SimpleListFilter):
-    """The overview's windows: the moves of the last 30 or 90 days, as of today."""
+    """The overview's windows: the moves of the last 7, 30 or 90 days, as of today."""
 
     title = _("when")
     parameter_name = "within"
 
     def lookups(self, request, model_admin):
-        return [(str(days), _("Last %(days)s days") % {"days": days}) for days in overview.WINDOWS]
+        return [
+            (str(days), _("Last %(days)s days") % {"days": days})
+            for days in overview.LINKED_WINDOWS
+        ]
 
     def queryset(self, request, queryset):
-        if self.value() in {str(days) for days in overview.WINDOWS}:
+        if self.value() in {str(days) for days in overview.LINKED_WINDOWS}:
             since = overview.moves_since(clock.today(), int(self.value()))
             return queryset.filter(changed_at__gte=since)
         return queryset

@@ -12,7 +12,7 @@ from django.db.models import Q
 from django.utils import timezone
 from django.utils.translation import gettext_lazy as _
 
-from crm.models.choices import DigestStatus, Language
+from crm.models.choices import DigestKind, DigestStatus, Language
 from crm.models.constraints import choices_constraint
 
 
@@ -49,6 +49,17 @@ class StaffProfile(models.Model):
     # callable default would give every existing row the same value on migrate).
     calendar_token = models.CharField(
         _("calendar token"), max_length=64, unique=True, null=True, blank=True, editable=False
+    )
+    # NULL: as the role decides (Coordination gets it, others not); True or
+    # False: the person's own choice, which wins (crm.weekly.wants_summary_q).
+    weekly_summary = models.BooleanField(
+        _("weekly summary by e-mail"),
+        null=True,
+        blank=True,
+        help_text=_(
+            "Once a week, the overview's headline figures and what moved in the week. "
+            "Empty: as your role decides (Coordination receives it)."
+        ),
     )
     is_demo = models.BooleanField(
         _("demonstration account"),
@@ -189,15 +200,17 @@ class ApiToken(models.Model):
 
 
 class DigestLog(models.Model):
-    """One person's daily digest: claimed, then sent or failed.
+    """One person's daily digest or weekly summary: claimed, then sent or failed.
 
     The row is the claim: ``crm.digests`` inserts it (status "sending") before
-    sending, and the unique (user, day) makes a second run, on this server or
-    another, find it and leave that digest alone. A failed row is claimed again
+    sending, and the unique (user, kind, day) makes a second run, on this server
+    or another, find it and leave that e-mail alone. A weekly summary's day is
+    the Monday of its week, so one week has one row per person. A failed row is claimed again
     by the next run; so is a row left "sending" by a process that died, once it
     is older than ``crm.digests.claim_lease()``.
     """
 
+    Kind = DigestKind
     Status = DigestStatus
 
     user = models.ForeignKey(
@@ -206,6 +219,7 @@ class DigestLog(models.Model):
         on_delete=models.CASCADE,
         related_name="digest_logs",
     )
+    kind = models.CharField(_("kind"), max_length=10, choices=Kind.choices, default=Kind.DAILY)
     digest_on = models.DateField(_("digest of"))
     status = models.CharField(_("status"), max_length=10, choices=Status.choices)
     overdue = models.PositiveIntegerField(_("overdue"), default=0)
@@ -223,9 +237,11 @@ class DigestLog(models.Model):
         ordering = ["-digest_on", "user_id"]
         constraints = [
             models.UniqueConstraint(
-                fields=["user", "digest_on"], name="crm_digestlog_one_per_user_per_day"
+                fields=["user", "kind", "digest_on"],
+                name="crm_digestlog_one_per_user_kind_day",
             ),
             choices_constraint("status", DigestStatus, "digestlog"),
+            choices_constraint("kind", DigestKind, "digestlog"),
             models.CheckConstraint(
                 condition=Q(status=DigestStatus.SENT, sent_at__isnull=False)
                 | (~Q(status=DigestStatus.SENT) & Q(sent_at__isnull=True)),
@@ -239,4 +255,4 @@ class DigestLog(models.Model):
         ]
 
     def __str__(self) -> str:
-        return f"{self.user} — {self.digest_on}"
+        return f"{self.user} — {self.get_kind_display()} — {self.digest_on}"

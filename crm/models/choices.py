@@ -134,6 +134,11 @@ class FollowUpStatus(models.TextChoices):
 OPEN_FOLLOW_UP_STATUSES = ["open", "in_progress", "waiting"]
 
 
+class DigestKind(models.TextChoices):
+    DAILY = "daily", _("Daily digest")
+    WEEKLY = "weekly", _("Weekly summary")
+
+
 class DigestStatus(models.TextChoices):
     SENDING = "sending", _("Sending")
     SENT = "sent", _("Sent")

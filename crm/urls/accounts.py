@@ -1,4 +1,4 @@
-"""URLs of a staff member's own account: API tokens and the calendar feed."""
+"""URLs of a staff member's own account: API tokens, the calendar feed, the weekly summary."""
 
 from django.urls import path
 
@@ -8,5 +8,10 @@ urlpatterns = [
     path("account/tokens/", accounts.token_list, name="api-tokens"),
     path("account/tokens/<int:pk>/revoke/", accounts.token_revoke, name="api-token-revoke"),
     path("account/calendar/regenerate/", accounts.calendar_regenerate, name="calendar-regenerate"),
+    path(
+        "account/weekly-summary/",
+        accounts.weekly_summary_preference,
+        name="weekly-summary-preference",
+    ),
     path("calendar/<str:secret>.ics", calendar.calendar_feed, name="calendar-feed"),
 ]

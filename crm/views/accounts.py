@@ -1,7 +1,8 @@
 """The token page: each user lists, makes and revokes their own API tokens.
 
-Also shows the user's calendar URL and regenerates it. A new key is shown once,
-in the answer to the form that made it, and is never stored.
+Also shows the user's calendar URL and regenerates it, and their choice of the
+weekly summary by e-mail. A new key is shown once, in the answer to the form
+that made it, and is never stored.
 """
 
 from datetime import datetime, time
@@ -18,7 +19,7 @@ from django.utils.translation import gettext_lazy
 from django.views.decorators.http import require_http_methods, require_POST
 from django.views.i18n import set_language as django_set_language
 
-from crm import clock
+from crm import clock, weekly
 from crm.calendar import calendar_url_for
 from crm.middleware import SESSION_KEY
 from crm.models import ApiToken, StaffProfile
@@ -51,6 +52,32 @@ class ApiTokenForm(forms.Form):
         return timezone.make_aware(datetime.combine(expires_on, time.min))
 
 
+class WeeklySummaryForm(forms.Form):
+    """The person's choice of the weekly summary; "as my role decides" stores NULL."""
+
+    AS_ROLE, YES, NO = "", "yes", "no"
+    STORED = {AS_ROLE: None, YES: True, NO: False}
+
+    weekly_summary = forms.ChoiceField(
+        label=gettext_lazy("Weekly summary by e-mail"),
+        choices=[
+            (AS_ROLE, gettext_lazy("As my role decides (Coordination receives it)")),
+            (YES, gettext_lazy("Yes, send it to me")),
+            (NO, gettext_lazy("No, do not send it to me")),
+        ],
+        required=False,
+        widget=forms.RadioSelect,
+    )
+
+    @classmethod
+    def initial_for(cls, profile: StaffProfile | None) -> str:
+        stored = profile.weekly_summary if profile is not None else None
+        return {None: cls.AS_ROLE, True: cls.YES, False: cls.NO}[stored]
+
+    def stored_value(self) -> bool | None:
+        return self.STORED[self.cleaned_data["weekly_summary"]]
+
+
 @login_required
 @require_http_methods(["GET", "HEAD", "POST"])
 def token_list(request: HttpRequest) -> HttpResponse:
@@ -68,6 +95,14 @@ def token_list(request: HttpRequest) -> HttpResponse:
         "new_key": new_key,
         "now": timezone.now(),
         "calendar_url": calendar_url_for(request.user, request),
+        "weekly_form": WeeklySummaryForm(
+            initial={
+                "weekly_summary": WeeklySummaryForm.initial_for(
+                    StaffProfile.objects.filter(user=request.user).first()
+                )
+            }
+        ),
+        "receives_weekly": weekly.receives_summary(request.user),
     }
     response = render(request, "crm/api_tokens.html", context)
     # The page may hold a key shown once: never keep it in any cache.
@@ -91,6 +126,21 @@ def calendar_regenerate(request: HttpRequest) -> HttpResponse:
     messages.success(
         request, _("Your calendar has a new address; the previous one no longer works.")
     )
+    return redirect("api-tokens")
+
+
+@login_required
+@require_POST
+def weekly_summary_preference(request: HttpRequest) -> HttpResponse:
+    form = WeeklySummaryForm(request.POST)
+    if form.is_valid():
+        StaffProfile.objects.update_or_create(
+            user=request.user, defaults={"weekly_summary": form.stored_value()}
+        )
+        if weekly.receives_summary(request.user):
+            messages.success(request, _("You will receive the weekly summary by e-mail."))
+        else:
+            messages.success(request, _("You will not receive the weekly summary."))
     return redirect("api-tokens")
 
 

@@ -2,14 +2,15 @@
 
 Run it once a day from cron or a systemd timer (docs/reminders.md). What was
 sent is kept in DigestLog: a second run the same day sends nothing again, and
-a digest that failed is sent by the next run.
+a digest that failed is sent by the next run. With ``--weekly`` it sends the
+weekly summary instead (crm.weekly), once per person per ISO week.
 """
 
 from datetime import date
 
 from django.core.management.base import BaseCommand, CommandError, CommandParser
 
-from crm import clock, digests
+from crm import clock, digests, weekly
 
 
 class Command(BaseCommand):
@@ -28,6 +29,14 @@ class Command(BaseCommand):
             help="Print what would be sent; send and record nothing.",
         )
         parser.add_argument("--user", metavar="USERNAME", help="Only this member of staff.")
+        parser.add_argument(
+            "--weekly",
+            action="store_true",
+            help=(
+                "Send the weekly summary (the overview's figures and the week's moves) to "
+                "those whose profile asks for it, Coordination by default: once per week."
+            ),
+        )
 
     def handle(self, *args, **options) -> None:
         self.verbosity = options["verbosity"]
@@ -37,14 +46,22 @@ class Command(BaseCommand):
             raise CommandError(
                 f"No active member of staff named {username!r} (Coordination, Staff or superuser)."
             )
-        run = digests.run(on=on, username=username, dry_run=options["dry_run"])
+        self.weekly = options["weekly"]
+        if self.weekly and username and not weekly.recipients(username=username).exists():
+            raise CommandError(
+                f"{username} does not receive the weekly summary: their profile says no, or "
+                "says nothing and their role is not Coordination."
+            )
+        sender = weekly.run if self.weekly else digests.run
+        run = sender(on=on, username=username, dry_run=options["dry_run"])
         for outcome in run.outcomes:
             self._report(outcome, dry_run=run.dry_run)
         self.stdout.write(self._summary(run))
         if run.failed:
             # After everyone was tried: the exit status tells cron something failed.
+            what = "weekly summary(ies)" if self.weekly else "digest(s)"
             raise CommandError(
-                f"{run.failed} digest(s) failed; the next run will try them again.",
+                f"{run.failed} {what} failed; the next run will try them again.",
                 returncode=1,
             )
 
@@ -57,6 +74,9 @@ class Command(BaseCommand):
             raise CommandError(f"--date {raw!r} is not a date: use YYYY-MM-DD.") from None
 
     def _report(self, outcome: digests.Outcome, *, dry_run: bool) -> None:
+        if self.weekly:
+            self._report_weekly(outcome)
+            return
         user = outcome.user.get_username()
         digest = outcome.digest
         if outcome.result == digests.SENT:
@@ -78,6 +98,24 @@ class Command(BaseCommand):
             message = digests.message(digest)
             self.stdout.write(f"{user}: would send to {outcome.user.email}: {message.subject}")
             self._list(digest)
+
+    def _report_weekly(self, outcome: digests.Outcome) -> None:
+        user = outcome.user.get_username()
+        result = outcome.result
+        if result in (digests.SENT, digests.WOULD_SEND):
+            verb = "sent to" if result == digests.SENT else "would send to"
+            subject = weekly.message(outcome.digest).subject
+            self.stdout.write(f"{user}: {verb} {outcome.user.email}: {subject}")
+        elif result == digests.FAILED:
+            self.stderr.write(f"{user}: FAILED — {outcome.error}")
+        else:
+            reason = {
+                digests.ALREADY_SENT: "already sent this week",
+                digests.TAKEN: "being sent by another run",
+                digests.NOTHING: "no project to summarise",
+                digests.NO_EMAIL: "no e-mail address",
+            }[result]
+            self.stdout.write(f"{user}: skipped, {reason}")
 
     def _list(self, digest: digests.Digest) -> None:
         sections = [
@@ -102,6 +140,11 @@ class Command(BaseCommand):
         ]
         detail = ", ".join(f"{run.count(key)} {label}" for key, label in reasons if run.count(key))
         verb = "would send" if run.dry_run else "sent"
+        if self.weekly:
+            verb = f"weekly summary, week of {run.on}: {verb}"
+            line = f"{verb} {run.sent}, skipped {run.skipped}, failed {run.failed}"
+            line += f" ({detail})" if detail else ""
+            return line + (" — dry run, nothing sent" if run.dry_run else "")
         line = f"{run.on}: {verb} {run.sent}, skipped {run.skipped}, failed {run.failed}"
         line += f" ({detail})" if detail else ""
         return line + (" — dry run, nothing sent" if run.dry_run else "")
