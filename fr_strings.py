@@ -1,0 +1,15 @@
+"""French translations of the strings added for issue 22 (search bounded by a cap)."""
+
+T = {
+    "more than %(count)s": "plus de %(count)s",
+    "The %(shown)s best of more than %(count)s matches: a more precise query narrows them.": (
+        "Les %(shown)s meilleurs de plus de %(count)s résultats\u202f: "
+        "une recherche plus précise les réduit."
+    ),
+    "The %(shown)s best of %(count)s matches: a more precise query narrows them.": (
+        "Les %(shown)s meilleurs de %(count)s résultats\u202f: "
+        "une recherche plus précise les réduit."
+    ),
+    "more than %(count)s %(name)s": "plus de %(count)s %(name)s",
+    "more than %(count)s results": "plus de %(count)s résultats",
+}
