@@ -26,6 +26,18 @@ def joined(*columns: str) -> str:
 PREFIX_INDEXES = [
     ("crm_followup_name_fold_prefix", "crm_followup", "title"),  # views.search._follow_ups
     ("crm_interaction_name_fold_prefix", "crm_interaction", "title"),  # views.search._meetings
+    (
+        "crm_organization_name_fold_prefix",
+        "crm_organization",
+        joined("name", "short_name"),
+    ),  # views.search._organizations
+    (
+        "crm_person_name_fold_prefix",
+        "crm_person",
+        joined("given_name", "family_name"),
+    ),  # views.search._people
+    ("crm_partnership_notes_fold_prefix", "crm_partnership", "notes"),  # views.search._notes
+    ("crm_stagechange_note_fold_prefix", "crm_stagechange", "note"),  # views.search._notes
 ]
 
 # (index, table, expression) for each changelist's own search fields, in order.
@@ -47,6 +59,27 @@ ADMIN_INDEXES = [
         "crm_mailmessage",
         joined("subject", "from_address"),
     ),  # MailMessageAdmin
+]
+
+# (index, table, expression) for the staff search's name and text of the
+# directory, whose tables grow with the follow-ups (one organisation per 500).
+STAFF_INDEXES = [
+    (
+        "crm_organization_name_fold_trgm",
+        "crm_organization",
+        joined("name", "short_name"),
+    ),  # views.search._organizations
+    (
+        "crm_organization_text_fold_trgm",
+        "crm_organization",
+        joined("name", "short_name", "city", "description", "verification_note"),
+    ),
+    ("crm_person_name_fold_trgm", "crm_person", joined("given_name", "family_name")),
+    (
+        "crm_person_text_fold_trgm",
+        "crm_person",
+        joined("given_name", "family_name", "email"),
+    ),  # views.search._people
 ]
 
 # The UPPER() indexes (0012, 0026) no search reads any more: (table, column).
@@ -72,7 +105,7 @@ def create(apps, schema_editor) -> None:
             f'CREATE INDEX IF NOT EXISTS {name} ON {table} ((crm_fold({expression}) COLLATE "C"))',
             params=None,
         )
-    for name, table, expression in ADMIN_INDEXES:
+    for name, table, expression in ADMIN_INDEXES + STAFF_INDEXES:
         schema_editor.execute(
             f"CREATE INDEX IF NOT EXISTS {name} ON {table} "
             f"USING gin (crm_fold({expression}) gin_trgm_ops)",
@@ -91,7 +124,7 @@ def drop(apps, schema_editor) -> None:
             f"USING gin ((UPPER({column}::text)) gin_trgm_ops)",
             params=None,
         )
-    for name, _table, _expression in PREFIX_INDEXES + ADMIN_INDEXES:
+    for name, _table, _expression in PREFIX_INDEXES + ADMIN_INDEXES + STAFF_INDEXES:
         schema_editor.execute(f"DROP INDEX IF EXISTS {name}", params=None)
 
 
