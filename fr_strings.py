@@ -12,4 +12,12 @@ T = {
     ),
     "more than %(count)s %(name)s": "plus de %(count)s %(name)s",
     "more than %(count)s results": "plus de %(count)s résultats",
+    # Django's own admin strings, in the copies of its pagination and search
+    # form (templates/admin/): Django's French.
+    "Show all": "Tout afficher",
+    ("%(counter)s result", "%(counter)s results"): (
+        "%(counter)s résultat",
+        "%(counter)s résultats",
+    ),
+    "%(full_result_count)s total": "%(full_result_count)s résultats",
 }
