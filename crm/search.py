@@ -9,11 +9,14 @@ Python functions registered on each connection (``register_sqlite_functions``),
 so that tests and small installs behave alike.
 
 Each kind of record is one query returning at most ``limit`` rows, best match
-first: the whole query inside the record's name, then its words anywhere in the
-record's text, then names that merely look alike (a typo). The words are looked
-for in the folded text of the record (``LIKE``) and a typo by pg_trgm's ``%``,
-so that on PostgreSQL the trigram indexes of those two texts find the matches
-(the rarest trigrams first) and only the matches are ranked.
+first: the exact name, then names that start with the query, then the whole
+query inside the record's name, then its words anywhere in the record's text,
+then names that merely look alike (a typo in a word; numbers are matched as
+typed). The words are looked for in the folded text of the record (``LIKE``)
+and a typo by pg_trgm's ``%`` and ``<%``, so that on PostgreSQL the trigram
+indexes of those two texts find the matches. Only a bounded set of candidates
+is ranked (``ranked()``), however common the word: past ``CANDIDATES``
+matches the page says "more than" that many.
 """
 
 import re
