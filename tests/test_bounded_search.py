@@ -279,3 +279,23 @@ def test_no_upper_index_is_left_for_the_admin_s_own_columns(postgres_only):
 
     assert "crm_followup_title_trgm" not in constraints
     assert {"crm_followup_text_fold_trgm", "crm_followup_name_fold_prefix"} <= set(constraints)
+
+
+@pytest.mark.parametrize(
+    ("model_name", "fields", "index"),
+    [
+        ("Organization", ("name", "short_name"), "crm_organization_name_fold_trgm"),
+        ("Person", ("given_name", "family_name", "email"), "crm_person_text_fold_trgm"),
+    ],
+)
+def test_the_list_filters_text_search_reads_the_folded_trigram_indexes(
+    postgres_only, model_name, fields, index
+):
+    from crm import models
+
+    model = getattr(models, model_name)
+    queryset = search.holding_every_word(model.objects.all(), "société", *fields)
+
+    plan = _plan(*queryset.order_by().query.sql_with_params())
+
+    assert index in plan, plan
