@@ -216,8 +216,6 @@ def text_of(*fields: str):
     return Joined(*(F(field) for field in fields))
 
 
-_text = text_of
-
 # The text of a big table's records that a trigram index holds folded
 # (migration 0019), by model: the staff search's name and text, in order. The
 # admin searches a changelist's own fields in all of it when it covers them.
@@ -242,7 +240,7 @@ def holding_every_word(queryset, query: str, *fields: str):
 
     The list filters' twin of the search: "stephane" and "STEPHANE" find Stéphane.
     """
-    queryset = queryset.alias(search_text=Fold(_text(*fields)))
+    queryset = queryset.alias(search_text=Fold(text_of(*fields)))
     for word in words_of(query):
         queryset = queryset.filter(search_text__contains=Fold(Value(word)))
     return queryset
@@ -269,7 +267,7 @@ def ranked(queryset, query: str, *, name: tuple[str, ...], text: tuple[str, ...]
         return queryset.none()
     folded_query = Fold(Value(query))
     queryset = queryset.alias(
-        search_name=Fold(_text(*name)), search_text=Fold(_text(*name, *text))
+        search_name=Fold(text_of(*name)), search_text=Fold(text_of(*name, *text))
     )
     every_word = Q()
     for word in words:

@@ -7,9 +7,12 @@ replaces it here:
   and a second one for "N total" (``show_full_result_count``): the first
   becomes PostgreSQL's own estimate (``pg_class.reltuples``, kept by ANALYZE and
   autovacuum) past ``ESTIMATED_COUNT_FROM`` rows, the second goes;
+- a filtered or searched changelist's ``COUNT(*)`` of every match: counted up
+  to ``COUNT_CAP``, "more than" that past it (``templates/admin/pagination.html``);
 - the date hierarchy's ``SELECT DISTINCT`` of every row's year (or month, or
-  day): the links are computed from the filtered rows' MIN and MAX, two index
-  probes (``templates/admin/crm/change_list.html``);
+  day): the links are computed from the filtered rows' MIN and MAX, one
+  statement of two index probes (``templates/admin/crm/change_list.html``),
+  not drawn for a search past ``COUNT_CAP``;
 - ``RelatedOnlyFieldListFilter``'s ``SELECT DISTINCT assignee_id`` of every row:
   the assignee filter lists the members of staff instead.
 
