@@ -10,7 +10,7 @@ from django.utils.translation import gettext_lazy as _
 from django.utils.translation import ngettext
 
 from crm import roles
-from crm.admin.changelist import BoundedDateHierarchyMixin
+from crm.admin.changelist import BoundedDateHierarchyMixin, IndexedSearchMixin
 from crm.models import ApiToken, DigestLog, StaffProfile
 
 User = get_user_model()
@@ -34,7 +34,7 @@ class SecretColumnsMixin:
 
 
 @admin.register(User)
-class StaffUserAdmin(UserAdmin):
+class StaffUserAdmin(IndexedSearchMixin, UserAdmin):
     """Django's user admin, where Coordination manages accounts without owning the site.
 
     Coordination adds colleagues and gives them a role (group). A non-superuser
@@ -66,7 +66,7 @@ class StaffUserAdmin(UserAdmin):
 
 
 @admin.register(StaffProfile)
-class StaffProfileAdmin(SecretColumnsMixin, admin.ModelAdmin):
+class StaffProfileAdmin(IndexedSearchMixin, SecretColumnsMixin, admin.ModelAdmin):
     """Each person's CRM preferences; tied to its user for good.
 
     The user is never changed here (re-linking a profile would hand over its
@@ -114,7 +114,7 @@ class ApiTokenAdminForm(forms.ModelForm):
 
 
 @admin.register(ApiToken)
-class ApiTokenAdmin(SecretColumnsMixin, admin.ModelAdmin):
+class ApiTokenAdmin(IndexedSearchMixin, SecretColumnsMixin, admin.ModelAdmin):
     """Everyone's API tokens, for Coordination to review and revoke.
 
     The hash is never shown, and a token is never made here: its key must be
@@ -166,7 +166,7 @@ class ApiTokenAdmin(SecretColumnsMixin, admin.ModelAdmin):
 
 
 @admin.register(DigestLog)
-class DigestLogAdmin(BoundedDateHierarchyMixin, admin.ModelAdmin):
+class DigestLogAdmin(IndexedSearchMixin, BoundedDateHierarchyMixin, admin.ModelAdmin):
     """Who got which daily digest or weekly summary, when, and which failed: send_digests only."""
 
     list_display = [

@@ -16,6 +16,7 @@ from crm.admin.base import (
     run_status_action,
     take_created,
 )
+from crm.admin.changelist import IndexedSearchMixin
 from crm.admin.inlines import ReadOnlyInline
 from crm.models import (
     Agreement,
@@ -129,7 +130,7 @@ class AgreementAdmin(HistoryAdmin):
 
 
 @admin.register(AgreementSignatory)
-class AgreementSignatoryAdmin(admin.ModelAdmin):
+class AgreementSignatoryAdmin(IndexedSearchMixin, admin.ModelAdmin):
     list_display = ["affiliation", "party"]
     list_select_related = [
         "affiliation__person",

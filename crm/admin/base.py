@@ -16,7 +16,7 @@ from django.utils.translation import gettext_lazy as _
 from simple_history.admin import SimpleHistoryAdmin
 
 from crm import services
-from crm.admin.changelist import BoundedDateHierarchyMixin
+from crm.admin.changelist import BoundedDateHierarchyMixin, IndexedSearchMixin
 from crm.forms import VersionedAdminForm, VersionedModelForm
 from crm.security import is_ascii_int
 from crm.versions import version_of
@@ -145,7 +145,9 @@ class VersionedInlineMixin:
         return _with_version(super().get_fieldsets(request, obj))
 
 
-class HistoryAdmin(BoundedDateHierarchyMixin, VersionedAdminMixin, SimpleHistoryAdmin):
+class HistoryAdmin(
+    IndexedSearchMixin, BoundedDateHierarchyMixin, VersionedAdminMixin, SimpleHistoryAdmin
+):
     """A versioned admin with history, where only users who may change an object revert it.
 
     django-simple-history hides the "Revert" button from view-only users but

@@ -7,9 +7,12 @@ replaces it here:
   and a second one for "N total" (``show_full_result_count``): the first
   becomes PostgreSQL's own estimate (``pg_class.reltuples``, kept by ANALYZE and
   autovacuum) past ``ESTIMATED_COUNT_FROM`` rows, the second goes;
+- a filtered or searched changelist's ``COUNT(*)`` of every match: counted up
+  to ``COUNT_CAP``, "more than" that past it (``templates/admin/pagination.html``);
 - the date hierarchy's ``SELECT DISTINCT`` of every row's year (or month, or
-  day): the links are computed from the filtered rows' MIN and MAX, two index
-  probes (``templates/admin/crm/change_list.html``);
+  day): the links are computed from the filtered rows' MIN and MAX, one
+  statement of two index probes (``templates/admin/crm/change_list.html``),
+  not drawn for a search past ``COUNT_CAP``;
 - ``RelatedOnlyFieldListFilter``'s ``SELECT DISTINCT assignee_id`` of every row:
   the assignee filter lists the members of staff instead.
 
@@ -39,6 +42,10 @@ from crm.security import is_ascii_int
 
 # Below this many rows an exact count is cheap: count them.
 ESTIMATED_COUNT_FROM = 100_000
+# A filtered or searched changelist counts its rows up to this many: past it,
+# "more than" this many, its pages stop there and the date bar is not drawn
+# for a search (its MIN and MAX would read every match).
+COUNT_CAP = 10_000
 
 
 def estimated_row_count(model) -> int | None:
@@ -57,11 +64,15 @@ def estimated_row_count(model) -> int | None:
 
 
 class EstimatedCountPaginator(Paginator):
-    """Count an unfiltered big table by PostgreSQL's estimate, anything else exactly.
+    """Count an unfiltered big table by PostgreSQL's estimate, anything else up to ``COUNT_CAP``.
 
-    A filtered or searched changelist has a WHERE clause and is counted: its
-    count is what the person asked for, and an index serves it.
+    A filtered or searched changelist has a WHERE clause and is counted, but
+    only up to ``COUNT_CAP`` rows and one more (``capped``): a word in every
+    title of a million follow-ups is "more than 10,000", read from the first
+    rows that match, not counted to the last.
     """
+
+    cap = COUNT_CAP
 
     @cached_property
     def count(self) -> int:
@@ -70,7 +81,13 @@ class EstimatedCountPaginator(Paginator):
             estimate = estimated_row_count(queryset.model)
             if estimate is not None and estimate >= ESTIMATED_COUNT_FROM:
                 return estimate
-        return super().count
+            return super().count
+        return queryset.order_by()[: self.cap + 1].count()
+
+    @property
+    def capped(self) -> bool:
+        """Tell whether there are more rows than were counted."""
+        return bool(self.object_list.query.where) and self.count > self.cap
 
 
 class BigTableAdmin(admin.ModelAdmin):
@@ -145,15 +162,29 @@ class _SpannedDates:
     empty page: the price of not scanning the table.
     """
 
-    def __init__(self, queryset):
+    def __init__(self, queryset, field_name: str):
         self._queryset = queryset
+        self._field_name = field_name
+        self._first_last = None
 
-    def aggregate(self, *args, **kwargs):
-        return self._queryset.aggregate(*args, **kwargs)
+    def aggregate(self, **kwargs):
+        # Django's date_hierarchy asks for first=Min(field), last=Max(field):
+        # the same span that dates() needs, read once per page.
+        if set(kwargs) == {"first", "last"}:
+            first, last = self._span(self._field_name)
+            return {"first": first, "last": last}
+        return self._queryset.aggregate(**kwargs)
 
     def _span(self, field_name: str):
-        span = self._queryset.aggregate(first=Min(field_name), last=Max(field_name))
-        return span["first"], span["last"]
+        if field_name != self._field_name:
+            span = self._queryset.aggregate(first=Min(field_name), last=Max(field_name))
+            return span["first"], span["last"]
+        if self._first_last is None:
+            # One statement: MIN and MAX, each the end of the field's index
+            # (or, for a few matches, read from them).
+            span = self._queryset.aggregate(first=Min(field_name), last=Max(field_name))
+            self._first_last = span["first"], span["last"]
+        return self._first_last
 
     def dates(self, field_name: str, kind: str) -> list[datetime.date]:
         first, last = self._span(field_name)
@@ -173,14 +204,20 @@ class _SpannedDates:
 
 
 def bounded_date_hierarchy(cl):
-    """Return Django's date hierarchy of ``cl`` with links from MIN and MAX, not DISTINCT."""
+    """Return Django's date hierarchy of ``cl`` with links from MIN and MAX, not DISTINCT.
+
+    Not drawn for a search that matched more than ``COUNT_CAP`` rows: the
+    first and last dates of a word in every row would read every row.
+    """
+    if cl.query and getattr(cl.paginator, "capped", False):
+        return {"show": False}
 
     class _ChangeList:
         def __getattr__(self, name):
             return getattr(cl, name)
 
     proxy = _ChangeList()
-    proxy.queryset = _SpannedDates(cl.queryset)
+    proxy.queryset = _SpannedDates(cl.queryset, cl.date_hierarchy)
     return date_hierarchy(proxy)
 
 
@@ -237,23 +274,32 @@ RELATED_MATCH_LIMIT = 1_000
 
 
 class IndexedSearchMixin:
-    """Admin search where each searched column is read through an index.
+    """Admin search blind to accents and case, where each searched text is read through an index.
 
-    Django's search ORs ``icontains`` over every search field, across joins:
-    ``title LIKE … OR organization.name LIKE …`` cannot use an index on either
-    table, so PostgreSQL reads every row of the join. Here a column of the
-    model itself is matched through its trigram index (migration 0012), and a
-    column one foreign key away (``organization__name``) is first looked up in
-    its own, small table (through its trigram index), then matched by the
-    foreign key's index: PostgreSQL ORs the bitmaps of indexes of one table.
-    Fields further away keep Django's join. Search fields are plain paths
-    (``icontains``), without Django's ``^``/``=``/``@`` prefixes.
+    Each word of the query must be in one of the search fields, as in Django,
+    but compared as the staff search compares (``crm.search``): folded
+    (``crm_fold()``: lower case, no accents), so that "stephane" finds
+    "Stéphane" in the admin too. The changelist's own columns are joined and
+    folded into one text, the expression a trigram index holds (migrations 0019
+    and 0035; a model with an indexed text, ``crm.search.INDEXED_TEXT``, is
+    searched in all of it). A column one foreign key away
+    (``organization__name``) is first looked up in its own, small table, then
+    matched by the foreign key's index: PostgreSQL ORs the bitmaps of indexes
+    of one table. Fields further away keep a join. Search fields are plain
+    paths, without Django's ``^``/``=``/``@`` prefixes.
+
+    Its changelists count their matches up to ``COUNT_CAP`` (``EstimatedCountPaginator``).
     """
+
+    paginator = EstimatedCountPaginator
 
     def get_search_results(self, request, queryset, search_term):
         from django.contrib.admin.utils import lookup_spawns_duplicates
-        from django.db.models import Q
+        from django.db.models import F, Q, Value
+        from django.db.models.lookups import Contains
         from django.utils.text import smart_split, unescape_string_literal
+
+        from crm.search import Fold, indexed_text, text_of
 
         search_fields = [str(field) for field in self.get_search_fields(request)]
         if not (search_fields and search_term):
@@ -266,30 +312,57 @@ class IndexedSearchMixin:
                 other.append(field_name)
             elif len(parts) == 1:
                 own.append(field_name)
-            elif getattr(opts.get_field(parts[0]), "many_to_one", False):
+            elif opts.get_field(parts[0]).is_relation:
                 related.setdefault(parts[0], []).append(parts[1])
             else:
                 other.append(field_name)
+        own_text = Fold(text_of(*indexed_text(opts.label_lower, own))) if own else None
         duplicates = False
         for bit in smart_split(search_term):
             if bit.startswith(('"', "'")) and bit[0] == bit[-1]:
                 bit = unescape_string_literal(bit)
+            word = Fold(Value(bit))
             condition = Q()
-            for field_name in own:
-                condition |= Q(**{f"{field_name}__icontains": bit})
+            if own_text is not None:
+                condition |= Q(Contains(own_text, word))
             for relation, names in related.items():
-                model = opts.get_field(relation).related_model
-                matches = Q()
-                for name in names:
-                    matches |= Q(**{f"{name}__icontains": bit})
-                found = model._default_manager.filter(matches).values_list("pk", flat=True)
-                ids = list(found[: RELATED_MATCH_LIMIT + 1])
-                if len(ids) > RELATED_MATCH_LIMIT:
-                    condition |= Q(**{f"{relation}__in": found})
-                elif ids:
-                    condition |= Q(**{f"{relation}__in": ids})
+                condition |= self._related_match(opts, relation, names, word)
             for field_name in other:
-                condition |= Q(**{f"{field_name}__icontains": bit})
+                condition |= Q(Contains(Fold(F(field_name)), word))
                 duplicates = duplicates or lookup_spawns_duplicates(opts, field_name)
             queryset = queryset.filter(condition)
         return queryset, duplicates
+
+    @staticmethod
+    def _related_match(opts, relation: str, names: list[str], word):
+        """Return the condition "a record ``relation`` leads to has ``word`` in ``names``".
+
+        The related records are found in their own table first. Through a
+        foreign key, the condition is then on the foreign key's column; through
+        a many-to-many or reverse relation, on the ids of the records they lead
+        to, looked up too: never a join, so that the changelist's own index
+        and this condition OR their bitmaps, and no row comes twice.
+        """
+        from django.db.models import Q
+        from django.db.models.lookups import Contains
+
+        from crm.search import Fold, text_of
+
+        field = opts.get_field(relation)
+        found = (
+            field.related_model._default_manager.filter(Contains(Fold(text_of(*names)), word))
+            .order_by()
+            .values_list("pk", flat=True)
+        )
+        if not field.many_to_one:
+            found = (
+                opts.model._default_manager.filter(**{f"{relation}__in": found})
+                .order_by()
+                .values_list("pk", flat=True)
+                .distinct()
+            )
+            relation = "pk"
+        ids = list(found[: RELATED_MATCH_LIMIT + 1])
+        if len(ids) > RELATED_MATCH_LIMIT:
+            return Q(**{f"{relation}__in": found})
+        return Q(**{f"{relation}__in": ids}) if ids else Q(pk__in=[])

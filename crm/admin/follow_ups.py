@@ -35,7 +35,7 @@ from crm.roles import staff_members
 
 
 @admin.register(FollowUp)
-class FollowUpAdmin(IndexedSearchMixin, HistoryAdmin):
+class FollowUpAdmin(HistoryAdmin):
     form = FollowUpAdminForm
     list_display = [
         "title",
@@ -330,7 +330,7 @@ class FollowUpPlanStepInline(admin.TabularInline):
 
 
 @admin.register(FollowUpPlan)
-class FollowUpPlanAdmin(admin.ModelAdmin):
+class FollowUpPlanAdmin(IndexedSearchMixin, admin.ModelAdmin):
     list_display = ["name", "step_count", "is_active"]
     list_filter = ["is_active"]
     search_fields = ["name", "slug", "description"]

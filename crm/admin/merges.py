@@ -2,12 +2,12 @@
 
 from django.contrib import admin
 
-from crm.admin.changelist import BoundedDateHierarchyMixin
+from crm.admin.changelist import BoundedDateHierarchyMixin, IndexedSearchMixin
 from crm.models import Merge
 
 
 @admin.register(Merge)
-class MergeAdmin(BoundedDateHierarchyMixin, admin.ModelAdmin):
+class MergeAdmin(IndexedSearchMixin, BoundedDateHierarchyMixin, admin.ModelAdmin):
     list_display = ["merged_at", "kind", "removed_name", "kept_name", "merged_by"]
     list_filter = ["kind"]
     list_select_related = ["merged_by"]

@@ -5,7 +5,7 @@ from django.utils.translation import gettext_lazy as _
 
 from crm import services
 from crm.admin.base import HistoryAdmin
-from crm.admin.changelist import EstimatedCountPaginator
+from crm.admin.changelist import EstimatedCountPaginator, IndexedSearchMixin
 from crm.admin.inlines import (
     InteractionFollowUpInline,
     InteractionOrganizationInline,
@@ -18,7 +18,7 @@ from crm.models import FollowUp, Interaction, Mission
 
 
 @admin.register(Mission)
-class MissionAdmin(admin.ModelAdmin):
+class MissionAdmin(IndexedSearchMixin, admin.ModelAdmin):
     form = MissionAdminForm
     list_display = ["title", "start_on", "end_on", "date_precision", "organizer", "cities"]
     list_select_related = ["organizer"]

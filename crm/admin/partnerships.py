@@ -58,7 +58,7 @@ class PartnershipInlineAdminMixin(VersionedInlinesMixin):
 
 
 @admin.register(Partnership)
-class PartnershipAdmin(IndexedSearchMixin, HistoryAdmin):
+class PartnershipAdmin(HistoryAdmin):
     list_display = ["organization", "project", "role", "stage", "owner_name", "last_contact"]
     list_filter = ["stage", "role", "project"]
     list_select_related = ["organization", "project", "owner"]
@@ -242,7 +242,7 @@ class WithinFilter(admin.SimpleListFilter):
 
 
 @admin.register(StageChange)
-class StageChangeAdmin(BoundedDateHierarchyMixin, admin.ModelAdmin):
+class StageChangeAdmin(IndexedSearchMixin, BoundedDateHierarchyMixin, admin.ModelAdmin):
     """The log of stage moves: read only, written by partnership_change_stage."""
 
     list_display = ["partnership", "from_stage", "to_stage", "changed_at", "changed_by"]

@@ -3,6 +3,7 @@
 from django.contrib import admin
 from django.utils.translation import gettext_lazy as _
 
+from crm.admin.changelist import IndexedSearchMixin
 from crm.admin.inlines import ProjectPartnershipInline
 from crm.admin.partnerships import PartnershipInlineAdminMixin
 from crm.models import Programme, Project, Source
@@ -10,7 +11,7 @@ from crm.roles import staff_members
 
 
 @admin.register(Source)
-class SourceAdmin(admin.ModelAdmin):
+class SourceAdmin(IndexedSearchMixin, admin.ModelAdmin):
     list_display = ["title", "publisher", "published_on", "kind", "language"]
     list_filter = ["kind", "language"]
     search_fields = ["title", "publisher", "slug", "reference"]
@@ -26,7 +27,7 @@ class SourceAdmin(admin.ModelAdmin):
 
 
 @admin.register(Programme)
-class ProgrammeAdmin(admin.ModelAdmin):
+class ProgrammeAdmin(IndexedSearchMixin, admin.ModelAdmin):
     list_display = ["name", "funder", "country", "status", "eligible_since"]
     list_filter = ["status"]
     list_select_related = ["funder"]
@@ -44,7 +45,7 @@ class ProgrammeAdmin(admin.ModelAdmin):
 
 
 @admin.register(Project)
-class ProjectAdmin(PartnershipInlineAdminMixin, admin.ModelAdmin):
+class ProjectAdmin(IndexedSearchMixin, PartnershipInlineAdminMixin, admin.ModelAdmin):
     list_display = ["name", "code", "programme", "sector", "status", "lead"]
     list_filter = ["sector", "status", "programme"]
     list_select_related = ["programme", "lead"]

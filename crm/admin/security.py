@@ -7,11 +7,11 @@ from django.db.models import OuterRef, Q, Subquery, Sum
 from django.utils.translation import gettext_lazy as _
 from django.utils.translation import ngettext
 
-from crm.admin.changelist import BoundedDateHierarchyMixin
+from crm.admin.changelist import BoundedDateHierarchyMixin, IndexedSearchMixin
 from crm.models import ExportLog
 
 
-class ReadOnlyAdmin(BoundedDateHierarchyMixin, admin.ModelAdmin):
+class ReadOnlyAdmin(IndexedSearchMixin, BoundedDateHierarchyMixin, admin.ModelAdmin):
     """A record the code writes and nobody edits."""
 
     def has_add_permission(self, request) -> bool:

@@ -7,6 +7,7 @@ from django.shortcuts import render
 from django.utils.translation import gettext_lazy as _
 from django.views.decorators.http import require_GET
 
+from crm import search as searching
 from crm.models import (
     Affiliation,
     Agreement,
@@ -21,7 +22,7 @@ from crm.models import (
     Project,
     StageChange,
 )
-from crm.search import MAX_QUERY_LENGTH, Group, ranked
+from crm.search import MAX_QUERY_LENGTH, Group, more_than_candidates, ranked
 
 # Results shown per kind of record; the rest is for a more precise query.
 SEARCH_LIMIT = 10
@@ -122,7 +123,7 @@ def _documents(query: str, user):
     )
 
 
-def _notes(query: str, user) -> list:
+def _notes(query: str, user) -> tuple[list, int]:
     """Notes on partnerships and on their stage changes, best first (two queries)."""
     partnerships = ranked(
         Partnership.objects.exclude(notes="").select_related("organization", "project"),
@@ -140,12 +141,25 @@ def _notes(query: str, user) -> list:
         text=(),
         limit=SEARCH_LIMIT,
     )
+    partnerships, changes = list(partnerships), list(changes)
     notes = [(p.search_rank, p.notes, p) for p in partnerships]
     notes += [(c.search_rank, c.note, c.partnership) for c in changes]
     notes.sort(key=lambda note: -note[0])
-    return [{"text": text, "partnership": partnership} for _rank, text, partnership in notes][
-        :SEARCH_LIMIT
-    ]
+    results = [{"text": text, "partnership": partnership} for _rank, text, partnership in notes]
+    return results[:SEARCH_LIMIT], _count(partnerships) + _count(changes)
+
+
+def _count(rows: list) -> int:
+    """Return how many rows matched, as ranked() counted them (its first row says)."""
+    return rows[0].search_count if rows else 0
+
+
+def _found(found) -> tuple[list, int]:
+    """Return a kind's results and how many matched (a ranked queryset, or the notes' pair)."""
+    if isinstance(found, tuple):
+        return found
+    rows = list(found)
+    return rows, _count(rows)
 
 
 # Each kind: its key, its heading, the permission to see it, its query.
@@ -172,10 +186,12 @@ def search(request: HttpRequest) -> HttpResponse:
         for key, label, permission, find in KINDS:
             if request.user.has_perm(permission):
                 # Each query is given the reader: what one may see can depend on it.
-                groups.append(Group(key, label, list(find(query, request.user))))
+                results, count = _found(find(query, request.user))
+                groups.append(Group(key, label, results, count, more_than_candidates(count)))
     context = {
         "query": query,
         "groups": [group for group in groups if group.results],
         "results": {group.key: group.results for group in groups},
+        "candidates": searching.CANDIDATES,
     }
     return render(request, "crm/search.html", context)
