@@ -437,3 +437,18 @@ def test_trigram_indexes_exist_only_on_postgresql(db):
         assert {"crm_followup_text_fold_trgm", "crm_followup_name_fold_trgm"} <= trigram
     else:
         assert trigram == set()
+
+
+def test_an_organisation_s_follow_ups_are_read_from_its_own_indexes(postgres_only):
+    """Issue 22: a long-standing partner's page reads its newest and next follow-ups in order."""
+    organization = factories.OrganizationFactory()
+    open_first = organization.follow_ups.open().order_by("due_on", "id")[:50]
+    newest = organization.follow_ups.order_by("-created_at")[:100]
+
+    open_plan = _plan(*open_first.query.sql_with_params())
+    newest_plan = _plan(*newest.query.sql_with_params())
+
+    assert "crm_followup_open_org_idx" in open_plan
+    assert "Sort" not in open_plan.split("\n")[1]
+    assert "crm_followup_org_new_idx" in newest_plan
+    assert "Sort" not in newest_plan.split("\n")[1]

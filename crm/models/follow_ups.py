@@ -208,6 +208,17 @@ class FollowUp(models.Model):
             ),
             # crm.tallies: the follow-ups waiting on the partner for less than
             # WAITING_TOO_LONG_DAYS, the few that are not yet "too long".
+            # An organisation's page at any age (issue 22): its open follow-ups by
+            # due date and each partnership's next one, then its timeline's newest
+            # follow-ups, read from the index instead of sorting all of theirs.
+            models.Index(
+                fields=["organization", "due_on", "id"],
+                # The count of agenda.bounded_groups, COUNT(status), from the index alone.
+                include=["status"],
+                condition=Q(status__in=OPEN_FOLLOW_UP_STATUSES),
+                name="crm_followup_open_org_idx",
+            ),
+            models.Index(fields=["organization", "created_at"], name="crm_followup_org_new_idx"),
             models.Index(
                 fields=["waiting_since"],
                 condition=Q(status=FollowUpStatus.WAITING),
