@@ -68,18 +68,20 @@ import django
 import openpyxl
 import psycopg
 import xlsxwriter
+from django.conf import settings
 from django.contrib.auth import get_user_model
 from django.contrib.auth.models import Group
 from django.core.management import call_command
 from django.db import connection
 from django.test import Client
-from django.test.utils import CaptureQueriesContext
+from django.test.utils import CaptureQueriesContext, override_settings
 from export_vs_copy import COPY_COLUMNS, copy_select, subset_bound, write_organizations
 from mail_filing import measure as measure_mail_filing
 from mail_filing import override_documents
 from mail_filing import report as report_mail_filing
 from mail_filing import write_section as write_mail_section
 from openpyxl.cell import WriteOnlyCell
+from plain_view import PLAIN_PATH
 from sweep import sweep, table, words_table
 
 from crm import importing, roles, xlsx
@@ -297,6 +299,14 @@ def hammer(port: int, path: str, headers: dict, seconds: float, clients: int = 8
     }
 
 
+def session_cookie(user) -> str:
+    """Return a ``Cookie`` header logging ``user`` in, as a browser's would."""
+    client = Client()
+    client.force_login(user)
+    name = settings.SESSION_COOKIE_NAME
+    return f"{name}={client.cookies[name].value}"
+
+
 def http_side_by_side(user, seconds: float) -> dict[str, dict] | None:
     gunicorn = Path(sys.executable).parent / "gunicorn"
     if not gunicorn.exists():
@@ -335,9 +345,16 @@ def http_side_by_side(user, seconds: float) -> dict[str, dict] | None:
         api_path = "/api/v1/follow-ups/?page_size=50"
         hammer(port, api_path, headers, 1)  # Warm-up of both workers.
         hammer(port, "/bench/bare/", {}, 1)
+        # Issue 22's comparison: the same login (a session) for both, the same
+        # middleware, the API's page against a plain Django view of the same rows.
+        logged_in = {"Cookie": session_cookie(user), "X-Forwarded-Proto": "https"}
+        plain_path = f"{PLAIN_PATH}?page_size=50"
+        hammer(port, plain_path, logged_in, 1)
         return {
             "api": hammer(port, api_path, headers, seconds),
             "bare": hammer(port, "/bench/bare/", {}, seconds),
+            "api session": hammer(port, api_path, logged_in, seconds),
+            "plain view": hammer(port, plain_path, logged_in, seconds),
         }
     finally:
         server.terminate()
@@ -386,6 +403,15 @@ def measure_size(size: int, options) -> dict:
         ),
     )
     figures["api page"], figures["values page"] = page["api"], page["values"]
+    # Issue 22's baseline: a plain Django view of the same 100 rows, behind the
+    # same middleware and login (bench/plain_view.py), the two alternating.
+    with override_settings(ROOT_URLCONF="plain_view"):
+        plain = side_by_side(
+            runs,
+            api=lambda: get(team, "/api/v1/follow-ups/?page_size=100"),
+            view=lambda: get(team, f"{PLAIN_PATH}?page_size=100"),
+        )
+    figures["api page vs view"], figures["plain view"] = plain["api"], plain["view"]
     # The least an authenticated API request costs here: one project, no filter.
     figures["api floor"] = timed(lambda: get(team, "/api/v1/projects/?page_size=1"), runs)
     figures["api partnerships"] = timed(
@@ -537,6 +563,11 @@ def report(results: list[dict], options) -> str:
         ratio(large["api page"].median, large["values page"].median),
     )
     row(
+        f"API page of 100 ÷ a plain Django view of the same rows (middleware, login), at {l_}",
+        "≤ 1.5 (issue 22)",
+        ratio(large["api page vs view"].median, large["plain view"].median),
+    )
+    row(
         f"the smallest API request (one project) ÷ values() + json.dumps, at {l_}",
         "(the floor of any API page)",
         ratio(large["api floor"].median, large["values page"].median),
@@ -586,6 +617,14 @@ def report(results: list[dict], options) -> str:
             f"errors {api['errors']} / {bare['errors']}; "
             f"p50 {api['p50'] * 1000:.0f} / {bare['p50'] * 1000:.0f} ms, "
             f"p95 {api['p95'] * 1000:.0f} / {bare['p95'] * 1000:.0f} ms",
+        )
+        api, view = http["api session"], http["plain view"]
+        row(
+            "HTTP: API follow-up list (50) ÷ a plain Django view of the same rows, both "
+            "logged in by session, requests/s",
+            "≥ 0.75 (issue 22)",
+            f"{api['rate'] / view['rate']:.2f} ({api['rate']:.1f} ÷ {view['rate']:.1f} req/s); "
+            f"errors {api['errors']} / {view['errors']}",
         )
     return "\n".join(lines)
 

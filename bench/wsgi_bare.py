@@ -1,6 +1,8 @@
 """The project's WSGI application, plus one bare view for the HTTP benchmark.
 
-``/bench/bare/`` returns the first 50 follow-ups in the API's order as JSON
+``/bench/plain/`` is bench/plain_view.py's plain Django view, behind the
+project's middleware and login. ``/bench/bare/`` returns the first 50
+follow-ups in the API's order as JSON
 through ``values()``: no authentication, no serializer, no middleware. It is
 the baseline the follow-up list's page is compared with (bench/run.py); it
 exists only in this file, which gunicorn loads for the benchmark, never in the
@@ -16,6 +18,10 @@ sys.path.insert(0, str(Path(__file__).resolve().parent.parent))
 from django.conf import settings
 
 from crm.wsgi import application as django_application
+
+# The project's pages plus the plain Django view the API is compared with
+# (bench/plain_view.py), behind the same middleware and login.
+settings.ROOT_URLCONF = "plain_view"
 
 # Production serves hashed static names from collectstatic's manifest; the
 # benchmarks do not run collectstatic (pages link to plain names instead).

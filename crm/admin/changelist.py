@@ -29,7 +29,7 @@ from django.contrib.admin.options import IncorrectLookupParameters
 from django.contrib.admin.templatetags.admin_list import date_hierarchy
 from django.contrib.admin.views.main import ChangeList
 from django.core.paginator import Paginator
-from django.db import connections
+from django.db import connections, models
 from django.db.models import Max, Min
 from django.utils import timezone
 from django.utils.functional import cached_property
@@ -296,6 +296,7 @@ class IndexedSearchMixin:
     def get_search_results(self, request, queryset, search_term):
         from django.contrib.admin.utils import lookup_spawns_duplicates
         from django.db.models import F, Q, Value
+        from django.db.models.functions import Cast
         from django.db.models.lookups import Contains
         from django.utils.text import smart_split, unescape_string_literal
 
@@ -310,8 +311,13 @@ class IndexedSearchMixin:
             parts = field_name.split("__")
             if len(parts) > 2:
                 other.append(field_name)
-            elif len(parts) == 1:
+            elif len(parts) == 1 and isinstance(
+                opts.get_field(field_name), (models.CharField, models.TextField)
+            ):
                 own.append(field_name)
+            elif len(parts) == 1:
+                # Not text in the database (an address, a number): compared as text.
+                other.append(field_name)
             elif opts.get_field(parts[0]).is_relation:
                 related.setdefault(parts[0], []).append(parts[1])
             else:
@@ -328,7 +334,8 @@ class IndexedSearchMixin:
             for relation, names in related.items():
                 condition |= self._related_match(opts, relation, names, word)
             for field_name in other:
-                condition |= Q(Contains(Fold(F(field_name)), word))
+                as_text = Cast(F(field_name), models.TextField())
+                condition |= Q(Contains(Fold(as_text), word))
                 duplicates = duplicates or lookup_spawns_duplicates(opts, field_name)
             queryset = queryset.filter(condition)
         return queryset, duplicates
