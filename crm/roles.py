@@ -71,7 +71,12 @@ def role_permissions(role: str):
             content_type__app_label="axes",
             codename__in=["view_accessattempt", "delete_accessattempt", "view_accesslog"],
         )
-        return crm | accounts | logins
+        # The job queue (django-tasks-db's read-only admin): what runs, waits
+        # and failed, with the error.
+        tasks = Permission.objects.filter(
+            content_type__app_label="django_tasks_database", codename="view_dbtaskresult"
+        )
+        return crm | accounts | logins | tasks
     crm = crm.exclude(content_type__model__in=COORDINATION_ONLY_MODELS)
     if role == STAFF:
         # Staff keep records up to date but delete nothing: organisations, people
