@@ -321,6 +321,7 @@ ADMIN_MODELS: dict[str, tuple[str, str, str, str]] = {
     "crm.apitoken": ("C", "", "C", "token"),
     "crm.digestlog": ("RSC", "", "", "digest_log"),
     "crm.exportlog": ("C", "", "", "export_log"),
+    "crm.exportjob": ("C", "", "", "export_job"),
     # The data-protection officer's alone (tests/test_personal_data.py): none here.
     "crm.privacyrequest": ("", "", "", "privacy_request"),
     "crm.personread": ("", "", "", "person_read"),
