@@ -30,16 +30,18 @@ written by two workers at once, nor finished twice.
 
 import base64
 import dataclasses
+import io
 import logging
 import pickle
 import tempfile
 import time
 from datetime import timedelta
 
+from django.apps import apps
 from django.conf import settings
 from django.core import signing
 from django.core.files import File
-from django.db import transaction
+from django.db import models, transaction
 from django.db.models import F
 from django.http import FileResponse, Http404
 from django.urls import reverse
@@ -150,10 +152,29 @@ def pack(export: exporting.Export) -> str:
         for column in export.columns
     ]
     portable = dataclasses.replace(export, queryset=None, columns=columns)
-    payload = pickle.dumps(
-        (export.queryset.model, export.queryset.query, portable), pickle.HIGHEST_PROTOCOL
+    buffer = io.BytesIO()
+    _ModelsByName(buffer, pickle.HIGHEST_PROTOCOL).dump(
+        (export.queryset.model, export.queryset.query, portable)
     )
-    return signing.Signer(salt=PLAN_SALT).sign(base64.b64encode(payload).decode())
+    return signing.Signer(salt=PLAN_SALT).sign(base64.b64encode(buffer.getvalue()).decode())
+
+
+def _model(app_label: str, model_name: str) -> type[models.Model]:
+    return apps.get_model(app_label, model_name)
+
+
+class _ModelsByName(pickle.Pickler):
+    """Pickle model classes by their app label and name.
+
+    The through model of a many-to-many field (``Interaction_staff``) is made
+    by Django, not defined in its module, so pickle cannot find it by its import
+    path; the app registry knows every model by name.
+    """
+
+    def reducer_override(self, obj):
+        if isinstance(obj, type) and issubclass(obj, models.Model):
+            return _model, (obj._meta.app_label, obj._meta.model_name)
+        return NotImplemented
 
 
 def unpack(plan: str) -> exporting.Export:

@@ -13,17 +13,24 @@ from unittest import mock
 
 import openpyxl
 import pytest
+import time_machine
 from django.conf import settings
-from django.core import mail
+from django.core import mail, signing
 from django.core.management import call_command
 from django.utils import timezone
 from django_tasks_db.models import DBTaskResult
 from rest_framework.test import APIClient
 
 from crm import jobs
-from crm.models import ExportJob, ExportLog, FollowUp
+from crm.api import exporters
+from crm.api.base import CrmViewSet
+from crm.api.export import Export
+from crm.models import ExportJob, ExportLog, FollowUp, Organization, Person, Project
 from crm.storage import document_storage
+from crm.views import exports as page_exports
 from tests import factories
+from tests.api_resources import one_of_each, resources
+from tests.conftest import TODAY
 
 pytestmark = pytest.mark.django_db
 
@@ -412,10 +419,11 @@ def test_a_long_page_export_leads_to_its_progress_then_its_file(client, coordina
     assert b'http-equiv="refresh"' in waiting.content
     assert b"Waiting for a worker" in waiting.content
 
-    ExportJob.objects.update(
-        status="running", done=2, started_at=timezone.now() - timedelta(seconds=4)
-    )
-    running = page(client, response["Location"]).content.decode()
+    with time_machine.travel(timezone.now(), tick=False):
+        ExportJob.objects.update(
+            status="running", done=2, started_at=timezone.now() - timedelta(seconds=4)
+        )
+        running = page(client, response["Location"]).content.decode()
     assert '<progress class="job-progress" max="5" value="2"' in running
     assert "2 rows of 5 written (40 %), about 6 s left." in " ".join(running.split())
     ExportJob.objects.update(status="queued", done=0, task_id=job.task_id)
@@ -462,3 +470,56 @@ def test_the_progress_page_runs_a_fixed_number_of_queries(
 
     with django_assert_max_num_queries(8):
         assert page(client, location).status_code == 200
+
+
+# The plan: what the request built, as the worker reads it.
+
+
+# The lists that export (CrmViewSet's): mail has no file.
+EXPORTING = [resource for resource in resources() if issubclass(resource.viewset, CrmViewSet)]
+
+
+@pytest.mark.parametrize("resource", EXPORTING, ids=lambda resource: resource.prefix)
+def test_every_api_list_written_by_a_job_is_the_file_the_request_would_have_sent(
+    resource, coordinator_api, coordinator, settings
+):
+    one_of_each(coordinator)
+    settings.CRM_EXPORT_JOB_THRESHOLD = 10**9
+    immediate = content(coordinator_api.get(f"{resource.url}?format=csv"))
+    settings.CRM_EXPORT_JOB_THRESHOLD = 0
+
+    location = ask(coordinator_api, f"{resource.url}?format=csv")["Location"]
+    run_jobs()
+
+    assert content(coordinator_api.get(f"{location}download/")) == immediate
+    assert immediate.count(b"\n") >= 2  # the header and at least one row
+
+
+@pytest.mark.parametrize(
+    "queryset, columns",
+    [
+        (
+            lambda: page_exports.dashboard_follow_ups(FollowUp.objects.all(), today=TODAY),
+            page_exports.follow_up_columns,
+        ),
+        (lambda: Organization.objects.all(), page_exports.organization_columns),
+        (lambda: Person.objects.all(), page_exports.person_columns),
+        (lambda: Project.objects.all(), lambda: page_exports.project_columns(today=TODAY)),
+    ],
+    ids=["dashboard", "organizations", "people", "projects"],
+)
+def test_every_page_export_reaches_the_worker_as_the_request_built_it(queryset, columns):
+    export = Export.of(queryset(), columns())
+
+    unpacked = jobs.unpack(jobs.pack(export))
+
+    assert str(unpacked.queryset.query) == str(export.queryset.query)
+
+
+def test_a_plan_not_signed_by_the_application_is_refused():
+    export = Export.of(FollowUp.objects.all(), exporters.columns_for(FollowUp))
+    plan = jobs.pack(export)
+    forged = plan[:-1] + ("A" if plan[-1] != "A" else "B")
+
+    with pytest.raises(signing.BadSignature):
+        jobs.unpack(forged)
