@@ -390,7 +390,8 @@ def reap_stalled(*, now=None) -> tuple[int, int]:
     with transaction.atomic():
         stalled = list(
             ExportJob.objects.filter(status=ExportJob.Status.RUNNING, heartbeat_at__lt=limit)
-            .select_for_update(skip_locked=True)
+            # The jobs' rows only, not their requesters'.
+            .select_for_update(skip_locked=True, of=("self",))
             .select_related("requested_by")[:100]
         )
         for job in stalled:

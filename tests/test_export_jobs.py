@@ -112,6 +112,19 @@ def test_an_export_above_the_threshold_is_accepted_as_a_job(
     assert DBTaskResult.objects.get().id.hex == job.task_id.replace("-", "")
 
 
+@pytest.mark.parametrize("rows", [THRESHOLD + 1, 3 * THRESHOLD])
+def test_the_202_runs_a_fixed_number_of_queries_whatever_the_rows(
+    coordinator_api, rows, django_assert_num_queries
+):
+    factories.FollowUpFactory.create_batch(rows)
+
+    # The user's permissions (2); the bounded COUNT, then the full one; in one
+    # transaction (2: its savepoint and release here): the export log and the
+    # personal-data read (follow-ups name people), the task, the job.
+    with django_assert_num_queries(10):
+        ask(coordinator_api)
+
+
 def test_the_job_is_in_the_export_log_with_its_rows_once_written(
     coordinator_api, coordinator, follow_ups
 ):
