@@ -42,13 +42,14 @@ from django.conf import settings
 from django.core import signing
 from django.core.files import File
 from django.db import models, transaction
-from django.db.models import F
+from django.db.models import F, Q
 from django.http import FileResponse, Http404
 from django.urls import reverse
 from django.utils import timezone, translation
 from django.utils.translation import gettext as _
 from django_tasks import TaskContext, task
 from django_tasks_db.models import DBTaskResult
+from django_tasks_db.utils import normalize_uuid
 
 from crm import emails, roles
 from crm.api import export as exporting
@@ -381,51 +382,66 @@ def reap_stalled(*, now=None) -> tuple[int, int]:
     """Give dead workers' jobs another attempt, or fail them; return (retried, failed).
 
     A job is dead when it is running and has not reported progress for
-    CRM_JOB_STALE_SECONDS. Its task, which the backend would show as running
-    forever, is marked failed.
+    CRM_JOB_STALE_SECONDS; or when it still waits but its task is gone, failed,
+    or was taken that long ago by a worker that died before starting it. Its
+    task, which the backend would show as running forever, is marked failed.
     """
     now = now or timezone.now()
     limit = now - timedelta(seconds=settings.CRM_JOB_STALE_SECONDS)
-    retried = failed = 0
+    retried, to_fail = 0, []
     with transaction.atomic():
-        stalled = list(
-            ExportJob.objects.filter(status=ExportJob.Status.RUNNING, heartbeat_at__lt=limit)
+        candidates = list(
+            ExportJob.objects.filter(
+                Q(status=ExportJob.Status.RUNNING, heartbeat_at__lt=limit)
+                | Q(status=ExportJob.Status.QUEUED, created_at__lt=limit)
+            )
             # The jobs' rows only, not their requesters'.
             .select_for_update(skip_locked=True, of=("self",))
             .select_related("requested_by")[:100]
         )
-        for job in stalled:
-            DBTaskResult.objects.filter(id=job.task_id).exclude(
-                status__in=["SUCCESSFUL", "FAILED"]
-            ).update(
-                status="FAILED",
-                finished_at=now,
-                exception_class_path=f"{WorkerLost.__module__}.{WorkerLost.__qualname__}",
-                traceback="The worker stopped without finishing the task.",
-            )
+        tasks = {
+            normalize_uuid(task.id): task
+            for task in DBTaskResult.objects.filter(id__in=[job.task_id for job in candidates])
+        }
+        for job in candidates:
+            task = tasks.get(job.task_id)
+            if job.status == ExportJob.Status.QUEUED:
+                taken_and_lost = (
+                    task is not None
+                    and task.status == "RUNNING"
+                    and (task.started_at is None or task.started_at < limit)
+                )
+                if task is not None and task.status != "FAILED" and not taken_and_lost:
+                    continue  # Waiting for a worker: nothing is lost.
+                # The attempt that never began counts as one.
+                job.attempts += 1
+            if task is not None and task.status not in ("SUCCESSFUL", "FAILED"):
+                DBTaskResult.objects.filter(id=task.id).update(
+                    status="FAILED",
+                    finished_at=now,
+                    exception_class_path=f"{WorkerLost.__module__}.{WorkerLost.__qualname__}",
+                    traceback="The worker stopped without finishing the task.",
+                )
             if job.attempts < settings.CRM_JOB_MAX_ATTEMPTS:
                 job.status = ExportJob.Status.QUEUED
                 job.done = 0
                 job.task_id = write_export.enqueue(str(job.pk)).id
-                job.save(update_fields=["status", "done", "task_id"])
+                job.save(update_fields=["status", "done", "task_id", "attempts"])
                 retried += 1
                 logger.warning(
                     "Export job %s lost its worker; attempt %s queued.", job.pk, job.attempts + 1
                 )
             else:
-                failed += 1
-        reasons = {
-            job.pk: (
+                to_fail.append(job)
+    for job in to_fail:
+        fail(
+            job,
+            reason=(
                 f"The worker writing the file stopped (killed or restarted) "
                 f"{job.attempts} time(s); no attempt is left."
-            )
-            for job in stalled
-            if job.status == ExportJob.Status.RUNNING
-        }
-    for job in stalled:
-        if job.pk in reasons:
-            fail(job, reason=reasons[job.pk])
-    return retried, failed
+            ),
+        )
+    return retried, len(to_fail)
 
 
 def purge(*, now=None) -> int:

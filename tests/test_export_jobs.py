@@ -387,6 +387,44 @@ def test_a_job_whose_worker_died_too_often_is_failed_and_its_requester_told(
     assert not DBTaskResult.objects.ready().exists()
 
 
+def test_a_job_whose_worker_died_before_starting_it_is_run_again(coordinator_api, follow_ups):
+    ask(coordinator_api)
+    long_ago = timezone.now() - timedelta(seconds=settings.CRM_JOB_STALE_SECONDS + 1)
+    # The worker took the task, then died before it took the job.
+    DBTaskResult.objects.update(status="RUNNING", started_at=long_ago)
+    ExportJob.objects.update(created_at=long_ago)
+    job = ExportJob.objects.get()
+
+    assert jobs.reap_stalled() == (1, 0)
+    run_jobs()
+
+    job.refresh_from_db()
+    # Attempts: the one that never began, and the one that wrote the file.
+    assert (job.status, job.attempts, job.done) == ("done", 2, 5)
+
+
+def test_a_job_whose_task_failed_before_starting_it_is_failed_in_the_end(
+    coordinator_api, follow_ups, settings
+):
+    settings.CRM_JOB_MAX_ATTEMPTS = 1
+    ask(coordinator_api)
+    long_ago = timezone.now() - timedelta(seconds=settings.CRM_JOB_STALE_SECONDS + 1)
+    DBTaskResult.objects.update(status="FAILED")
+    ExportJob.objects.update(created_at=long_ago)
+
+    assert jobs.reap_stalled() == (0, 1)
+
+    assert ExportJob.objects.get().status == "failed"
+
+
+def test_a_job_waiting_for_a_worker_is_left_waiting(coordinator_api, follow_ups):
+    ask(coordinator_api)
+    ExportJob.objects.update(created_at=timezone.now() - timedelta(days=1))
+
+    assert jobs.reap_stalled() == (0, 0)
+    assert ExportJob.objects.get().status == "queued"
+
+
 def test_a_running_job_that_reports_progress_is_left_alone(coordinator_api, follow_ups):
     ask(coordinator_api)
     ExportJob.objects.update(status="running", attempts=1, heartbeat_at=timezone.now())
