@@ -51,6 +51,16 @@ T = {
     "Your export %(name)s failed:": f"Votre export %(name)s a échoué{NNBSP}:",
     "Your export “%(file)s” is ready": f"Votre export «{NNBSP}%(file)s{NNBSP}» est prêt",
     "Your export “%(file)s” failed": f"Votre export «{NNBSP}%(file)s{NNBSP}» a échoué",
+    (
+        "More rows than the server answers at once: a job writes the file. The Location "
+        "header gives the job's address (/api/v1/jobs/<id>/), whose “download” is the file "
+        "once “status” is “done”."
+    ): (
+        "Plus de lignes que le serveur n’en répond d’un coup\u202f: une tâche écrit le fichier. "
+        "L’en-tête Location donne l’adresse de la tâche (/api/v1/jobs/<id>/), dont "
+        "«\u202fdownload\u202f» est le fichier une fois «\u202fstatus\u202f» à "
+        "«\u202fdone\u202f»."
+    ),
     "waiting": "en attente",
     "being written": "en cours d’écriture",
     "ready": "prêt",

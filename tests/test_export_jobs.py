@@ -574,3 +574,15 @@ def test_a_plan_not_signed_by_the_application_is_refused():
 
     with pytest.raises(signing.BadSignature):
         jobs.unpack(forged)
+
+
+def test_the_schema_documents_the_202_of_a_long_export(coordinator_api):
+    schema = coordinator_api.get("/api/v1/schema/?format=json").json()
+
+    accepted = schema["paths"]["/api/v1/follow-ups/"]["get"]["responses"]["202"]
+    job = schema["paths"]["/api/v1/jobs/{id}/"]["get"]["responses"]["200"]
+    assert "/api/v1/jobs/<id>/" in accepted["description"]
+    assert (
+        accepted["content"]["application/json"]["schema"]
+        == job["content"]["application/json"]["schema"]
+    )

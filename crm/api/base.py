@@ -25,7 +25,7 @@ from rest_framework.response import Response
 
 from crm import jobs, services
 from crm.api import export, exporters, rows
-from crm.api.jobs import accepted
+from crm.api.jobs import JOB_SCHEMA, accepted
 from crm.api.pagination import SyncCursorPagination
 from crm.api.parameters import check_query_parameters, filterset_class_of
 from crm.api.renderers import CSVRenderer, XLSXRenderer
@@ -90,6 +90,14 @@ def list_schema(serializer_class):
             ),
             (200, export.XLSX_MEDIA_TYPE): OpenApiResponse(
                 OpenApiTypes.BINARY, description=_("All matching rows as an XLSX workbook.")
+            ),
+            (202, "application/json"): OpenApiResponse(
+                JOB_SCHEMA,
+                description=_(
+                    "More rows than the server answers at once: a job writes the file. "
+                    "The Location header gives the job's address (/api/v1/jobs/<id>/), "
+                    "whose “download” is the file once “status” is “done”."
+                ),
             ),
         },
     )

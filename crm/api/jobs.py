@@ -10,6 +10,7 @@ an unknown one, is 404.
 
 from django.http import JsonResponse
 from django.urls import reverse
+from drf_spectacular.drainage import set_override
 from drf_spectacular.types import OpenApiTypes
 from drf_spectacular.utils import OpenApiResponse, extend_schema, inline_serializer
 from rest_framework import serializers
@@ -49,23 +50,28 @@ def accepted(job: ExportJob) -> JsonResponse:
     return response
 
 
-JOB_SCHEMA = inline_serializer(
-    "ExportJob",
-    {
-        "id": serializers.UUIDField(),
-        "status": serializers.ChoiceField(choices=ExportJob.Status.choices),
-        "done": serializers.IntegerField(help_text="Rows written so far."),
-        "total": serializers.IntegerField(help_text="Rows to write."),
-        "format": serializers.CharField(),
-        "list": serializers.CharField(),
-        "file_name": serializers.CharField(),
-        "created_at": serializers.DateTimeField(),
-        "finished_at": serializers.DateTimeField(allow_null=True),
-        "error": serializers.CharField(allow_null=True),
-        "download": serializers.CharField(
-            allow_null=True, help_text="Where the file is, once the job is done."
-        ),
-    },
+# One job, never a page of them, even where a list documents it (its 202).
+JOB_SCHEMA = set_override(
+    inline_serializer(
+        "ExportJob",
+        {
+            "id": serializers.UUIDField(),
+            "status": serializers.ChoiceField(choices=ExportJob.Status.choices),
+            "done": serializers.IntegerField(help_text="Rows written so far."),
+            "total": serializers.IntegerField(help_text="Rows to write."),
+            "format": serializers.CharField(),
+            "list": serializers.CharField(),
+            "file_name": serializers.CharField(),
+            "created_at": serializers.DateTimeField(),
+            "finished_at": serializers.DateTimeField(allow_null=True),
+            "error": serializers.CharField(allow_null=True),
+            "download": serializers.CharField(
+                allow_null=True, help_text="Where the file is, once the job is done."
+            ),
+        },
+    ),
+    "many",
+    False,
 )
 
 
