@@ -32,9 +32,13 @@ $(VENV)/.dev-installed: requirements/base.txt requirements/dev.txt | $(BIN)/pyth
 install: $(VENV)/.base-installed
 install-dev: $(VENV)/.dev-installed
 
+# The job worker (large exports: crm/jobs.py) runs beside the server, as in
+# production, and stops with it (Ctrl-C); it does not reload on code changes.
 run: install
 	$(RUN_ENV) $(MANAGE) migrate --no-input
 	$(RUN_ENV) $(MANAGE) setup_local
+	$(RUN_ENV) $(MANAGE) run_jobs --no-reload --verbosity 0 & worker=$$!; \
+	trap 'kill $$worker 2>/dev/null' EXIT INT TERM; \
 	$(RUN_ENV) $(MANAGE) runserver $(RUN_ADDRESS)
 
 test: install-dev

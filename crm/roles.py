@@ -33,8 +33,9 @@ def role_label(group: Group) -> str:
 
 # Everyone manages their own API tokens on their token page; in the admin, where
 # all users' tokens are listed, only Coordination sees and revokes them.
-# The export log is an audit of everyone, for Coordination alone as well.
-COORDINATION_ONLY_MODELS = ["apitoken", "exportlog"]
+# The export log is an audit of everyone, for Coordination alone as well; so are
+# the export jobs in the admin (each requester follows their own on its page).
+COORDINATION_ONLY_MODELS = ["apitoken", "exportlog", "exportjob"]
 # Everyone reads these; only Coordination enters or changes them (exchange
 # rates convert every total, so they are the unit's figures, not anyone's).
 COORDINATION_WRITES_MODELS = ["exchangerate"]
@@ -71,7 +72,12 @@ def role_permissions(role: str):
             content_type__app_label="axes",
             codename__in=["view_accessattempt", "delete_accessattempt", "view_accesslog"],
         )
-        return crm | accounts | logins
+        # The job queue (django-tasks-db's read-only admin): what runs, waits
+        # and failed, with the error.
+        tasks = Permission.objects.filter(
+            content_type__app_label="django_tasks_database", codename="view_dbtaskresult"
+        )
+        return crm | accounts | logins | tasks
     crm = crm.exclude(content_type__model__in=COORDINATION_ONLY_MODELS)
     if role == STAFF:
         # Staff keep records up to date but delete nothing: organisations, people

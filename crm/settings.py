@@ -44,6 +44,8 @@ INSTALLED_APPS = [
     "drf_spectacular_sidecar",
     "simple_history",
     "axes",
+    "django_tasks",
+    "django_tasks_db",
     "crm",
 ]
 
@@ -459,3 +461,19 @@ CRM_MAIL_IMAP_PROCESSED_FOLDER = env_str("CRM_MAIL_IMAP_PROCESSED_FOLDER", defau
 CRM_MAIL_IMAP_REFUSED_FOLDER = env_str("CRM_MAIL_IMAP_REFUSED_FOLDER", default="Refusés")
 CRM_MAIL_IMAP_CAFILE = env_str("CRM_MAIL_IMAP_CAFILE", default="")
 CRM_MAIL_IMAP_TIMEOUT = env_int("CRM_MAIL_IMAP_TIMEOUT", default=60)
+
+# Jobs (crm/jobs.py, docs/deploy.md): work too long for a request runs in
+# `manage.py run_jobs`, from a queue kept in the database (django-tasks-db).
+TASKS = {"default": {"BACKEND": "django_tasks_db.DatabaseBackend"}}
+# An export (API or staff page) of more rows than this is written by a job and
+# downloaded from its page; smaller ones are answered at once. 10,000 rows of
+# follow-ups take 0.5 s as XLSX on an idle server, 1.8 s on a loaded one
+# (docs/performance.md, "Exports as jobs").
+CRM_EXPORT_JOB_THRESHOLD = env_int("CRM_EXPORT_JOB_THRESHOLD", default=10_000)
+# A finished export's file (and its job) is deleted after this many days.
+CRM_EXPORT_FILE_RETENTION_DAYS = env_int("CRM_EXPORT_FILE_RETENTION_DAYS", default=7)
+# A running job that has not reported progress for this many seconds belongs to
+# a worker that died (killed, host lost): it is run again, up to
+# CRM_JOB_MAX_ATTEMPTS attempts in all, then marked failed and its requester told.
+CRM_JOB_STALE_SECONDS = env_int("CRM_JOB_STALE_SECONDS", default=120)
+CRM_JOB_MAX_ATTEMPTS = env_int("CRM_JOB_MAX_ATTEMPTS", default=2)

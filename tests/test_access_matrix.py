@@ -21,13 +21,16 @@ from django.core.files.base import ContentFile
 from django.test import Client
 from django.urls import URLPattern, URLResolver, get_resolver
 from django.utils import timezone
+from django_tasks_db.models import DBTaskResult
 
 from crm import roles, services
 from crm.calendar import calendar_url_for
+from crm.jobs import write_export
 from crm.models import (
     AgreementSignatory,
     ApiToken,
     DigestLog,
+    ExportJob,
     ExportLog,
     FollowUpPlan,
     FollowUpPlanStep,
@@ -36,6 +39,7 @@ from crm.models import (
     PrivacyRequest,
     StaffProfile,
 )
+from crm.storage import document_storage
 from tests import factories
 from tests.conftest import TODAY
 
@@ -102,6 +106,18 @@ PAGES: dict[str, tuple[str, str]] = {
     "api/v1/redoc/": ("/api/v1/redoc/", LOGIN_ONLY),
     "api/v1/": ("/api/v1/", "401 401 200 200 200 200"),
     "api/v1/<drf_format_suffix:format>": ("/api/v1/.json", "401 401 200 200 200 200"),
+    # An export job's progress and file: its requester's (Staff here) and
+    # Coordination's; anyone else is told it does not exist.
+    "exports/<uuid:pk>/": ("/exports/{w.export_job.pk}/", "302 302 404 404 200 200"),
+    "exports/<uuid:pk>/download/": (
+        "/exports/{w.export_job.pk}/download/",
+        "302 302 404 404 200 200",
+    ),
+    "api/v1/jobs/<uuid:pk>/": ("/api/v1/jobs/{w.export_job.pk}/", "401 401 404 404 200 200"),
+    "api/v1/jobs/<uuid:pk>/download/": (
+        "/api/v1/jobs/{w.export_job.pk}/download/",
+        "401 401 404 404 200 200",
+    ),
     "account/tokens/": ("/account/tokens/", LOGIN_ONLY),
     "account/tokens/<int:pk>/revoke/": (
         "/account/tokens/{w.token.pk}/revoke/",
@@ -210,7 +226,10 @@ PAGES: dict[str, tuple[str, str]] = {
         "/admin/r/{w.organization_type}/{w.organization.pk}/",
         "302 302 302 302 302 302",
     ),
-    "admin/^(?P<app_label>auth|crm|axes)/$": ("/admin/crm/", "302 302 404 200 200 200"),
+    "admin/^(?P<app_label>auth|django_tasks_database|crm|axes)/$": (
+        "/admin/crm/",
+        "302 302 404 200 200 200",
+    ),
     "admin/(?P<url>.*)$": ("/admin/nowhere/", "302 302 404 404 404 404"),
     "admin/auth/user/<id>/password/": (
         "/admin/auth/user/{w.staff.pk}/password/",
@@ -306,6 +325,7 @@ ADMIN_MODELS: dict[str, tuple[str, str, str, str]] = {
     "crm.apitoken": ("C", "", "C", "token"),
     "crm.digestlog": ("RSC", "", "", "digest_log"),
     "crm.exportlog": ("C", "", "", "export_log"),
+    "crm.exportjob": ("C", "", "", "export_job"),
     # The data-protection officer's alone (tests/test_personal_data.py): none here.
     "crm.privacyrequest": ("", "", "", "privacy_request"),
     "crm.personread": ("", "", "", "person_read"),
@@ -323,6 +343,8 @@ ADMIN_MODELS: dict[str, tuple[str, str, str, str]] = {
     "crm.mailmessage": ("RSC", "", "", "mail"),
     "axes.accessattempt": ("C", "", "C", "attempt"),
     "axes.accesslog": ("C", "", "", "access_log"),
+    # The job queue: read-only, for Coordination.
+    "django_tasks_database.dbtaskresult": ("C", "", "", "task_result"),
 }
 # The change form's buttons: one state action on one record, its page shown to
 # those who may change the record (a GET never changes anything).
@@ -513,6 +535,18 @@ def world(rf):
         export_log=ExportLog.objects.create(
             user=staff, username="staffer", kind="csv", resource="follow-ups", row_count=1
         ),
+        export_job=ExportJob.objects.create(
+            requested_by=staff,
+            status="done",
+            kind="csv",
+            resource="follow-ups",
+            permission="crm.view_followup",
+            filename="follow-ups.csv",
+            total=1,
+            done=1,
+            file=document_storage.save("exports/job.csv", ContentFile(b"title\nA\n")),
+        ),
+        task_result=DBTaskResult.objects.get(id=write_export.enqueue("unknown").id),
         privacy_request=PrivacyRequest.objects.create(kind="access", person_id_number=1),
         person_read=PersonRead.objects.create(what="page", person_id_number=1),
         attempt=AccessAttempt.objects.create(

@@ -11,7 +11,7 @@ from django.contrib.auth.models import Group
 from django.urls import URLPattern, URLResolver, get_resolver
 
 from crm import roles, services
-from crm.models import Interaction, Organization, Person
+from crm.models import ExportJob, Interaction, Organization, Person
 from tests import factories
 from tests.conftest import TODAY
 from tests.mail_helpers import corpus, newcomer_reply
@@ -106,9 +106,22 @@ def world(role_groups):  # noqa: F811
     # Mail: one e-mail filed on Visa's timeline, one waiting in "Courriels à classer".
     services.mail_receive(raw=corpus("apple_reply.eml"), door="upload", by=user)
     waiting = services.mail_receive(raw=newcomer_reply(), door="upload", by=user).message
+    # A large export written by a job: its page, ready, with its link.
+    export_job = ExportJob.objects.create(
+        requested_by=user,
+        status="done",
+        kind="xlsx",
+        resource="page: dashboard",
+        permission="crm.view_followup",
+        filename="suivis-de-l-unite-de-coordination-2026-12-07.xlsx",
+        total=12_345,
+        done=12_345,
+        file="exports/job.xlsx",
+    )
     return {
         "user": user,
         "mail": waiting,
+        "export_job": export_job,
         "commitment": commitment,
         "agreement": agreement,
         "organization": visa,
@@ -152,6 +165,7 @@ def _kwargs(world) -> dict[str, dict]:
         "agreement-edit": {"slug": "mou-visa"},
         "mail-message": {"pk": world["mail"].pk},
         "merge": {"kind": "organizations", "kept": world["organization"].pk, "other": "OTHER"},
+        "export-job": {"pk": world["export_job"].pk},
     }
 
 
@@ -177,6 +191,7 @@ NOT_PAGES = {
     "mail-discard",
     # Files, not pages.
     "document-download",
+    "export-job-download",
     "follow-up-export",
     "overview-pdf",
 }

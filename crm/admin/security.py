@@ -1,4 +1,5 @@
-"""Login lock-outs (django-axes) and the export log: read by Coordination, written by the code."""
+"""Login lock-outs (django-axes), the export log and the export jobs: read by Coordination,
+written by the code."""
 
 from axes.models import AccessAttempt, AccessLog
 from django.conf import settings
@@ -8,7 +9,7 @@ from django.utils.translation import gettext_lazy as _
 from django.utils.translation import ngettext
 
 from crm.admin.changelist import BoundedDateHierarchyMixin, IndexedSearchMixin
-from crm.models import ExportLog
+from crm.models import ExportJob, ExportLog
 
 
 class ReadOnlyAdmin(IndexedSearchMixin, BoundedDateHierarchyMixin, admin.ModelAdmin):
@@ -143,4 +144,50 @@ class ExportLogAdmin(ReadOnlyAdmin):
 
     def has_delete_permission(self, request, obj=None) -> bool:
         # Old entries go by purge_export_log, at the retention the deployment set.
+        return False
+
+
+@admin.register(ExportJob)
+class ExportJobAdmin(ReadOnlyAdmin):
+    """Exports written by a job: what waits, what runs (rows done of the total), what
+    failed and why. Coordination's; the code writes them, `run_jobs` deletes them."""
+
+    list_display = [
+        "created_at",
+        "requested_by",
+        "resource",
+        "kind",
+        "status",
+        "done",
+        "total",
+        "attempts",
+        "finished_at",
+        "error",
+    ]
+    list_filter = ["status", "kind", "resource", "created_at"]
+    search_fields = ["requested_by__username", "resource", "filename"]
+    date_hierarchy = "created_at"
+    fields = [
+        "id",
+        "created_at",
+        "requested_by",
+        "resource",
+        "kind",
+        "filename",
+        "status",
+        "done",
+        "total",
+        "attempts",
+        "task_id",
+        "started_at",
+        "heartbeat_at",
+        "finished_at",
+        "error",
+        "export_log",
+    ]
+    readonly_fields = fields
+    list_select_related = ["requested_by"]
+
+    def has_delete_permission(self, request, obj=None) -> bool:
+        # With its file, after CRM_EXPORT_FILE_RETENTION_DAYS (crm.jobs.purge).
         return False

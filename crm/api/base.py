@@ -23,8 +23,9 @@ from drf_spectacular.utils import OpenApiParameter, OpenApiResponse, extend_sche
 from rest_framework import exceptions, status, viewsets
 from rest_framework.response import Response
 
-from crm import services
+from crm import jobs, services
 from crm.api import export, exporters, rows
+from crm.api.jobs import JOB_SCHEMA, accepted
 from crm.api.pagination import SyncCursorPagination
 from crm.api.parameters import check_query_parameters, filterset_class_of
 from crm.api.renderers import CSVRenderer, XLSXRenderer
@@ -89,6 +90,14 @@ def list_schema(serializer_class):
             ),
             (200, export.XLSX_MEDIA_TYPE): OpenApiResponse(
                 OpenApiTypes.BINARY, description=_("All matching rows as an XLSX workbook.")
+            ),
+            (202, "application/json"): OpenApiResponse(
+                JOB_SCHEMA,
+                description=_(
+                    "More rows than the server answers at once: a job writes the file. "
+                    "The Location header gives the job's address (/api/v1/jobs/<id>/), "
+                    "whose “download” is the file once “status” is “done”."
+                ),
             ),
         },
     )
@@ -176,6 +185,22 @@ class CrmViewSet(CheckedRequestsMixin, viewsets.ModelViewSet):
                 raise exceptions.ValidationError(errors)
             queryset = self.filter_queryset(self.get_queryset())
             columns = exporters.columns_for(queryset.model)
+            title = str(queryset.model._meta.verbose_name_plural)
+            total = jobs.long_export_total(queryset)
+            if total is not None:
+                # Too long for a request: a job writes it (crm/jobs.py).
+                job = jobs.start_export(
+                    request,
+                    queryset=queryset,
+                    columns=columns,
+                    total=total,
+                    kind=format_,
+                    resource=self.export_basename,
+                    filters=filters_of(request.query_params),
+                    basename=self.export_basename,
+                    title=title,
+                )
+                return accepted(job)
             # Recorded before the file is written (a download cut short was
             # still asked for); its row count once the rows are written.
             entry = record_export(
@@ -188,7 +213,6 @@ class CrmViewSet(CheckedRequestsMixin, viewsets.ModelViewSet):
             if format_ == "csv":
                 response = export.csv_response(queryset, columns, self.export_basename)
             else:
-                title = str(queryset.model._meta.verbose_name_plural)
                 response = export.xlsx_response(queryset, columns, self.export_basename, title)
             return count_rows_when_sent(response, entry)
         # DRF's list, but a page read through the lean plan where there is one.

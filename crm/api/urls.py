@@ -16,6 +16,7 @@ from crm.api import (
     documents,
     exchange_rates,
     follow_ups,
+    jobs,
     mail,
     missions,
     partnerships,
@@ -73,6 +74,12 @@ urlpatterns = [
         "redoc/",
         login_required(REDOC(SpectacularRedocView.as_view(url_name="api:schema"))),
         name="redoc",
+    ),
+    path("jobs/<uuid:pk>/", jobs.ExportJobView.as_view(), name="export-job"),
+    path(
+        "jobs/<uuid:pk>/download/",
+        jobs.ExportJobDownloadView.as_view(),
+        name="export-job-download",
     ),
     path("", include(router.urls)),
 ]

@@ -44,6 +44,7 @@ from crm.models.directory import Affiliation, Merge, Organization, Person
 from crm.models.documents import Document
 from crm.models.follow_ups import FollowUp, FollowUpPlan, FollowUpPlanStep, OpenFollowUpCount
 from crm.models.imports import PendingImport
+from crm.models.jobs import ExportJob
 from crm.models.mail import MailDoor, MailMessage, MailStatus
 from crm.models.missions import (
     Interaction,
@@ -82,6 +83,7 @@ __all__ = [
     "Document",
     "DocumentType",
     "ExchangeRate",
+    "ExportJob",
     "ExportLog",
     "FollowUp",
     "FollowUpPlan",

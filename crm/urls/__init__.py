@@ -31,6 +31,7 @@ urlpatterns = [
     path("", include("crm.urls.agreements")),
     path("", include("crm.urls.documents")),
     path("", include("crm.urls.mail")),
+    path("", include("crm.urls.jobs")),
     path("admin/", admin.site.urls),
     path("api/v1/", include("crm.api.urls")),
     path("", include("crm.urls.accounts")),

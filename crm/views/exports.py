@@ -7,7 +7,8 @@ follow-ups listed on a project's, an organisation's, a person's or a
 partnership's page (the first 50 there) are exported by ``follow_up_export``,
 filtered by the record's key. The files are
 written by the API's machinery (``crm.api.export``: COPY or streamed CSV, the
-constant-memory XLSX writer), with columns declared here for a reader, not a
+constant-memory XLSX writer), or, above ``CRM_EXPORT_JOB_THRESHOLD`` rows, by a
+job whose page shows its progress (``crm/jobs.py``), with columns declared here for a reader, not a
 program: labels instead of codes, names instead of ids, "oui"/"non", headers
 and file name in the reader's language; a French CSV is separated by ";" with
 decimal commas, as Excel set to French opens it. Each export is written to the
@@ -24,6 +25,7 @@ from django.db import models
 from django.db.models import Case, Count, IntegerField, OuterRef, Subquery, Value, When
 from django.db.models.functions import Coalesce, Concat, NullIf
 from django.http import HttpRequest, HttpResponse, HttpResponseBadRequest
+from django.shortcuts import redirect
 from django.urls import reverse
 from django.utils import translation
 from django.utils.http import urlencode
@@ -31,7 +33,7 @@ from django.utils.text import slugify
 from django.utils.translation import gettext_lazy as _
 from django.views.decorators.http import require_GET
 
-from crm import clock
+from crm import clock, jobs
 from crm.api import export
 from crm.api.export import Column, Kind
 from crm.api.exporters import _Joined, full_name, joined_related, user_name
@@ -234,19 +236,31 @@ def export_response(
         return HttpResponseBadRequest(_("Export as “xlsx” or “csv”."))
     plural = str(queryset.model._meta.verbose_name_plural)
     basename = slugify(plural) or "export"
+    filters = {
+        name: values
+        for name, values in filters_of(request.GET).items()
+        if name not in ("page", PARAMETER)
+    }
+    total = jobs.long_export_total(queryset)
+    if total is not None:
+        # Too long for a request: a job writes it, and its page shows how far
+        # along it is, then the link to the file (crm/views/jobs.py).
+        job = jobs.start_export(
+            request,
+            queryset=queryset,
+            columns=columns,
+            total=total,
+            kind=fmt,
+            resource=resource,
+            filters=filters,
+            basename=basename,
+            title=plural.capitalize(),
+            style=export.csv_style_for(),
+        )
+        return redirect("export-job", job.pk)
     # Recorded before the file is written (a download cut short was still
     # asked for); its row count once the rows are written, as the API does.
-    entry = record_export(
-        request,
-        user=request.user,
-        kind=fmt,
-        resource=resource,
-        filters={
-            name: values
-            for name, values in filters_of(request.GET).items()
-            if name not in ("page", PARAMETER)
-        },
-    )
+    entry = record_export(request, user=request.user, kind=fmt, resource=resource, filters=filters)
     if fmt == "csv":
         response = export.csv_response(queryset, columns, basename, style=export.csv_style_for())
     else:

@@ -1,0 +1,8 @@
+from django.urls import path
+
+from crm.views import jobs
+
+urlpatterns = [
+    path("exports/<uuid:pk>/", jobs.export_job, name="export-job"),
+    path("exports/<uuid:pk>/download/", jobs.export_job_download, name="export-job-download"),
+]

@@ -1,0 +1,45 @@
+"""The page of an export written by a job: its progress, then its file.
+
+A staff page's "Export" above ``CRM_EXPORT_JOB_THRESHOLD`` rows sends its
+reader here (``crm.views.exports.export_response``). While the job runs the
+page shows the rows written of the total and the time left, and reloads itself
+every few seconds (a ``<meta http-equiv="refresh">``: no script); once the file
+is written it is the link to it. The requester (and Coordination) only: anyone
+else is told "not found", as for an unknown job.
+"""
+
+from django.conf import settings
+from django.contrib.auth.decorators import login_required
+from django.http import HttpRequest, HttpResponse
+from django.shortcuts import render
+from django.views.decorators.http import require_GET
+
+from crm import jobs
+
+# Seconds between two reloads of a running job's page.
+REFRESH_SECONDS = 2
+
+
+@require_GET
+@login_required
+def export_job(request: HttpRequest, pk) -> HttpResponse:
+    job = jobs.job_for_user(request.user, pk)
+    left = jobs.seconds_left(job)
+    return render(
+        request,
+        "crm/export_job.html",
+        {
+            "job": job,
+            "refresh": None if job.is_finished else REFRESH_SECONDS,
+            "percent": int(100 * job.done / job.total) if job.total else 0,
+            "minutes_left": None if left is None else left // 60,
+            "seconds_left": None if left is None else left % 60,
+            "retention_days": settings.CRM_EXPORT_FILE_RETENTION_DAYS,
+        },
+    )
+
+
+@require_GET
+@login_required
+def export_job_download(request: HttpRequest, pk) -> HttpResponse:
+    return jobs.file_response(jobs.downloadable(request.user, pk))
