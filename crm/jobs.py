@@ -51,7 +51,7 @@ from django_tasks import TaskContext, task
 from django_tasks_db.models import DBTaskResult
 from django_tasks_db.utils import normalize_uuid
 
-from crm import emails, roles
+from crm import emails, roles, schedule
 from crm.api import export as exporting
 from crm.audit import record_export
 from crm.models import ExportJob, ExportLog
@@ -462,9 +462,15 @@ def purge(*, now=None) -> int:
 
 
 def housekeeping() -> None:
-    """What every worker does once a minute: dead jobs retried or failed, old files deleted."""
+    """Do what every worker does once a minute.
+
+    Dead jobs retried or failed, old files deleted, the scheduled commands whose
+    period has begun queued (crm.schedule).
+    """
     reap_stalled()
     purge()
+    schedule.queue_due()
+    schedule.purge()
 
 
 def file_response(job: ExportJob) -> FileResponse:

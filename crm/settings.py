@@ -465,6 +465,10 @@ CRM_MAIL_IMAP_TIMEOUT = env_int("CRM_MAIL_IMAP_TIMEOUT", default=60)
 # Jobs (crm/jobs.py, docs/deploy.md): work too long for a request runs in
 # `manage.py run_jobs`, from a queue kept in the database (django-tasks-db).
 TASKS = {"default": {"BACKEND": "django_tasks_db.DatabaseBackend"}}
+# The job workers run the scheduled commands (crm/schedule.py: the mailbox every
+# 5 minutes, the digests hourly, the weekly summary, the retention run daily),
+# each once per period across every host. 0: cron runs them (docs/deploy.md).
+CRM_SCHEDULE = env_bool("CRM_SCHEDULE", default=True)
 # An export (API or staff page) of more rows than this is written by a job and
 # downloaded from its page; smaller ones are answered at once. 10,000 rows of
 # follow-ups take 0.5 s as XLSX on an idle server, 1.8 s on a loaded one

@@ -33,6 +33,13 @@ def plain_static_files(settings):
 
 
 @pytest.fixture(autouse=True)
+def no_schedule(settings):
+    # A worker run in a test runs the jobs the test queued, not the scheduled
+    # commands (tests/test_schedule.py turns the schedule on).
+    settings.CRM_SCHEDULE = False
+
+
+@pytest.fixture(autouse=True)
 def fresh_cache():
     # API throttle counts live in the cache: one test's requests must not count
     # against the next one's.

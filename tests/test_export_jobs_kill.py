@@ -45,6 +45,8 @@ def worker_process(tmp_path) -> subprocess.Popen:
     )
     environment = {
         **os.environ,
+        # Only the export under test in the queue: no scheduled command beside it.
+        "CRM_SCHEDULE": "0",
         "DATABASE_URL": url,
         "DJANGO_SECRET_KEY": settings.SECRET_KEY,
         "CRM_DOCUMENTS_ROOT": str(tmp_path / "private"),

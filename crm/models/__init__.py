@@ -58,6 +58,7 @@ from crm.models.missions import (
 from crm.models.partnerships import Partnership, StageChange
 from crm.models.privacy import PersonRead, PrivacyRequest
 from crm.models.programme import Programme, Project
+from crm.models.schedule import ScheduledRun
 from crm.models.sources import Source
 
 __all__ = [
@@ -120,6 +121,7 @@ __all__ = [
     "Project",
     "ProjectSector",
     "ProjectStatus",
+    "ScheduledRun",
     "Source",
     "SourceKind",
     "StaffProfile",
