@@ -5,6 +5,7 @@ from io import StringIO
 
 import pytest
 from django.core.management import call_command
+from django.db import connection
 from django.test import Client
 from django.utils import timezone
 
@@ -153,8 +154,11 @@ def test_the_changelist_runs_a_fixed_number_of_queries(coordinator, django_asser
     client.get("/admin/crm/exportlog/")  # warm the session and permission caches
 
     # Session, user, permissions (2), counts (2), the page of rows with users and
-    # tokens joined, and the date hierarchy and filters (3): none per row.
-    with django_assert_num_queries(10):
+    # tokens joined, the date hierarchy's first and last dates (one) and the
+    # filters (1): none per row. PostgreSQL first asks the planner's estimate
+    # of the table's size (crm.admin.changelist), one more.
+    estimate = 1 if connection.vendor == "postgresql" else 0
+    with django_assert_num_queries(9 + estimate):
         response = client.get("/admin/crm/exportlog/")
     assert len(response.context["cl"].result_list) == 5
 
