@@ -178,6 +178,7 @@ NOT_PAGES = {
     "interaction-apply-plan",
     "api-token-revoke",
     "calendar-regenerate",
+    "weekly-summary-preference",
     "calendar-feed",
     "set_language",
     "logout",

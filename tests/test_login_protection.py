@@ -9,6 +9,7 @@ import time_machine
 from axes.models import AccessAttempt
 from django.contrib.sessions.models import Session
 from django.core import mail
+from django.db import connection
 from django.test import Client
 
 from crm import security
@@ -409,8 +410,10 @@ def test_the_access_attempts_changelist_runs_a_fixed_number_of_queries(
     client.force_login(coordinator)
     client.get("/admin/axes/accessattempt/")
 
-    # Session, user, permissions (2), counts (2), the page, the date hierarchy (2).
-    with django_assert_num_queries(9):
+    # Session, user, permissions (2), counts (2), the page, the date hierarchy (2);
+    # PostgreSQL first asks the planner's estimate of the table's size, one more.
+    estimate = 1 if connection.vendor == "postgresql" else 0
+    with django_assert_num_queries(9 + estimate):
         response = client.get("/admin/axes/accessattempt/")
     assert len(response.context["cl"].result_list) == 5
 

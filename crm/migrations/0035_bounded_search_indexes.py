@@ -36,9 +36,11 @@ PREFIX_INDEXES = [
         "crm_person",
         joined("given_name", "family_name"),
     ),  # views.search._people
-    ("crm_partnership_notes_fold_prefix", "crm_partnership", "notes"),  # views.search._notes
-    ("crm_stagechange_note_fold_prefix", "crm_stagechange", "note"),  # views.search._notes
 ]
+# Not the notes (views.search._notes): a B-tree entry holds the whole value,
+# and a note of a few thousand characters would not fit one (PostgreSQL's
+# limit is a third of a page, about 2,700 bytes): saving it would fail. Their
+# tables grow with the partnerships, not the follow-ups.
 
 # (index, table, expression) for each changelist's own search fields, in order.
 ADMIN_INDEXES = [
