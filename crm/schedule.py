@@ -23,6 +23,7 @@ from django.core.management import call_command
 from django.db import IntegrityError, transaction
 from django.utils import timezone
 from django_tasks import task
+from django_tasks_db.models import DBTaskResult
 
 from crm.models import ScheduledRun
 
@@ -111,6 +112,48 @@ def run_scheduled(name: str) -> None:
     entry = BY_NAME[name]
     logger.info("Scheduled %s: %s", name, " ".join(entry.command))
     call_command(*entry.command)
+
+
+@dataclass
+class Latest:
+    """A scheduled command's last period queued, and how its task stands."""
+
+    entry: Scheduled
+    run: ScheduledRun | None
+    # The task's status (django-tasks: READY, RUNNING, FAILED, SUCCESSFUL), "" if gone.
+    status: str = ""
+    error: str = ""
+
+
+def latest(*, per_entry: int = 1) -> list[Latest]:
+    """Return each entry's last queued period with its task's status (two queries).
+
+    The last few hundred claims are enough: the mailbox's, the most frequent,
+    takes 288 a day, the others one an hour at most.
+    """
+    runs = list(ScheduledRun.objects.order_by("-slot")[: 300 * per_entry])
+    last: dict[str, ScheduledRun] = {}
+    for run in runs:
+        last.setdefault(run.name, run)
+    tasks = {
+        str(result.id): result
+        for result in DBTaskResult.objects.filter(
+            id__in=[run.task_id for run in last.values() if run.task_id]
+        ).only("id", "status", "exception_class_path")
+    }
+    found = []
+    for entry in SCHEDULE:
+        run = last.get(entry.name)
+        result = tasks.get(run.task_id) if run else None
+        found.append(
+            Latest(
+                entry,
+                run,
+                status=result.status if result else "",
+                error=result.exception_class_path if result else "",
+            )
+        )
+    return found
 
 
 def purge(*, now: datetime | None = None, keep: timedelta = timedelta(days=30)) -> int:

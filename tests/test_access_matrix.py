@@ -108,6 +108,8 @@ PAGES: dict[str, tuple[str, str]] = {
     "api/v1/<drf_format_suffix:format>": ("/api/v1/.json", "401 401 200 200 200 200"),
     # An export job's progress and file: its requester's (Staff here) and
     # Coordination's; anyone else is told it does not exist.
+    # What the job workers do (issue 23, point 6): Coordination's.
+    "jobs/": ("/jobs/", COORDINATION_ONLY),
     "exports/<uuid:pk>/": ("/exports/{w.export_job.pk}/", "302 302 404 404 200 200"),
     "exports/<uuid:pk>/download/": (
         "/exports/{w.export_job.pk}/download/",

@@ -10,11 +10,15 @@ else is told "not found", as for an unknown job.
 
 from django.conf import settings
 from django.contrib.auth.decorators import login_required
+from django.core.exceptions import PermissionDenied
+from django.db.models import Count
 from django.http import HttpRequest, HttpResponse
 from django.shortcuts import render
 from django.views.decorators.http import require_GET
+from django_tasks_db.models import DBTaskResult
 
-from crm import jobs
+from crm import jobs, roles, schedule
+from crm.models import ExportJob
 
 # Seconds between two reloads of a running job's page.
 REFRESH_SECONDS = 2
@@ -43,3 +47,39 @@ def export_job(request: HttpRequest, pk) -> HttpResponse:
 @login_required
 def export_job_download(request: HttpRequest, pk) -> HttpResponse:
     return jobs.file_response(jobs.downloadable(request.user, pk))
+
+
+# How many export jobs each list of the jobs page shows.
+JOBS_LISTED = 50
+
+
+@require_GET
+@login_required
+def job_list(request: HttpRequest) -> HttpResponse:
+    """What the workers do, for Coordination: exports waiting, running, failed, the schedule.
+
+    Six queries whatever the volume: each list is cut at JOBS_LISTED.
+    """
+    if not roles.is_coordination(request.user):
+        raise PermissionDenied
+    exports = ExportJob.objects.select_related("requested_by").defer("plan")
+    in_progress = ExportJob.Status.QUEUED, ExportJob.Status.RUNNING
+    queue = dict(DBTaskResult.objects.order_by().values_list("status").annotate(count=Count("pk")))
+    context = {
+        "active": exports.filter(status__in=in_progress).order_by("created_at")[:JOBS_LISTED],
+        "failed": exports.filter(status=ExportJob.Status.FAILED).order_by("-finished_at")[
+            :JOBS_LISTED
+        ],
+        "done": exports.filter(status=ExportJob.Status.DONE).order_by("-finished_at")[
+            :JOBS_LISTED
+        ],
+        "schedule": schedule.latest(),
+        "scheduled": settings.CRM_SCHEDULE,
+        "queue": {
+            "waiting": queue.get("READY", 0),
+            "running": queue.get("RUNNING", 0),
+            "failed": queue.get("FAILED", 0),
+            "done": queue.get("SUCCESSFUL", 0),
+        },
+    }
+    return render(request, "crm/job_list.html", context)
