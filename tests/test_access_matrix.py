@@ -37,6 +37,7 @@ from crm.models import (
     Merge,
     PersonRead,
     PrivacyRequest,
+    ScheduledRun,
     StaffProfile,
 )
 from crm.storage import document_storage
@@ -328,6 +329,8 @@ ADMIN_MODELS: dict[str, tuple[str, str, str, str]] = {
     "crm.digestlog": ("RSC", "", "", "digest_log"),
     "crm.exportlog": ("C", "", "", "export_log"),
     "crm.exportjob": ("C", "", "", "export_job"),
+    # The schedule's claims (crm.schedule): written by the workers only.
+    "crm.scheduledrun": ("C", "", "", "scheduled_run"),
     # The data-protection officer's alone (tests/test_personal_data.py): none here.
     "crm.privacyrequest": ("", "", "", "privacy_request"),
     "crm.personread": ("", "", "", "person_read"),
@@ -537,6 +540,7 @@ def world(rf):
         export_log=ExportLog.objects.create(
             user=staff, username="staffer", kind="csv", resource="follow-ups", row_count=1
         ),
+        scheduled_run=ScheduledRun.objects.create(name="digests", slot=timezone.now()),
         export_job=ExportJob.objects.create(
             requested_by=staff,
             status="done",

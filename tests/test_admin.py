@@ -50,6 +50,7 @@ from crm.models import (
     PrivacyRequest,
     Programme,
     Project,
+    ScheduledRun,
     Source,
     StaffProfile,
     StageChange,
@@ -286,14 +287,16 @@ def test_every_crm_model_is_in_the_admin():
         ):
             continue
         assert admin.site.is_registered(model) or model in inline_models, model
-    # API tokens, the export log and the export jobs have their own admin tests
-    # (tests/test_api_tokens.py, tests/test_export_log.py, tests/test_access_matrix.py):
-    # only Coordination sees them. Merges are a read-only record (tests/test_merge.py). The
-    # data-protection officer's log is theirs alone (tests/test_personal_data.py).
+    # API tokens, the export log, the export jobs and the schedule's claims have
+    # their own admin tests (tests/test_api_tokens.py, tests/test_export_log.py,
+    # tests/test_access_matrix.py): only Coordination sees them. Merges are a
+    # read-only record (tests/test_merge.py). The data-protection officer's log is
+    # theirs alone (tests/test_personal_data.py).
     assert {model for model in MAKERS} | {
         ApiToken,
         ExportJob,
         ExportLog,
+        ScheduledRun,
         Merge,
         PrivacyRequest,
         PersonRead,

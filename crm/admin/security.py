@@ -9,7 +9,7 @@ from django.utils.translation import gettext_lazy as _
 from django.utils.translation import ngettext
 
 from crm.admin.changelist import BoundedDateHierarchyMixin, IndexedSearchMixin
-from crm.models import ExportJob, ExportLog
+from crm.models import ExportJob, ExportLog, ScheduledRun
 
 
 class ReadOnlyAdmin(IndexedSearchMixin, BoundedDateHierarchyMixin, admin.ModelAdmin):
@@ -190,4 +190,21 @@ class ExportJobAdmin(ReadOnlyAdmin):
 
     def has_delete_permission(self, request, obj=None) -> bool:
         # With its file, after CRM_EXPORT_FILE_RETENTION_DAYS (crm.jobs.purge).
+        return False
+
+
+@admin.register(ScheduledRun)
+class ScheduledRunAdmin(ReadOnlyAdmin):
+    """Each period of a scheduled command, as the job workers claimed and queued it.
+
+    Coordination's; written by crm.schedule only, deleted after 30 days.
+    """
+
+    list_display = ["slot", "name", "queued_at", "task_id"]
+    list_filter = ["name"]
+    date_hierarchy = "slot"
+    fields = list_display
+    readonly_fields = fields
+
+    def has_delete_permission(self, request, obj=None) -> bool:
         return False
