@@ -443,3 +443,36 @@ def test_a_document_that_is_not_the_person_s_own_is_refused_by_the_service(db, o
     assert "documents" in refused.value.message_dict
     assert Document.objects.filter(pk=other.pk).exists()
     assert Person.objects.get(pk=person.pk).erased_at is None
+
+
+def test_export_files_written_before_an_erasure_are_deleted_with_it(
+    db, staff_user, django_capture_on_commit_callbacks
+):
+    """A file exported by a job may list the person: it goes; one being written stays."""
+    from crm.models import ExportJob
+    from crm.storage import document_storage
+
+    person = factories.PersonFactory(given_name="Zéphyrine", family_name="Quattlebaum")
+
+    def job(status: str, name: str) -> ExportJob:
+        file = document_storage.save(f"exports/{name}", ContentFile(f"{NAME}\n".encode()))
+        return ExportJob.objects.create(
+            requested_by=staff_user,
+            status=status,
+            kind="csv",
+            resource="people",
+            permission="crm.view_person",
+            filename=name,
+            total=1,
+            file=file if status == "done" else "",
+        )
+
+    written = job("done", "people.csv")
+    running = job("running", "people-2.csv")
+
+    with django_capture_on_commit_callbacks(execute=True):
+        services.person_erase(person=person, by=staff_user, reason="Asked by e-mail")
+
+    assert not ExportJob.objects.filter(pk=written.pk).exists()
+    assert not document_storage.exists(written.file)
+    assert ExportJob.objects.filter(pk=running.pk).exists()

@@ -8,9 +8,10 @@ blanked. The same values are then taken out of every text the database holds,
 history tables included: every version of the person the history kept, a
 meeting's summary or a follow-up's title that names them, a stored e-mail's
 body and headers, the export log's filters, the admin's log. The stored
-copies of e-mails that named them (``MailMessage.raw``) are deleted once the
-transaction commits. The trigram search indexes are expressions over those
-columns: they follow.
+copies of e-mails that named them (``MailMessage.raw``) and the export files
+already written (which may list them) are deleted once the transaction
+commits. The trigram search indexes are expressions over those columns: they
+follow.
 
 What counts as identifying: the full name in both orders, the family name
 (when at least four letters: a shorter one would match inside other words),
@@ -37,8 +38,9 @@ from django.db.models.functions import Cast, Replace, Substr
 from django.utils import timezone
 from django.utils.translation import gettext as _
 
-from crm.models import Document, MailMessage, Person, PrivacyRequest
+from crm.models import Document, ExportJob, MailMessage, Person, PrivacyRequest
 from crm.services.base import clean_reason
+from crm.storage import document_storage
 
 # The neutral label: in French, the unit's language, whatever the reader's.
 LABEL = "Personne effacée n° {pk}"
@@ -119,7 +121,9 @@ def person_erase(
     _scrub_everywhere(values, label)
     MailMessage.objects.filter(pk__in=[pk for pk, _name in raws]).update(raw="")
     files = _delete_documents(chosen)
+    exports = _delete_finished_exports()
     transaction.on_commit(lambda: _delete_files(raws))
+    transaction.on_commit(lambda: _delete_export_files(exports))
     transaction.on_commit(lambda: _delete_document_files(files))
     transaction.on_commit(lambda: _append_to_ledger(person.pk, now))
     request.refresh_from_db()
@@ -270,6 +274,26 @@ def _delete_documents(chosen: set[int]) -> list[str]:
         Document.objects.filter(pk=pk).delete()
     Document.history.filter(id__in=versions).delete()
     return files
+
+
+def _delete_finished_exports() -> list[str]:
+    """Delete the export jobs already written; return their files.
+
+    A file written before the erasure may list the person, and nothing cheaper
+    than reading it tells; exports are kept a few days only and can be asked
+    again (crm/jobs.py). A job still being written is left to finish.
+    """
+    finished = ExportJob.objects.filter(
+        status__in=[ExportJob.Status.DONE, ExportJob.Status.FAILED]
+    )
+    files = [name for name in finished.values_list("file", flat=True) if name]
+    finished.delete()
+    return files
+
+
+def _delete_export_files(names: list[str]) -> None:
+    for name in names:
+        document_storage.delete(name)
 
 
 def _delete_document_files(names: list[str]) -> None:
