@@ -20,13 +20,15 @@ the data is still needed), and the day they were entered. A person named by
 a follow-up still open is not due, whatever the dates: the work needs them.
 """
 
+from collections.abc import Callable
 from dataclasses import dataclass, field
 from datetime import date, datetime, timedelta
+from typing import Any
 
 from django.conf import settings
 from django.core.exceptions import ValidationError
 from django.db import models
-from django.db.models import Exists, Max, OuterRef, Subquery
+from django.db.models import Exists, F, Max, OuterRef, Subquery
 from django.db.models.functions import Coalesce, Greatest, TruncDate
 from django.utils import timezone
 from django.utils.translation import gettext_lazy as _
@@ -63,13 +65,45 @@ def years_after(day: date, years: int) -> date:
     return years_before(day, -years)
 
 
-def _latest(queryset, person_field: str, value) -> Subquery:
-    """The latest ``value`` among ``queryset``'s rows about the person (NULL when none)."""
+@dataclass(frozen=True)
+class Contact:
+    """One kind of contact with a person, and where its date is (see the module)."""
+
+    rows: Callable[[], models.QuerySet]
+    # The field of ``rows`` that names the person.
+    person: str
+    # The lookup of its date ("received_at__date"), and the same as an expression.
+    on: str
+    value: Any
+
+
+CONTACTS = (
+    Contact(
+        lambda: InteractionPerson.objects.filter(interaction__cancelled_at__isnull=True),
+        "person",
+        "interaction__occurred_on",
+        F("interaction__occurred_on"),
+    ),
+    Contact(MailMessage.objects.all, "person", "received_at__date", TruncDate("received_at")),
+    Contact(MissionMember.objects.all, "person", "mission__end_on", F("mission__end_on")),
+    Contact(FollowUp.objects.all, "person", "due_on", F("due_on")),
+    Contact(
+        lambda: FollowUp.objects.filter(completed_at__isnull=False),
+        "completion_contact",
+        "completed_at__date",
+        TruncDate("completed_at"),
+    ),
+)
+
+
+def _latest(contact: Contact) -> Subquery:
+    """The latest date of ``contact`` with the person (NULL when none)."""
     return Subquery(
-        queryset.filter(**{person_field: OuterRef("pk")})
+        contact.rows()
+        .filter(**{contact.person: OuterRef("pk")})
         .order_by()
-        .values(person_field)
-        .annotate(latest=Max(value))
+        .values(contact.person)
+        .annotate(latest=Max(contact.value))
         .values("latest"),
         output_field=models.DateField(),
     )
@@ -78,27 +112,12 @@ def _latest(queryset, person_field: str, value) -> Subquery:
 def with_kept_from(people):
     """Annotate ``kept_from``: the day the person's retention clock starts (see the module).
 
-    Each source is one correlated subquery on an indexed foreign key; every
+    Each contact is one correlated subquery on an indexed foreign key; every
     one falls back on the day the person was entered, since SQLite's MAX()
     of several values is NULL when one of them is.
     """
     entered = TruncDate("created_at")
-    sources = [
-        _latest(
-            InteractionPerson.objects.filter(interaction__cancelled_at__isnull=True),
-            "person",
-            "interaction__occurred_on",
-        ),
-        _latest(MailMessage.objects.all(), "person", TruncDate("received_at")),
-        _latest(MissionMember.objects.all(), "person", "mission__end_on"),
-        _latest(FollowUp.objects.all(), "person", "due_on"),
-        _latest(
-            FollowUp.objects.filter(completed_at__isnull=False),
-            "completion_contact",
-            TruncDate("completed_at"),
-        ),
-        models.F("reviewed_on"),
-    ]
+    sources = [*(_latest(contact) for contact in CONTACTS), F("reviewed_on")]
     return people.annotate(
         kept_from=Greatest(
             entered,
@@ -108,10 +127,15 @@ def with_kept_from(people):
     )
 
 
-def people_kept():
-    """Return the people retention watches: not erased, not needed by open work."""
+def _watched():
+    """The people retention watches: not erased, not needed by open work."""
     open_work = FollowUp.objects.open().filter(person=OuterRef("pk"))
-    return with_kept_from(Person.objects.filter(erased_at__isnull=True).exclude(Exists(open_work)))
+    return Person.objects.filter(erased_at__isnull=True).exclude(Exists(open_work))
+
+
+def people_kept():
+    """Return the people retention watches, each with ``kept_from``."""
+    return with_kept_from(_watched())
 
 
 def person_years() -> int:
@@ -122,28 +146,18 @@ def people_due(*, on: date):
     """Return the people whose retention has run out on the day ``on``, the longest gone first.
 
     Due means every date of ``with_kept_from`` is before the cutoff; the
-    filter says it as "nothing on or after it" (one indexed probe each, stopping
-    at the first found), so that only the people due have ``kept_from``
-    computed: the daily run and the officer's page cost what is due, not what
-    everyone has.
+    filter says it as "no contact on or after it" (one indexed probe each,
+    stopping at the first found), so that only the people due have
+    ``kept_from`` computed: the daily run and the officer's page cost what is
+    due, not what everyone has.
     """
     cutoff = years_before(on, person_years())
-    recent = [
-        InteractionPerson.objects.filter(
-            interaction__cancelled_at__isnull=True, interaction__occurred_on__gte=cutoff
-        ),
-        MailMessage.objects.filter(received_at__date__gte=cutoff),
-        MissionMember.objects.filter(mission__end_on__gte=cutoff),
-        FollowUp.objects.filter(due_on__gte=cutoff),
-    ]
-    due = Person.objects.filter(erased_at__isnull=True, created_at__date__lt=cutoff).exclude(
-        reviewed_on__gte=cutoff
-    )
-    for queryset in recent:
-        due = due.exclude(Exists(queryset.filter(person=OuterRef("pk"))))
-    done_with = FollowUp.objects.filter(completed_at__date__gte=cutoff)
-    due = due.exclude(Exists(done_with.filter(completion_contact=OuterRef("pk"))))
-    due = due.exclude(Exists(FollowUp.objects.open().filter(person=OuterRef("pk"))))
+    due = _watched().filter(created_at__date__lt=cutoff).exclude(reviewed_on__gte=cutoff)
+    for contact in CONTACTS:
+        recent = contact.rows().filter(
+            **{f"{contact.on}__gte": cutoff, contact.person: OuterRef("pk")}
+        )
+        due = due.exclude(Exists(recent))
     return with_kept_from(due).order_by("kept_from", "pk")
 
 

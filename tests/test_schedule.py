@@ -132,3 +132,19 @@ def test_a_scheduled_command_writes_to_the_worker_s_log(scheduled, caplog):
     with caplog.at_level("INFO", logger="crm.schedule"):
         schedule.run_scheduled.call("sessions")
     assert "Scheduled sessions: clearsessions" in caplog.text
+
+
+def test_each_command_s_last_period_shows_however_many_came_since(scheduled):
+    """A Monday's weekly summary still shows on Wednesday, after 600 claims of the mailbox."""
+    with time_machine.travel(at(MONDAY, 9, 0), tick=False):
+        schedule.queue_due()
+    for n in range(600):
+        with time_machine.travel(at(MONDAY, 10, 0) + timedelta(minutes=5 * n), tick=False):
+            schedule.queue_due()
+
+    latest = {row.entry.name: row for row in schedule.latest()}
+
+    assert latest["weekly_summary"].run.slot == at(MONDAY, 10)  # its last hour that Monday
+    assert latest["weekly_summary"].status == "READY"
+    assert latest["fetch_mail"].run.slot == at(MONDAY, 10) + timedelta(minutes=5 * 599)
+    assert latest["login_records"].run is None

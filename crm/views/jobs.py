@@ -58,7 +58,7 @@ JOBS_LISTED = 50
 def job_list(request: HttpRequest) -> HttpResponse:
     """What the workers do, for Coordination: exports waiting, running, failed, the schedule.
 
-    Six queries whatever the volume: each list is cut at JOBS_LISTED.
+    Seven queries whatever the volume: each list is cut at JOBS_LISTED.
     """
     if not roles.is_coordination(request.user):
         raise PermissionDenied
