@@ -41,11 +41,12 @@ from django.apps import apps
 from django.conf import settings
 from django.core import signing
 from django.core.files import File
-from django.db import models, transaction
+from django.db import DEFAULT_DB_ALIAS, connection, connections, models, transaction
 from django.db.models import F, Q
 from django.http import FileResponse, Http404
 from django.urls import reverse
 from django.utils import timezone, translation
+from django.utils.module_loading import import_string
 from django.utils.translation import gettext as _
 from django_tasks import TaskContext, task
 from django_tasks_db.models import DBTaskResult
@@ -54,7 +55,7 @@ from django_tasks_db.utils import normalize_uuid
 from crm import emails, roles, schedule
 from crm.api import export as exporting
 from crm.audit import record_export
-from crm.models import ExportJob, ExportLog
+from crm.models import ExportJob, ExportLog, ImportJob
 from crm.storage import document_storage
 
 logger = logging.getLogger(__name__)
@@ -70,6 +71,14 @@ PROGRESS_SECONDS = 1.0
 ROWS_PER_CHECK = 500
 # How often a worker looks for dead jobs and expired files.
 HOUSEKEEPING_SECONDS = 60
+
+
+# Each kind of job: the task that runs an attempt, and the notice that tells its
+# requester how it ended (by path: the import's live with the importing).
+KINDS = {
+    ExportJob: ("crm.jobs.write_export", "crm.jobs.notify"),
+    ImportJob: ("crm.importing.jobs.run_import", "crm.importing.jobs.notify"),
+}
 
 
 class Superseded(Exception):
@@ -192,29 +201,58 @@ def unpack(plan: str) -> exporting.Export:
 
 
 @dataclasses.dataclass
-class _Progress:
-    """Report rows done on the job, at most every PROGRESS_SECONDS; Superseded if not ours."""
+class Progress:
+    """Report rows done on the job, at most every PROGRESS_SECONDS; Superseded if not ours.
+
+    ``aside``: the job runs inside its own transaction (an import, all or
+    nothing), where an update would be seen by nobody until the end; its
+    progress is written by a connection of its own, committed at once. SQLite
+    has one writer, the job itself: there the progress waits for the end.
+    """
 
     job_id: object
     task_id: str
+    model: type[models.Model] = ExportJob
+    aside: bool = False
     reported_at: float = dataclasses.field(default_factory=time.monotonic)
 
     def __call__(self, done: int) -> None:
         if time.monotonic() - self.reported_at < PROGRESS_SECONDS:
             return
-        mine = ExportJob.objects.filter(
-            pk=self.job_id, task_id=self.task_id, status=ExportJob.Status.RUNNING
-        ).update(done=done, heartbeat_at=timezone.now())
+        if self.aside:
+            mine = _report_aside(self.model, self.job_id, self.task_id, done)
+        else:
+            mine = self.model.objects.filter(
+                pk=self.job_id, task_id=self.task_id, status=self.model.Status.RUNNING
+            ).update(done=done, heartbeat_at=timezone.now())
         if not mine:
             raise Superseded
         self.reported_at = time.monotonic()
+
+
+def _report_aside(model, job_id, task_id: str, done: int) -> int:
+    """Write a job's progress on a connection of its own; return the rows updated."""
+    if connection.vendor != "postgresql":
+        return 1
+    aside = connections.create_connection(DEFAULT_DB_ALIAS)
+    try:
+        with aside.cursor() as cursor:
+            cursor.execute(
+                f"UPDATE {aside.ops.quote_name(model._meta.db_table)} "
+                "SET done = %s, heartbeat_at = %s "
+                "WHERE id = %s AND task_id = %s AND status = %s",
+                [done, timezone.now(), job_id, task_id, model.Status.RUNNING.value],
+            )
+            return cursor.rowcount
+    finally:
+        aside.close()
 
 
 @dataclasses.dataclass
 class _CountedExport(exporting.Export):
     """The export, its rows counted as the writers read them."""
 
-    progress: _Progress | None = None
+    progress: Progress | None = None
 
     def rows(self):
         for done, row in enumerate(super().rows(), 1):
@@ -268,7 +306,7 @@ def run_export(job_id, *, task_id: str) -> int | None:
         export = unpack(job.plan)
         export = _CountedExport(
             **{f.name: getattr(export, f.name) for f in dataclasses.fields(export)},
-            progress=_Progress(job.pk, task_id),
+            progress=Progress(job.pk, task_id),
         )
         with tempfile.TemporaryFile() as file:
             rows = write_file(export, file, kind=job.kind, title=job.title)
@@ -303,19 +341,24 @@ def run_export(job_id, *, task_id: str) -> int | None:
     return rows
 
 
-def fail(job: ExportJob, *, reason: str, task_id: str | None = None) -> bool:
-    """Mark ``job`` failed with ``reason`` and tell its requester; False if it had moved on."""
-    jobs = ExportJob.objects.filter(pk=job.pk).exclude(
-        status__in=[ExportJob.Status.DONE, ExportJob.Status.FAILED]
+def fail(job, *, reason: str, task_id: str | None = None) -> bool:
+    """Mark ``job`` (of any kind) failed with ``reason`` and tell its requester.
+
+    False if it had moved on (finished, or given to another attempt).
+    """
+    model = type(job)
+    jobs = model.objects.filter(pk=job.pk).exclude(
+        status__in=[model.Status.DONE, model.Status.FAILED]
     )
     if task_id is not None:
         jobs = jobs.filter(task_id=task_id)
-    if not jobs.update(
-        status=ExportJob.Status.FAILED, error=reason[:2000], finished_at=timezone.now()
-    ):
+    failed = jobs.update(
+        status=model.Status.FAILED, error=reason[:2000], finished_at=timezone.now()
+    )
+    if not failed:
         return False
     job.refresh_from_db()
-    notify(job)
+    import_string(KINDS[model][1])(job)
     return True
 
 
@@ -348,12 +391,12 @@ def notify(job: ExportJob) -> None:
 # Reading (pages and API).
 
 
-def job_for_user(user, job_id) -> ExportJob:
+def job_for_user(user, job_id, model=ExportJob):
     """Return the job ``user`` may read: their own, or any for Coordination; else 404.
 
     Someone else's job is "not found", as an unknown one: its address says nothing.
     """
-    job = ExportJob.objects.filter(pk=job_id).select_related("requested_by").first()
+    job = model.objects.filter(pk=job_id).select_related("requested_by").first()
     if job is None or (job.requested_by_id != user.pk and not roles.is_coordination(user)):
         raise Http404
     return job
@@ -367,9 +410,9 @@ def downloadable(user, job_id) -> ExportJob:
     return job
 
 
-def seconds_left(job: ExportJob, *, now=None) -> int | None:
-    """Estimate the seconds until the job is written, from its pace so far; None if unknown."""
-    if job.status != ExportJob.Status.RUNNING or not job.done or not job.started_at:
+def seconds_left(job, *, now=None) -> int | None:
+    """Estimate the seconds until the job is done, from its pace so far; None if unknown."""
+    if job.status != job.Status.RUNNING or not job.done or not job.total or not job.started_at:
         return None
     elapsed = ((now or timezone.now()) - job.started_at).total_seconds()
     return max(0, round(elapsed / job.done * max(job.total - job.done, 0)))
@@ -379,21 +422,31 @@ def seconds_left(job: ExportJob, *, now=None) -> int | None:
 
 
 def reap_stalled(*, now=None) -> tuple[int, int]:
-    """Give dead workers' jobs another attempt, or fail them; return (retried, failed).
+    """Give dead workers' jobs (of every kind) another attempt, or fail them.
 
-    A job is dead when it is running and has not reported progress for
-    CRM_JOB_STALE_SECONDS; or when it still waits but its task is gone, failed,
-    or was taken that long ago by a worker that died before starting it. Its
-    task, which the backend would show as running forever, is marked failed.
+    Return (retried, failed). A job is dead when it is running and has not
+    reported progress for CRM_JOB_STALE_SECONDS; or when it still waits but its
+    task is gone, failed, or was taken that long ago by a worker that died
+    before starting it. Its task, which the backend would show as running
+    forever, is marked failed.
     """
     now = now or timezone.now()
+    retried = failed = 0
+    for model in KINDS:
+        counts = _reap(model, now=now)
+        retried, failed = retried + counts[0], failed + counts[1]
+    return retried, failed
+
+
+def _reap(model, *, now) -> tuple[int, int]:
     limit = now - timedelta(seconds=settings.CRM_JOB_STALE_SECONDS)
+    enqueue = import_string(KINDS[model][0]).enqueue
     retried, to_fail = 0, []
     with transaction.atomic():
         candidates = list(
-            ExportJob.objects.filter(
-                Q(status=ExportJob.Status.RUNNING, heartbeat_at__lt=limit)
-                | Q(status=ExportJob.Status.QUEUED, created_at__lt=limit)
+            model.objects.filter(
+                Q(status=model.Status.RUNNING, heartbeat_at__lt=limit)
+                | Q(status=model.Status.QUEUED, created_at__lt=limit)
             )
             # The jobs' rows only, not their requesters'.
             .select_for_update(skip_locked=True, of=("self",))
@@ -405,7 +458,7 @@ def reap_stalled(*, now=None) -> tuple[int, int]:
         }
         for job in candidates:
             task = tasks.get(job.task_id)
-            if job.status == ExportJob.Status.QUEUED:
+            if job.status == model.Status.QUEUED:
                 taken_and_lost = (
                     task is not None
                     and task.status == "RUNNING"
@@ -423,13 +476,16 @@ def reap_stalled(*, now=None) -> tuple[int, int]:
                     traceback="The worker stopped without finishing the task.",
                 )
             if job.attempts < settings.CRM_JOB_MAX_ATTEMPTS:
-                job.status = ExportJob.Status.QUEUED
+                job.status = model.Status.QUEUED
                 job.done = 0
-                job.task_id = write_export.enqueue(str(job.pk)).id
+                job.task_id = enqueue(str(job.pk)).id
                 job.save(update_fields=["status", "done", "task_id", "attempts"])
                 retried += 1
                 logger.warning(
-                    "Export job %s lost its worker; attempt %s queued.", job.pk, job.attempts + 1
+                    "%s %s lost its worker; attempt %s queued.",
+                    model.__name__,
+                    job.pk,
+                    job.attempts + 1,
                 )
             else:
                 to_fail.append(job)
@@ -437,7 +493,7 @@ def reap_stalled(*, now=None) -> tuple[int, int]:
         fail(
             job,
             reason=(
-                f"The worker writing the file stopped (killed or restarted) "
+                f"The worker running the job stopped (killed or restarted) "
                 f"{job.attempts} time(s); no attempt is left."
             ),
         )
@@ -445,20 +501,31 @@ def reap_stalled(*, now=None) -> tuple[int, int]:
 
 
 def purge(*, now=None) -> int:
-    """Delete jobs older than the retention, and their files; return how many.
+    """Delete jobs (of every kind) older than the retention, and their files; return how many.
 
     The backend's own finished task rows go after the same time.
     """
     now = now or timezone.now()
     limit = now - timedelta(days=settings.CRM_EXPORT_FILE_RETENTION_DAYS)
-    old = ExportJob.objects.filter(created_at__lt=limit)
     deleted = 0
-    for pk, name in old.values_list("pk", "file")[:1000]:
-        if name:
-            document_storage.delete(name)
-        deleted += ExportJob.objects.filter(pk=pk).delete()[0]
+    for model in KINDS:
+        old = model.objects.filter(created_at__lt=limit)
+        for job in old.only(*FILE_FIELDS[model])[:1000]:
+            delete_files(job)
+            deleted += model.objects.filter(pk=job.pk).delete()[0]
     DBTaskResult.objects.finished().filter(finished_at__lt=limit).delete()
     return deleted
+
+
+# Where each kind of job keeps its files in the documents storage.
+FILE_FIELDS = {ExportJob: ("file",), ImportJob: ("upload", "report")}
+
+
+def delete_files(job) -> None:
+    """Delete the files ``job`` keeps in storage (a file already gone is no error)."""
+    for name in FILE_FIELDS[type(job)]:
+        if getattr(job, name):
+            document_storage.delete(getattr(job, name))
 
 
 def housekeeping() -> None:
@@ -474,12 +541,17 @@ def housekeeping() -> None:
 
 
 def file_response(job: ExportJob) -> FileResponse:
-    """Send the job's file from the private storage; 404 if it is gone (purged)."""
+    """Send the export job's file from the private storage; 404 if it is gone (purged)."""
+    media_type = exporting.XLSX_MEDIA_TYPE if job.kind == "xlsx" else exporting.CSV_MEDIA_TYPE
+    return stored_file_response(job.file, filename=job.filename, media_type=media_type)
+
+
+def stored_file_response(name: str, *, filename: str, media_type: str) -> FileResponse:
+    """Send a job's file ``name`` from the private storage as ``filename``; 404 if it is gone."""
     try:
-        file = document_storage.open(job.file, "rb")
+        file = document_storage.open(name, "rb")
     except OSError as missing:
         raise Http404 from missing
-    media_type = exporting.XLSX_MEDIA_TYPE if job.kind == "xlsx" else exporting.CSV_MEDIA_TYPE
     response = FileResponse(file, content_type=media_type)
-    response["Content-Disposition"] = exporting.content_disposition(job.filename)
+    response["Content-Disposition"] = exporting.content_disposition(filename)
     return response

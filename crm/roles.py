@@ -35,7 +35,7 @@ def role_label(group: Group) -> str:
 # all users' tokens are listed, only Coordination sees and revokes them.
 # The export log is an audit of everyone, for Coordination alone as well; so are
 # the export jobs in the admin (each requester follows their own on its page).
-COORDINATION_ONLY_MODELS = ["apitoken", "exportlog", "exportjob", "scheduledrun"]
+COORDINATION_ONLY_MODELS = ["apitoken", "exportlog", "exportjob", "importjob", "scheduledrun"]
 # Everyone reads these; only Coordination enters or changes them (exchange
 # rates convert every total, so they are the unit's figures, not anyone's).
 COORDINATION_WRITES_MODELS = ["exchangerate"]

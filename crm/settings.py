@@ -476,6 +476,10 @@ CRM_SCHEDULE = env_bool("CRM_SCHEDULE", default=True)
 CRM_EXPORT_JOB_THRESHOLD = env_int("CRM_EXPORT_JOB_THRESHOLD", default=10_000)
 # A finished export's file (and its job) is deleted after this many days.
 CRM_EXPORT_FILE_RETENTION_DAYS = env_int("CRM_EXPORT_FILE_RETENTION_DAYS", default=7)
+# The largest spreadsheet of contacts a staff page or the admin takes (bytes);
+# any file of more than importing.ADMIN_MAX_ROWS rows is imported by a job.
+# nginx's limit for the import pages follows (docs/nginx/crm.conf).
+CRM_IMPORT_MAX_BYTES = env_int("CRM_IMPORT_MAX_BYTES", default=100 * 1024 * 1024)
 # A running job that has not reported progress for this many seconds belongs to
 # a worker that died (killed, host lost): it is run again, up to
 # CRM_JOB_MAX_ATTEMPTS attempts in all, then marked failed and its requester told.

@@ -34,6 +34,7 @@ from crm.models import (
     ExportLog,
     FollowUpPlan,
     FollowUpPlanStep,
+    ImportJob,
     Merge,
     PersonRead,
     PrivacyRequest,
@@ -114,6 +115,15 @@ PAGES: dict[str, tuple[str, str]] = {
     "exports/<uuid:pk>/": ("/exports/{w.export_job.pk}/", "302 302 404 404 200 200"),
     "exports/<uuid:pk>/download/": (
         "/exports/{w.export_job.pk}/download/",
+        "302 302 404 404 200 200",
+    ),
+    # Imports (issue 23, point 3): whoever may add and change the records;
+    # a job is its requester's (Staff here) and Coordination's, as exports.
+    "imports/new/": ("/imports/new/", WRITERS),
+    "imports/<uuid:pk>/": ("/imports/{w.import_job.pk}/", "302 302 404 404 200 200"),
+    "imports/<uuid:pk>/confirm/": ("/imports/{w.import_job.pk}/confirm/", POST_ONLY),
+    "imports/<uuid:pk>/report/": (
+        "/imports/{w.import_job.pk}/report/",
         "302 302 404 404 200 200",
     ),
     "api/v1/jobs/<uuid:pk>/": ("/api/v1/jobs/{w.export_job.pk}/", "401 401 404 404 200 200"),
@@ -329,6 +339,7 @@ ADMIN_MODELS: dict[str, tuple[str, str, str, str]] = {
     "crm.digestlog": ("RSC", "", "", "digest_log"),
     "crm.exportlog": ("C", "", "", "export_log"),
     "crm.exportjob": ("C", "", "", "export_job"),
+    "crm.importjob": ("C", "", "", "import_job"),
     # The schedule's claims (crm.schedule): written by the workers only.
     "crm.scheduledrun": ("C", "", "", "scheduled_run"),
     # The data-protection officer's alone (tests/test_personal_data.py): none here.
@@ -551,6 +562,14 @@ def world(rf):
             total=1,
             done=1,
             file=document_storage.save("exports/job.csv", ContentFile(b"title\nA\n")),
+        ),
+        import_job=ImportJob.objects.create(
+            requested_by=staff,
+            kind="organizations",
+            file_name="orgs.csv",
+            step="import",
+            status="done",
+            report=document_storage.save("imports/report.csv", ContentFile(b"Row,Outcome\n")),
         ),
         task_result=DBTaskResult.objects.get(id=write_export.enqueue("unknown").id),
         privacy_request=PrivacyRequest.objects.create(kind="access", person_id_number=1),

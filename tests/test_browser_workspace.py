@@ -11,7 +11,7 @@ from django.contrib.auth.models import Group
 from django.urls import URLPattern, URLResolver, get_resolver
 
 from crm import roles, services
-from crm.models import ExportJob, Interaction, Organization, Person
+from crm.models import ExportJob, ImportJob, Interaction, Organization, Person
 from tests import factories
 from tests.conftest import TODAY
 from tests.mail_helpers import corpus, newcomer_reply
@@ -118,10 +118,35 @@ def world(role_groups):  # noqa: F811
         done=12_345,
         file="exports/job.xlsx",
     )
+    # A file of organisations checked by a job, waiting for its confirmation:
+    # the preview's counts and first rows, with long keys.
+    import_job = ImportJob.objects.create(
+        requested_by=user,
+        kind="organizations",
+        file_name="organisations-rencontrees-pendant-la-mission-de-septembre-2023.csv",
+        status="done",
+        total=2,
+        done=2,
+        upload="imports/waiting.csv",
+        result={
+            "rows": 2,
+            "created": 1,
+            "updated": 0,
+            "unchanged": 1,
+            "error_count": 0,
+            "errors": [],
+            "preview": [
+                [2, "unchanged", "visa"],
+                [3, "created", "corporate-council-on-africa-washington-dc-office"],
+            ],
+            "created_keys": [],
+        },
+    )
     return {
         "user": user,
         "mail": waiting,
         "export_job": export_job,
+        "import_job": import_job,
         "commitment": commitment,
         "agreement": agreement,
         "organization": visa,
@@ -166,12 +191,14 @@ def _kwargs(world) -> dict[str, dict]:
         "mail-message": {"pk": world["mail"].pk},
         "merge": {"kind": "organizations", "kept": world["organization"].pk, "other": "OTHER"},
         "export-job": {"pk": world["export_job"].pk},
+        "import-job": {"pk": world["import_job"].pk},
     }
 
 
 # Not staff pages: Django's admin and auth, the API, the calendar feed, and
 # endpoints that only take a POST.
 NOT_PAGES = {
+    "import-job-confirm",
     "partnership-stage",
     "partnership-owner",
     "partnership-cadence",
@@ -193,6 +220,7 @@ NOT_PAGES = {
     # Files, not pages.
     "document-download",
     "export-job-download",
+    "import-job-report",
     "follow-up-export",
     "overview-pdf",
 }

@@ -197,13 +197,13 @@ def test_the_worker_reports_progress_while_it_writes(follow_ups, rf, coordinator
     monkeypatch.setattr(jobs, "ROWS_PER_CHECK", 2)
     monkeypatch.setattr(jobs, "PROGRESS_SECONDS", 0)
     seen = []
-    report = jobs._Progress.__call__
+    report = jobs.Progress.__call__
 
     def watched(progress, done):
         report(progress, done)
         seen.append(ExportJob.objects.values_list("status", "done", "total").get())
 
-    monkeypatch.setattr(jobs._Progress, "__call__", watched)
+    monkeypatch.setattr(jobs.Progress, "__call__", watched)
     request = rf.get("/")
     request.user = coordinator
     jobs.start_export(

@@ -453,13 +453,13 @@ def test_the_expired_cleanup_is_bounded():
     assert PendingImport.objects.count() == 2
 
 
-def test_a_file_too_large_for_the_admin_is_sent_to_the_command(client, coordinator, monkeypatch):
-    monkeypatch.setattr("crm.admin.contact_import.MAX_UPLOAD_BYTES", 10)
+def test_a_file_too_large_for_the_admin_is_refused_naming_the_limit(client, coordinator, settings):
+    settings.CRM_IMPORT_MAX_BYTES = 10
     client.force_login(coordinator)
 
     preview = _preview(client)
 
-    assert "import_contacts" in preview.context["form"].errors["file"][0]
+    assert "split it" in preview.context["form"].errors["file"][0]
     assert not PendingImport.objects.exists()
 
 

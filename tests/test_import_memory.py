@@ -194,7 +194,7 @@ def test_an_xlsx_sheet_too_large_to_read_says_so_and_sends_to_csv(monkeypatch):
     message = str(refused.value)
     assert "too large to import" in message
     assert "at most 1 MB of it (a sheet of about 80,000 rows" in message
-    assert "Save it as “CSV UTF-8” and import it with the import_contacts command" in message
+    assert "Save it as “CSV UTF-8” and import that: a CSV file may hold up to 1,000,000" in message
     assert "1,000,000 rows" in message
     assert "far more than it weighs" not in message
 

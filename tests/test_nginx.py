@@ -30,7 +30,6 @@ from pathlib import Path
 import pytest
 from django.conf import settings
 
-from crm.admin.contact_import import MAX_UPLOAD_BYTES
 from crm.uploads import LimitedUploadHandler
 from tests import factories
 
@@ -62,9 +61,10 @@ def size(value: str) -> int:
     return int(value[:-1]) * units[value[-1].lower()] if value[-1].isalpha() else int(value)
 
 
-def upload_locations() -> re.Pattern:
-    (pattern,) = re.findall(r"^\s*location ~ (\S+) \{", SITE.read_text(), flags=re.MULTILINE)
-    return re.compile(pattern)
+def upload_locations() -> tuple[re.Pattern, re.Pattern]:
+    """The two locations that take larger bodies: files and mail, then contact imports."""
+    files, imports = re.findall(r"^\s*location ~ (\S+) \{", SITE.read_text(), flags=re.MULTILINE)
+    return re.compile(files), re.compile(imports)
 
 
 def test_the_site_buffers_requests_and_answers():
@@ -73,10 +73,8 @@ def test_the_site_buffers_requests_and_answers():
 
 
 def test_the_body_limits_match_the_application_s():
-    default, uploads = (size(value) for value in directive("client_max_body_size"))
-    largest_upload = max(
-        settings.CRM_DOCUMENT_MAX_BYTES, MAX_UPLOAD_BYTES, settings.CRM_MAIL_MAX_BYTES
-    )
+    default, uploads, imports = (size(value) for value in directive("client_max_body_size"))
+    largest_upload = max(settings.CRM_DOCUMENT_MAX_BYTES, settings.CRM_MAIL_MAX_BYTES)
 
     # Forms and JSON: Django's own limit, with room for the multipart framing.
     assert (
@@ -86,6 +84,8 @@ def test_the_body_limits_match_the_application_s():
     )
     # Uploads: the largest file and the form around it, not a mebibyte more.
     assert largest_upload + LimitedUploadHandler.FORM_OVERHEAD < uploads <= largest_upload + MiB
+    largest_import = settings.CRM_IMPORT_MAX_BYTES
+    assert largest_import + LimitedUploadHandler.FORM_OVERHEAD < imports <= largest_import + MiB
 
 
 def test_nginx_waits_for_an_answer_as_long_as_gunicorn_lets_a_request_run():
@@ -113,18 +113,16 @@ def test_every_upload_form_and_the_api_s_upload_are_under_the_larger_limit(admin
     from crm.api.mail import MailMessageViewSet
 
     factories.OrganizationFactory(slug="visa")
-    uploads = upload_locations()
-    pages = [
-        "/documents/new/?organization=visa",
-        "/admin/crm/document/add/",
-        "/admin/crm/organization/import/",
-        "/admin/crm/person/import/",
-        "/mail/upload/",
-    ]
+    uploads, imports = upload_locations()
+    pages = ["/documents/new/?organization=visa", "/admin/crm/document/add/", "/mail/upload/"]
     for page in pages:
         html = admin_client.get(page).content.decode()
         assert 'enctype="multipart/form-data"' in html, page
         assert uploads.match(page), page
+    for page in ["/admin/crm/organization/import/", "/admin/crm/person/import/", "/imports/new/"]:
+        html = admin_client.get(page).content.decode()
+        assert 'enctype="multipart/form-data"' in html, page
+        assert imports.match(page), page
     assert "multipart/form-data" in DocumentViewSet.parser_classes[0].media_type
     assert uploads.match("/api/v1/documents/")
     assert "multipart/form-data" in MailMessageViewSet.parser_classes[0].media_type
@@ -132,6 +130,7 @@ def test_every_upload_form_and_the_api_s_upload_are_under_the_larger_limit(admin
     # Everything else keeps the small limit.
     for other in ("/accounts/login/", "/api/v1/organizations/", "/admin/crm/organization/add/"):
         assert not uploads.match(other), other
+        assert not imports.match(other), other
 
 
 # nginx and gunicorn, running.

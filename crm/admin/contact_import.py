@@ -1,8 +1,15 @@
-"""Importing organisations and people from a spreadsheet: upload, preview, confirm."""
+"""Importing organisations and people from a spreadsheet: upload, preview, confirm.
+
+A file of at most ``importing.ADMIN_MAX_ROWS`` rows is previewed and imported
+within the request, as it always was; a larger one becomes an import job
+(``crm/importing/jobs.py``), whose page on the staff site follows its check,
+its confirmation and its import.
+"""
 
 import io
 
 from django import forms
+from django.conf import settings
 from django.contrib import messages
 from django.core.exceptions import PermissionDenied
 from django.db import transaction
@@ -15,26 +22,10 @@ from django.utils.translation import gettext_lazy as _
 from django.views.decorators.csrf import csrf_exempt, csrf_protect
 
 from crm import importing, uploads
+from crm.importing import jobs as import_jobs
+from crm.importing.jobs import ImportTooLarge, too_large_message
 from crm.models import PendingImport
 from crm.security import is_ascii_int
-
-# The previewed file waits in the database; larger files go to the command, and
-# so do files of more than importing.ADMIN_MAX_ROWS rows (one request must stay
-# well within the server's timeout; the command runs outside any request).
-MAX_UPLOAD_BYTES = 20 * 1024 * 1024
-
-
-def too_large_message() -> str:
-    return _(
-        "The file is larger than %(size)d MB: import it with the import_contacts command."
-    ) % {"size": MAX_UPLOAD_BYTES // (1024 * 1024)}
-
-
-class ImportTooLarge(Exception):
-    """An upload over MAX_UPLOAD_BYTES, refused while it arrives."""
-
-    def __init__(self):
-        super().__init__(too_large_message())
 
 
 class ImportForm(forms.Form):
@@ -44,7 +35,7 @@ class ImportForm(forms.Form):
 
     def clean_file(self):
         upload = self.cleaned_data["file"]
-        if upload.size > MAX_UPLOAD_BYTES:
+        if upload.size > settings.CRM_IMPORT_MAX_BYTES:
             raise forms.ValidationError(too_large_message())
         return upload
 
@@ -97,7 +88,9 @@ class ContactImportMixin:
         if not self.has_import_permission(request):
             raise PermissionDenied
         if request.method == "POST":
-            uploads.limit_uploads(request, limit=MAX_UPLOAD_BYTES, too_large=ImportTooLarge)
+            uploads.limit_uploads(
+                request, limit=settings.CRM_IMPORT_MAX_BYTES, too_large=ImportTooLarge
+            )
         try:
             return self._import_view(request)
         except ImportTooLarge as error:
@@ -118,6 +111,16 @@ class ContactImportMixin:
             PendingImport.objects.delete_expired(now=timezone.now())
         if request.method == "POST" and form.is_valid():
             upload = form.cleaned_data["file"]
+            try:
+                rows = importing.count_rows_in(upload, upload.name)
+            except importing.ImportFileError as error:
+                form.add_error("file", str(error))
+                return TemplateResponse(request, "admin/crm/import.html", context)
+            if rows is None or rows > importing.ADMIN_MAX_ROWS:
+                # Too long for a request: checked and imported by a job.
+                job = import_jobs.start(request.user, upload, kind=self.import_kind)
+                return redirect("import-job", pk=job.pk)
+            upload.seek(0)
             content = upload.read()
             try:
                 result = importing.import_contacts(

@@ -5,11 +5,12 @@ from axes.models import AccessAttempt, AccessLog
 from django.conf import settings
 from django.contrib import admin, messages
 from django.db.models import OuterRef, Q, Subquery, Sum
+from django.urls import reverse
 from django.utils.translation import gettext_lazy as _
 from django.utils.translation import ngettext
 
 from crm.admin.changelist import BoundedDateHierarchyMixin, IndexedSearchMixin
-from crm.models import ExportJob, ExportLog, ScheduledRun
+from crm.models import ExportJob, ExportLog, ImportJob, ScheduledRun
 
 
 class ReadOnlyAdmin(IndexedSearchMixin, BoundedDateHierarchyMixin, admin.ModelAdmin):
@@ -191,6 +192,55 @@ class ExportJobAdmin(ReadOnlyAdmin):
     def has_delete_permission(self, request, obj=None) -> bool:
         # With its file, after CRM_EXPORT_FILE_RETENTION_DAYS (crm.jobs.purge).
         return False
+
+
+@admin.register(ImportJob)
+class ImportJobAdmin(ReadOnlyAdmin):
+    """Spreadsheets imported by a job: checked, waiting for their confirmation, imported,
+    failed and why. Coordination's; the page of each is on the staff site."""
+
+    list_display = [
+        "created_at",
+        "requested_by",
+        "file_name",
+        "kind",
+        "step",
+        "status",
+        "done",
+        "total",
+        "attempts",
+        "finished_at",
+        "error",
+    ]
+    list_filter = ["status", "step", "kind", "created_at"]
+    search_fields = ["requested_by__username", "file_name"]
+    date_hierarchy = "created_at"
+    fields = [
+        "id",
+        "created_at",
+        "requested_by",
+        "file_name",
+        "kind",
+        "step",
+        "status",
+        "done",
+        "total",
+        "attempts",
+        "task_id",
+        "started_at",
+        "heartbeat_at",
+        "finished_at",
+        "error",
+    ]
+    readonly_fields = fields
+    list_select_related = ["requested_by"]
+
+    def has_delete_permission(self, request, obj=None) -> bool:
+        # With its files, after CRM_EXPORT_FILE_RETENTION_DAYS (crm.jobs.purge).
+        return False
+
+    def view_on_site(self, obj):
+        return reverse("import-job", args=[obj.pk])
 
 
 @admin.register(ScheduledRun)

@@ -47,6 +47,7 @@ from crm.forms.follow_ups import (
     ReassignFollowUpsForm,
     SnoozeForm,
 )
+from crm.forms.imports import ImportUploadForm, importable_kinds
 from crm.forms.mail import MailDiscardForm, MailFileForm, MailUploadForm
 from crm.forms.meetings import (
     ApplyPlanForm,
@@ -105,6 +106,7 @@ __all__ = [
     "FollowUpRowFormSet",
     "FollowUpSnoozeForm",
     "FollowUpWaitingForm",
+    "ImportUploadForm",
     "InteractionEditForm",
     "InteractionForm",
     "MailDiscardForm",
@@ -134,4 +136,5 @@ __all__ = [
     "VersionedActionForm",
     "VersionedAdminForm",
     "VersionedModelForm",
+    "importable_kinds",
 ]

@@ -46,6 +46,7 @@ from crm.importing.reading import (
     check_headers,
     check_xlsx,
     count_rows,
+    count_rows_in,
     detect_kind,
     read_rows,
 )
@@ -64,6 +65,7 @@ __all__ = [
     "RowError",
     "check_xlsx",
     "count_rows",
+    "count_rows_in",
     "detect_kind",
     "import_contacts",
     "read_rows",
@@ -106,9 +108,15 @@ class ImportResult:
         self.errors.extend(errors[: max(ERRORS_KEPT - len(self.errors), 0)])
 
 
-def _count(result: ImportResult, written: list[PlannedRow]) -> None:
+# Told each row written: its number, its action (created, updated, unchanged), its key.
+OnRow = Callable[[int, str, str], None]
+
+
+def _count(result: ImportResult, written: list[PlannedRow], on_row: OnRow | None) -> None:
     """Add the rows written to the result's counts, and the first ones to its preview."""
     for row in written:
+        if on_row is not None:
+            on_row(row.number, row.action, row.slug)
         if row.affiliation_action in ("created", "updated"):
             name = f"affiliations_{row.affiliation_action}"
             setattr(result, name, getattr(result, name) + 1)
@@ -117,7 +125,9 @@ def _count(result: ImportResult, written: list[PlannedRow]) -> None:
             result.preview.append((row.number, row.action, row.slug))
 
 
-def _import_chunk(kind: str, chunk, result: ImportResult, keys: FileKeys, *, by) -> None:
+def _import_chunk(
+    kind: str, chunk, result: ImportResult, keys: FileKeys, *, by, on_row: OnRow | None
+) -> None:
     lookups = Lookups.read(kind, chunk)
     first_rows = keys.first_rows((number, values.get("slug", "")) for number, values in chunk)
     planned = []
@@ -131,7 +141,7 @@ def _import_chunk(kind: str, chunk, result: ImportResult, keys: FileKeys, *, by)
     written, refused = write_rows(kind, planned, by=by)
     # Rows refused by the database come after the chunk's own, in file order.
     result.add_errors(sorted(errors + refused, key=lambda error: error.row))
-    _count(result, written)
+    _count(result, written, on_row)
     # The preview lists rows in file order even when a half was retried.
     result.preview.sort()
 
@@ -149,13 +159,15 @@ def import_contacts(
     expect: str | None = None,
     progress: Callable[[int], None] | None = None,
     max_rows: int = MAX_ROWS,
+    on_row: OnRow | None = None,
 ) -> ImportResult:
     """Import an organisations or people file; save nothing unless every row is right.
 
     ``file`` is a binary file object. ``expect`` (ORGANIZATIONS or PEOPLE)
     refuses a file of the other kind. ``progress`` is called with each row
-    number. Raises ImportFileError when the file itself cannot be read, is a
-    bomb, or holds more than ``max_rows`` rows.
+    number, ``on_row`` with each row written, in file order. Raises
+    ImportFileError when the file itself cannot be read, is a bomb, or holds
+    more than ``max_rows`` rows.
     """
     headers, rows = read_rows(file, filename, max_rows=max_rows)
     kind = detect_kind(headers)
@@ -168,7 +180,7 @@ def import_contacts(
     result = ImportResult(kind=kind, dry_run=dry_run)
     with transaction.atomic(), FileKeys() as keys:
         while chunk := list(islice(rows, CHUNK_ROWS)):
-            _import_chunk(kind, chunk, result, keys, by=by)
+            _import_chunk(kind, chunk, result, keys, by=by, on_row=on_row)
             if progress is not None:
                 for number, _values in chunk:
                     progress(number)

@@ -122,8 +122,8 @@ def check_xlsx(file, *, max_rows: int) -> int | None:
                             "This XLSX file is too large to import: %(entry)s unpacks to "
                             "%(size)d MB, and an import reads at most %(limit)d MB of it "
                             "(a sheet of about %(rows)s rows with every column filled). Save "
-                            "it as “CSV UTF-8” and import it with the import_contacts command, "
-                            "which reads CSV files of up to %(max)s rows."
+                            "it as “CSV UTF-8” and import that: a CSV file may hold up to "
+                            "%(max)s rows."
                         )
                         % {
                             "entry": excerpt(info.filename),
@@ -230,8 +230,8 @@ def _csv_records(text) -> Iterator[list[str]]:
 def too_many_rows(max_rows: int) -> str:
     if max_rows < MAX_ROWS:
         return _(
-            "The file has more than %(rows)s rows: import it with the import_contacts "
-            "command (see the README)."
+            "The file has more than %(rows)s rows: import it from the Import page of the "
+            "organisations or people list, which takes files of any size."
         ) % {"rows": grouped(max_rows)}
     return _("The file has more than %(rows)s rows: split it.") % {"rows": grouped(max_rows)}
 
@@ -305,19 +305,29 @@ def count_rows(path: Path) -> int | None:
 
     Raise ImportFileError when an XLSX file is unreadable or a bomb.
     """
-    if path.suffix.lower() == ".csv":
+    with path.open("rb") as file:
+        return count_rows_in(file, path.name)
+
+
+def count_rows_in(file, filename: str) -> int | None:
+    """Return how many data rows the binary ``file`` named ``filename`` holds; None if unknown.
+
+    A CSV's lines are counted; an XLSX's rows are those its sheet declares
+    (None when it declares none). The file is read from where it is: rewind it
+    before reading its rows.
+    """
+    suffix = Path(filename).suffix.lower()
+    if suffix == ".csv":
         # Newlines counted block by block: iterating lines would hold a long
         # line whole (a 100 MB line took the command to 290 MB before a row was read).
         lines, last = 0, b"\n"
-        with path.open("rb") as file:
-            while block := file.read(1024 * 1024):
-                lines += block.count(b"\n")
-                last = block[-1:]
+        while block := file.read(1024 * 1024):
+            lines += block.count(b"\n")
+            last = block[-1:]
         lines += last != b"\n"  # A last line without its newline.
         return max(lines - 1, 0)
-    if path.suffix.lower() == ".xlsx":
-        with path.open("rb") as file:
-            declared = check_xlsx(file, max_rows=MAX_ROWS)
+    if suffix == ".xlsx":
+        declared = check_xlsx(file, max_rows=MAX_ROWS)
         return None if declared is None else max(declared - 1, 0)
     return None
 

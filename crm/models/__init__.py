@@ -43,7 +43,7 @@ from crm.models.commitments import Commitment, CommitmentStatusChange, ExchangeR
 from crm.models.directory import Affiliation, Merge, Organization, Person
 from crm.models.documents import Document
 from crm.models.follow_ups import FollowUp, FollowUpPlan, FollowUpPlanStep, OpenFollowUpCount
-from crm.models.imports import PendingImport
+from crm.models.imports import ImportJob, PendingImport
 from crm.models.jobs import ExportJob
 from crm.models.mail import MailDoor, MailMessage, MailStatus
 from crm.models.missions import (
@@ -91,6 +91,7 @@ __all__ = [
     "FollowUpPlanStep",
     "FollowUpPriority",
     "FollowUpStatus",
+    "ImportJob",
     "ImportKind",
     "Interaction",
     "InteractionKind",

@@ -1,10 +1,12 @@
-"""Spreadsheet uploads waiting between their preview and the confirmation."""
+"""Spreadsheet imports: small ones waiting between preview and confirmation, large ones as jobs."""
 
+import uuid
 from datetime import datetime, timedelta
 
 from django.conf import settings
 from django.db import models
 from django.db.models import Q
+from django.utils import timezone
 from django.utils.translation import gettext_lazy as _
 
 from crm.managers import PendingImportQuerySet
@@ -58,3 +60,97 @@ class PendingImport(models.Model):
 
     def is_expired(self, *, now: datetime) -> bool:
         return self.created_at < now - self.TTL
+
+
+class ImportJobStatus(models.TextChoices):
+    QUEUED = "queued", _("waiting")
+    RUNNING = "running", _("in progress")
+    DONE = "done", _("done")
+    FAILED = "failed", _("failed")
+
+
+class ImportStep(models.TextChoices):
+    # The dry run whose outcome is the preview, then, once confirmed, the import.
+    CHECK = "check", _("check")
+    IMPORT = "import", _("import")
+
+
+class ImportJob(models.Model):
+    """A spreadsheet imported by a job (``crm/importing/jobs.py``): checked, then imported.
+
+    Its upload waits in the private documents storage until the import is done;
+    its outcome (counts, the first problems and rows) is kept in ``result`` and
+    every row's outcome in the ``report`` file. Read by its requester (and
+    Coordination); deleted with its files after ``CRM_EXPORT_FILE_RETENTION_DAYS``.
+    """
+
+    Status = ImportJobStatus
+    Step = ImportStep
+    Kind = ImportKind
+
+    id = models.UUIDField(primary_key=True, default=uuid.uuid4, editable=False)
+    requested_by = models.ForeignKey(
+        settings.AUTH_USER_MODEL,
+        verbose_name=_("requested by"),
+        on_delete=models.CASCADE,
+        related_name="+",
+    )
+    created_at = models.DateTimeField(_("uploaded at"), default=timezone.now)
+    kind = models.CharField(_("kind"), max_length=20, choices=Kind.choices)
+    file_name = models.CharField(_("file name"), max_length=255)
+    step = models.CharField(_("step"), max_length=10, choices=Step.choices, default=Step.CHECK)
+    status = models.CharField(
+        _("status"), max_length=10, choices=Status.choices, default=Status.QUEUED
+    )
+    # The rows the file holds (0 while they are not counted yet), and read so far.
+    total = models.PositiveIntegerField(_("rows in the file"), default=0)
+    done = models.PositiveIntegerField(_("rows read"), default=0)
+    attempts = models.PositiveSmallIntegerField(_("attempts"), default=0)
+    # As on ExportJob: the task of the attempt that may write.
+    task_id = models.CharField(_("task"), max_length=64, blank=True)
+    started_at = models.DateTimeField(_("started at"), null=True, blank=True)
+    heartbeat_at = models.DateTimeField(_("last progress at"), null=True, blank=True)
+    finished_at = models.DateTimeField(_("finished at"), null=True, blank=True)
+    # The uploaded file in storage, deleted once the file is imported.
+    upload = models.CharField(_("uploaded file in storage"), max_length=300, blank=True)
+    # Every row's outcome (row, action, key), written by the import step.
+    report = models.CharField(_("report in storage"), max_length=300, blank=True)
+    # The step's outcome: counts, the first problems, the first rows (crm.importing.jobs).
+    result = models.JSONField(_("result"), default=dict, blank=True)
+    error = models.TextField(_("error"), blank=True)
+
+    class Meta:
+        verbose_name = _("import job")
+        verbose_name_plural = _("import jobs")
+        ordering = ["-created_at"]
+        constraints = [
+            choices_constraint("status", ImportJobStatus, "importjob"),
+            choices_constraint("step", ImportStep, "importjob"),
+            choices_constraint("kind", ImportKind, "importjob"),
+        ]
+        indexes = [
+            # crm.jobs.reap_stalled(): running jobs whose heartbeat is old.
+            models.Index(
+                fields=["heartbeat_at"],
+                name="crm_importjob_running_idx",
+                condition=Q(status="running"),
+            ),
+            # crm.jobs.purge(): jobs older than the retention.
+            models.Index(fields=["created_at"], name="crm_importjob_created_idx"),
+        ]
+
+    def __str__(self) -> str:
+        return f"{self.file_name} ({self.get_step_display()}, {self.get_status_display()})"
+
+    @property
+    def is_finished(self) -> bool:
+        return self.status in (self.Status.DONE, self.Status.FAILED)
+
+    @property
+    def awaits_confirmation(self) -> bool:
+        """Checked without a problem, and not imported yet."""
+        return (
+            self.step == self.Step.CHECK
+            and self.status == self.Status.DONE
+            and not self.result.get("error_count")
+        )

@@ -8,10 +8,10 @@ blanked. The same values are then taken out of every text the database holds,
 history tables included: every version of the person the history kept, a
 meeting's summary or a follow-up's title that names them, a stored e-mail's
 body and headers, the export log's filters, the admin's log. The stored
-copies of e-mails that named them (``MailMessage.raw``) and the export files
-already written (which may list them) are deleted once the transaction
-commits. The trigram search indexes are expressions over those columns: they
-follow.
+copies of e-mails that named them (``MailMessage.raw``), the export files
+already written and the import jobs not running, with their uploads and reports
+(which may list them), are deleted once the transaction commits. The trigram
+search indexes are expressions over those columns: they follow.
 
 What counts as identifying: the full name in both orders, the family name
 (when at least four letters: a shorter one would match inside other words),
@@ -38,7 +38,7 @@ from django.db.models.functions import Cast, Replace, Substr
 from django.utils import timezone
 from django.utils.translation import gettext as _
 
-from crm.models import Document, ExportJob, MailMessage, Person, PrivacyRequest
+from crm.models import Document, ExportJob, ImportJob, MailMessage, Person, PrivacyRequest
 from crm.services.base import clean_reason
 from crm.storage import document_storage
 
@@ -121,7 +121,7 @@ def person_erase(
     _scrub_everywhere(values, label)
     MailMessage.objects.filter(pk__in=[pk for pk, _name in raws]).update(raw="")
     files = _delete_documents(chosen)
-    exports = _delete_finished_exports()
+    exports = _delete_finished_exports() + _delete_waiting_imports()
     transaction.on_commit(lambda: _delete_files(raws))
     transaction.on_commit(lambda: _delete_export_files(exports))
     transaction.on_commit(lambda: _delete_document_files(files))
@@ -288,6 +288,19 @@ def _delete_finished_exports() -> list[str]:
     )
     files = [name for name in finished.values_list("file", flat=True) if name]
     finished.delete()
+    return files
+
+
+def _delete_waiting_imports() -> list[str]:
+    """Delete the import jobs not running; return their files (uploads and reports).
+
+    An upload may hold the person (and, confirmed, would bring them back), a
+    report or a preview may name them. An import being checked or imported is
+    left to finish.
+    """
+    idle = ImportJob.objects.exclude(status=ImportJob.Status.RUNNING)
+    files = [name for pair in idle.values_list("upload", "report") for name in pair if name]
+    idle.delete()
     return files
 
 

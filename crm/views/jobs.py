@@ -18,7 +18,7 @@ from django.views.decorators.http import require_GET
 from django_tasks_db.models import DBTaskResult
 
 from crm import jobs, roles, schedule
-from crm.models import ExportJob
+from crm.models import ExportJob, ImportJob
 
 # Seconds between two reloads of a running job's page.
 REFRESH_SECONDS = 2
@@ -56,9 +56,10 @@ JOBS_LISTED = 50
 @require_GET
 @login_required
 def job_list(request: HttpRequest) -> HttpResponse:
-    """What the workers do, for Coordination: exports waiting, running, failed, the schedule.
+    """What the workers do, for Coordination: exports waiting, running, failed, the imports,
+    the schedule.
 
-    Seven queries whatever the volume: each list is cut at JOBS_LISTED.
+    Eight queries whatever the volume: each list is cut at JOBS_LISTED.
     """
     if not roles.is_coordination(request.user):
         raise PermissionDenied
@@ -73,6 +74,9 @@ def job_list(request: HttpRequest) -> HttpResponse:
         "done": exports.filter(status=ExportJob.Status.DONE).order_by("-finished_at")[
             :JOBS_LISTED
         ],
+        "imports": ImportJob.objects.select_related("requested_by")
+        .defer("result")
+        .order_by("-created_at")[:JOBS_LISTED],
         "schedule": schedule.latest(),
         "scheduled": settings.CRM_SCHEDULE,
         "queue": {
