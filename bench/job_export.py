@@ -317,9 +317,10 @@ def logs(workdir: Path) -> str:
 
 def measure_here(coordinator) -> JobExport:
     """``measure`` in a temporary folder (the documents, the processes' logs)."""
+    started = time.perf_counter()
     with tempfile.TemporaryDirectory(prefix="crm-bench-job-") as name:
         result = measure(coordinator, Path(name))
-    print(summary(result), flush=True)
+    print(f"{summary(result)} (section: {time.perf_counter() - started:.1f} s)", flush=True)
     return result
 
 
