@@ -30,7 +30,13 @@ that the machine's load weighs on both alike:
   and rewrites only the "Mail filing" section of docs/benchmarks.md;
 - the overview and a mission's scorecard (issue 21), also run alone by ``--only
   overview`` (``make bench-overview``): both sizes, those two pages only, and
-  only the "Overview and scorecard" section of docs/benchmarks.md rewritten.
+  only the "Overview and scorecard" section of docs/benchmarks.md rewritten;
+- the full XLSX export of every follow-up as a job (issue 23,
+  bench/job_export.py): gunicorn with ``GUNICORN_TIMEOUT=20`` and a
+  ``run_jobs`` worker, the export asked over HTTP, its 202, the job polled, the
+  file downloaded and read back row by row; any failed check stops the bench.
+  ``--only job-export`` runs it alone, one database per size as ``--only
+  overview`` (``--reuse`` keeps them), and rewrites only its section.
 
 Then it prints the ratios of the issue's table and, with ``--write``, writes
 docs/benchmarks.md. ``make bench-smoke`` runs the same code at a tiny size (CI:
@@ -76,6 +82,10 @@ from django.db import connection
 from django.test import Client
 from django.test.utils import CaptureQueriesContext, override_settings
 from export_vs_copy import COPY_COLUMNS, copy_select, subset_bound, write_organizations
+from job_export import SECTION as JOB_EXPORT_SECTION
+from job_export import JobExportFailed
+from job_export import measure_here as measure_job_export
+from job_export import section_text as job_export_text
 from mail_filing import measure as measure_mail_filing
 from mail_filing import override_documents
 from mail_filing import report as report_mail_filing
@@ -467,6 +477,8 @@ def measure_size(size: int, options) -> dict:
     # Every page, changelist and API list, with the words staff search for (issue 22).
     figures["sweep"] = sweep(team, options.sweep_runs, progress=lambda line: None)
     print(f"swept {len(figures['sweep'])} addresses", flush=True)
+    # Last: gunicorn and the worker have the machine to themselves.
+    figures["job export"] = measure_job_export(coordinator)
     return figures
 
 
@@ -667,11 +679,14 @@ def main() -> None:
     parser.add_argument("--write", type=Path, help="write the report there (docs/benchmarks.md)")
     parser.add_argument("--mail-messages", type=int, default=1_000, help="0: no mail figure")
     parser.add_argument("--mail-runs", type=int, default=3, help="timed runs of the mail filing")
-    parser.add_argument("--only", choices=["mail", "overview"], help="run this section alone")
+    parser.add_argument(
+        "--only", choices=["mail", "overview", "job-export"], help="run this section alone"
+    )
     parser.add_argument(
         "--reuse",
         action="store_true",
-        help="--only overview: keep a size's database that already holds that many follow-ups",
+        help="--only overview or job-export: keep a size's database that already holds "
+        "that many follow-ups",
     )
     parser.add_argument("--sweep-runs", type=int, default=3, help="timed runs per swept page")
     parser.add_argument("--force", action="store_true")
@@ -694,6 +709,9 @@ def main() -> None:
     if options.only == "overview":
         overview_only(options)
         return
+    if options.only == "job-export":
+        job_export_only(options)
+        return
     results = []
     for n, size in enumerate(options.sizes):
         options.first = n == 0
@@ -705,11 +723,19 @@ def main() -> None:
     mail_text = mail_section(options) if options.mail_messages else ""
     load_after = os.getloadavg()
     text = report(results, options) + "\n\n" + sweep_section(results)
+    print("\n" + job_export_text([result["job export"] for result in results]))
     print("\n" + text)
     if options.write:
         write_doc(options, results, text, load_before, load_after)
         if mail_text:
             write_mail_section(options.write, mail_text, "make bench")
+        write_mail_section(
+            options.write,
+            job_export_text([result["job export"] for result in results]),
+            "make bench",
+            heading=JOB_EXPORT_SECTION,
+            how="Each size's database as generated above, after its other figures.",
+        )
 
 
 def sweep_section(results: list[dict]) -> str:
@@ -881,6 +907,37 @@ def overview_only(options) -> None:
         print(f"\nWritten: {options.write}")
 
 
+def job_export_only(options) -> None:
+    """The full XLSX export as a job at each size, on a database per size (``--reuse``)."""
+    base = connection.settings_dict["NAME"]
+    results, generated = [], []
+    for size in options.sizes:
+        state = prepare_overview_size(size, f"{base}_{size}", options)
+        seconds = state["generate_seconds"]
+        generated.append(
+            f"{size:,} follow-ups generated in {seconds:.0f} s"
+            if seconds is not None
+            else f"{size:,} follow-ups kept from a previous run (--reuse)"
+        )
+        coordinator = get_user_model().objects.get(username="bench-coordinator")
+        results.append(measure_job_export(coordinator))
+    use_database(base)
+    text = job_export_text(results)
+    print("\n" + text, flush=True)
+    if options.write:
+        command = (
+            "make bench-job-export  # python bench/run.py "
+            f"--only job-export --sizes {','.join(map(str, options.sizes))}"
+            + (" --reuse" if options.reuse else "")
+        )
+        how = (
+            f"Run alone, one database per size ({'; '.join(generated)}); "
+            f"{machine()}; load average {os.getloadavg()[0]:.2f} at the end."
+        )
+        write_mail_section(options.write, text, command, heading=JOB_EXPORT_SECTION, how=how)
+        print(f"\nWritten: {options.write}")
+
+
 def write_doc(options, results, text: str, load_before, load_after) -> None:
     sizes = " and ".join(f"{size:,}" for size in options.sizes)
     generated = "; ".join(
@@ -958,4 +1015,7 @@ Where each figure's time goes, and why a goal still missed cannot be had
 
 
 if __name__ == "__main__":
-    main()
+    try:
+        main()
+    except JobExportFailed as failed:
+        sys.exit(f"The job export failed: {failed}")
