@@ -5,6 +5,7 @@ import ipaddress
 from datetime import datetime, timedelta
 
 from django.conf import settings
+from django.db import transaction
 from django.db.models import QuerySet
 from django.utils import timezone
 
@@ -37,22 +38,30 @@ def filters_of(query_params) -> dict[str, list[str]]:
 def record_export(
     request, *, user, kind: str, resource: str, filters: dict, row_count: int | None = None
 ) -> ExportLog:
-    """Write one entry of the export log; the token is taken from the API request."""
+    """Write one entry of the export log; the token is taken from the API request.
+
+    An export of people is also a read of personal data (``PersonRead``): both
+    traces are written together or not at all, and in one commit, which a
+    request otherwise waits for twice (an API page of 100 rows spent more on
+    its two commits than on reading its rows).
+    """
     token = getattr(request, "auth", None)
     token = token if isinstance(token, ApiToken) else None
-    if resource in PEOPLE_RESOURCES:
-        PersonRead.objects.create(what=PersonRead.What.EXPORT, filters=filters, reader=user)
-    return ExportLog.objects.create(
-        user=user,
-        username=user.get_username(),
-        token=token,
-        token_prefix=token.prefix if token else "",
-        kind=kind,
-        resource=resource,
-        filters=filters,
-        row_count=row_count,
-        address=_address(request),
-    )
+    # No savepoint: inside a caller's transaction this adds no statement.
+    with transaction.atomic(savepoint=False):
+        if resource in PEOPLE_RESOURCES:
+            PersonRead.objects.create(what=PersonRead.What.EXPORT, filters=filters, reader=user)
+        return ExportLog.objects.create(
+            user=user,
+            username=user.get_username(),
+            token=token,
+            token_prefix=token.prefix if token else "",
+            kind=kind,
+            resource=resource,
+            filters=filters,
+            row_count=row_count,
+            address=_address(request),
+        )
 
 
 def count_rows_when_sent(response, entry: ExportLog):

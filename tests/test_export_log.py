@@ -239,3 +239,23 @@ def test_a_json_page_no_larger_than_the_default_is_not_recorded(coordinator_api,
 
     assert coordinator_api.get(f"/api/v1/organizations/{query}").status_code == 200
     assert not ExportLog.objects.exists()
+
+
+# Outside any transaction, as a request: the two INSERTs are one transaction of their own.
+@pytest.mark.django_db(transaction=True)
+def test_an_export_of_people_leaves_both_traces_or_neither(rf, staff_user, monkeypatch):
+    from django.db import DatabaseError
+
+    from crm.audit import record_export
+    from crm.models import PersonRead
+
+    def refused(**fields):
+        raise DatabaseError("the log table refused the row")
+
+    monkeypatch.setattr(ExportLog.objects, "create", refused)
+    request = rf.get("/api/v1/people/?format=csv")
+
+    with pytest.raises(DatabaseError):
+        record_export(request, user=staff_user, kind="csv", resource="people", filters={})
+
+    assert not PersonRead.objects.exists()
