@@ -191,7 +191,8 @@ def test_the_command_fails_naming_the_rows_and_changes_nothing(tmp_path):
     path = tmp_path / "orgs.csv"
     path.write_text(ORGS + "bad,Bad,no_such_kind,US,true\n")
 
-    with pytest.raises(CommandError, match=r"ligne 4, kind"):
+    # The command speaks the site's language, whatever an earlier test left active.
+    with translation.override("fr"), pytest.raises(CommandError, match=r"ligne 4, kind"):
         call_command("import_contacts", str(path), "--no-progress")
 
     assert not Organization.objects.exists()
@@ -456,6 +457,7 @@ def test_the_expired_cleanup_is_bounded():
 def test_a_file_too_large_for_the_admin_is_refused_naming_the_limit(client, coordinator, settings):
     settings.CRM_IMPORT_MAX_BYTES = 10
     client.force_login(coordinator)
+    client.cookies[settings.LANGUAGE_COOKIE_NAME] = "en"
 
     preview = _preview(client)
 
