@@ -13,6 +13,7 @@ import re
 from collections import Counter
 from datetime import datetime, time, timedelta
 from decimal import Decimal
+from unittest import mock
 
 import pytest
 from django.conf import settings
@@ -423,6 +424,32 @@ def test_the_pdf_is_a_pdf_with_the_projects_and_their_totals(
                 assert str(total.xof) in flat
     assert "National coordination of the Compact programme" in text
     assert TODAY.strftime("%Y") in text
+
+
+@pytest.mark.pdf
+def test_the_pdf_is_given_only_what_paper_shows(built, client, coordinator, pdf_maker):
+    # WeasyPrint styles every element it is given, hidden or not: the month-by-month
+    # tables and the charts' hover titles (half of its time) stay on the screen.
+    import weasyprint
+
+    given = []
+    real = weasyprint.HTML
+
+    def html(*args, **kwargs):
+        given.append(kwargs["string"])
+        return real(*args, **kwargs)
+
+    client.force_login(coordinator)
+    screen = client.get("/overview/").content.decode()
+    with mock.patch.object(weasyprint, "HTML", html):
+        assert client.get("/overview/pdf/").status_code == 200
+
+    (paper,) = given
+    assert 'class="history-table"' in screen
+    assert 'class="history-table"' not in paper
+    # Each chart keeps its own title (its accessible name); its bars lose theirs.
+    assert paper.count('class="history-chart"') == screen.count('class="history-chart"') > 0
+    assert paper.count("<title") < screen.count("<title")
 
 
 def test_without_weasyprint_the_pdf_says_what_to_install(client, coordinator, monkeypatch):
