@@ -143,10 +143,13 @@ def mission(request: HttpRequest, slug: str) -> HttpResponse:
 
 
 def _follow_ups_since(mission: Mission, organization_ids: list[int], *, own_work: bool):
-    """Return, per organisation and open or closed, the first PER_PARTNER follow-ups (one query).
+    """Return, per organisation and open or closed, the first PER_PARTNER follow-ups (two queries).
 
     Each carries ``group_total``, how many its group holds: a window counts
-    them and numbers them by due date, and only the first come back.
+    them and numbers them by due date over their keys alone, and only the first
+    are then read whole, with their organisation, project and assignee. (The
+    window over whole joined rows sorted 122,000 of them on disk for the largest
+    mission at a million follow-ups: 1.3 s, against 0.3 s for the keys.)
     """
     # Conditions on the follow-up's own columns, which PostgreSQL reads through
     # their indexes: one on the joined meeting made it scan every follow-up.
@@ -162,16 +165,23 @@ def _follow_ups_since(mission: Mission, organization_ids: list[int], *, own_work
         output_field=BooleanField(),
     )
     group = [F("organization_id"), is_open]
-    return (
+    totals = dict(
         FollowUp.objects.filter(since)
         .annotate(
             rank=Window(RowNumber(), partition_by=group, order_by=[F("due_on"), F("id")]),
             group_total=Window(Count("pk"), partition_by=group),
         )
         .filter(rank__lte=PER_PARTNER)
+        .values_list("pk", "group_total")
+    )
+    follow_ups = (
+        FollowUp.objects.filter(pk__in=list(totals))
         .select_related("organization", "project", "assignee")
         .order_by("organization__name", "due_on", "id")
     )
+    for follow_up in follow_ups:
+        follow_up.group_total = totals[follow_up.pk]
+        yield follow_up
 
 
 SCORECARD_PERMISSIONS = (
