@@ -10,6 +10,7 @@ scrolling, a link one can tap). Slow by nature (a minute or more a width): marke
 ``slow`` as well as ``browser``.
 """
 
+import contextlib
 import re
 import threading
 import time
@@ -125,7 +126,7 @@ def digits(text: str) -> str:
     return re.sub(r"[^0-9]+", " ", re.sub(r"(?<=[0-9])[\s,.](?=[0-9]{3})", "", text))
 
 
-def watch_progress(page, worker: Worker, width: int) -> set[int]:
+def watch_progress(page, worker: Worker, width: int, request) -> set[int]:
     """Read the progress page as it reloads itself, until it is the link; return the rows seen."""
     from playwright.sync_api import Error
 
@@ -137,6 +138,7 @@ def watch_progress(page, worker: Worker, width: int) -> set[int]:
             state = page.evaluate(PROGRESS)
         except Error:
             # The page was reloading under the read: read it again.
+            page.wait_for_timeout(50)
             continue
         assert state["width"] <= width, state
         if state["link"]:
@@ -148,6 +150,9 @@ def watch_progress(page, worker: Worker, width: int) -> set[int]:
                 assert f" {state['done']} " in f" {digits(state['text'])} ", state
                 assert f" {ROWS} " in f" {digits(state['text'])} ", state
                 seen.add(state["done"])
+                if len(seen) == 1:
+                    with contextlib.suppress(Error):
+                        screenshot(page, request, "progress")
         page.wait_for_timeout(200)
     raise AssertionError(f"no link after {WRITING_SECONDS} s; rows seen: {sorted(seen)}")
 
@@ -193,7 +198,7 @@ def test_a_200000_row_xlsx_export_shows_its_progress_then_its_file(
     worker = Worker(live_server)
     worker.start()
     try:
-        seen = watch_progress(page, worker, width)
+        seen = watch_progress(page, worker, width, request)
     finally:
         worker.join(WRITING_SECONDS)
     assert worker.error is None, worker.error
