@@ -40,7 +40,10 @@ def _split(values) -> tuple[list[str], str]:
         values = [values]
     typed = next((value for value in values if isinstance(value, Typed)), "")
     chosen = [
-        str(value) for value in values if value not in (None, "") and not isinstance(value, Typed)
+        # A disabled field's value is its initial records.
+        str(value.pk) if hasattr(value, "_meta") else str(value)
+        for value in values
+        if value not in (None, "") and not isinstance(value, Typed)
     ]
     return chosen, typed
 
@@ -133,7 +136,7 @@ class ChooserWidget(forms.Select):
             url=reverse("choose", args=[self.kind]),
             no_match=_("Nothing matches."),
             remove=_("Remove"),
-            results=_("%(count)s matches: arrows to move, Enter to choose."),
+            results=_("Matches found: %(count)s. Arrows to move, Enter to choose."),
             searching=_("Searching…"),
             box_name=name + SEARCH_SUFFIX,
             box_id=box_id,
@@ -199,7 +202,9 @@ class ChooserField(forms.ModelChoiceField):
             if record is None:
                 raise _typed_error(value, records)
             return record
-        if value not in self.empty_values and not _is_key(self.queryset, value):
+        # A disabled field's value is its initial record, not a key.
+        is_record = isinstance(value, self.queryset.model)
+        if value not in self.empty_values and not is_record and not _is_key(self.queryset, value):
             raise ValidationError(self.error_messages["invalid_choice"], code="invalid_choice")
         return super().to_python(value)
 
