@@ -119,3 +119,39 @@ def test_remove_what_was_chosen_and_choose_another(
 
     interaction = Interaction.objects.get(title="Appel avec Ecobank")
     assert list(interaction.organizations.all()) == [directory["Ecobank Togo"]]
+
+
+def test_without_javascript_type_a_name_send_and_pick_among_the_matches(
+    directory,
+    live_server,
+    browser_page,  # noqa: F811
+    request,
+):
+    context = browser_page.context.browser.new_context(
+        locale="fr-FR", java_script_enabled=False, viewport={"width": 390, "height": 844}
+    )
+    page = context.new_page()
+    page.set_default_timeout(15_000)
+    log_in(page, live_server)
+    page.goto(f"{live_server.url}/interactions/new/")
+    page.fill("#id_title", "Appel avec Moov")
+    page.fill("#id_occurred_on", "2026-01-14")
+
+    # "africa" is two organisations: the form comes back with both in the list.
+    page.fill("#id_organizations__q", "africa")
+    with page.expect_navigation():
+        page.click(".log-form button.primary")
+    assert "choose one in the list" in page.locator("main").inner_text()
+    offered = page.locator("#id_organizations option").all_inner_texts()
+    assert sorted(offered) == ["Moov Africa Togo", "Visa Africa"]
+    assert page.evaluate("document.documentElement.scrollWidth") <= 390
+    screenshot(page, request, "offered")
+
+    page.fill("#id_organizations__q", "")
+    page.select_option("#id_organizations", label="Moov Africa Togo")
+    page.click(".log-form button.primary")
+    page.wait_for_url("**/interactions/appel-avec-moov-*/")
+    context.close()
+
+    interaction = Interaction.objects.get(title="Appel avec Moov")
+    assert list(interaction.organizations.all()) == [directory["Moov Africa Togo"]]

@@ -191,6 +191,17 @@ def test_without_javascript_a_name_several_share_offers_them_to_choose(client, s
     assert list(Interaction.objects.get().organizations.all()) == [second]
 
 
+def test_without_javascript_the_exact_name_wins_over_longer_ones(client, staff_user):
+    visa = factories.OrganizationFactory(name="Visa")
+    factories.OrganizationFactory(name="Visa Africa")
+    client.force_login(staff_user)
+
+    response = client.post("/interactions/new/", meeting(organizations__q="VISA"))
+
+    assert response.status_code == 302
+    assert list(Interaction.objects.get().organizations.all()) == [visa]
+
+
 def test_without_javascript_a_name_nobody_has_is_an_error(client, staff_user):
     factories.OrganizationFactory(name="Visa")
     client.force_login(staff_user)

@@ -30,6 +30,12 @@
       label.htmlFor = box.id;
     });
     if (labels.length) box.removeAttribute("aria-label");
+    // The field's error and help describe the box; the server checks "required"
+    // (a hidden required list would stop the form with nothing to show).
+    ["aria-describedby", "aria-invalid"].forEach(function (name) {
+      if (select.hasAttribute(name)) box.setAttribute(name, select.getAttribute(name));
+    });
+    select.required = false;
     select.hidden = true;
     select.setAttribute("aria-hidden", "true");
     var help = root.querySelector(".choose-help");
