@@ -77,6 +77,8 @@ PAGES: dict[str, tuple[str, str]] = {
     "": ("/", READERS),
     # Search shows each kind of record only to those who may view it.
     "search/": ("/search/?q=visa", LOGIN_ONLY),
+    # The choosers' lists: a kind of record to those who may view it.
+    "choose/<slug:kind>/": ("/choose/organizations/?q=visa", READERS),
     "organizations/<slug:slug>/": ("/organizations/{w.organization.slug}/", READERS),
     "projects/<slug:code>/": ("/projects/{w.project.code}/", READERS),
     "partnerships/<int:pk>/": ("/partnerships/{w.partnership.pk}/", READERS),

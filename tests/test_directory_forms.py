@@ -342,15 +342,18 @@ def test_a_new_person_with_a_role_but_no_organisation_is_refused(client, staff_u
     assert not Interaction.objects.exists()
 
 
-def test_the_meeting_form_offers_list_boxes_with_a_filter_not_checkboxes(client, staff_user):
+def test_the_meeting_form_offers_choosers_not_checkboxes(client, staff_user):
     factories.OrganizationFactory.create_batch(3)
     client.force_login(staff_user)
 
     text = client.get("/interactions/new/").text
 
-    assert '<select name="organizations"' in text and "data-chooser" in text
+    # The directory: a box to find by name (tests/test_choosers.py); the staff:
+    # a list box with a filter.
+    assert '<select name="organizations"' in text and 'name="organizations__q"' in text
     assert 'type="checkbox" name="organizations"' not in text
-    assert "crm/chooser.js" in text
+    assert '<select name="staff"' in text and "data-chooser" in text
+    assert "crm/chooser.js" in text and "crm/choose.js" in text
 
 
 def test_an_organisation_s_only_project_is_pre_filled(client, staff_user):

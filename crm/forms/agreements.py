@@ -4,17 +4,18 @@ from django import forms
 from django.utils.translation import gettext_lazy as _
 
 from crm.forms.base import VersionedModelForm
+from crm.forms.choosers import ChooserMultipleField
 from crm.forms.widgets import DateInput, StaffChoiceField
-from crm.models import Agreement, AgreementParty, Organization, Project, Source
+from crm.models import Agreement, AgreementParty, Project, Source
 from crm.roles import staff_members
 
 
 class AgreementForm(forms.ModelForm):
     """A new agreement, in draft; saved by ``services.agreement_create``."""
 
-    parties = forms.ModelMultipleChoiceField(
+    parties = ChooserMultipleField(
+        "organizations",
         label=_("Parties"),
-        queryset=Organization.objects.order_by("name"),
         help_text=_("The organisations bound by it, the Togolese side included."),
     )
 

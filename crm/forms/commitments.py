@@ -6,6 +6,7 @@ from django import forms
 from django.utils.translation import gettext_lazy as _
 
 from crm.forms.base import VersionedModelForm
+from crm.forms.choosers import use_chooser
 from crm.forms.widgets import DateInput, StaffChoiceField
 from crm.models import Commitment, Partnership, Source
 from crm.roles import staff_members
@@ -33,9 +34,8 @@ class CommitmentForm(forms.ModelForm):
     def __init__(self, *args, partnerships=None, **kwargs):
         super().__init__(*args, **kwargs)
         queryset = partnerships if partnerships is not None else Partnership.objects.all()
-        self.fields["partnership"].queryset = queryset.select_related(
-            "organization", "project"
-        ).order_by("project__name", "organization__name")
+        self.fields["partnership"].queryset = queryset.select_related("organization", "project")
+        use_chooser(self, "partnership", "partnerships")
         self.fields["source"].queryset = Source.objects.order_by("title")
 
 

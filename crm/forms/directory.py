@@ -4,7 +4,8 @@ from django import forms
 from django.utils.translation import gettext_lazy as _
 
 from crm.forms.base import VersionedAdminForm, VersionedModelForm, check_span
-from crm.forms.widgets import DateInput, SearchableSelect
+from crm.forms.choosers import ChooserField, use_chooser
+from crm.forms.widgets import DateInput
 from crm.mail.domains import normalize_email_domains
 from crm.models import Affiliation, Organization, Person
 from crm.slugs import unique_slug
@@ -162,16 +163,14 @@ class AffiliationForm(VersionedModelForm):
         model = Affiliation
         fields = ["person", "organization", "title", "start_on", "end_on", "is_primary"]
         widgets = {
-            "person": SearchableSelect,
-            "organization": SearchableSelect,
             "start_on": DateInput,
             "end_on": DateInput,
         }
 
     def __init__(self, *args, fixed: dict | None = None, **kwargs):
         super().__init__(*args, **kwargs)
-        self.fields["person"].queryset = Person.objects.order_by("family_name", "given_name")
-        self.fields["organization"].queryset = Organization.objects.order_by("name")
+        use_chooser(self, "person", "people")
+        use_chooser(self, "organization", "organizations")
         # The side the form was opened from is shown, not chosen again.
         for name, value in (fixed or {}).items():
             self.fields[name].initial = value
@@ -197,12 +196,7 @@ class NewPersonForm(forms.Form):
 
     given_name = forms.CharField(label=_("Given name"), max_length=100, required=False)
     family_name = forms.CharField(label=_("Family name"), max_length=100, required=False)
-    organization = forms.ModelChoiceField(
-        label=_("Organisation"),
-        queryset=Organization.objects.order_by("name"),
-        required=False,
-        widget=SearchableSelect,
-    )
+    organization = ChooserField("organizations", label=_("Organisation"), required=False)
     title = forms.CharField(label=_("Title or role"), max_length=200, required=False)
     email = forms.EmailField(label=_("E-mail"), required=False)
 

@@ -5,8 +5,9 @@ from django.utils.translation import gettext_lazy as _
 
 from crm import services
 from crm.forms.base import VersionedActionForm, VersionedAdminForm, VersionedModelForm
-from crm.forms.widgets import DateInput, SearchableSelect, StaffChoiceField
-from crm.models import FollowUp, Person, Project
+from crm.forms.choosers import use_chooser
+from crm.forms.widgets import DateInput, StaffChoiceField
+from crm.models import FollowUp, Project
 from crm.roles import staff_members
 
 # The admin.
@@ -133,8 +134,6 @@ class FollowUpForm(forms.ModelForm):
         ]
         widgets = {
             "due_on": DateInput,
-            "organization": SearchableSelect,
-            "person": SearchableSelect,
             "interaction": forms.HiddenInput,
             "description": forms.Textarea(attrs={"rows": 3}),
         }
@@ -145,7 +144,8 @@ class FollowUpForm(forms.ModelForm):
             label=_("Assignee"), queryset=staff_members(), required=False
         )
         self.fields["project"].queryset = Project.objects.order_by("name")
-        self.fields["person"].queryset = Person.objects.order_by("family_name", "given_name")
+        use_chooser(self, "organization", "organizations")
+        use_chooser(self, "person", "people")
 
 
 class FollowUpEditForm(VersionedModelForm):
@@ -159,4 +159,5 @@ class FollowUpEditForm(VersionedModelForm):
     def __init__(self, *args, **kwargs):
         super().__init__(*args, **kwargs)
         self.fields["project"].queryset = Project.objects.order_by("name")
-        self.fields["person"].queryset = Person.objects.order_by("family_name", "given_name")
+        use_chooser(self, "organization", "organizations")
+        use_chooser(self, "person", "people")

@@ -3,8 +3,8 @@
 from django import forms
 from django.utils.translation import gettext_lazy as _
 
-from crm.forms.widgets import SearchableSelect
-from crm.models import Organization, Project
+from crm.forms.choosers import ChooserField
+from crm.models import Project
 
 # Files read per upload: more is refused, so that one request stays bounded.
 MAX_UPLOAD_FILES = 20
@@ -44,11 +44,7 @@ class MailUploadForm(forms.Form):
 class MailFileForm(forms.Form):
     """The organisation (and project) a waiting message is filed with."""
 
-    organization = forms.ModelChoiceField(
-        label=_("Organisation"),
-        queryset=Organization.objects.order_by("name"),
-        widget=SearchableSelect,
-    )
+    organization = ChooserField("organizations", label=_("Organisation"))
     project = forms.ModelChoiceField(
         label=_("Project"),
         queryset=Project.objects.order_by("name"),

@@ -6,6 +6,7 @@ from django import forms
 from django.utils import timezone
 from django.utils.translation import gettext_lazy as _
 
+from crm.forms.choosers import ChooserField, ChooserMultipleField
 from crm.forms.widgets import (
     DateInput,
     SearchableSelectMultiple,
@@ -20,7 +21,6 @@ from crm.models import (
     Interaction,
     Mission,
     Organization,
-    Person,
     Project,
 )
 from crm.roles import staff_members
@@ -54,20 +54,16 @@ class InteractionForm(forms.Form):
     mission = forms.ModelChoiceField(
         label=_("Mission"), queryset=Mission.objects.all(), required=False
     )
-    # Lists that grow with the directory: a list box with a filter box
-    # (SearchableSelectMultiple), not a wall of checkboxes.
-    organizations = forms.ModelMultipleChoiceField(
-        label=_("Organisations"),
-        queryset=Organization.objects.order_by("name"),
-        widget=SearchableSelectMultiple,
-    )
-    people = forms.ModelMultipleChoiceField(
+    # The directory grows without bound: a chooser lists only what is chosen
+    # and finds the rest by name (crm.forms.choosers).
+    organizations = ChooserMultipleField("organizations", label=_("Organisations"))
+    people = ChooserMultipleField(
+        "people",
         label=_("People met"),
-        queryset=Person.objects.order_by("family_name", "given_name"),
-        widget=SearchableSelectMultiple,
         required=False,
         help_text=_("Someone met for the first time: add them below."),
     )
+    # A few dozen colleagues: every one listed, with a filter box.
     staff = StaffMultipleChoiceField(
         label=_("Staff present"),
         queryset=staff_members(),
@@ -170,9 +166,7 @@ class FollowUpRowForm(forms.Form):
 
     title = forms.CharField(label=_("Follow-up"), max_length=300)
     project = forms.ModelChoiceField(label=_("Project"), queryset=Project.objects.all())
-    organization = forms.ModelChoiceField(
-        label=_("Organisation"), queryset=Organization.objects.all(), required=False
-    )
+    organization = ChooserField("organizations", label=_("Organisation"), required=False)
     assignee = StaffChoiceField(label=_("Assignee"), queryset=staff_members())
     due_on = forms.DateField(label=_("Due date"), widget=DateInput)
     priority = forms.ChoiceField(

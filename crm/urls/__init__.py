@@ -32,6 +32,7 @@ urlpatterns = [
     path("", include("crm.urls.documents")),
     path("", include("crm.urls.mail")),
     path("", include("crm.urls.jobs")),
+    path("", include("crm.urls.choosers")),
     path("admin/", admin.site.urls),
     path("api/v1/", include("crm.api.urls")),
     path("", include("crm.urls.accounts")),

@@ -12,7 +12,7 @@ from django.utils.translation import gettext_lazy
 from django.views.decorators.http import require_GET, require_http_methods
 
 from crm import roles, services
-from crm.forms import SearchableSelect
+from crm.forms.choosers import ChooserField
 from crm.models import Merge, Organization, Person
 from crm.search import similar_to_recent
 
@@ -69,16 +69,8 @@ def _pairs(kind: str) -> list[tuple]:
 class ChooseForm(forms.Form):
     """Two records chosen by hand, for duplicates whose names do not look alike."""
 
-    kept = forms.ModelChoiceField(
-        label=gettext_lazy("Keep"),
-        queryset=Organization.objects.order_by("name"),
-        widget=SearchableSelect,
-    )
-    other = forms.ModelChoiceField(
-        label=gettext_lazy("Merge into it"),
-        queryset=Organization.objects.order_by("name"),
-        widget=SearchableSelect,
-    )
+    kept = ChooserField("organizations", label=gettext_lazy("Keep"))
+    other = ChooserField("organizations", label=gettext_lazy("Merge into it"))
 
 
 @require_GET

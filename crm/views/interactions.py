@@ -153,7 +153,7 @@ def interaction_new(request: HttpRequest) -> HttpResponse:
         "new_person": new_person,
         "show_errors": show_errors,
         # Each script once, however many forms use it.
-        "media": form.media + new_person.media,
+        "media": form.media + new_person.media + formset.media,
     }
     return render(request, "crm/interaction_form.html", context)
 
