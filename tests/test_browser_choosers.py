@@ -141,7 +141,7 @@ def test_without_javascript_type_a_name_send_and_pick_among_the_matches(
     page.fill("#id_organizations__q", "africa")
     with page.expect_navigation():
         page.click(".log-form button.primary")
-    assert "choose one in the list" in page.locator("main").inner_text()
+    assert "choisissez-en une dans la liste" in page.locator("main").inner_text()
     offered = page.locator("#id_organizations option").all_inner_texts()
     assert sorted(offered) == ["Moov Africa Togo", "Visa Africa"]
     assert page.evaluate("document.documentElement.scrollWidth") <= 390
