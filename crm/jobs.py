@@ -288,17 +288,7 @@ def run_export(job_id, *, task_id: str) -> int | None:
     A job is taken only while it waits under this task: never twice, never by
     an attempt the housekeeping replaced.
     """
-    now = timezone.now()
-    taken = ExportJob.objects.filter(
-        pk=job_id, task_id=task_id, status=ExportJob.Status.QUEUED
-    ).update(
-        status=ExportJob.Status.RUNNING,
-        started_at=now,
-        heartbeat_at=now,
-        done=0,
-        attempts=F("attempts") + 1,
-    )
-    if not taken:
+    if not take(ExportJob, job_id, task_id=task_id):
         return None
     job = ExportJob.objects.get(pk=job_id)
     name = ""
@@ -339,6 +329,23 @@ def run_export(job_id, *, task_id: str) -> int | None:
     job.refresh_from_db()
     notify(job)
     return rows
+
+
+def take(model, job_id, *, task_id: str) -> bool:
+    """Mark job ``job_id`` running as task ``task_id``; False unless it waits under that task.
+
+    So a job is taken once, and never by an attempt the housekeeping replaced.
+    """
+    now = timezone.now()
+    return bool(
+        model.objects.filter(pk=job_id, task_id=task_id, status=model.Status.QUEUED).update(
+            status=model.Status.RUNNING,
+            started_at=now,
+            heartbeat_at=now,
+            done=0,
+            attempts=F("attempts") + 1,
+        )
+    )
 
 
 def fail(job, *, reason: str, task_id: str | None = None) -> bool:

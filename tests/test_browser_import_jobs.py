@@ -9,48 +9,21 @@ PostgreSQL lets the job report progress while its transaction is open
 (SQLite has one writer, the job itself: there the page learns the end only).
 """
 
-import os
-import subprocess
-import sys
 import time
 
 import pytest
-from django.conf import settings
 from django.contrib.auth.models import Group
-from django.db import connection
 
 from crm import roles
 from crm.models import ImportJob, Person
 from tests import factories
+from tests.job_worker import worker_process
 from tests.test_browser import browser_page, log_in, role_groups, screenshot  # noqa: F401
 
 pytestmark = [pytest.mark.browser, pytest.mark.django_db(transaction=True)]
 
 ROWS = 100_000
 PHONE = {"width": 390, "height": 844}
-
-
-def worker_process(documents) -> subprocess.Popen:
-    """``manage.py run_jobs`` in a process of its own, on the test's database and storage."""
-    database = connection.settings_dict
-    url = (
-        f"postgres://{database['USER']}:{database['PASSWORD'] or ''}@{database['HOST']}:"
-        f"{database['PORT'] or 5432}/{database['NAME']}"
-    )
-    environment = {
-        **os.environ,
-        "CRM_SCHEDULE": "0",
-        "DATABASE_URL": url,
-        "DJANGO_SECRET_KEY": settings.SECRET_KEY,
-        "CRM_DOCUMENTS_ROOT": str(documents),
-    }
-    return subprocess.Popen(
-        [sys.executable, "manage.py", "run_jobs", "--no-reload", "--no-startup-delay"],
-        cwd=settings.BASE_DIR,
-        env=environment,
-        stdout=subprocess.DEVNULL,
-        stderr=subprocess.DEVNULL,
-    )
 
 
 def people_file(path) -> None:

@@ -7,10 +7,7 @@ worker process needs the test's database, committed (transactional test).
 """
 
 import io
-import os
 import signal
-import subprocess
-import sys
 import time
 from datetime import timedelta
 from unittest import mock
@@ -20,7 +17,6 @@ import pytest
 from django.conf import settings
 from django.contrib.auth.models import Group
 from django.core.management import call_command
-from django.db import connection
 from django.test import RequestFactory
 from django.utils import timezone
 from django_tasks_db.models import DBTaskResult
@@ -30,34 +26,11 @@ from crm.api import exporters
 from crm.models import ExportJob, FollowUp
 from crm.storage import document_storage
 from tests import factories
+from tests.job_worker import worker_process
 
 pytestmark = pytest.mark.django_db(transaction=True)
 
 ROWS = 30_000
-
-
-def worker_process(tmp_path) -> subprocess.Popen:
-    """``manage.py run_jobs`` in a process of its own, on the test's database."""
-    database = connection.settings_dict
-    url = (
-        f"postgres://{database['USER']}:{database['PASSWORD'] or ''}@{database['HOST']}:"
-        f"{database['PORT'] or 5432}/{database['NAME']}"
-    )
-    environment = {
-        **os.environ,
-        # Only the export under test in the queue: no scheduled command beside it.
-        "CRM_SCHEDULE": "0",
-        "DATABASE_URL": url,
-        "DJANGO_SECRET_KEY": settings.SECRET_KEY,
-        "CRM_DOCUMENTS_ROOT": str(tmp_path / "private"),
-    }
-    return subprocess.Popen(
-        [sys.executable, "manage.py", "run_jobs", "--no-reload", "--no-startup-delay"],
-        cwd=settings.BASE_DIR,
-        env=environment,
-        stdout=subprocess.DEVNULL,
-        stderr=subprocess.DEVNULL,
-    )
 
 
 def wait_for(condition, seconds: float = 60):
@@ -91,7 +64,7 @@ def test_a_job_whose_worker_was_killed_is_written_once_by_another(postgres_only,
     )
     first_task = job.task_id
 
-    worker = worker_process(tmp_path)
+    worker = worker_process(tmp_path / "private")
     try:
         wait_for(lambda: ExportJob.objects.filter(pk=job.pk, done__gt=0).exists())
         worker.send_signal(signal.SIGKILL)

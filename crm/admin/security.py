@@ -148,8 +148,28 @@ class ExportLogAdmin(ReadOnlyAdmin):
         return False
 
 
+class JobAdmin(ReadOnlyAdmin):
+    """A kind of job (crm.models.jobs.Job): written by the code, deleted with its files
+    after CRM_EXPORT_FILE_RETENTION_DAYS by the workers' housekeeping (crm.jobs.purge)."""
+
+    date_hierarchy = "created_at"
+    list_select_related = ["requested_by"]
+    # The lifecycle every kind shares, after each kind's own fields.
+    lifecycle_fields = [
+        "attempts",
+        "task_id",
+        "started_at",
+        "heartbeat_at",
+        "finished_at",
+        "error",
+    ]
+
+    def has_delete_permission(self, request, obj=None) -> bool:
+        return False
+
+
 @admin.register(ExportJob)
-class ExportJobAdmin(ReadOnlyAdmin):
+class ExportJobAdmin(JobAdmin):
     """Exports written by a job: what waits, what runs (rows done of the total), what
     failed and why. Coordination's; the code writes them, `run_jobs` deletes them."""
 
@@ -167,7 +187,6 @@ class ExportJobAdmin(ReadOnlyAdmin):
     ]
     list_filter = ["status", "kind", "resource", "created_at"]
     search_fields = ["requested_by__username", "resource", "filename"]
-    date_hierarchy = "created_at"
     fields = [
         "id",
         "created_at",
@@ -178,24 +197,14 @@ class ExportJobAdmin(ReadOnlyAdmin):
         "status",
         "done",
         "total",
-        "attempts",
-        "task_id",
-        "started_at",
-        "heartbeat_at",
-        "finished_at",
-        "error",
         "export_log",
+        *JobAdmin.lifecycle_fields,
     ]
     readonly_fields = fields
-    list_select_related = ["requested_by"]
-
-    def has_delete_permission(self, request, obj=None) -> bool:
-        # With its file, after CRM_EXPORT_FILE_RETENTION_DAYS (crm.jobs.purge).
-        return False
 
 
 @admin.register(ImportJob)
-class ImportJobAdmin(ReadOnlyAdmin):
+class ImportJobAdmin(JobAdmin):
     """Spreadsheets imported by a job: checked, waiting for their confirmation, imported,
     failed and why. Coordination's; the page of each is on the staff site."""
 
@@ -214,7 +223,6 @@ class ImportJobAdmin(ReadOnlyAdmin):
     ]
     list_filter = ["status", "step", "kind", "created_at"]
     search_fields = ["requested_by__username", "file_name"]
-    date_hierarchy = "created_at"
     fields = [
         "id",
         "created_at",
@@ -225,19 +233,9 @@ class ImportJobAdmin(ReadOnlyAdmin):
         "status",
         "done",
         "total",
-        "attempts",
-        "task_id",
-        "started_at",
-        "heartbeat_at",
-        "finished_at",
-        "error",
+        *JobAdmin.lifecycle_fields,
     ]
     readonly_fields = fields
-    list_select_related = ["requested_by"]
-
-    def has_delete_permission(self, request, obj=None) -> bool:
-        # With its files, after CRM_EXPORT_FILE_RETENTION_DAYS (crm.jobs.purge).
-        return False
 
     def view_on_site(self, obj):
         return reverse("import-job", args=[obj.pk])

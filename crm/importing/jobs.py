@@ -25,7 +25,6 @@ from pathlib import Path
 from django.conf import settings
 from django.core.files import File
 from django.db import transaction
-from django.db.models import F
 from django.template.defaultfilters import filesizeformat
 from django.urls import reverse
 from django.utils import timezone, translation
@@ -120,17 +119,7 @@ def run_import(context: TaskContext, job_id: str) -> int | None:
 
 def run(job_id, *, task_id: str) -> int | None:
     """Run the step of job ``job_id`` as task ``task_id``; return its rows, None if not ours."""
-    now = timezone.now()
-    taken = ImportJob.objects.filter(
-        pk=job_id, task_id=task_id, status=ImportJob.Status.QUEUED
-    ).update(
-        status=ImportJob.Status.RUNNING,
-        started_at=now,
-        heartbeat_at=now,
-        done=0,
-        attempts=F("attempts") + 1,
-    )
-    if not taken:
+    if not jobs.take(ImportJob, job_id, task_id=task_id):
         return None
     job = ImportJob.objects.select_related("requested_by").get(pk=job_id)
     try:

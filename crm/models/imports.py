@@ -1,6 +1,5 @@
 """Spreadsheet imports: small ones waiting between preview and confirmation, large ones as jobs."""
 
-import uuid
 from datetime import datetime, timedelta
 
 from django.conf import settings
@@ -12,6 +11,7 @@ from django.utils.translation import gettext_lazy as _
 from crm.managers import PendingImportQuerySet
 from crm.models.choices import ImportKind
 from crm.models.constraints import choices_constraint
+from crm.models.jobs import Job, job_indexes
 
 
 class PendingImport(models.Model):
@@ -75,7 +75,7 @@ class ImportStep(models.TextChoices):
     IMPORT = "import", _("import")
 
 
-class ImportJob(models.Model):
+class ImportJob(Job):
     """A spreadsheet imported by a job (``crm/importing/jobs.py``): checked, then imported.
 
     Its upload waits in the private documents storage until the import is done;
@@ -88,13 +88,6 @@ class ImportJob(models.Model):
     Step = ImportStep
     Kind = ImportKind
 
-    id = models.UUIDField(primary_key=True, default=uuid.uuid4, editable=False)
-    requested_by = models.ForeignKey(
-        settings.AUTH_USER_MODEL,
-        verbose_name=_("requested by"),
-        on_delete=models.CASCADE,
-        related_name="+",
-    )
     created_at = models.DateTimeField(_("uploaded at"), default=timezone.now)
     kind = models.CharField(_("kind"), max_length=20, choices=Kind.choices)
     file_name = models.CharField(_("file name"), max_length=255)
@@ -105,19 +98,12 @@ class ImportJob(models.Model):
     # The rows the file holds (0 while they are not counted yet), and read so far.
     total = models.PositiveIntegerField(_("rows in the file"), default=0)
     done = models.PositiveIntegerField(_("rows read"), default=0)
-    attempts = models.PositiveSmallIntegerField(_("attempts"), default=0)
-    # As on ExportJob: the task of the attempt that may write.
-    task_id = models.CharField(_("task"), max_length=64, blank=True)
-    started_at = models.DateTimeField(_("started at"), null=True, blank=True)
-    heartbeat_at = models.DateTimeField(_("last progress at"), null=True, blank=True)
-    finished_at = models.DateTimeField(_("finished at"), null=True, blank=True)
     # The uploaded file in storage, deleted once the file is imported.
     upload = models.CharField(_("uploaded file in storage"), max_length=300, blank=True)
     # Every row's outcome (row, action, key), written by the import step.
     report = models.CharField(_("report in storage"), max_length=300, blank=True)
     # The step's outcome: counts, the first problems, the first rows (crm.importing.jobs).
     result = models.JSONField(_("result"), default=dict, blank=True)
-    error = models.TextField(_("error"), blank=True)
 
     class Meta:
         verbose_name = _("import job")
@@ -128,23 +114,10 @@ class ImportJob(models.Model):
             choices_constraint("step", ImportStep, "importjob"),
             choices_constraint("kind", ImportKind, "importjob"),
         ]
-        indexes = [
-            # crm.jobs.reap_stalled(): running jobs whose heartbeat is old.
-            models.Index(
-                fields=["heartbeat_at"],
-                name="crm_importjob_running_idx",
-                condition=Q(status="running"),
-            ),
-            # crm.jobs.purge(): jobs older than the retention.
-            models.Index(fields=["created_at"], name="crm_importjob_created_idx"),
-        ]
+        indexes = job_indexes("importjob")
 
     def __str__(self) -> str:
         return f"{self.file_name} ({self.get_step_display()}, {self.get_status_display()})"
-
-    @property
-    def is_finished(self) -> bool:
-        return self.status in (self.Status.DONE, self.Status.FAILED)
 
     @property
     def awaits_confirmation(self) -> bool:
