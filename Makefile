@@ -15,7 +15,7 @@ RUN_ENV := DJANGO_DEBUG=$${DJANGO_DEBUG:-1} CRM_BASE_URL=$${CRM_BASE_URL:-http:/
 TEST_ENV := DJANGO_SECRET_KEY=$${DJANGO_SECRET_KEY:-tests-only-not-a-secret}
 
 .PHONY: run test lint format check messages install install-dev clean bench bench-smoke bench-mail bench-imports \
-	bench-overview bench-job-export
+	bench-overview bench-job-export bench-sweep
 
 $(BIN)/python:
 	$(PYTHON) -m venv $(VENV)
@@ -114,6 +114,13 @@ bench-job-export: install-dev
 	psql "$(BENCH_SERVER)/postgres" -qc "CREATE DATABASE $(BENCH_JOB_DATABASE)" 2>/dev/null || true
 	$(TEST_ENV) DATABASE_URL=$(BENCH_SERVER)/$(BENCH_JOB_DATABASE) DJANGO_DEBUG=0 $(BIN)/python \
 		bench/run.py --only job-export --write docs/benchmarks.md $(BENCH_ARGS)
+
+# The sweep of every page alone (issue 22), on the job export's databases per size;
+# rewrites only its section of docs/benchmarks.md. BENCH_ARGS=--reuse as above.
+bench-sweep: install-dev
+	psql "$(BENCH_SERVER)/postgres" -qc "CREATE DATABASE $(BENCH_JOB_DATABASE)" 2>/dev/null || true
+	$(TEST_ENV) DATABASE_URL=$(BENCH_SERVER)/$(BENCH_JOB_DATABASE) DJANGO_DEBUG=0 $(BIN)/python \
+		bench/run.py --only sweep --write docs/benchmarks.md $(BENCH_ARGS)
 
 # The peak memory of import_contacts on a million rows (issue 17): a few minutes.
 BENCH_IMPORTS_DATABASE ?= crm_bench_imports

@@ -680,7 +680,9 @@ def main() -> None:
     parser.add_argument("--mail-messages", type=int, default=1_000, help="0: no mail figure")
     parser.add_argument("--mail-runs", type=int, default=3, help="timed runs of the mail filing")
     parser.add_argument(
-        "--only", choices=["mail", "overview", "job-export"], help="run this section alone"
+        "--only",
+        choices=["mail", "overview", "job-export", "sweep"],
+        help="run this section alone",
     )
     parser.add_argument(
         "--reuse",
@@ -712,6 +714,9 @@ def main() -> None:
     if options.only == "job-export":
         job_export_only(options)
         return
+    if options.only == "sweep":
+        sweep_only(options)
+        return
     results = []
     for n, size in enumerate(options.sizes):
         options.first = n == 0
@@ -738,12 +743,15 @@ def main() -> None:
         )
 
 
+SWEEP_SECTION = "## The sweep: every page, changelist and API list (bench/sweep.py)"
+
+
 def sweep_section(results: list[dict]) -> str:
     """The sweep's two tables: every page at both sizes, and common words against rare ones."""
     small, large = results[0], results[-1]
     sizes = (small["size"], large["size"])
     return (
-        "## The sweep: every page, changelist and API list (bench/sweep.py)\n\n"
+        f"{SWEEP_SECTION}\n\n"
         "Medians of `--sweep-runs` runs; ✓ where the larger size costs at most 1.5× the "
         "smaller with the same statements.\n\n"
         f"{table(small['sweep'], large['sweep'], sizes)}\n\n"
@@ -935,6 +943,38 @@ def job_export_only(options) -> None:
             f"{machine()}; load average {os.getloadavg()[0]:.2f} at the end."
         )
         write_mail_section(options.write, text, command, heading=JOB_EXPORT_SECTION, how=how)
+        print(f"\nWritten: {options.write}")
+
+
+def sweep_only(options) -> None:
+    """The sweep alone at each size, on a database per size (``--reuse``, as job-export)."""
+    base = connection.settings_dict["NAME"]
+    results, generated = [], []
+    for size in options.sizes:
+        state = prepare_overview_size(size, f"{base}_{size}", options)
+        seconds = state["generate_seconds"]
+        generated.append(
+            f"{size:,} follow-ups generated in {seconds:.0f} s"
+            if seconds is not None
+            else f"{size:,} follow-ups kept from a previous run (--reuse)"
+        )
+        print(f"sweeping {size:,} follow-ups", flush=True)
+        results.append({"size": size, "sweep": sweep(state["team"], options.sweep_runs)})
+    use_database(base)
+    text = sweep_section(results)
+    print("\n" + text, flush=True)
+    if options.write:
+        command = (
+            "make bench-sweep  # python bench/run.py --only sweep "
+            f"--sizes {','.join(map(str, options.sizes))} --sweep-runs {options.sweep_runs}"
+            + (" --reuse" if options.reuse else "")
+        )
+        how = (
+            f"Run alone, one database per size ({'; '.join(generated)}); "
+            f"{machine()}; load average {os.getloadavg()[0]:.2f} at the end."
+        )
+        body = text.removeprefix(SWEEP_SECTION).lstrip("\n")
+        write_mail_section(options.write, body, command, heading=SWEEP_SECTION, how=how)
         print(f"\nWritten: {options.write}")
 
 
