@@ -317,6 +317,18 @@ def test_someone_elses_import_is_not_found_and_coordination_reads_but_cannot_con
     assert ImportJob.objects.get().step == "check"
 
 
+def test_a_requester_who_may_no_longer_import_no_longer_reads_the_job(client, staff_user):
+    client.force_login(staff_user)
+    job = checked(client)
+    staff_user.groups.clear()
+    staff_user.user_permissions.clear()
+    client.force_login(type(staff_user).objects.get(pk=staff_user.pk))
+
+    for name in ("import-job", "import-job-report"):
+        assert client.get(reverse(name, args=[job.pk])).status_code == 404
+    assert client.post(reverse("import-job-confirm", args=[job.pk])).status_code == 404
+
+
 # Bounded: the page reads what it shows, whatever the file.
 
 

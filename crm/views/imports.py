@@ -19,7 +19,7 @@ from django.utils.translation import gettext as _
 from django.views.decorators.csrf import csrf_exempt, csrf_protect
 from django.views.decorators.http import require_GET, require_POST
 
-from crm import importing, jobs, uploads
+from crm import importing, jobs, roles, uploads
 from crm.api.export import CSV_MEDIA_TYPE
 from crm.forms import ImportUploadForm, importable_kinds
 from crm.importing import jobs as import_jobs
@@ -77,10 +77,20 @@ def _new_context(request: HttpRequest, form) -> dict:
     }
 
 
+def _job_for_user(user, pk) -> ImportJob:
+    """The import ``user`` may read: theirs while they may still import its kind, or any for
+    Coordination; else 404 (as an export job's file once its permission is lost)."""
+    job = jobs.job_for_user(user, pk, model=ImportJob)
+    lost = job.requested_by_id == user.pk and job.kind not in importable_kinds(user)
+    if lost and not roles.is_coordination(user):
+        raise Http404
+    return job
+
+
 @require_GET
 @login_required
 def import_job(request: HttpRequest, pk) -> HttpResponse:
-    job = jobs.job_for_user(request.user, pk, model=ImportJob)
+    job = _job_for_user(request.user, pk)
     left = jobs.seconds_left(job)
     # Every count the page reads, whatever a step left (a failed one: none).
     result = {**dict.fromkeys(import_jobs.COUNTS, 0), **job.result}
@@ -126,7 +136,7 @@ def _created(job: ImportJob, result: dict) -> list:
 @login_required
 def import_job_confirm(request: HttpRequest, pk) -> HttpResponse:
     """Import the checked file: its requester only, once."""
-    job = jobs.job_for_user(request.user, pk, model=ImportJob)
+    job = _job_for_user(request.user, pk)
     if not import_jobs.confirm(request.user, job.pk):
         messages.error(request, _("This file cannot be imported (any more): see below."))
     return redirect("import-job", pk=job.pk)
@@ -136,7 +146,7 @@ def import_job_confirm(request: HttpRequest, pk) -> HttpResponse:
 @login_required
 def import_job_report(request: HttpRequest, pk) -> HttpResponse:
     """Every row's outcome, as a CSV."""
-    job = jobs.job_for_user(request.user, pk, model=ImportJob)
+    job = _job_for_user(request.user, pk)
     if not job.report:
         raise Http404
     name = f"{Path(job.file_name).stem}-{_('report')}.csv"
