@@ -915,8 +915,9 @@ def overview_only(options) -> None:
         print(f"\nWritten: {options.write}")
 
 
-def job_export_only(options) -> None:
-    """The full XLSX export as a job at each size, on a database per size (``--reuse``)."""
+def each_size_alone(options, measure: Callable[[dict], object]) -> tuple[list, str]:
+    """Run ``measure`` on each size's own database (``--reuse`` keeps it); return its results
+    and the sentence saying how the databases were made, for the section."""
     base = connection.settings_dict["NAME"]
     results, generated = [], []
     for size in options.sizes:
@@ -927,55 +928,54 @@ def job_export_only(options) -> None:
             if seconds is not None
             else f"{size:,} follow-ups kept from a previous run (--reuse)"
         )
-        coordinator = get_user_model().objects.get(username="bench-coordinator")
-        results.append(measure_job_export(coordinator))
+        results.append(measure(state))
     use_database(base)
+    how = (
+        f"Run alone, one database per size ({'; '.join(generated)}); "
+        f"{machine()}; load average {os.getloadavg()[0]:.2f} at the end."
+    )
+    return results, how
+
+
+def write_alone(options, target: str, arguments: str, text: str, heading: str, how: str):
+    """Write a section run alone (``--only``) into ``--write``, naming the command."""
+    command = (
+        f"make {target}  # python bench/run.py {arguments} "
+        f"--sizes {','.join(map(str, options.sizes))}" + (" --reuse" if options.reuse else "")
+    )
+    write_mail_section(options.write, text, command, heading=heading, how=how)
+    print(f"\nWritten: {options.write}")
+
+
+def job_export_only(options) -> None:
+    """The full XLSX export as a job at each size, on a database per size (``--reuse``)."""
+
+    def measure(state):
+        return measure_job_export(get_user_model().objects.get(username="bench-coordinator"))
+
+    results, how = each_size_alone(options, measure)
     text = job_export_text(results)
     print("\n" + text, flush=True)
     if options.write:
-        command = (
-            "make bench-job-export  # python bench/run.py "
-            f"--only job-export --sizes {','.join(map(str, options.sizes))}"
-            + (" --reuse" if options.reuse else "")
+        write_alone(
+            options, "bench-job-export", "--only job-export", text, JOB_EXPORT_SECTION, how
         )
-        how = (
-            f"Run alone, one database per size ({'; '.join(generated)}); "
-            f"{machine()}; load average {os.getloadavg()[0]:.2f} at the end."
-        )
-        write_mail_section(options.write, text, command, heading=JOB_EXPORT_SECTION, how=how)
-        print(f"\nWritten: {options.write}")
 
 
 def sweep_only(options) -> None:
     """The sweep alone at each size, on a database per size (``--reuse``, as job-export)."""
-    base = connection.settings_dict["NAME"]
-    results, generated = [], []
-    for size in options.sizes:
-        state = prepare_overview_size(size, f"{base}_{size}", options)
-        seconds = state["generate_seconds"]
-        generated.append(
-            f"{size:,} follow-ups generated in {seconds:.0f} s"
-            if seconds is not None
-            else f"{size:,} follow-ups kept from a previous run (--reuse)"
-        )
-        print(f"sweeping {size:,} follow-ups", flush=True)
-        results.append({"size": size, "sweep": sweep(state["team"], options.sweep_runs)})
-    use_database(base)
+
+    def measure(state):
+        print(f"sweeping {state['size']:,} follow-ups", flush=True)
+        return {"size": state["size"], "sweep": sweep(state["team"], options.sweep_runs)}
+
+    results, how = each_size_alone(options, measure)
     text = sweep_section(results)
     print("\n" + text, flush=True)
     if options.write:
-        command = (
-            "make bench-sweep  # python bench/run.py --only sweep "
-            f"--sizes {','.join(map(str, options.sizes))} --sweep-runs {options.sweep_runs}"
-            + (" --reuse" if options.reuse else "")
-        )
-        how = (
-            f"Run alone, one database per size ({'; '.join(generated)}); "
-            f"{machine()}; load average {os.getloadavg()[0]:.2f} at the end."
-        )
         body = text.removeprefix(SWEEP_SECTION).lstrip("\n")
-        write_mail_section(options.write, body, command, heading=SWEEP_SECTION, how=how)
-        print(f"\nWritten: {options.write}")
+        arguments = f"--only sweep --sweep-runs {options.sweep_runs}"
+        write_alone(options, "bench-sweep", arguments, body, SWEEP_SECTION, how)
 
 
 def write_doc(options, results, text: str, load_before, load_after) -> None:
