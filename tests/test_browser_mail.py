@@ -10,7 +10,13 @@ import pytest
 from crm import services
 from crm.models import MailMessage, Person
 from tests.mail_helpers import CORPUS, corpus, mail_world, newcomer_reply
-from tests.test_browser import browser_page, log_in, role_groups, screenshot  # noqa: F401
+from tests.test_browser import (  # noqa: F401 - fixtures
+    browser_page,
+    choose,
+    log_in,
+    role_groups,
+    screenshot,
+)
 
 pytestmark = [
     pytest.mark.browser,
@@ -70,7 +76,7 @@ def test_upload_two_messages_file_the_waiting_one_and_see_both_on_the_timeline(
     page.wait_for_url("**/mail/")
     page.get_by_role("link", name="Re: Merchant list").click()
     page.wait_for_url("**/mail/*/")
-    page.select_option("#id_organization", label="Visa")
+    choose(page, "id_organization", "Visa")
     screenshot(page, request, "to-file")
     page.click("button[name=create_sender]")
     page.wait_for_url("**/mail/")
