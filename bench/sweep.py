@@ -52,6 +52,9 @@ SKIPPED = {
 }
 # What a page needs in its address to open at all.
 QUERIES = {"document-new": "?organization={organization}"}
+# Addresses that search without a search box on a page: the choosers' lists
+# (JSON), swept for organisations, the largest directory.
+SEARCHED = {"choose": {"kind": "organizations"}}
 # The record kinds the generator does not make.
 NOT_GENERATED = ("commitment", "agreement", "document", "mail")
 
@@ -96,6 +99,8 @@ def records() -> dict[str, object]:
 
 def _kwargs(name: str, found: dict[str, object]) -> dict | str:
     """Return the URL's parameters for the route ``name``, or why it has none."""
+    if name in SEARCHED:
+        return SEARCHED[name]
     if name.split("-")[0] in NOT_GENERATED:
         return "no such record in the generated data"
     owner = {
@@ -142,7 +147,8 @@ def pages(found: dict[str, object]) -> list[Swept]:
             query = QUERIES.get(name, "").format(
                 **{k: getattr(v, "slug", "") for k, v in found.items()}
             )
-            listed.append(Swept(route or "/", reverse(name, kwargs=kwargs or None) + query))
+            url = reverse(name, kwargs=kwargs or None) + query
+            listed.append(Swept(route or "/", url, searches=True if name in SEARCHED else None))
 
     walk(get_resolver().url_patterns)
     return listed
